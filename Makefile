@@ -1,0 +1,121 @@
+# bouncegate - plain Makefile, pkg-config for every library that has one.
+#
+#   make                 build milter/bouncegate and milter/bouncegatectl
+#   make check           unit + integration tests (the README's test command)
+#   make check-unit      Check unit tests only
+#   make check-asan      everything again under ASan+UBSan (clang)
+#   make check-valgrind  unit tests under valgrind, no leaks allowed
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make run             start memcached if needed, run the milter in the
+#                        foreground on a loopback socket with conf/bouncegate.conf
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# Sources are picked up by pattern: lib/*.c form libbouncegate.a,
+# milter/bouncegate.c + milter/daemon_*.c the daemon, milter/bouncegatectl.c +
+# milter/ctl_*.c the admin tool, test/unit/test_*.c one Check program each.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR  = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+PKGS      = libmemcached libidn2 nettle
+CSTD      = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Ilib $(shell pkg-config --cflags $(PKGS) milter) $(CFLAGS) $(CPPFLAGS)
+LIBS_LIB  = $(shell pkg-config --libs $(PKGS)) -lmemcachedutil -lpthread
+LIBS_MILTER = -lmilter
+LIBS_CHECK = $(shell pkg-config --libs check)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+
+LIB_SRC    = $(sort $(wildcard lib/*.c))
+LIB_OBJ    = $(LIB_SRC:.c=.o)
+LIB_A      = lib/libbouncegate.a
+DAEMON_SRC = milter/bouncegate.c $(sort $(wildcard milter/daemon_*.c))
+CTL_SRC    = milter/bouncegatectl.c $(sort $(wildcard milter/ctl_*.c))
+DAEMON     = milter/bouncegate
+CTL        = milter/bouncegatectl
+UNIT_SRC   = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BIN   = $(UNIT_SRC:.c=)
+TESTTOOL_SRC = $(sort $(wildcard test/tools/*.c))
+TESTTOOL_BIN = $(TESTTOOL_SRC:.c=)
+FUZZ_SRC   = $(sort $(wildcard test/fuzz/fuzz_*.c))
+MAN8       = $(wildcard man/*.8)
+MAN5       = $(wildcard man/*.5)
+
+.PHONY: all check check-unit check-integration check-asan check-valgrind \
+        fuzz run install clean corpus bench
+all: $(DAEMON) $(CTL)
+
+lib/%.o: lib/%.c $(wildcard lib/*.h)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(DAEMON): $(DAEMON_SRC) $(wildcard milter/*.h) $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(DAEMON_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_MILTER) $(LIBS_LIB)
+
+$(CTL): $(CTL_SRC) $(wildcard milter/*.h) $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(CTL_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
+
+test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_CHECK) $(LIBS_LIB)
+
+test/tools/%: test/tools/%.c $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
+
+check: check-unit check-integration
+
+check-unit: $(UNIT_BIN)
+	@sh test/run-unit.sh $(UNIT_BIN)
+
+check-integration: all $(TESTTOOL_BIN)
+	@sh test/run-integration.sh
+
+# The whole suite again with ASan+UBSan, built with clang into the same
+# tree after a clean (so no object mixes instrumented and plain code).
+check-asan:
+	$(MAKE) clean
+	$(MAKE) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+	$(MAKE) clean
+
+check-valgrind: $(UNIT_BIN)
+	@VALGRIND=1 sh test/run-unit.sh $(UNIT_BIN)
+
+FUZZ_SECONDS ?= 60
+FUZZ_BIN = $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(FUZZ_SRC))
+test/fuzz/bin/%: test/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p test/fuzz/bin
+	clang $(CSTD) -O1 -g -Ilib $(shell pkg-config --cflags $(PKGS)) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(LIB_SRC) $(LIBS_LIB)
+fuzz: $(FUZZ_BIN)
+	@sh test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+corpus: $(CTL)
+	@sh test/corpus-eval.sh
+
+bench: $(CTL)
+	@sh test/bench/classify-bench.sh
+
+run: all
+	@sh conf/run-local.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(DAEMON) $(CTL) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 conf/bouncegate.conf $(DESTDIR)$(SYSCONFDIR)/bouncegate.conf.sample
+
+clean:
+	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) $(UNIT_BIN) $(TESTTOOL_BIN)
+	rm -rf test/fuzz/bin
