@@ -1,0 +1,432 @@
+/* config.c - the one typed table of bouncegate's configuration keys.
+ *
+ * Each key appears exactly once, in keys[] below, with its type, the
+ * offset of its field in struct bg_config, its default text and a one-line
+ * description. Defaults are applied by parsing the default text through
+ * the same code as the file, so a default can never be of the wrong type.
+ */
+#include "config.h"
+#include "log.h"
+#include "key.h"
+#include "record.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum ktype {
+    KT_STRING,    /* bounded string, any bytes but control */
+    KT_PREFIX,    /* KeyPrefix: printable ASCII, no blanks */
+    KT_UINT,      /* unsigned decimal */
+    KT_MODE,      /* octal file mode */
+    KT_MS,        /* duration, result in ms (unsigned) */
+    KT_SECONDS,   /* duration, result in s (unsigned) */
+    KT_TTL,       /* duration in s as long long; 0 or "never" = never */
+    KT_BYTES,     /* size with optional k/m suffix (size_t) */
+    KT_BOOL,
+    KT_FACILITY,
+    KT_LOGLEVEL,
+    KT_SCOPE,
+    KT_NAMES,
+    KT_NETS,
+    KT_EXEMPT
+};
+
+struct keydef {
+    const char *name;
+    enum ktype type;
+    size_t off;
+    size_t size;       /* field size for strings */
+    const char *def;
+    const char *doc;
+};
+
+#define F(field) offsetof(struct bg_config, field), sizeof(((struct bg_config *)0)->field)
+
+static const struct keydef keys[] = {
+    { "Socket", KT_STRING, F(socket), "unix:/run/bouncegate/bouncegate.sock",
+      "libmilter socket: unix:/path or inet:port@host or inet6:port@host" },
+    { "SocketMode", KT_MODE, F(socket_mode), "0660",
+      "permissions of a unix socket (octal)" },
+    { "Memcached", KT_STRING, F(memcached), "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL",
+      "libmemcached configuration string" },
+    { "MemcachedPool", KT_UINT, F(pool_size), "16",
+      "most memcached connections held (one per concurrent lookup)" },
+    { "KeyPrefix", KT_PREFIX, F(key_prefix), "bg:",
+      "namespace of every memcached key this site reads and writes" },
+    { "LookupTimeout", KT_MS, F(lookup_timeout_ms), "250ms",
+      "deadline of one memcached lookup; past it the recipient is accepted" },
+    { "WarnInterval", KT_SECONDS, F(warn_interval), "60s",
+      "least time between two warnings about the same store failure" },
+    { "UserID", KT_STRING, F(user_id), "bouncegate",
+      "user (or user:group) to run as when started as root" },
+    { "PidFile", KT_STRING, F(pid_file), "",
+      "file to write the daemon's process id to (empty: none)" },
+    { "SyslogFacility", KT_FACILITY, F(syslog_facility), "mail",
+      "syslog facility: mail, daemon, user, local0..local7" },
+    { "LogLevel", KT_LOGLEVEL, F(log_level), "notice",
+      "least severity logged: error, warning, notice, info (each accepted "
+      "recipient), debug" },
+    { "RejectText", KT_STRING, F(reject_text),
+      "{rcpt}: {scope} suppressed after {what} on {since} ({reason})",
+      "text of the 550 reply; {rcpt} {scope} {what} {class} {reason} {since} {status}" },
+    { "Scope", KT_SCOPE, F(scope), "outbound",
+      "outbound: check only mail matched by the Outbound* keys; all: every message" },
+    { "OutboundDaemons", KT_NAMES, F(outbound_daemons), "",
+      "Postfix {daemon_name} values (milter_macro_daemon_name) that mark outbound mail" },
+    { "OutboundAuthenticated", KT_BOOL, F(outbound_authenticated), "yes",
+      "mail from a SASL-authenticated client is outbound" },
+    { "OutboundNetworks", KT_NETS, F(outbound_networks), "127.0.0.0/8 ::1",
+      "client networks whose mail is outbound" },
+    { "ExemptRecipients", KT_EXEMPT, F(exempt), "postmaster@ abuse@",
+      "never rejected: local@ (any domain), @domain, @.domain, or local@domain" },
+    { "ManualTTL", KT_TTL, F(manual_ttl), "never",
+      "default lifetime of entries added by bouncegatectl add" },
+    { "RulesFile", KT_STRING, F(rules_file), "",
+      "site classification rules, consulted before the built-in ones" },
+    { "MaxScanBytes", KT_BYTES, F(max_scan_bytes), "1m",
+      "most bytes of one bounce message that are parsed" },
+    { "Policy", KT_STRING, F(policy), "",
+      "overrides of what a class or reason does: e.g. mailboxfull=suppress block=none" },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+int bg_duration_parse(const char *s, long long unit_ms, long long *out_ms)
+{
+    char *end;
+    long long mult;
+    if (s == NULL || !isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || v > (1ULL << 40))
+        return -1;
+    if (*end == '\0')                mult = unit_ms;
+    else if (strcmp(end, "ms") == 0) mult = 1;
+    else if (strcmp(end, "s") == 0)  mult = 1000;
+    else if (strcmp(end, "m") == 0)  mult = 60LL * 1000;
+    else if (strcmp(end, "h") == 0)  mult = 3600LL * 1000;
+    else if (strcmp(end, "d") == 0)  mult = 86400LL * 1000;
+    else if (strcmp(end, "w") == 0)  mult = 7 * 86400LL * 1000;
+    else return -1;
+    *out_ms = (long long)v * mult;
+    return 0;
+}
+
+/* Parse one value into its field. Returns 0 or -1 with a problem text. */
+static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
+                     const char **why)
+{
+    void *p = (char *)c + k->off;
+    long long ms;
+    char *end;
+    unsigned long u;
+
+    switch (k->type) {
+    case KT_STRING:
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                *why = "control character in value";
+                return -1;
+            }
+        if (strlen(v) >= k->size) {
+            *why = "value too long";
+            return -1;
+        }
+        memcpy(p, v, strlen(v) + 1);
+        return 0;
+    case KT_PREFIX: {
+        char probe[BG_KEY_MAX];
+        if (*v == '\0' || strlen(v) > BG_PREFIX_MAX ||
+            !bg_key_bytes_ok(v, strlen(v)) ||
+            bg_key_build(probe, sizeof probe, v, BG_KIND_RCPT, "x@y") < 0) {
+            *why = "must be 1-64 printable characters without blanks";
+            return -1;
+        }
+        memcpy(p, v, strlen(v) + 1);
+        return 0;
+    }
+    case KT_UINT:
+        errno = 0;
+        u = strtoul(v, &end, 10);
+        if (!isdigit((unsigned char)*v) || *end || errno || u > 100000) {
+            *why = "expected a number from 0 to 100000";
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)u;
+        return 0;
+    case KT_MODE:
+        errno = 0;
+        u = strtoul(v, &end, 8);
+        if (!isdigit((unsigned char)*v) || *end || errno || u > 0777) {
+            *why = "expected an octal mode such as 0660";
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)u;
+        return 0;
+    case KT_MS:
+        if (bg_duration_parse(v, 1, &ms) < 0 || ms > 3600000) {
+            *why = "expected a duration such as 250ms or 2s (at most 1h)";
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)ms;
+        return 0;
+    case KT_SECONDS:
+        if (bg_duration_parse(v, 1000, &ms) < 0 || ms / 1000 > 86400 * 366) {
+            *why = "expected a duration such as 60s, 10m or 1d";
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)(ms / 1000);
+        return 0;
+    case KT_TTL:
+        if (strcasecmp(v, "never") == 0 || strcmp(v, "0") == 0) {
+            *(long long *)p = 0;
+            return 0;
+        }
+        if (bg_duration_parse(v, 1000, &ms) < 0 || ms < 1000 ||
+            ms / 1000 > 86400LL * 3660) {
+            *why = "expected never or a duration such as 30d (1s to 10 years)";
+            return -1;
+        }
+        *(long long *)p = ms / 1000;
+        return 0;
+    case KT_BYTES: {
+        errno = 0;
+        unsigned long long b = strtoull(v, &end, 10);
+        if (!isdigit((unsigned char)*v) || errno) {
+            *why = "expected a size such as 65536, 512k or 1m";
+            return -1;
+        }
+        if (*end == 'k' || *end == 'K') { b *= 1024; end++; }
+        else if (*end == 'm' || *end == 'M') { b *= 1024 * 1024; end++; }
+        if (*end || b < 1024 || b > 64ULL * 1024 * 1024) {
+            *why = "expected a size from 1k to 64m";
+            return -1;
+        }
+        *(size_t *)p = (size_t)b;
+        return 0;
+    }
+    case KT_BOOL:
+        if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
+            !strcasecmp(v, "on"))
+            *(int *)p = 1;
+        else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+                 !strcmp(v, "0") || !strcasecmp(v, "off"))
+            *(int *)p = 0;
+        else {
+            *why = "expected yes or no";
+            return -1;
+        }
+        return 0;
+    case KT_FACILITY: {
+        int f = bg_log_facility_parse(v);
+        if (f < 0) {
+            *why = "expected mail, daemon, user or local0..local7";
+            return -1;
+        }
+        *(int *)p = f;
+        return 0;
+    }
+    case KT_LOGLEVEL: {
+        int l = bg_log_level_parse(v);
+        if (l < 0) {
+            *why = "expected error, warning, notice, info or debug";
+            return -1;
+        }
+        *(int *)p = l;
+        return 0;
+    }
+    case KT_SCOPE:
+        if (!strcasecmp(v, "outbound"))
+            *(enum bg_scope_mode *)p = BG_SCOPE_OUTBOUND;
+        else if (!strcasecmp(v, "all"))
+            *(enum bg_scope_mode *)p = BG_SCOPE_ALL;
+        else {
+            *why = "expected outbound or all";
+            return -1;
+        }
+        return 0;
+    case KT_NAMES:
+        return bg_names_parse(v, p, why);
+    case KT_NETS:
+        return bg_netlist_parse(v, p, why);
+    case KT_EXEMPT:
+        return bg_exempt_parse(v, p, why);
+    }
+    *why = "internal: unknown type";
+    return -1;
+}
+
+void bg_config_defaults(struct bg_config *c)
+{
+    const char *why;
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (set_value(c, &keys[i], keys[i].def, &why) < 0)
+            abort(); /* a bad default is a build bug; test_config catches it */
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+                     s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz)
+{
+    FILE *fp = fopen(path, "r");
+    char line[2048];
+    unsigned lineno = 0;
+    unsigned char seen[NKEYS];
+
+    memset(seen, 0, sizeof seen);
+    if (fp == NULL) {
+        seterr(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, fp) != NULL) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            seterr(err, errsz, "%s:%u: line too long (max %zu bytes)", path, lineno,
+                   sizeof line - 2);
+            fclose(fp);
+            return -1;
+        }
+        if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+            seterr(err, errsz, "%s:%u: NUL byte in line", path, lineno);
+            fclose(fp);
+            return -1;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *name = s;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (*s)
+            *s++ = '\0';
+        char *value = trim(s);
+        /* A '#' after blanks starts a comment; a '#' inside a word is data. */
+        for (char *h = value; *h; h++)
+            if (*h == '#' && h > value && (h[-1] == ' ' || h[-1] == '\t')) {
+                *h = '\0';
+                value = trim(value);
+                break;
+            }
+        size_t i;
+        for (i = 0; i < NKEYS; i++)
+            if (strcasecmp(name, keys[i].name) == 0)
+                break;
+        if (i == NKEYS) {
+            seterr(err, errsz, "%s:%u: %.64s: unknown key", path, lineno, name);
+            fclose(fp);
+            return -1;
+        }
+        if (seen[i]) {
+            seterr(err, errsz, "%s:%u: %s: key given twice", path, lineno, keys[i].name);
+            fclose(fp);
+            return -1;
+        }
+        seen[i] = 1;
+        const char *why = NULL;
+        if (set_value(c, &keys[i], value, &why) < 0) {
+            seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
+                   why ? why : "bad value");
+            fclose(fp);
+            return -1;
+        }
+    }
+    if (ferror(fp)) {
+        seterr(err, errsz, "%s: read error", path);
+        fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    return 0;
+}
+
+void bg_config_print(const struct bg_config *c, FILE *fp)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct keydef *k = &keys[i];
+        const void *p = (const char *)c + k->off;
+        fprintf(fp, "%-22s ", k->name);
+        switch (k->type) {
+        case KT_STRING:
+        case KT_PREFIX:
+            fprintf(fp, "%s", (const char *)p);
+            break;
+        case KT_UINT:
+            fprintf(fp, "%u", *(const unsigned *)p);
+            break;
+        case KT_MODE:
+            fprintf(fp, "%04o", *(const unsigned *)p);
+            break;
+        case KT_MS:
+            fprintf(fp, "%ums", *(const unsigned *)p);
+            break;
+        case KT_SECONDS:
+            fprintf(fp, "%us", *(const unsigned *)p);
+            break;
+        case KT_TTL:
+            if (*(const long long *)p == 0)
+                fprintf(fp, "never");
+            else
+                fprintf(fp, "%llds", *(const long long *)p);
+            break;
+        case KT_BYTES:
+            fprintf(fp, "%zu", *(const size_t *)p);
+            break;
+        case KT_BOOL:
+            fprintf(fp, "%s", *(const int *)p ? "yes" : "no");
+            break;
+        case KT_FACILITY:
+        case KT_LOGLEVEL:
+            fprintf(fp, "%d", *(const int *)p);
+            break;
+        case KT_SCOPE:
+            fprintf(fp, "%s", *(const enum bg_scope_mode *)p == BG_SCOPE_ALL ? "all"
+                                                                            : "outbound");
+            break;
+        case KT_NAMES: {
+            const struct bg_names *l = p;
+            for (size_t j = 0; j < l->n; j++)
+                fprintf(fp, "%s%s", j ? " " : "", l->name[j]);
+            break;
+        }
+        case KT_NETS:
+            fprintf(fp, "(%zu networks)", ((const struct bg_netlist *)p)->n);
+            break;
+        case KT_EXEMPT: {
+            const struct bg_exempt *e = p;
+            for (size_t j = 0; j < e->n; j++)
+                fprintf(fp, "%s%s", j ? " " : "", e->entry[j]);
+            break;
+        }
+        }
+        fprintf(fp, "\n");
+    }
+}

@@ -1,0 +1,57 @@
+/* config.h - the one config table of bouncegate and its loader.
+ *
+ * File format: one "Key value" per line; '#' starts a comment (at line
+ * start or after blanks); keys are case-insensitive; the value is the rest
+ * of the line with surrounding blanks removed. Every key is declared once,
+ * with its type, default and documentation, in config.c's table.
+ */
+#ifndef BG_CONFIG_H
+#define BG_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "bg.h"
+#include "scope.h"
+
+enum bg_scope_mode { BG_SCOPE_OUTBOUND = 0, BG_SCOPE_ALL };
+
+struct bg_config {
+    char socket[256];             /* Socket */
+    char memcached[1024];         /* Memcached */
+    char key_prefix[BG_PREFIX_MAX + 1]; /* KeyPrefix */
+    char user_id[64];             /* UserID */
+    char pid_file[256];           /* PidFile */
+    unsigned socket_mode;         /* SocketMode (octal) */
+    int syslog_facility;          /* SyslogFacility (LOG_*) */
+    int log_level;                /* LogLevel (LOG_*) */
+    char reject_text[256];        /* RejectText */
+    unsigned lookup_timeout_ms;   /* LookupTimeout */
+    unsigned pool_size;           /* MemcachedPool */
+    unsigned warn_interval;       /* WarnInterval (s) */
+    enum bg_scope_mode scope;     /* Scope */
+    struct bg_names outbound_daemons;   /* OutboundDaemons */
+    int outbound_authenticated;   /* OutboundAuthenticated */
+    struct bg_netlist outbound_networks;/* OutboundNetworks */
+    struct bg_exempt exempt;      /* ExemptRecipients */
+    long long manual_ttl;         /* ManualTTL (s, 0 = never) */
+    char rules_file[256];         /* RulesFile */
+    size_t max_scan_bytes;        /* MaxScanBytes */
+    char policy[512];             /* Policy (class/reason=action list) */
+};
+
+/* Fill *c with the defaults of the table. */
+void bg_config_defaults(struct bg_config *c);
+
+/* Load path over the defaults. Returns 0, or -1 with err holding
+ * "FILE:LINE: KEY: problem" (or "FILE: problem" for I/O errors). */
+int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz);
+
+/* Parse a duration: "250ms", "5s", "10m", "2h", "30d", "1w", plain number
+ * = unit_default_ms milliseconds per unit. Result in milliseconds.
+ * Returns 0 or -1. */
+int bg_duration_parse(const char *s, long long unit_ms, long long *out_ms);
+
+/* Print every key with its current value (for -n -v). */
+void bg_config_print(const struct bg_config *c, FILE *fp);
+
+#endif

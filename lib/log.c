@@ -1,0 +1,98 @@
+/* log.c - syslog plus optional stderr echo, one bounded line per call. */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Set once at start-up (before threads) and on reload; read by workers.
+ * Plain ints are enough: a torn read is impossible for an aligned int and
+ * a worker seeing the old level for one line is harmless. */
+static volatile int log_min = LOG_NOTICE;
+static volatile int log_echo;
+static pthread_mutex_t echo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void bg_log_open(const char *ident, int facility, int minlevel, int echo_stderr)
+{
+    openlog(ident, LOG_PID | LOG_NDELAY, facility);
+    log_min = minlevel;
+    log_echo = echo_stderr;
+}
+
+void bg_log_set_level(int minlevel) { log_min = minlevel; }
+
+int bg_log_enabled(int level) { return level <= log_min; }
+
+static const char *level_name(int level)
+{
+    switch (level) {
+    case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: case LOG_ERR: return "error";
+    case LOG_WARNING: return "warning";
+    case LOG_NOTICE: return "notice";
+    case LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+void bg_log(int level, const char *id, const char *fmt, ...)
+{
+    char line[1024];
+    size_t off = 0;
+    va_list ap;
+
+    if (!bg_log_enabled(level))
+        return;
+    if (id != NULL && *id != '\0') {
+        int n = snprintf(line, sizeof line, "%s: ", id);
+        off = (n < 0) ? 0 : ((size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n);
+    }
+    va_start(ap, fmt);
+    vsnprintf(line + off, sizeof line - off, fmt, ap);
+    va_end(ap);
+    /* Nothing from outside may start a new log line or hide in one. */
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    syslog(level, "%s", line);
+    if (log_echo) {
+        char ts[32];
+        struct tm tm;
+        time_t now = time(NULL);
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        pthread_mutex_lock(&echo_lock);
+        fprintf(stderr, "%s bouncegate[%s]: %s\n", ts, level_name(level), line);
+        fflush(stderr);
+        pthread_mutex_unlock(&echo_lock);
+    }
+}
+
+static const struct { const char *name; int v; } facilities[] = {
+    { "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+    { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+    { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+    { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+static const struct { const char *name; int v; } levels[] = {
+    { "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+    { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+};
+
+int bg_log_facility_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+        if (strcasecmp(s, facilities[i].name) == 0)
+            return facilities[i].v;
+    return -1;
+}
+
+int bg_log_level_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcasecmp(s, levels[i].name) == 0)
+            return levels[i].v;
+    return -1;
+}

@@ -1,0 +1,52 @@
+/* store.h - the suppression set in memcached.
+ *
+ * Thread-safe: every call borrows a connection from libmemcachedutil's
+ * pool (memcached_st itself is not thread-safe) and returns it.
+ * Keys are built by key.h, values are records (record.h). An entry whose
+ * record says it expired is treated as absent even if memcached still
+ * holds it (clocks differ between hosts).
+ */
+#ifndef BG_STORE_H
+#define BG_STORE_H
+
+#include <stddef.h>
+#include "key.h"
+#include "record.h"
+
+struct bg_store;
+
+struct bg_store_opts {
+    const char *config;      /* libmemcached configuration string */
+    const char *prefix;      /* KeyPrefix */
+    unsigned timeout_ms;     /* connect/poll/io timeout of one call */
+    unsigned pool_max;       /* most connections held */
+};
+
+/* Returns NULL and a message in err when the configuration string is bad.
+ * Does not connect: a memcached that is down is found at the first call. */
+struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t errsz);
+void bg_store_close(struct bg_store *s);
+
+/* One round trip (a multi-get of the recipient key and the domain key).
+ * Returns 1 when either is suppressed (the recipient entry wins over the
+ * domain entry; *domain_hit tells which), 0 when neither, -1 on error
+ * (message in err). addr and domain are normalized. */
+int bg_store_lookup(struct bg_store *s, const char *addr, const char *domain,
+                    struct bg_record *rec, int *domain_hit, char *err, size_t errsz);
+
+/* Single-entry operations for the admin tool and learning.
+ * get: 1 found, 0 absent, -1 error. put: 0 or -1. del: 1 deleted,
+ * 0 absent, -1 error. put refuses a record that has already expired. */
+int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
+                 struct bg_record *rec, char *err, size_t errsz);
+int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
+                 const struct bg_record *rec, char *err, size_t errsz);
+int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
+                 char *err, size_t errsz);
+
+/* memcached expiry for an absolute expiry time: 0 for never, seconds from
+ * now when at most 30 days ahead, else the absolute Unix time (memcached
+ * reads values over 30 days as absolute). -1 when already expired. */
+long long bg_store_exptime(long long expires, long long now);
+
+#endif
