@@ -1,0 +1,329 @@
+/* bouncegate - milter that rejects suppressed recipients at RCPT TO.
+ *
+ *   bouncegate [-c FILE] [-f] [-n] [-p SOCKET] [-V]
+ *
+ * Start-up order matters: load and check the config, daemonize, write the
+ * pid file, set the signal mask, then drop privileges and only then create
+ * the milter socket.
+ */
+#include "daemon.h"
+#include "bg.h"
+#include "log.h"
+
+#include <libmilter/mfapi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/bouncegate.conf"
+
+static const char *config_path = DEFAULT_CONFIG;
+static const char *cli_socket;
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: bouncegate [-c FILE] [-f] [-n] [-p SOCKET] [-V]\n"
+                "  -c FILE    configuration file (default " DEFAULT_CONFIG ")\n"
+                "  -f         stay in the foreground, log to stderr too\n"
+                "  -n         check the configuration and exit (0 = good)\n"
+                "  -p SOCKET  milter socket, overrides Socket\n"
+                "  -V         print the version and exit\n");
+}
+
+/* The file system path of a unix socket spec, or NULL for inet. */
+static const char *unix_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    if (spec[0] == '/')
+        return spec;
+    return NULL;
+}
+
+/* Remove a stale unix socket, but never one a live process listens on. */
+static int clear_stale_socket(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "bouncegate: %s exists and is not a socket\n", path);
+        return -1;
+    }
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun.sun_path) {
+        fprintf(stderr, "bouncegate: socket path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+        close(fd);
+        fprintf(stderr, "bouncegate: %s: another process is listening there\n", path);
+        return -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (unlink(path) < 0 && errno != ENOENT) {
+        fprintf(stderr, "bouncegate: cannot remove stale socket %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namesz)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *grp = strchr(buf, ':');
+    if (grp != NULL)
+        *grp++ = '\0';
+    struct passwd *pw = getpwnam(buf);
+    if (pw == NULL) {
+        fprintf(stderr, "bouncegate: UserID %s: no such user\n", buf);
+        return -1;
+    }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    snprintf(name, namesz, "%s", buf);
+    if (grp != NULL && *grp != '\0') {
+        struct group *gr = getgrnam(grp);
+        if (gr == NULL) {
+            fprintf(stderr, "bouncegate: UserID %s: no such group %s\n", spec, grp);
+            return -1;
+        }
+        *gid = gr->gr_gid;
+    }
+    return 0;
+}
+
+static int drop_privileges(const char *spec)
+{
+    uid_t uid;
+    gid_t gid;
+    char name[64];
+    if (lookup_user(spec, &uid, &gid, name, sizeof name) < 0)
+        return -1;
+    if (uid == 0)
+        return 0; /* asked to stay root */
+    if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+        fprintf(stderr, "bouncegate: cannot become %s: %s\n", spec, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        fprintf(stderr, "bouncegate: could regain root after dropping to %s\n", spec);
+        return -1;
+    }
+    return 0;
+}
+
+/* When root, create the socket's directory for the unprivileged user. */
+static void prepare_socket_dir(const char *path, const char *user)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return;
+    uid_t uid;
+    gid_t gid;
+    char name[64];
+    if (mkdir(dir, 0750) == 0 && lookup_user(user, &uid, &gid, name, sizeof name) == 0 &&
+        chown(dir, uid, gid) < 0)
+        fprintf(stderr, "bouncegate: chown %s: %s\n", dir, strerror(errno));
+}
+
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("bouncegate: fork");
+        exit(1);
+    }
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    pid = fork();
+    if (pid < 0)
+        _exit(1);
+    if (pid > 0)
+        _exit(0);
+    if (chdir("/") < 0)
+        _exit(1);
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+}
+
+static void *reload_thread(void *arg)
+{
+    sigset_t *set = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
+            continue;
+        char err[512];
+        struct runtime *old = rt_get();
+        struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
+        if (r == NULL) {
+            bg_log(LOG_ERR, "reload", "action=keep-old-config error=\"%s\"", err);
+            rt_put(old);
+            continue;
+        }
+        if (old != NULL && strcmp(old->cfg.socket, r->cfg.socket) != 0)
+            bg_log(LOG_WARNING, "reload", "problem=socket-change-needs-restart "
+                   "socket=%s", old->cfg.socket);
+        rt_put(old);
+        bg_log_set_level(r->cfg.log_level);
+        rt_install(r);
+        bg_log(LOG_NOTICE, "reload", "action=reload config=%s", config_path);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int opt, foreground = 0, check_only = 0;
+    while ((opt = getopt(argc, argv, "c:fnp:Vh")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'f': foreground = 1; break;
+        case 'n': check_only = 1; break;
+        case 'p': cli_socket = optarg; break;
+        case 'V': printf("bouncegate %s\n", BG_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    char err[512];
+    struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
+    if (r == NULL) {
+        fprintf(stderr, "bouncegate: %s\n", err);
+        return 1;
+    }
+    if (geteuid() == 0 && r->cfg.user_id[0]) {
+        uid_t u; gid_t g; char n[64];
+        if (lookup_user(r->cfg.user_id, &u, &g, n, sizeof n) < 0) {
+            fprintf(stderr, "bouncegate: %s: UserID: the user does not exist\n", config_path);
+            rt_put(r);
+            return 1;
+        }
+    }
+    if (check_only) {
+        printf("bouncegate: %s: configuration OK\n", config_path);
+        rt_put(r);
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    if (!foreground)
+        daemonize();
+    bg_log_open("bouncegate", r->cfg.syslog_facility, r->cfg.log_level, foreground);
+    filter_init();
+
+    if (r->cfg.pid_file[0]) {
+        FILE *fp = fopen(r->cfg.pid_file, "w");
+        if (fp == NULL) {
+            bg_log(LOG_ERR, "start", "problem=pidfile file=%s error=\"%s\"", r->cfg.pid_file,
+                   strerror(errno));
+            return 1;
+        }
+        fprintf(fp, "%ld\n", (long)getpid());
+        fclose(fp);
+    }
+
+    /* SIGUSR1 reloads (SIGHUP and SIGTERM belong to libmilter and stop
+     * smfi_main). Block it before any thread exists, so only the reload
+     * thread ever receives it. */
+    static sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, reload_thread, &usr1) != 0) {
+        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start reload thread\"");
+        return 1;
+    }
+    pthread_detach(th);
+
+    const char *spath = unix_path(r->cfg.socket);
+    if (spath != NULL && geteuid() == 0 && r->cfg.user_id[0])
+        prepare_socket_dir(spath, r->cfg.user_id);
+    if (geteuid() == 0 && r->cfg.user_id[0] && drop_privileges(r->cfg.user_id) < 0)
+        return 1;
+    if (spath != NULL && clear_stale_socket(spath) < 0)
+        return 1;
+
+    if (smfi_register(bg_filter_desc) == MI_FAILURE) {
+        bg_log(LOG_ERR, "start", "problem=smfi_register");
+        return 1;
+    }
+    if (smfi_setconn(r->cfg.socket) == MI_FAILURE) {
+        bg_log(LOG_ERR, "start", "problem=bad-socket socket=%s", r->cfg.socket);
+        return 1;
+    }
+    mode_t old = umask((mode_t)(~r->cfg.socket_mode & 0777));
+    if (smfi_opensocket(true) == MI_FAILURE) {
+        umask(old);
+        bg_log(LOG_ERR, "start", "problem=cannot-open-socket socket=%s", r->cfg.socket);
+        return 1;
+    }
+    umask(old);
+    if (spath != NULL && chmod(spath, (mode_t)r->cfg.socket_mode) < 0)
+        bg_log(LOG_WARNING, "start", "problem=chmod socket=%s error=\"%s\"", spath,
+               strerror(errno));
+
+    bg_log(LOG_NOTICE, "start", "action=start version=%s socket=%s config=%s uid=%ld",
+           BG_VERSION, r->cfg.socket, config_path, (long)geteuid());
+    char pidfile[256];
+    snprintf(pidfile, sizeof pidfile, "%s", r->cfg.pid_file);
+    rt_install(r);
+
+    int rc = smfi_main();
+
+    bg_log(LOG_NOTICE, "stop", "action=stop status=%s", rc == MI_SUCCESS ? "clean" : "error");
+    if (spath != NULL) {
+        struct runtime *cur = rt_get();
+        if (cur != NULL) {
+            const char *p = unix_path(cur->cfg.socket);
+            if (p != NULL)
+                unlink(p);
+            rt_put(cur);
+        }
+    }
+    if (pidfile[0])
+        unlink(pidfile);
+    rt_install(NULL);
+    return rc == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,282 @@
+/* bouncegatectl - administer the suppression set.
+ *
+ *   bouncegatectl [-c FILE] add ADDRESS|@DOMAIN [--reason R] [--class C]
+ *                                  [--status X.Y.Z] [--ttl DURATION]
+ *   bouncegatectl [-c FILE] del ADDRESS|@DOMAIN
+ *   bouncegatectl [-c FILE] show ADDRESS|@DOMAIN
+ *
+ * "--domain example.com" is the same as "@example.com". Exit status (like
+ * grep): show 0 = suppressed, 1 = not, 2 = error; add/del 0 = done,
+ * 1 = (del) nothing to delete, 2 = error.
+ */
+#include "address.h"
+#include "bg.h"
+#include "config.h"
+#include "record.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/bouncegate.conf"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: bouncegatectl [-c FILE] COMMAND ...\n"
+            "  add ADDRESS|@DOMAIN [--reason R] [--class C] [--status X.Y.Z] [--ttl DUR]\n"
+            "  del ADDRESS|@DOMAIN\n"
+            "  show ADDRESS|@DOMAIN      exit 0 suppressed, 1 not, 2 error\n"
+            "  (--domain NAME may be given instead of @NAME)\n");
+}
+
+struct target {
+    enum bg_kind kind;
+    char name[BG_ADDR_MAX];
+};
+
+static int parse_target(const char *arg, int is_domain, struct target *t)
+{
+    const char *why = NULL;
+    if (is_domain || arg[0] == '@') {
+        t->kind = BG_KIND_DOMAIN;
+        if (bg_domain_normalize(arg, strlen(arg), t->name, sizeof t->name, &why) < 0) {
+            fprintf(stderr, "bouncegatectl: %s: bad domain: %s\n", arg, why ? why : "?");
+            return -1;
+        }
+        return 0;
+    }
+    t->kind = BG_KIND_RCPT;
+    if (bg_addr_normalize(arg, strlen(arg), t->name, sizeof t->name, &why) < 0) {
+        fprintf(stderr, "bouncegatectl: %s: bad address: %s\n", arg, why ? why : "?");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_time(const char *label, long long t)
+{
+    char buf[32];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+        snprintf(buf, sizeof buf, "%s", strcmp(label, "expires") == 0 ? "never" : "-");
+    else
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%-11s %s\n", label, buf);
+}
+
+static void print_record(const char *name, int domain, const struct bg_record *r)
+{
+    printf("%-11s %s%s\n", "entry", domain ? "@" : "", name);
+    printf("%-11s %s\n", "scope", domain ? "domain" : "recipient");
+    printf("%-11s %s\n", "class", bg_class_name(r->cls));
+    printf("%-11s %s\n", "reason", r->reason[0] ? r->reason : "-");
+    printf("%-11s %s\n", "status", r->status[0] ? r->status : "-");
+    print_time("first_seen", r->first_seen);
+    print_time("last_seen", r->last_seen);
+    printf("%-11s %u\n", "count", r->count);
+    print_time("expires", r->expires);
+    printf("%-11s %s\n", "source", r->source[0] ? r->source : "-");
+    printf("%-11s %s\n", "rule", r->rule[0] ? r->rule : "-");
+    printf("%-11s %s\n", "id", r->id[0] ? r->id : "-");
+    printf("%-11s %s\n", "diag", r->diag[0] ? r->diag : "-");
+}
+
+static struct bg_store *open_store(const struct bg_config *cfg)
+{
+    char err[512];
+    struct bg_store_opts so = { .config = cfg->memcached, .prefix = cfg->key_prefix,
+                                .timeout_ms = cfg->lookup_timeout_ms < 1000
+                                                  ? 1000 : cfg->lookup_timeout_ms,
+                                .pool_max = 1 };
+    struct bg_store *s = bg_store_open(&so, err, sizeof err);
+    if (s == NULL)
+        fprintf(stderr, "bouncegatectl: %s\n", err);
+    return s;
+}
+
+static int cmd_add(const struct bg_config *cfg, int argc, char **argv)
+{
+    const char *target = NULL, *reason = "manual", *cls = "manual", *status = NULL;
+    int is_domain = 0;
+    long long ttl = cfg->manual_ttl;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--domain") == 0 && i + 1 < argc) {
+            is_domain = 1;
+            target = argv[++i];
+        } else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc) {
+            reason = argv[++i];
+        } else if (strcmp(argv[i], "--class") == 0 && i + 1 < argc) {
+            cls = argv[++i];
+        } else if (strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+            status = argv[++i];
+        } else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+            long long ms;
+            const char *v = argv[++i];
+            if (strcmp(v, "never") == 0)
+                ttl = 0;
+            else if (bg_duration_parse(v, 1000, &ms) < 0 || ms < 1000) {
+                fprintf(stderr, "bouncegatectl: --ttl %s: expected never or a duration "
+                        "such as 3600, 90m, 30d\n", v);
+                return 2;
+            } else
+                ttl = ms / 1000;
+        } else if (argv[i][0] != '-' && target == NULL) {
+            target = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    struct target t;
+    if (target == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (parse_target(target, is_domain, &t) < 0)
+        return 2;
+    struct bg_record r;
+    memset(&r, 0, sizeof r);
+    if (bg_class_parse(cls, &r.cls) < 0) {
+        fprintf(stderr, "bouncegatectl: --class %s: expected hard, soft, complaint or "
+                "manual\n", cls);
+        return 2;
+    }
+    if (strlen(reason) >= sizeof r.reason ||
+        (status != NULL && strlen(status) >= sizeof r.status)) {
+        fprintf(stderr, "bouncegatectl: --reason or --status too long\n");
+        return 2;
+    }
+    bg_strlcpy(r.reason, reason, sizeof r.reason);
+    if (status != NULL)
+        bg_strlcpy(r.status, status, sizeof r.status);
+    bg_strlcpy(r.source, "manual", sizeof r.source);
+    long long now = (long long)time(NULL);
+    r.first_seen = r.last_seen = now;
+    r.count = 1;
+    r.expires = ttl ? now + ttl : 0;
+    struct bg_store *s = open_store(cfg);
+    if (s == NULL)
+        return 2;
+    char err[512];
+    /* Keep the evidence of an existing entry: first seen and count. */
+    struct bg_record old;
+    if (bg_store_get(s, t.kind, t.name, &old, err, sizeof err) == 1) {
+        r.first_seen = old.first_seen;
+        r.count = old.count + 1;
+    }
+    int rc = bg_store_put(s, t.kind, t.name, &r, err, sizeof err);
+    bg_store_close(s);
+    if (rc < 0) {
+        fprintf(stderr, "bouncegatectl: add %s: %s\n", target, err);
+        return 2;
+    }
+    printf("added %s%s\n", t.kind == BG_KIND_DOMAIN ? "@" : "", t.name);
+    return 0;
+}
+
+static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **argv)
+{
+    const char *target = NULL;
+    int is_domain = 0;
+    if (argc == 2 && strcmp(argv[0], "--domain") == 0) {
+        is_domain = 1;
+        target = argv[1];
+    } else if (argc == 1) {
+        target = argv[0];
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    struct target t;
+    if (parse_target(target, is_domain, &t) < 0)
+        return 2;
+    struct bg_store *s = open_store(cfg);
+    if (s == NULL)
+        return 2;
+    char err[512];
+    int rc;
+    if (del) {
+        rc = bg_store_del(s, t.kind, t.name, err, sizeof err);
+        bg_store_close(s);
+        if (rc < 0) {
+            fprintf(stderr, "bouncegatectl: del %s: %s\n", target, err);
+            return 2;
+        }
+        printf("%s %s%s\n", rc ? "deleted" : "not found:", t.kind == BG_KIND_DOMAIN ? "@" : "",
+               t.name);
+        return rc ? 0 : 1;
+    }
+    struct bg_record r;
+    int domain_hit = 0;
+    if (t.kind == BG_KIND_RCPT) {
+        /* The same question the milter asks: address or its domain. */
+        const char *d = bg_addr_domain(t.name);
+        rc = bg_store_lookup(s, t.name, d ? d : "", &r, &domain_hit, err, sizeof err);
+    } else {
+        rc = bg_store_get(s, t.kind, t.name, &r, err, sizeof err);
+        domain_hit = 1;
+    }
+    bg_store_close(s);
+    if (rc < 0) {
+        fprintf(stderr, "bouncegatectl: show %s: %s\n", target, err);
+        return 2;
+    }
+    if (rc == 0) {
+        printf("not suppressed: %s%s\n", t.kind == BG_KIND_DOMAIN ? "@" : "", t.name);
+        return 1;
+    }
+    if (domain_hit && t.kind == BG_KIND_RCPT) {
+        const char *d = bg_addr_domain(t.name);
+        printf("%-11s %s\n", "address", t.name);
+        print_record(d ? d : "", 1, &r);
+    } else {
+        print_record(t.name, t.kind == BG_KIND_DOMAIN, &r);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("bouncegatectl %s\n", BG_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct bg_config cfg;
+    bg_config_defaults(&cfg);
+    char err[512];
+    /* An explicit -c must load; the default file is used when present. */
+    if (path == NULL && access(DEFAULT_CONFIG, R_OK) == 0)
+        path = DEFAULT_CONFIG;
+    if (path != NULL && bg_config_load(&cfg, path, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: %s\n", err);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int n = argc - optind - 1;
+    char **rest = argv + optind + 1;
+    if (strcmp(cmd, "add") == 0)
+        return cmd_add(&cfg, n, rest);
+    if (strcmp(cmd, "del") == 0)
+        return cmd_del_show(&cfg, 1, n, rest);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_del_show(&cfg, 0, n, rest);
+    fprintf(stderr, "bouncegatectl: unknown command %s\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,35 @@
+/* daemon.h - state shared by the parts of the bouncegate daemon. */
+#ifndef BG_DAEMON_H
+#define BG_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "config.h"
+#include "store.h"
+
+/* What the workers use: one immutable config and the store built from it.
+ * Replaced as a whole on reload; workers hold a reference for the span of
+ * one callback, so a reload never pulls a store out from under a lookup. */
+struct runtime {
+    struct bg_config cfg;
+    struct bg_store *store;
+    unsigned refs;           /* guarded by the runtime lock */
+};
+
+/* Build a runtime from a config file (NULL: defaults). Returns NULL with
+ * err set on failure. cli_socket overrides Socket when non-NULL. */
+struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
+                         size_t errsz);
+void rt_install(struct runtime *r);   /* make current; drops the old one */
+struct runtime *rt_get(void);         /* current, with a reference */
+void rt_put(struct runtime *r);       /* drop a reference */
+
+/* A warning that repeats (memcached down...) is logged at most once per
+ * WarnInterval, with the count of the ones held back. */
+void rt_warn_store(const struct runtime *r, const char *id, const char *what);
+
+/* The milter callbacks (daemon_filter.c). */
+extern struct smfiDesc bg_filter_desc;
+void filter_init(void);   /* once, before smfi_main */
+
+#endif

@@ -1,0 +1,340 @@
+/* daemon_filter.c - the milter callbacks: scope, lookup, reject or remove.
+ *
+ * libmilter may run one session's callbacks on different worker threads,
+ * so all session state lives behind smfi_setpriv, every callback checks it
+ * for NULL, and macro values are copied, never kept as pointers.
+ *
+ * Per message on the outbound path: one memcached round trip per
+ * recipient (address and domain in one multi-get) and nothing per body
+ * byte: HELO, headers and body are negotiated away, and DATA accepts
+ * unless the non-SMTP path still has recipients to remove at EOM.
+ */
+#include "daemon.h"
+#include "address.h"
+#include "log.h"
+#include "reply.h"
+
+#include <libmilter/mfapi.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A recipient to remove at end of message (non-SMTP path). */
+struct pending {
+    struct pending *next;
+    char *arg;             /* the RCPT argument exactly as the MTA gave it */
+    char detail[200];      /* class=... reason=... since=... for the log */
+    char rcpt[BG_ADDR_MAX];
+};
+
+struct sess {
+    char sid[20];
+    char client_addr[64];
+    char daemon_name[64];
+    /* per message */
+    char qid[32];
+    int checking;          /* recipients of this message are looked up */
+    int nonsmtp;           /* Postfix sendmail(1)/pickup path: never reject */
+    unsigned nrcpt;
+    unsigned ndel;
+    struct pending *del;
+};
+
+static _Atomic unsigned long long sid_counter;
+static unsigned long long sid_base;
+
+void filter_init(void)
+{
+    sid_base = ((unsigned long long)time(NULL) << 16) ^ (unsigned long long)getpid();
+}
+
+static void msg_reset(struct sess *s)
+{
+    struct pending *p = s->del;
+    while (p != NULL) {
+        struct pending *n = p->next;
+        free(p->arg);
+        free(p);
+        p = n;
+    }
+    s->del = NULL;
+    s->ndel = s->nrcpt = 0;
+    s->checking = s->nonsmtp = 0;
+    s->qid[0] = '\0';
+}
+
+static struct sess *sess_get(SMFICTX *ctx, int create)
+{
+    struct sess *s = smfi_getpriv(ctx);
+    if (s != NULL || !create)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    /* Session ids: a per-start base plus a counter, so ids of two runs of
+     * the daemon don't collide in the log. */
+    unsigned long long n = sid_base + atomic_fetch_add(&sid_counter, 1);
+    snprintf(s->sid, sizeof s->sid, "%012llX", n & 0xFFFFFFFFFFFFULL);
+    if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The id a log line starts with: the queue id, or NOQUEUE. */
+static const char *log_id(SMFICTX *ctx, struct sess *s)
+{
+    if (s->qid[0] == '\0') {
+        const char *i = smfi_getsymval(ctx, "i");
+        if (i != NULL && *i != '\0')
+            snprintf(s->qid, sizeof s->qid, "%s", i);
+    }
+    return s->qid[0] ? s->qid : "NOQUEUE";
+}
+
+static void copy_macro(SMFICTX *ctx, const char *name, char *dst, size_t dstsz)
+{
+    const char *v = smfi_getsymval(ctx, (char *)name);
+    snprintf(dst, dstsz, "%s", v ? v : "");
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                             unsigned long f2, unsigned long f3, unsigned long *pf0,
+                             unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    (void)ctx; (void)f2; (void)f3;
+    *pf0 = f0 & SMFIF_DELRCPT;
+    /* Steps we never use: the MTA need not send them at all. */
+    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
+                 SMFIP_NOUNKNOWN);
+    *pf2 = *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+    (void)host;
+    struct sess *s = sess_get(ctx, 1);
+    if (s == NULL)
+        return SMFIS_CONTINUE; /* fail open: no state, no checks */
+    s->client_addr[0] = '\0';
+    if (sa != NULL && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr,
+                  s->client_addr, sizeof s->client_addr);
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr,
+                  s->client_addr, sizeof s->client_addr);
+    copy_macro(ctx, "{daemon_name}", s->daemon_name, sizeof s->daemon_name);
+    return SMFIS_CONTINUE;
+}
+
+/* Is this message the site's outbound mail? Inbound mail to the site's own
+ * users must never be rejected, so anything not matched is left alone. */
+static int is_outbound(SMFICTX *ctx, const struct sess *s, const struct bg_config *c)
+{
+    if (c->scope == BG_SCOPE_ALL)
+        return 1;
+    if (s->daemon_name[0] && bg_names_match(&c->outbound_daemons, s->daemon_name))
+        return 1;
+    if (c->outbound_authenticated) {
+        const char *a = smfi_getsymval(ctx, "{auth_authen}");
+        if (a != NULL && *a != '\0')
+            return 1;
+    }
+    if (s->client_addr[0] && bg_netlist_match(&c->outbound_networks, s->client_addr))
+        return 1;
+    return 0;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct sess *s = sess_get(ctx, 1);
+    if (s == NULL || argv == NULL || argv[0] == NULL)
+        return SMFIS_CONTINUE;
+    msg_reset(s);
+    const char *from = argv[0];
+    /* Postfix's non-SMTP path (cleanup emulating MAIL for sendmail(1) and
+     * its own bounces) passes the address without angle brackets; every
+     * SMTP path passes "<...>". Rejecting a RCPT there is a configuration
+     * error in Postfix, so that path removes recipients at EOM instead. */
+    s->nonsmtp = (from[0] != '<');
+    /* The null sender (bounces, Postfix's own DSNs) is never touched. */
+    if (from[0] == '\0' || strcmp(from, "<>") == 0)
+        return SMFIS_ACCEPT;
+    struct runtime *r = rt_get();
+    if (r == NULL)
+        return SMFIS_ACCEPT;
+    s->checking = is_outbound(ctx, s, &r->cfg);
+    if (!s->checking && bg_log_enabled(LOG_DEBUG))
+        bg_log(LOG_DEBUG, log_id(ctx, s), "sid=%s action=accept reason=out-of-scope "
+               "client=%s daemon=%s", s->sid, s->client_addr[0] ? s->client_addr : "-",
+               s->daemon_name[0] ? s->daemon_name : "-");
+    rt_put(r);
+    /* Nothing to check: the rest of this message needs no callbacks. */
+    return s->checking ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+}
+
+static void since_date(long long t, char *out, size_t outsz)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+        snprintf(out, outsz, "-");
+    else
+        strftime(out, outsz, "%Y-%m-%d", &tm);
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s == NULL || !s->checking || argv == NULL || argv[0] == NULL)
+        return SMFIS_CONTINUE;
+    s->nrcpt++;
+    char norm[BG_ADDR_MAX];
+    const char *why = NULL;
+    const char *id = log_id(ctx, s);
+    if (bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm, &why) < 0) {
+        if (bg_log_enabled(LOG_INFO))
+            bg_log(LOG_INFO, id, "sid=%s action=accept reason=unparsed-address "
+                   "problem=\"%s\"", s->sid, why ? why : "?");
+        return SMFIS_CONTINUE;
+    }
+    struct runtime *r = rt_get();
+    if (r == NULL)
+        return SMFIS_CONTINUE;
+    if (bg_exempt_match(&r->cfg.exempt, norm)) {
+        if (bg_log_enabled(LOG_INFO))
+            bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s> reason=exempt", s->sid,
+                   norm);
+        rt_put(r);
+        return SMFIS_CONTINUE;
+    }
+    const char *domain = bg_addr_domain(norm);
+    struct bg_record rec;
+    int domain_hit = 0;
+    char err[256];
+    int found = bg_store_lookup(r->store, norm, domain ? domain : "", &rec, &domain_hit,
+                                err, sizeof err);
+    if (found < 0) {
+        rt_warn_store(r, id, err);
+        rt_put(r);
+        return SMFIS_CONTINUE; /* fail open: a store failure never blocks mail */
+    }
+    if (found == 0) {
+        if (bg_log_enabled(LOG_INFO))
+            bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s>", s->sid, norm);
+        rt_put(r);
+        return SMFIS_CONTINUE;
+    }
+    char since[16];
+    since_date(rec.first_seen, since, sizeof since);
+    char detail[200];
+    snprintf(detail, sizeof detail, "class=%s reason=%s since=%s scope=%s",
+             bg_class_name(rec.cls), rec.reason[0] ? rec.reason : "-", since,
+             domain_hit ? "domain" : "recipient");
+
+    if (s->nonsmtp) {
+        /* Postfix forbids rejecting a simulated RCPT: remove it at EOM. */
+        struct pending *p = calloc(1, sizeof *p);
+        if (p != NULL && (p->arg = strdup(argv[0])) != NULL) {
+            snprintf(p->detail, sizeof p->detail, "%s", detail);
+            snprintf(p->rcpt, sizeof p->rcpt, "%s", norm);
+            p->next = s->del;
+            s->del = p;
+            s->ndel++;
+        } else {
+            free(p);
+            bg_log(LOG_ERR, id, "sid=%s action=accept rcpt=<%s> reason=out-of-memory",
+                   s->sid, norm);
+        }
+        rt_put(r);
+        return SMFIS_CONTINUE;
+    }
+
+    char text[BG_REPLY_MAX], rcode[4], xcode[16];
+    bg_reply_codes(&rec, domain_hit, rcode, xcode);
+    bg_reply_build(r->cfg.reject_text, norm, domain_hit, &rec, text, sizeof text);
+    rt_put(r);
+    if (smfi_setreply(ctx, rcode, xcode, text) != MI_SUCCESS)
+        bg_log(LOG_WARNING, id, "sid=%s problem=setreply-failed rcpt=<%s>", s->sid, norm);
+    bg_log(LOG_NOTICE, id, "sid=%s action=reject rcpt=<%s> %s status=%s", s->sid, norm,
+           detail, xcode);
+    return SMFIS_REJECT;
+}
+
+static sfsistat cb_data(SMFICTX *ctx)
+{
+    struct sess *s = sess_get(ctx, 0);
+    /* Only the non-SMTP path with recipients to remove needs EOM. */
+    if (s == NULL || !s->nonsmtp || s->ndel == 0)
+        return SMFIS_ACCEPT;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s == NULL || s->ndel == 0)
+        return SMFIS_ACCEPT;
+    const char *id = log_id(ctx, s);
+    if (s->ndel >= s->nrcpt) {
+        for (struct pending *p = s->del; p != NULL; p = p->next)
+            bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
+                   s->sid, p->rcpt, p->detail);
+        bg_log(LOG_NOTICE, id, "sid=%s action=discard reason=all-recipients-suppressed "
+               "rcpts=%u path=nonsmtp", s->sid, s->nrcpt);
+        msg_reset(s);
+        return SMFIS_DISCARD;
+    }
+    for (struct pending *p = s->del; p != NULL; p = p->next) {
+        if (smfi_delrcpt(ctx, p->arg) == MI_SUCCESS)
+            bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
+                   s->sid, p->rcpt, p->detail);
+        else
+            bg_log(LOG_WARNING, id, "sid=%s action=accept rcpt=<%s> %s path=nonsmtp "
+                   "problem=delrcpt-failed", s->sid, p->rcpt, p->detail);
+    }
+    msg_reset(s);
+    return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s != NULL)
+        msg_reset(s);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+    struct sess *s = sess_get(ctx, 0);   /* may be NULL: see libmilter notes */
+    if (s != NULL) {
+        msg_reset(s);
+        free(s);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc bg_filter_desc = {
+    .xxfi_name = "bouncegate",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_DELRCPT,
+    .xxfi_connect = cb_connect,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_data = cb_data,
+    .xxfi_negotiate = cb_negotiate,
+};

@@ -1,0 +1,105 @@
+/* daemon_runtime.c - the reference-counted current configuration. */
+#include "daemon.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct runtime *rt_cur;
+
+static void rt_destroy(struct runtime *r)
+{
+    bg_store_close(r->store);
+    free(r);
+}
+
+struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
+                         size_t errsz)
+{
+    struct runtime *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    bg_config_defaults(&r->cfg);
+    if (path != NULL && bg_config_load(&r->cfg, path, err, errsz) < 0) {
+        free(r);
+        return NULL;
+    }
+    if (cli_socket != NULL) {
+        if (strlen(cli_socket) >= sizeof r->cfg.socket) {
+            snprintf(err, errsz, "-p %s: socket name too long", cli_socket);
+            free(r);
+            return NULL;
+        }
+        memcpy(r->cfg.socket, cli_socket, strlen(cli_socket) + 1);
+    }
+    struct bg_store_opts so = {
+        .config = r->cfg.memcached,
+        .prefix = r->cfg.key_prefix,
+        .timeout_ms = r->cfg.lookup_timeout_ms,
+        .pool_max = r->cfg.pool_size,
+    };
+    char serr[512];
+    r->store = bg_store_open(&so, serr, sizeof serr);
+    if (r->store == NULL) {
+        snprintf(err, errsz, "%s: Memcached: %s", path ? path : "(defaults)", serr);
+        free(r);
+        return NULL;
+    }
+    r->refs = 1;
+    return r;
+}
+
+void rt_install(struct runtime *r)
+{
+    pthread_mutex_lock(&rt_lock);
+    struct runtime *old = rt_cur;
+    rt_cur = r;
+    pthread_mutex_unlock(&rt_lock);
+    if (old != NULL)
+        rt_put(old);
+}
+
+struct runtime *rt_get(void)
+{
+    pthread_mutex_lock(&rt_lock);
+    struct runtime *r = rt_cur;
+    if (r != NULL)
+        r->refs++;
+    pthread_mutex_unlock(&rt_lock);
+    return r;
+}
+
+void rt_put(struct runtime *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&rt_lock);
+    int last = (--r->refs == 0);
+    pthread_mutex_unlock(&rt_lock);
+    if (last)
+        rt_destroy(r);
+}
+
+static _Atomic long long warn_last;
+static _Atomic unsigned long warn_held;
+
+void rt_warn_store(const struct runtime *r, const char *id, const char *what)
+{
+    long long now = (long long)time(NULL);
+    long long last = atomic_load(&warn_last);
+    if (now - last < (long long)r->cfg.warn_interval ||
+        !atomic_compare_exchange_strong(&warn_last, &last, now)) {
+        atomic_fetch_add(&warn_held, 1);
+        return;
+    }
+    unsigned long held = atomic_exchange(&warn_held, 0);
+    bg_log(LOG_WARNING, id, "action=accept-unchecked reason=store-failure error=\"%s\" "
+           "similar_held_back=%lu", what, held);
+}
