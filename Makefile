@@ -106,7 +106,7 @@ bench: $(CTL)
 	@sh test/bench/classify-bench.sh
 
 run: all
-	@sh conf/run-local.sh
+	@bash conf/run-local.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

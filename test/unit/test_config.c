@@ -1,0 +1,182 @@
+/* test_config.c - the config table: defaults, parsing, errors that name
+ * file, line and key. */
+#include "config.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static char path[64];
+
+static void write_conf(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/bg-test-config-%ld.conf", (long)getpid());
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int load(const char *text, struct bg_config *c, char *err, size_t errsz)
+{
+    write_conf(text);
+    bg_config_defaults(c);
+    int rc = bg_config_load(c, path, err, errsz);
+    unlink(path);
+    return rc;
+}
+
+START_TEST(defaults)
+{
+    struct bg_config c;
+    bg_config_defaults(&c);
+    ck_assert_str_eq(c.socket, "unix:/run/bouncegate/bouncegate.sock");
+    ck_assert_str_eq(c.memcached, "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL");
+    ck_assert_str_eq(c.key_prefix, "bg:");
+    ck_assert_uint_eq(c.lookup_timeout_ms, 250);
+    ck_assert_int_eq(c.log_level, LOG_NOTICE);
+    ck_assert_int_eq(c.syslog_facility, LOG_MAIL);
+    ck_assert_int_eq(c.scope, BG_SCOPE_OUTBOUND);
+    ck_assert_int_eq(c.outbound_authenticated, 1);
+    ck_assert_uint_eq(c.exempt.n, 2);
+    ck_assert_uint_eq(c.socket_mode, 0660);
+    ck_assert_int_eq(c.manual_ttl, 0);
+    ck_assert_uint_eq(c.max_scan_bytes, 1024 * 1024);
+}
+END_TEST
+
+START_TEST(full_file)
+{
+    struct bg_config c;
+    char err[256] = "";
+    int rc = load("# comment\n"
+                  "\n"
+                  "socket   inet:8899@127.0.0.1   # trailing comment\n"
+                  "MEMCACHED --SERVER=10.0.0.1:11211 --SERVER=10.0.0.2:11211\n"
+                  "KeyPrefix site1:\n"
+                  "LookupTimeout 2s\n"
+                  "LogLevel info\n"
+                  "SyslogFacility local3\n"
+                  "Scope all\n"
+                  "OutboundDaemons submission ORIGINATING\n"
+                  "OutboundNetworks 192.0.2.0/24, 2001:db8::/32\n"
+                  "ExemptRecipients postmaster@ @example.org\n"
+                  "ManualTTL 30d\n"
+                  "SocketMode 0600\n"
+                  "MaxScanBytes 512k\n"
+                  "  RejectText  {rcpt}: no (100%)\r\n",
+                  &c, err, sizeof err);
+    ck_assert_msg(rc == 0, "load failed: %s", err);
+    ck_assert_str_eq(c.socket, "inet:8899@127.0.0.1");
+    ck_assert_str_eq(c.memcached, "--SERVER=10.0.0.1:11211 --SERVER=10.0.0.2:11211");
+    ck_assert_str_eq(c.key_prefix, "site1:");
+    ck_assert_uint_eq(c.lookup_timeout_ms, 2000);
+    ck_assert_int_eq(c.log_level, LOG_INFO);
+    ck_assert_int_eq(c.syslog_facility, LOG_LOCAL3);
+    ck_assert_int_eq(c.scope, BG_SCOPE_ALL);
+    ck_assert_uint_eq(c.outbound_daemons.n, 2);
+    ck_assert_uint_eq(c.outbound_networks.n, 2);
+    ck_assert_uint_eq(c.exempt.n, 2);
+    ck_assert_int_eq(c.manual_ttl, 30LL * 86400);
+    ck_assert_uint_eq(c.socket_mode, 0600);
+    ck_assert_uint_eq(c.max_scan_bytes, 512 * 1024);
+    ck_assert_str_eq(c.reject_text, "{rcpt}: no (100%)");
+}
+END_TEST
+
+/* Each bad file must fail with "FILE:LINE: Key: problem". */
+static const struct {
+    const char *text;
+    unsigned line;
+    const char *key;
+} bad[] = {
+    { "Socket inet:1@x\nNoSuchKey 1\n", 2, "NoSuchKey" },
+    { "LookupTimeout soon\n", 1, "LookupTimeout" },
+    { "LookupTimeout 2h\n", 1, "LookupTimeout" },
+    { "LogLevel loud\n", 1, "LogLevel" },
+    { "SyslogFacility kern\n", 1, "SyslogFacility" },
+    { "Scope inbound\n", 1, "Scope" },
+    { "OutboundAuthenticated maybe\n", 1, "OutboundAuthenticated" },
+    { "OutboundNetworks 300.1.1.1/8\n", 1, "OutboundNetworks" },
+    { "OutboundNetworks 10.0.0.0/33\n", 1, "OutboundNetworks" },
+    { "KeyPrefix has space\n", 1, "KeyPrefix" },
+    { "KeyPrefix 01234567890123456789012345678901234567890123456789012345678901234\n", 1,
+      "KeyPrefix" },
+    { "SocketMode 999\n", 1, "SocketMode" },
+    { "MemcachedPool -1\n", 1, "MemcachedPool" },
+    { "ManualTTL forever\n", 1, "ManualTTL" },
+    { "MaxScanBytes 1g\n", 1, "MaxScanBytes" },
+    { "# ok\n\nSocket a\nsocket b\n", 4, "Socket" },
+    { "RejectText a\001b\n", 1, "RejectText" },
+};
+
+START_TEST(errors_name_file_line_key)
+{
+    struct bg_config c;
+    char err[512] = "";
+    int rc = load(bad[_i].text, &c, err, sizeof err);
+    ck_assert_int_eq(rc, -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:%u: %s: ", path, bad[_i].line, bad[_i].key);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got '%s', want prefix '%s'", err,
+                  want);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    struct bg_config c;
+    char err[256] = "";
+    bg_config_defaults(&c);
+    ck_assert_int_eq(bg_config_load(&c, "/nonexistent/bouncegate.conf", err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/bouncegate.conf: cannot open"));
+}
+END_TEST
+
+START_TEST(overlong_line)
+{
+    char big[3000];
+    memset(big, 'x', sizeof big - 2);
+    memcpy(big, "Socket ", 7);
+    big[sizeof big - 2] = '\n';
+    big[sizeof big - 1] = '\0';
+    struct bg_config c;
+    char err[256] = "";
+    ck_assert_int_eq(load(big, &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: line too long"));
+}
+END_TEST
+
+START_TEST(durations)
+{
+    long long ms;
+    ck_assert_int_eq(bg_duration_parse("250ms", 1, &ms), 0);
+    ck_assert_int_eq(ms, 250);
+    ck_assert_int_eq(bg_duration_parse("3", 1000, &ms), 0);
+    ck_assert_int_eq(ms, 3000);
+    ck_assert_int_eq(bg_duration_parse("2w", 1, &ms), 0);
+    ck_assert_int_eq(ms, 14LL * 86400 * 1000);
+    ck_assert_int_eq(bg_duration_parse("-1s", 1, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("1y", 1, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("", 1, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("99999999999999999999", 1, &ms), -1);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, full_file);
+    tcase_add_loop_test(tc, errors_name_file_line_key, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, overlong_line);
+    tcase_add_test(tc, durations);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+BG_UNIT_MAIN(make_suite)
