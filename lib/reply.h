@@ -20,6 +20,11 @@
 
 #define BG_REPLY_MAX 512
 
+/* The RejectText used when the configuration sets none; bg_reply_build
+ * also uses it when tmpl is NULL. */
+#define BG_REPLY_DEFAULT_TEMPLATE \
+    "{rcpt}: {scope} suppressed after {what} on {since} ({reason})"
+
 /* Returns the length written, or -1 when outsz is 0. Truncates safely
  * (never in the middle of a "%%" pair). */
 int bg_reply_build(const char *tmpl, const char *rcpt_norm, int domain_scope,
