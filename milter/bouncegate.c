@@ -269,7 +269,14 @@ int main(int argc, char **argv)
     static sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    /* The stop signals are blocked too: libmilter's own signal thread
+     * sigwaits for them, and any thread that left them unblocked would be
+     * killed by the default action instead of a clean stop. */
+    sigset_t all = usr1;
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_t th;
     if (pthread_create(&th, NULL, reload_thread, &usr1) != 0) {
         bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start reload thread\"");
