@@ -42,8 +42,13 @@ static int prefix_ok(const char *prefix, size_t *plen)
 
 static int kind_ok(enum bg_kind kind)
 {
-    return kind == BG_KIND_RCPT || kind == BG_KIND_DOMAIN ||
-           kind == BG_KIND_SOFT || kind == BG_KIND_META;
+    switch (kind) {
+    case BG_KIND_RCPT: case BG_KIND_DOMAIN: case BG_KIND_SOFT: case BG_KIND_META:
+    case BG_KIND_EVENT: case BG_KIND_OUTAGE: case BG_KIND_OUTAGE_N:
+    case BG_KIND_DEAD: case BG_KIND_DEAD_N:
+        return 1;
+    }
+    return 0;
 }
 
 int bg_key_build(char *out, size_t outsz, const char *prefix,

@@ -16,7 +16,12 @@ enum bg_kind {
     BG_KIND_RCPT = 'r',   /* one recipient address */
     BG_KIND_DOMAIN = 'd', /* a whole recipient domain */
     BG_KIND_SOFT = 's',   /* soft-bounce counter for an address */
-    BG_KIND_META = 'm'    /* bookkeeping (markers) */
+    BG_KIND_META = 'm',   /* bookkeeping (markers) */
+    BG_KIND_EVENT = 'e',  /* "rcpt|message": soft event already counted */
+    BG_KIND_OUTAGE = 'o', /* "domain|rcpt": counted toward an outage */
+    BG_KIND_OUTAGE_N = 'O', /* per-domain count of failing recipients */
+    BG_KIND_DEAD = 'h',   /* "domain|rcpt": counted toward a dead domain */
+    BG_KIND_DEAD_N = 'H'  /* per-domain count of hostunknown recipients */
 };
 
 /* Writes the key to out (outsz >= BG_KEY_MAX). Returns its length, or -1

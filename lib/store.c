@@ -284,3 +284,78 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
     give_back(s, m);
     return ret;
 }
+
+/* Relative ttl in seconds -> memcached expiration (absolute past 30 days). */
+static time_t ttl_exptime(long long ttl)
+{
+    if (ttl <= 0)
+        return 0;
+    return (time_t)bg_store_exptime((long long)time(NULL) + ttl, (long long)time(NULL));
+}
+
+int bg_store_add(struct bg_store *s, enum bg_kind kind, const char *name,
+                 long long ttl, char *err, size_t errsz)
+{
+    char key[BG_KEY_MAX];
+    int kl = bg_key_build(key, sizeof key, s->prefix, kind, name);
+    if (kl < 0) {
+        seterr(err, errsz, "cannot build key");
+        return -1;
+    }
+    memcached_st *m = borrow(s, err, errsz);
+    if (m == NULL)
+        return -1;
+    memcached_return_t rc = memcached_add(m, key, (size_t)kl, "1", 1, ttl_exptime(ttl), 0);
+    int ret;
+    if (rc == MEMCACHED_SUCCESS)
+        ret = 1;
+    else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
+        ret = 0;
+    else {
+        seterr(err, errsz, "memcached add: %s", memcached_last_error_message(m));
+        ret = -1;
+    }
+    give_back(s, m);
+    return ret;
+}
+
+int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
+                  unsigned delta, long long ttl, unsigned long long *value,
+                  char *err, size_t errsz)
+{
+    char key[BG_KEY_MAX];
+    int kl = bg_key_build(key, sizeof key, s->prefix, kind, name);
+    if (kl < 0) {
+        seterr(err, errsz, "cannot build key");
+        return -1;
+    }
+    memcached_st *m = borrow(s, err, errsz);
+    if (m == NULL)
+        return -1;
+    /* incr on a missing key fails; then create it with add (which loses
+     * to a concurrent creator harmlessly) and incr again. Two tries are
+     * enough: a key that vanishes between them expired or was deleted. */
+    int ret = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t v = 0;
+        memcached_return_t rc = memcached_increment(m, key, (size_t)kl, delta, &v);
+        if (rc == MEMCACHED_SUCCESS) {
+            *value = v;
+            ret = 0;
+            break;
+        }
+        if (rc != MEMCACHED_NOTFOUND) {
+            seterr(err, errsz, "memcached incr: %s", memcached_last_error_message(m));
+            break;
+        }
+        rc = memcached_add(m, key, (size_t)kl, "0", 1, ttl_exptime(ttl), 0);
+        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTSTORED &&
+            rc != MEMCACHED_DATA_EXISTS) {
+            seterr(err, errsz, "memcached add: %s", memcached_last_error_message(m));
+            break;
+        }
+        seterr(err, errsz, "counter vanished");
+    }
+    give_back(s, m);
+    return ret;
+}

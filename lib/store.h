@@ -44,6 +44,17 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
 int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
                  char *err, size_t errsz);
 
+/* Counters and markers (learning). ttl is seconds from now (0 = never).
+ * add: 1 when the marker was created, 0 when it existed, -1 error.
+ * incr: adds delta (0 reads) to a counter created as 0 with ttl when
+ * missing; the new value in *value. 0 or -1. Both are atomic across
+ * clients and work with the text and the binary protocol. */
+int bg_store_add(struct bg_store *s, enum bg_kind kind, const char *name,
+                 long long ttl, char *err, size_t errsz);
+int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
+                  unsigned delta, long long ttl, unsigned long long *value,
+                  char *err, size_t errsz);
+
 /* memcached expiry for an absolute expiry time: 0 for never, seconds from
  * now when at most 30 days ahead, else the absolute Unix time (memcached
  * reads values over 30 days as absolute). -1 when already expired. */
