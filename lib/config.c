@@ -93,6 +93,35 @@ static const struct keydef keys[] = {
       "most bytes of one bounce message that are parsed" },
     { "Policy", KT_STRING, F(policy), "",
       "overrides of what a class or reason does: e.g. mailboxfull=suppress block=none" },
+    { "SoftThreshold", KT_UINT, F(soft_threshold), "3",
+      "soft events (separate messages) that suppress a recipient; 0 = never" },
+    { "SoftWindow", KT_TTL, F(soft_window), "7d",
+      "window in which soft events are counted" },
+    { "SoftTTL", KT_TTL, F(soft_ttl), "30d",
+      "lifetime of a suppression after repeated soft bounces" },
+    { "HardTTL", KT_TTL, F(hard_ttl), "never",
+      "lifetime of a suppression after a hard bounce" },
+    { "ComplaintTTL", KT_TTL, F(complaint_ttl), "never",
+      "lifetime of a suppression after a complaint" },
+    { "DeadDomainRecipients", KT_UINT, F(dead_domain_rcpts), "2",
+      "distinct recipients failing with hostunknown that suppress their domain; 0 = never" },
+    { "DeadDomainTTL", KT_TTL, F(dead_domain_ttl), "30d",
+      "lifetime of a dead-domain suppression" },
+    { "OutageRecipients", KT_UINT, F(outage_rcpts), "10",
+      "more distinct failing recipients of one domain than this within OutageWindow "
+      "is an outage: not counted against anyone; 0 = off" },
+    { "OutageWindow", KT_TTL, F(outage_window), "10m",
+      "window of the outage detection" },
+    { "SigningKeyFile", KT_STRING, F(signing_key_file), "",
+      "secret that tags outbound mail so returned bounces and complaints can be "
+      "verified; empty: reports from outside are never trusted" },
+    { "ReportMaxAge", KT_TTL, F(report_max_age), "30d",
+      "oldest sending time a returned report is trusted for" },
+    { "ReportRecipients", KT_EXEMPT, F(report_rcpts), "",
+      "addresses that receive bounces and feedback reports (return path, FBL "
+      "mailbox): mail to them is parsed as a report" },
+    { "MailLog", KT_STRING, F(mail_log), "",
+      "mail log that bouncegate-logwatch follows (a file, or - for stdin)" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -37,6 +37,20 @@ struct bg_config {
     char rules_file[256];         /* RulesFile */
     size_t max_scan_bytes;        /* MaxScanBytes */
     char policy[512];             /* Policy (class/reason=action list) */
+    /* learning (issue 4) */
+    unsigned soft_threshold;      /* SoftThreshold */
+    long long soft_window;        /* SoftWindow (s) */
+    long long soft_ttl;           /* SoftTTL (s, 0 = never) */
+    long long hard_ttl;           /* HardTTL */
+    long long complaint_ttl;      /* ComplaintTTL */
+    unsigned dead_domain_rcpts;   /* DeadDomainRecipients */
+    long long dead_domain_ttl;    /* DeadDomainTTL */
+    unsigned outage_rcpts;        /* OutageRecipients */
+    long long outage_window;      /* OutageWindow */
+    char signing_key_file[256];   /* SigningKeyFile */
+    long long report_max_age;     /* ReportMaxAge */
+    struct bg_exempt report_rcpts;/* ReportRecipients */
+    char mail_log[256];           /* MailLog */
 };
 
 /* Fill *c with the defaults of the table. */

@@ -2,6 +2,8 @@
 #include "learn.h"
 #include "address.h"
 #include "bg.h"
+#include "config.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -213,4 +215,89 @@ int bg_learn(struct bg_store *s, const struct bg_learn_cfg *c, const struct bg_e
     }
     out->result = BG_LEARN_SUPPRESSED;
     return 0;
+}
+
+int bg_learner_setup(struct bg_learner *l, const struct bg_config *c, char *err,
+                     size_t errsz)
+{
+    memset(l, 0, sizeof *l);
+    bg_policy_default(&l->policy);
+    /* Policy: blank-separated name=action pairs. */
+    char buf[sizeof c->policy];
+    bg_strlcpy(buf, c->policy, sizeof buf);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " \t,", &save); tok != NULL;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        const char *why = NULL;
+        if (bg_policy_set(&l->policy, tok, &why) < 0) {
+            snprintf(err, errsz, "Policy: %s: %s", tok, why ? why : "bad entry");
+            return -1;
+        }
+    }
+    if (c->rules_file[0]) {
+        l->site_rules = bg_rules_load(c->rules_file, err, errsz);
+        if (l->site_rules == NULL)
+            return -1;
+        l->rules = l->site_rules;
+    } else {
+        l->rules = bg_rules_default();
+    }
+    bg_learn_defaults(&l->cfg, &l->policy);
+    l->cfg.soft_threshold = c->soft_threshold;
+    l->cfg.soft_window = c->soft_window ? c->soft_window : 7 * DAY;
+    l->cfg.soft_ttl = c->soft_ttl;
+    l->cfg.hard_ttl = c->hard_ttl;
+    l->cfg.complaint_ttl = c->complaint_ttl;
+    l->cfg.dead_domain_rcpts = c->dead_domain_rcpts;
+    l->cfg.dead_domain_ttl = c->dead_domain_ttl;
+    l->cfg.outage_rcpts = c->outage_rcpts;
+    l->cfg.outage_window = c->outage_window ? c->outage_window : 600;
+    return 0;
+}
+
+void bg_learner_free(struct bg_learner *l)
+{
+    if (l->site_rules != NULL)
+        bg_rules_free(l->site_rules);
+    l->site_rules = NULL;
+    l->rules = NULL;
+}
+
+void bg_learn_log(const char *id, const struct bg_event *e, const struct bg_learn_out *o)
+{
+    char extra[400] = "";
+    size_t off = 0;
+    if (o->result == BG_LEARN_COUNTED || o->result == BG_LEARN_SUPPRESSED)
+        if (o->count)
+            off += (size_t)snprintf(extra + off, sizeof extra - off, " count=%u", o->count);
+    if (o->result == BG_LEARN_SUPPRESSED && off < sizeof extra) {
+        if (o->expires) {
+            char when[32];
+            struct tm tm;
+            time_t t = (time_t)o->expires;
+            gmtime_r(&t, &tm);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            off += (size_t)snprintf(extra + off, sizeof extra - off, " expires=%s", when);
+        } else {
+            off += (size_t)snprintf(extra + off, sizeof extra - off, " expires=never");
+        }
+    }
+    if (o->domain_suppressed && off < sizeof extra)
+        off += (size_t)snprintf(extra + off, sizeof extra - off, " domain=suppressed");
+    if (o->result == BG_LEARN_ERROR && off < sizeof extra)
+        snprintf(extra + off, sizeof extra - off, " error=\"%s\"", o->err);
+    int level = o->result == BG_LEARN_SUPPRESSED ? LOG_NOTICE
+              : o->result == BG_LEARN_ERROR      ? LOG_WARNING
+                                                 : LOG_INFO;
+    const struct bg_verdict *v = e->v;
+    bg_log(level, id, "action=%s rcpt=<%s> class=%s reason=%s status=%s rule=%s source=%s%s",
+           bg_learn_result_name(o->result), e->rcpt, v ? bg_class_name(v->cls) : "-",
+           v && v->reason[0] ? v->reason : "-", e->status && *e->status ? e->status : "-",
+           v && v->rule[0] ? v->rule : "-", e->source ? e->source : "-", extra);
+    if (o->outage_started) {
+        const char *d = bg_addr_domain(e->rcpt);
+        bg_log(LOG_WARNING, id, "action=outage domain=%s problem=many-recipients-failing "
+               "note=\"soft and block failures of this domain are not counted for now\"",
+               d ? d : "-");
+    }
 }

@@ -70,6 +70,26 @@ struct bg_learn_out {
 };
 
 void bg_learn_defaults(struct bg_learn_cfg *c, const struct bg_policy *p);
+
+/* Everything a learner needs, built from the config: the rules (site file
+ * layered over the built-in ones), the policy with its overrides, and the
+ * learning parameters. Immutable once set up; share between threads. */
+struct bg_config;
+struct bg_learner {
+    const struct bg_rules *rules;
+    struct bg_rules *site_rules;   /* owned; NULL without RulesFile */
+    struct bg_policy policy;
+    struct bg_learn_cfg cfg;
+};
+/* Returns 0, or -1 with err naming the config key or the rules file line. */
+int bg_learner_setup(struct bg_learner *l, const struct bg_config *c, char *err,
+                     size_t errsz);
+void bg_learner_free(struct bg_learner *l);
+
+/* The one log line of a learning decision, queue id (or message id) first:
+ * "ID: action=suppress rcpt=<bob@example.com> class=hard reason=userunknown
+ *  status=5.1.1 rule=... source=postfix-dsn [count=2] [expires=...]". */
+void bg_learn_log(const char *id, const struct bg_event *e, const struct bg_learn_out *o);
 int bg_learn(struct bg_store *s, const struct bg_learn_cfg *c, const struct bg_event *e,
              struct bg_learn_out *out);
 const char *bg_learn_result_name(enum bg_learn_result r);
