@@ -37,8 +37,10 @@ LIB_OBJ    = $(LIB_SRC:.c=.o)
 LIB_A      = lib/libbouncegate.a
 DAEMON_SRC = milter/bouncegate.c $(sort $(wildcard milter/daemon_*.c))
 CTL_SRC    = milter/bouncegatectl.c $(sort $(wildcard milter/ctl_*.c))
+LOGW_SRC   = milter/bouncegate-logwatch.c $(sort $(wildcard milter/logwatch_*.c))
 DAEMON     = milter/bouncegate
 CTL        = milter/bouncegatectl
+LOGW       = $(if $(wildcard milter/bouncegate-logwatch.c),milter/bouncegate-logwatch)
 UNIT_SRC   = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BIN   = $(UNIT_SRC:.c=)
 TESTTOOL_SRC = $(sort $(wildcard test/tools/*.c))
@@ -49,7 +51,7 @@ MAN5       = $(wildcard man/*.5)
 
 .PHONY: all check check-unit check-integration check-asan check-valgrind \
         fuzz run install clean corpus bench
-all: $(DAEMON) $(CTL)
+all: $(DAEMON) $(CTL) $(LOGW)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -63,6 +65,9 @@ $(DAEMON): $(DAEMON_SRC) $(wildcard milter/*.h) $(LIB_A)
 
 $(CTL): $(CTL_SRC) $(wildcard milter/*.h) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(CTL_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
+
+milter/bouncegate-logwatch: $(LOGW_SRC) $(wildcard milter/*.h) $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(LOGW_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
 
 test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_CHECK) $(LIBS_LIB)
@@ -111,11 +116,11 @@ run: all
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 $(DAEMON) $(CTL) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(DAEMON) $(CTL) $(LOGW) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 conf/bouncegate.conf $(DESTDIR)$(SYSCONFDIR)/bouncegate.conf.sample
 
 clean:
-	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) $(UNIT_BIN) $(TESTTOOL_BIN)
+	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN)
 	rm -rf test/fuzz/bin
