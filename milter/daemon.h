@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
+#include "learn.h"
+#include "sign.h"
 #include "store.h"
 
 /* What the workers use: one immutable config and the store built from it.
@@ -13,6 +15,9 @@
 struct runtime {
     struct bg_config cfg;
     struct bg_store *store;
+    struct bg_learner learner;   /* rules, policy, learning parameters */
+    struct bg_signer signer;     /* valid when have_signer */
+    int have_signer;
     unsigned refs;           /* guarded by the runtime lock */
 };
 
@@ -27,6 +32,12 @@ void rt_put(struct runtime *r);       /* drop a reference */
 /* A warning that repeats (memcached down...) is logged at most once per
  * WarnInterval, with the count of the ones held back. */
 void rt_warn_store(const struct runtime *r, const char *id, const char *what);
+
+/* Reports (daemon_report.c): parse a bounce or complaint held in buf and
+ * learn from it. local: Postfix's own DSN (trusted); else the recipients
+ * must carry a valid tag in the returned headers. Never fails the mail. */
+void report_learn(struct runtime *r, const char *id, const char *buf, size_t len,
+                  int local);
 
 /* The milter callbacks (daemon_filter.c). */
 extern struct smfiDesc bg_filter_desc;

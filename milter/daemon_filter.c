@@ -13,6 +13,7 @@
 #include "address.h"
 #include "log.h"
 #include "reply.h"
+#include "sign.h"
 
 #include <libmilter/mfapi.h>
 
@@ -45,7 +46,20 @@ struct sess {
     unsigned nrcpt;
     unsigned ndel;
     struct pending *del;
+    /* a report to learn from: the message is buffered, up to MaxScanBytes */
+    int report;            /* 0 no, REPORT_LOCAL or REPORT_REMOTE */
+    char *buf;
+    size_t len, cap;
+    /* outbound mail to tag (SigningKeyFile): the accepted recipients */
+    unsigned ntag;
+    char *tag[BG_SIGN_MAX_RCPT + 1];
 };
+
+#define REPORT_LOCAL 1     /* Postfix's own DSN (non-SMTP, null sender) */
+#define REPORT_REMOTE 2    /* from outside: must be verified */
+
+/* Did the MTA agree to SMFIS_SKIP (stop sending body chunks)? */
+static _Atomic int mta_can_skip;
 
 static _Atomic unsigned long long sid_counter;
 static unsigned long long sid_base;
@@ -66,6 +80,13 @@ static void msg_reset(struct sess *s)
     }
     s->del = NULL;
     s->ndel = s->nrcpt = 0;
+    free(s->buf);
+    s->buf = NULL;
+    s->len = s->cap = 0;
+    s->report = 0;
+    for (unsigned i = 0; i < s->ntag; i++)
+        free(s->tag[i]);
+    s->ntag = 0;
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
 }
@@ -111,10 +132,13 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     (void)ctx; (void)f2; (void)f3;
-    *pf0 = f0 & SMFIF_DELRCPT;
-    /* Steps we never use: the MTA need not send them at all. */
-    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY |
-                 SMFIP_NOUNKNOWN);
+    *pf0 = f0 & (SMFIF_DELRCPT | SMFIF_ADDHDRS);
+    /* Steps we never use need not be sent at all. Headers and body are
+     * needed for reports only; other mail is accepted at MAIL or DATA, or
+     * skipped at the first body chunk, so it costs nothing per body byte. */
+    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP);
+    if (f1 & SMFIP_SKIP)
+        atomic_store(&mta_can_skip, 1);
     *pf2 = *pf3 = 0;
     return SMFIS_CONTINUE;
 }
@@ -166,20 +190,27 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
      * SMTP path passes "<...>". Rejecting a RCPT there is a configuration
      * error in Postfix, so that path removes recipients at EOM instead. */
     s->nonsmtp = (from[0] != '<');
-    /* The null sender (bounces, Postfix's own DSNs) is never touched. */
-    if (from[0] == '\0' || strcmp(from, "<>") == 0)
-        return SMFIS_ACCEPT;
     struct runtime *r = rt_get();
     if (r == NULL)
         return SMFIS_ACCEPT;
+    /* The null sender (bounces, Postfix's own DSNs) is never rejected or
+     * removed; it is read as a report: Postfix's own (non-SMTP) ones are
+     * trusted, the ones from outside must prove themselves. */
+    if (from[0] == '\0' || strcmp(from, "<>") == 0) {
+        s->report = s->nonsmtp ? REPORT_LOCAL : REPORT_REMOTE;
+        rt_put(r);
+        return SMFIS_CONTINUE;
+    }
     s->checking = is_outbound(ctx, s, &r->cfg);
     if (!s->checking && bg_log_enabled(LOG_DEBUG))
         bg_log(LOG_DEBUG, log_id(ctx, s), "sid=%s action=accept reason=out-of-scope "
                "client=%s daemon=%s", s->sid, s->client_addr[0] ? s->client_addr : "-",
                s->daemon_name[0] ? s->daemon_name : "-");
+    /* Mail to the report mailboxes (ReportRecipients) must be seen whole. */
+    int want_rcpts = s->checking || r->cfg.report_rcpts.n > 0;
     rt_put(r);
     /* Nothing to check: the rest of this message needs no callbacks. */
-    return s->checking ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+    return want_rcpts ? SMFIS_CONTINUE : SMFIS_ACCEPT;
 }
 
 static void since_date(long long t, char *out, size_t outsz)
@@ -195,11 +226,21 @@ static void since_date(long long t, char *out, size_t outsz)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct sess *s = sess_get(ctx, 0);
-    if (s == NULL || !s->checking || argv == NULL || argv[0] == NULL)
-        return SMFIS_CONTINUE;
-    s->nrcpt++;
+    if (s == NULL || argv == NULL || argv[0] == NULL || s->report)
+        return SMFIS_CONTINUE;   /* a report's recipients are never refused */
     char norm[BG_ADDR_MAX];
     const char *why = NULL;
+    if (!s->checking) {
+        /* Not outbound: only interesting when it goes to a report mailbox. */
+        struct runtime *r = rt_get();
+        if (r != NULL && bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm,
+                                           &why) == 0 &&
+            bg_exempt_match(&r->cfg.report_rcpts, norm))
+            s->report = REPORT_REMOTE;
+        rt_put(r);
+        return SMFIS_CONTINUE;
+    }
+    s->nrcpt++;
     const char *id = log_id(ctx, s);
     if (bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm, &why) < 0) {
         if (bg_log_enabled(LOG_INFO))
@@ -231,6 +272,12 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     if (found == 0) {
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s>", s->sid, norm);
+        /* Remember it for the tag that lets its bounces be verified. */
+        if (r->have_signer && s->ntag <= BG_SIGN_MAX_RCPT) {
+            char *t = strdup(norm);
+            if (t != NULL)
+                s->tag[s->ntag++] = t;
+        }
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -270,21 +317,105 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     return SMFIS_REJECT;
 }
 
+/* Does this message need anything at end of message? */
+static int needs_eom(const struct sess *s)
+{
+    return s->report || (s->nonsmtp && s->ndel > 0) ||
+           (s->ntag > 0 && s->ntag <= BG_SIGN_MAX_RCPT);
+}
+
 static sfsistat cb_data(SMFICTX *ctx)
 {
     struct sess *s = sess_get(ctx, 0);
-    /* Only the non-SMTP path with recipients to remove needs EOM. */
-    if (s == NULL || !s->nonsmtp || s->ndel == 0)
+    if (s == NULL || !needs_eom(s))
         return SMFIS_ACCEPT;
+    if (s->report) {
+        struct runtime *r = rt_get();
+        size_t cap = r ? r->cfg.max_scan_bytes : 1024 * 1024;
+        rt_put(r);
+        s->buf = malloc(cap);
+        s->cap = s->buf ? cap : 0;
+        s->len = 0;
+    }
     return SMFIS_CONTINUE;
+}
+
+static void buf_add(struct sess *s, const void *p, size_t n)
+{
+    if (s->buf == NULL || s->len >= s->cap)
+        return;
+    if (n > s->cap - s->len)
+        n = s->cap - s->len;   /* MaxScanBytes: the rest is not read */
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s == NULL || !s->report || name == NULL || value == NULL)
+        return SMFIS_CONTINUE;
+    buf_add(s, name, strlen(name));
+    buf_add(s, ": ", 2);
+    buf_add(s, value, strlen(value));
+    buf_add(s, "\r\n", 2);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s != NULL && s->report)
+        buf_add(s, "\r\n", 2);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    struct sess *s = sess_get(ctx, 0);
+    if (s != NULL && s->report && s->len < s->cap) {
+        buf_add(s, chunk, len);
+        return SMFIS_CONTINUE;
+    }
+    /* Not a report, or read far enough: the rest of the body is not ours. */
+    return atomic_load(&mta_can_skip) ? SMFIS_SKIP : SMFIS_CONTINUE;
+}
+
+static void add_tag(SMFICTX *ctx, struct sess *s)
+{
+    struct runtime *r = rt_get();
+    if (r == NULL)
+        return;
+    if (r->have_signer && s->ntag > 0 && s->ntag <= BG_SIGN_MAX_RCPT) {
+        char v[BG_SIGN_VALUE_MAX];
+        if (bg_sign_value(&r->signer, (long long)time(NULL), (const char *const *)s->tag,
+                          s->ntag, v, sizeof v) > 0 &&
+            smfi_addheader(ctx, BG_SIGN_HEADER, v) != MI_SUCCESS)
+            bg_log(LOG_WARNING, log_id(ctx, s), "sid=%s problem=addheader-failed", s->sid);
+    }
+    rt_put(r);
 }
 
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     struct sess *s = sess_get(ctx, 0);
-    if (s == NULL || s->ndel == 0)
+    if (s == NULL)
         return SMFIS_ACCEPT;
     const char *id = log_id(ctx, s);
+    if (s->report) {
+        /* Learn, and always accept: a bounce is never refused or held. */
+        struct runtime *r = rt_get();
+        if (r != NULL && s->buf != NULL)
+            report_learn(r, id, s->buf, s->len, s->report == REPORT_LOCAL);
+        rt_put(r);
+        msg_reset(s);
+        return SMFIS_ACCEPT;
+    }
+    add_tag(ctx, s);
+    if (s->ndel == 0) {
+        msg_reset(s);
+        return SMFIS_ACCEPT;
+    }
     if (s->ndel >= s->nrcpt) {
         for (struct pending *p = s->del; p != NULL; p = p->next)
             bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
@@ -328,7 +459,10 @@ static sfsistat cb_close(SMFICTX *ctx)
 struct smfiDesc bg_filter_desc = {
     .xxfi_name = "bouncegate",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_DELRCPT,
+    .xxfi_flags = SMFIF_DELRCPT | SMFIF_ADDHDRS,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
     .xxfi_connect = cb_connect,
     .xxfi_envfrom = cb_envfrom,
     .xxfi_envrcpt = cb_envrcpt,

@@ -14,6 +14,8 @@ static struct runtime *rt_cur;
 
 static void rt_destroy(struct runtime *r)
 {
+    bg_learner_free(&r->learner);
+    memset(&r->signer, 0, sizeof r->signer);
     bg_store_close(r->store);
     free(r);
 }
@@ -39,6 +41,21 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         }
         memcpy(r->cfg.socket, cli_socket, strlen(cli_socket) + 1);
     }
+    char lerr[512];
+    if (bg_learner_setup(&r->learner, &r->cfg, lerr, sizeof lerr) < 0) {
+        snprintf(err, errsz, "%s: %s", path ? path : "(defaults)", lerr);
+        free(r);
+        return NULL;
+    }
+    if (r->cfg.signing_key_file[0]) {
+        if (bg_sign_load_key(r->cfg.signing_key_file, &r->signer, lerr, sizeof lerr) < 0) {
+            snprintf(err, errsz, "%s: SigningKeyFile: %s", path ? path : "(defaults)", lerr);
+            bg_learner_free(&r->learner);
+            free(r);
+            return NULL;
+        }
+        r->have_signer = 1;
+    }
     struct bg_store_opts so = {
         .config = r->cfg.memcached,
         .prefix = r->cfg.key_prefix,
@@ -49,6 +66,7 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
     r->store = bg_store_open(&so, serr, sizeof serr);
     if (r->store == NULL) {
         snprintf(err, errsz, "%s: Memcached: %s", path ? path : "(defaults)", serr);
+        bg_learner_free(&r->learner);
         free(r);
         return NULL;
     }
