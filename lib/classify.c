@@ -1006,6 +1006,16 @@ static int find_code(const char *s, size_t n, char *out)
     return -1;
 }
 
+/* Short fixed needles in a bounded text: a plain scan is enough. */
+static int has_sub(const unsigned char *t, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        if (t[i] == (unsigned char)needle[0] && memcmp(t + i, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
 static size_t bounded_len(const char *s, size_t max)
 {
     const char *z = memchr(s, '\0', max);
@@ -1049,6 +1059,19 @@ static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
         n->permanent = f->action != BG_ACTION_DELAYED;
 
     n->textlen = normalize(diag, dlen, n->text, sizeof n->text);
+
+    /* The command, when the report did not name it but the text does
+     * ("... RCPT TO response", "[RCPT_TO]", "SMTP:RCPT host"). */
+    if (n->cmd[0] == '\0') {
+        static const char *const rcpt[] = { "rcpt to", "rcpt_to", "smtp:rcpt", NULL };
+        static const char *const data[] = { "end of data", "after data", "data command", NULL };
+        for (int i = 0; rcpt[i] && !n->cmd[0]; i++)
+            if (has_sub(n->text, n->textlen, rcpt[i]))
+                copy_str(n->cmd, "RCPT", sizeof n->cmd);
+        for (int i = 0; data[i] && !n->cmd[0]; i++)
+            if (has_sub(n->text, n->textlen, data[i]))
+                copy_str(n->cmd, "DATA", sizeof n->cmd);
+    }
 }
 
 static const struct rule *match_set(const struct bg_rules *r,
