@@ -486,8 +486,10 @@ static int parse_actions(struct pctx *p, const char *val, unsigned *mask)
     struct strlist l = { 0, NULL };
     if (*mask)
         return perr(p, "duplicate condition action=", NULL);
-    if (parse_list(p, "action", val, 0, &l) < 0)
+    if (parse_list(p, "action", val, 0, &l) < 0) {
+        strlist_free(&l);
         return -1;
+    }
     for (size_t i = 0; i < l.n; i++) {
         size_t k;
         for (k = 0; k < sizeof action_names / sizeof action_names[0]; k++)
@@ -509,8 +511,10 @@ static int parse_report(struct pctx *p, const char *val, unsigned *mask)
     struct strlist l = { 0, NULL };
     if (*mask)
         return perr(p, "duplicate condition report=", NULL);
-    if (parse_list(p, "report", val, 0, &l) < 0)
+    if (parse_list(p, "report", val, 0, &l) < 0) {
+        strlist_free(&l);
         return -1;
+    }
     for (size_t i = 0; i < l.n; i++) {
         if (strcmp(l.v[i], "bounce") == 0)
             *mask |= REP_BOUNCE;
