@@ -1,0 +1,1315 @@
+/* dsn.c - parse bounces, complaints and auto-replies; see dsn.h.
+ *
+ * Plan: split the MIME tree (mime.c, bounded depth and part count), read
+ * machine-readable parts first (message/delivery-status,
+ * message/global-delivery-status, message/feedback-report), then the
+ * human-readable text for everything vendors send without a DSN part,
+ * and for details a DSN part leaves out (the SMTP command, the remote
+ * server's reply). Every scan is linear in the bytes looked at; the only
+ * heap use is one decode buffer, freed before returning.
+ */
+#include "dsn.h"
+#include "mime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_SCAN ((size_t)1 << 20)
+#define MAX_PARTS 96
+#define FIELD_MAX 1024
+
+/* ---- small string helpers -------------------------------------------- */
+
+static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_alnum(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static int is_sp(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static void scopy(char *dst, size_t dsz, const char *src, size_t n)
+{
+    if (!dsz)
+        return;
+    if (n >= dsz)
+        n = dsz - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+static void scpy(char *dst, size_t dsz, const char *src)
+{
+    scopy(dst, dsz, src, strlen(src));
+}
+
+/* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
+ * hay[0,n): Knuth-Morris-Pratt, so linear even on hostile input. */
+static const char *ci_find(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    unsigned short fail[512];
+    if (m == 0)
+        return hay;
+    if (m > n || m >= 512)
+        return NULL;
+    fail[0] = 0;
+    for (size_t i = 1, k = 0; i < m; i++) {
+        while (k > 0 && lc((unsigned char)needle[i]) != lc((unsigned char)needle[k]))
+            k = fail[k - 1];
+        if (lc((unsigned char)needle[i]) == lc((unsigned char)needle[k]))
+            k++;
+        fail[i] = (unsigned short)k;
+    }
+    for (size_t i = 0, k = 0; i < n; i++) {
+        int ch = lc((unsigned char)hay[i]);
+        while (k > 0 && ch != lc((unsigned char)needle[k]))
+            k = fail[k - 1];
+        if (ch == lc((unsigned char)needle[k]))
+            k++;
+        if (k == m)
+            return hay + i + 1 - m;
+    }
+    return NULL;
+}
+
+static int ci_prefix(const char *s, const char *pre)
+{
+    while (*pre) {
+        if (lc((unsigned char)*s) != lc((unsigned char)*pre))
+            return 0;
+        s++;
+        pre++;
+    }
+    return 1;
+}
+
+static int ci_eq(const char *a, const char *b)
+{
+    while (*a && *b && lc((unsigned char)*a) == lc((unsigned char)*b)) {
+        a++;
+        b++;
+    }
+    return *a == 0 && *b == 0;
+}
+
+/* Collapse runs of white space to one space, trim; in place. */
+static void collapse(char *s)
+{
+    char *w = s;
+    int sp = 0;
+    for (char *r = s; *r; r++) {
+        unsigned char c = (unsigned char)*r;
+        if (is_sp(c) || c < 0x20) {
+            sp = w != s;
+            continue;
+        }
+        if (sp)
+            *w++ = ' ';
+        sp = 0;
+        *w++ = (char)c;
+    }
+    *w = 0;
+}
+
+/* Copy n bytes of text collapsed into dst. */
+static void copy_collapsed(char *dst, size_t dsz, const char *src, size_t n)
+{
+    size_t o = 0;
+    int sp = 0;
+    if (!dsz)
+        return;
+    for (size_t i = 0; i < n && o + 1 < dsz; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (is_sp(c) || c < 0x20) {
+            sp = o > 0;
+            continue;
+        }
+        if (sp && o + 2 < dsz)
+            dst[o++] = ' ';
+        sp = 0;
+        dst[o++] = (char)c;
+    }
+    dst[o] = 0;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+static int addr_local_char(int c)
+{
+    return is_alnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL) ||
+           c >= 0x80;
+}
+static int addr_dom_char(int c) { return is_alnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80; }
+
+/* Around the '@' at s[at] (s has n bytes): address bounds. 1 if plausible. */
+static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
+{
+    size_t i = at;
+    while (i > 0 && at - i < 128 && addr_local_char((unsigned char)s[i - 1]))
+        i--;
+    /* a leading quote char of the surrounding text is no part of it */
+    while (i < at && (s[i] == '\'' || s[i] == '.' || s[i] == '='))
+        i++;
+    size_t j = at + 1;
+    while (j < n && j - at < 256 && addr_dom_char((unsigned char)s[j]))
+        j++;
+    while (j > at + 1 && (s[j - 1] == '.' || s[j - 1] == '-'))
+        j--;
+    if (i == at || j <= at + 1)
+        return 0;
+    /* the domain needs a letter or digit, and no ".." */
+    int ok = 0;
+    for (size_t k = at + 1; k < j; k++) {
+        if (is_alnum((unsigned char)s[k]))
+            ok = 1;
+        if (s[k] == '.' && k + 1 < j && s[k + 1] == '.')
+            return 0;
+    }
+    if (!ok)
+        return 0;
+    *b = i;
+    *e = j;
+    return 1;
+}
+
+/* The address in a field value ("rfc822; <a@b>", "Name <a@b>", "a@b"). */
+static void value_addr(const char *v, char *out, size_t osz)
+{
+    out[0] = 0;
+    const char *semi = strchr(v, ';');
+    const char *s = v;
+    if (semi && !memchr(v, '@', (size_t)(semi - v)))
+        s = semi + 1;
+    size_t n = strlen(s);
+    const char *lt = memchr(s, '<', n);
+    if (lt) {
+        const char *gt = memchr(lt, '>', n - (size_t)(lt - s));
+        if (gt && memchr(lt, '@', (size_t)(gt - lt))) {
+            const char *a = lt + 1;
+            while (a < gt && is_sp((unsigned char)*a))
+                a++;
+            const char *z = gt;
+            while (z > a && is_sp((unsigned char)z[-1]))
+                z--;
+            scopy(out, osz, a, (size_t)(z - a));
+            return;
+        }
+    }
+    const char *at = memchr(s, '@', n);
+    if (at) {
+        size_t b, e;
+        if (addr_bounds(s, n, (size_t)(at - s), &b, &e)) {
+            scopy(out, osz, s + b, e - b);
+            return;
+        }
+    }
+    /* no '@': keep the token as it is (e.g. a bare local part) */
+    while (*s && is_sp((unsigned char)*s))
+        s++;
+    size_t k = 0;
+    while (s[k] && !is_sp((unsigned char)s[k]))
+        k++;
+    scopy(out, osz, s, k);
+    if (out[0] == '<') {
+        memmove(out, out + 1, strlen(out));
+        size_t L = strlen(out);
+        if (L && out[L - 1] == '>')
+            out[L - 1] = 0;
+    }
+}
+
+/* ---- codes ---------------------------------------------------------------- */
+
+/* Find an enhanced status code "X.Y.Z" (X in 2,4,5) in s. */
+static int find_status(const char *s, char *out, size_t osz)
+{
+    for (const char *p = s; *p; p++) {
+        if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') || p[1] != '.')
+            continue;
+        if (p > s && (is_alnum((unsigned char)p[-1]) || p[-1] == '.'))
+            continue;
+        const char *q = p + 2;
+        int d = 0;
+        while (is_digit((unsigned char)*q) && d < 4) {
+            q++;
+            d++;
+        }
+        if (d < 1 || d > 3 || *q != '.')
+            continue;
+        q++;
+        d = 0;
+        while (is_digit((unsigned char)*q) && d < 4) {
+            q++;
+            d++;
+        }
+        if (d < 1 || d > 3)
+            continue;
+        if (*q == '.' && is_digit((unsigned char)q[1]))
+            continue; /* an IP address */
+        if (is_alnum((unsigned char)*q))
+            continue;
+        scopy(out, osz, p, (size_t)(q - p));
+        return 1;
+    }
+    return 0;
+}
+
+/* Find an SMTP reply code ("550 ", "550-", "550" at end) in s. */
+static int find_reply(const char *s, char *out, size_t osz)
+{
+    for (const char *p = s; *p; p++) {
+        if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') ||
+            !is_digit((unsigned char)p[1]) || !is_digit((unsigned char)p[2]))
+            continue;
+        if (p > s && (is_alnum((unsigned char)p[-1]) || p[-1] == '.' ||
+                      p[-1] == '-' || p[-1] == ':' || p[-1] == '#' || p[-1] == '/'))
+            continue;
+        char c = p[3];
+        if (!(c == ' ' || c == '-' || c == 0 || c == '\'' || c == ']' || c == ')'))
+            continue;
+        if (p[1] > '5')
+            continue;
+        /* "550 for RCPT", "550 5.1.1", "550 User": all accepted */
+        scopy(out, osz, p, 3);
+        return 1;
+    }
+    return 0;
+}
+
+/* The SMTP command a diagnostic mentions: "in reply to RCPT TO command",
+ * "after RCPT TO:<...>", "after end of data", ">>> DATA". */
+static int find_command(const char *s, size_t n, char *out, size_t osz)
+{
+    static const char *const lead[] = { "in reply to ", "after ", "response to ",
+                                        ">>> ", "command ", NULL };
+    static const struct { const char *w, *cmd; } words[] = {
+        { "rcpt", "RCPT" }, { "mail from", "MAIL" }, { "mail", "MAIL" },
+        { "end of data", "DATA" }, { "data", "DATA" }, { "ehlo", "EHLO" },
+        { "helo", "HELO" }, { "starttls", "STARTTLS" },
+        { "initial connection", "CONN" }, { "connect", "CONN" },
+        { "greeting", "CONN" }, { "auth", "AUTH" }, { NULL, NULL } };
+    const char *best = NULL;
+    const char *bestcmd = NULL;
+    for (int l = 0; lead[l]; l++) {
+        const char *p = s;
+        size_t rem = n;
+        const char *hit;
+        while ((hit = ci_find(p, rem, lead[l])) != NULL) {
+            const char *w = hit + strlen(lead[l]);
+            for (int k = 0; words[k].w; k++) {
+                if (ci_prefix(w, words[k].w) &&
+                    !is_alnum((unsigned char)w[strlen(words[k].w)])) {
+                    if (!best || hit < best) {
+                        best = hit;
+                        bestcmd = words[k].cmd;
+                    }
+                    break;
+                }
+            }
+            rem -= (size_t)(hit + 1 - p);
+            p = hit + 1;
+            if (best && p > best)
+                break;
+        }
+    }
+    if (bestcmd) {
+        scpy(out, osz, bestcmd);
+        return 1;
+    }
+    return 0;
+}
+
+static void fill_codes(struct bg_dsn_rcpt *r)
+{
+    if (!r->status[0])
+        find_status(r->diag, r->status, sizeof r->status);
+    if (!r->reply_code[0])
+        find_reply(r->diag, r->reply_code, sizeof r->reply_code);
+    if (!r->command[0])
+        find_command(r->diag, strlen(r->diag), r->command, sizeof r->command);
+    if (r->action == BG_ACTION_UNKNOWN && r->status[0]) {
+        if (r->status[0] == '5')
+            r->action = BG_ACTION_FAILED;
+        else if (r->status[0] == '4')
+            r->action = BG_ACTION_DELAYED;
+    }
+}
+
+/* ---- context ---------------------------------------------------------- */
+
+struct ctx {
+    const char *msg;
+    size_t len;
+    struct bg_dsn *out;
+    struct bg_mime_part parts[MAX_PARTS];
+    size_t nparts;
+    char *buf;          /* decode scratch: len + 1 bytes */
+    char *text;         /* human-readable text, NUL-terminated */
+    size_t text_len;
+    char subject[512];
+    char from[512];
+    char to[512];
+    char orig_to[1024];
+    char xfailed[1024];
+};
+
+static struct bg_dsn_rcpt *rcpt_add(struct bg_dsn *out, const char *addr)
+{
+    for (size_t i = 0; i < out->nrcpt; i++)
+        if (ci_eq(out->r[i].rcpt, addr))
+            return &out->r[i];
+    if (out->nrcpt >= BG_DSN_MAX_RCPT)
+        return NULL;
+    struct bg_dsn_rcpt *r = &out->r[out->nrcpt++];
+    memset(r, 0, sizeof *r);
+    scpy(r->rcpt, sizeof r->rcpt, addr);
+    return r;
+}
+
+static enum bg_dsn_action parse_action(const char *v)
+{
+    if (ci_prefix(v, "fail"))
+        return BG_ACTION_FAILED;
+    if (ci_prefix(v, "delay"))
+        return BG_ACTION_DELAYED;
+    if (ci_prefix(v, "deliver"))
+        return BG_ACTION_DELIVERED;
+    if (ci_prefix(v, "relay"))
+        return BG_ACTION_RELAYED;
+    if (ci_prefix(v, "expand"))
+        return BG_ACTION_EXPANDED;
+    return BG_ACTION_UNKNOWN;
+}
+
+/* "dns; host.example" -> "host.example" */
+static void after_type(const char *v, char *out, size_t osz)
+{
+    const char *semi = strchr(v, ';');
+    const char *s = semi ? semi + 1 : v;
+    while (*s == ' ')
+        s++;
+    scpy(out, osz, s);
+    collapse(out);
+}
+
+/* ---- message/delivery-status ------------------------------------------- */
+
+static void ds_commit(struct ctx *c, struct bg_dsn_rcpt *cur, int *have)
+{
+    if (!*have)
+        return;
+    *have = 0;
+    if (!cur->rcpt[0] && cur->orig_rcpt[0])
+        scpy(cur->rcpt, sizeof cur->rcpt, cur->orig_rcpt);
+    if (!cur->rcpt[0])
+        return;
+    struct bg_dsn *out = c->out;
+    for (size_t i = 0; i < out->nrcpt; i++)
+        if (ci_eq(out->r[i].rcpt, cur->rcpt))
+            return; /* same recipient twice: keep the first */
+    if (out->nrcpt >= BG_DSN_MAX_RCPT)
+        return;
+    out->r[out->nrcpt++] = *cur;
+}
+
+static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
+{
+    struct bg_dsn_rcpt cur;
+    int have = 0, has_final = 0;
+    char name[48];
+    char *val = malloc(FIELD_MAX);
+    if (!val)
+        return;
+    memset(&cur, 0, sizeof cur);
+    size_t i = 0;
+    while (i < n) {
+        /* one block: up to an empty line */
+        size_t bstart = i, bend = n, next = n;
+        size_t j = i;
+        while (j < n) {
+            const char *nl = memchr(p + j, '\n', n - j);
+            size_t e = nl ? (size_t)(nl - p) : n;
+            size_t cl = e - j;
+            if (cl > 0 && p[e - 1] == '\r')
+                cl--;
+            int blank = 1;
+            for (size_t k = j; k < j + cl; k++)
+                if (p[k] != ' ' && p[k] != '\t') {
+                    blank = 0;
+                    break;
+                }
+            if (blank && j > bstart) {
+                bend = j;
+                next = nl ? e + 1 : n;
+                break;
+            }
+            if (blank) {
+                bstart = nl ? e + 1 : n;
+            }
+            j = nl ? e + 1 : n;
+        }
+        if (j >= n) {
+            bend = n;
+            next = n;
+        }
+        size_t pos = 0;
+        while (bstart < bend &&
+               bg_mime_next_field(p + bstart, bend - bstart, &pos, name,
+                                  sizeof name, val, FIELD_MAX)) {
+            if (strcmp(name, "final-recipient") == 0) {
+                if (has_final)
+                    ds_commit(c, &cur, &have);
+                if (!have) {
+                    memset(&cur, 0, sizeof cur);
+                    has_final = 0;
+                }
+                value_addr(val, cur.rcpt, sizeof cur.rcpt);
+                have = 1;
+                has_final = 1;
+            } else if (strcmp(name, "original-recipient") == 0) {
+                if (!have) {
+                    memset(&cur, 0, sizeof cur);
+                    has_final = 0;
+                } else if (cur.orig_rcpt[0] && has_final) {
+                    ds_commit(c, &cur, &have);
+                    memset(&cur, 0, sizeof cur);
+                    has_final = 0;
+                }
+                value_addr(val, cur.orig_rcpt, sizeof cur.orig_rcpt);
+                have = 1;
+            } else if (strcmp(name, "action") == 0) {
+                if (have)
+                    cur.action = parse_action(val);
+            } else if (strcmp(name, "status") == 0) {
+                if (have)
+                    find_status(val, cur.status, sizeof cur.status);
+            } else if (strcmp(name, "remote-mta") == 0) {
+                if (have)
+                    after_type(val, cur.remote_mta, sizeof cur.remote_mta);
+            } else if (strcmp(name, "diagnostic-code") == 0) {
+                if (have) {
+                    const char *semi = strchr(val, ';');
+                    if (semi && semi - val < 16 && semi > val) {
+                        size_t k;
+                        for (k = 0; val + k < semi && k + 1 < sizeof cur.diag_type; k++)
+                            cur.diag_type[k] = (char)lc((unsigned char)val[k]);
+                        cur.diag_type[k] = 0;
+                        collapse(cur.diag_type);
+                        after_type(val, cur.diag, sizeof cur.diag);
+                    } else {
+                        scpy(cur.diag, sizeof cur.diag, val);
+                    }
+                }
+            } else if (strcmp(name, "reporting-mta") == 0) {
+                if (!c->out->reporting_mta[0])
+                    after_type(val, c->out->reporting_mta, sizeof c->out->reporting_mta);
+            } else if (strcmp(name, "x-postfix-queue-id") == 0) {
+                if (!c->out->queue_id[0])
+                    scpy(c->out->queue_id, sizeof c->out->queue_id, val);
+            }
+        }
+        if (has_final)
+            ds_commit(c, &cur, &have), has_final = 0;
+        else if (have && cur.orig_rcpt[0] && (cur.action || cur.status[0]))
+            ds_commit(c, &cur, &have);
+        i = next > i ? next : n;
+    }
+    ds_commit(c, &cur, &have);
+    free(val);
+}
+
+/* ---- ARF ------------------------------------------------------------------ */
+
+static void parse_feedback(struct ctx *c, const char *p, size_t n)
+{
+    char name[48];
+    char val[512];
+    char addr[320];
+    size_t pos = 0;
+    while (bg_mime_next_field(p, n, &pos, name, sizeof name, val, sizeof val)) {
+        if (strcmp(name, "feedback-type") == 0) {
+            if (!c->out->feedback_type[0]) {
+                scpy(c->out->feedback_type, sizeof c->out->feedback_type, val);
+                for (char *q = c->out->feedback_type; *q; q++)
+                    *q = (char)lc((unsigned char)*q);
+            }
+        } else if (strcmp(name, "original-rcpt-to") == 0 ||
+                   strcmp(name, "removal-recipient") == 0) {
+            value_addr(val, addr, sizeof addr);
+            if (strchr(addr, '@'))
+                rcpt_add(c->out, addr);
+        } else if (strcmp(name, "reporting-mta") == 0) {
+            if (!c->out->reporting_mta[0])
+                after_type(val, c->out->reporting_mta, sizeof c->out->reporting_mta);
+        }
+    }
+}
+
+/* Every address of an address-list header value. */
+static void add_addr_list(struct bg_dsn *out, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = v;
+    const char *at;
+    while ((at = memchr(p, '@', n - (size_t)(p - v))) != NULL) {
+        size_t b, e;
+        if (addr_bounds(v, n, (size_t)(at - v), &b, &e)) {
+            char a[320];
+            scopy(a, sizeof a, v + b, e - b);
+            rcpt_add(out, a);
+            p = v + e;
+        } else {
+            p = at + 1;
+        }
+        if ((size_t)(p - v) >= n)
+            break;
+    }
+}
+
+/* ---- original message ---------------------------------------------------- */
+
+static void take_original(struct ctx *c, const struct bg_mime_part *pt, int headers_only)
+{
+    if (c->out->orig_headers || pt->enc != BG_ENC_IDENTITY)
+        return;
+    const char *b = pt->body;
+    size_t n = pt->body_len;
+    /* skip leading blank lines */
+    while (n > 0 && (*b == '\n' || *b == '\r')) {
+        b++;
+        n--;
+    }
+    size_t hl = headers_only ? n : bg_mime_split(b, n, NULL);
+    if (headers_only)
+        hl = bg_mime_split(b, n, NULL);
+    if (hl == 0)
+        return;
+    c->out->orig_headers = b;
+    c->out->orig_headers_len = hl;
+    char v[512];
+    if (bg_mime_header(b, hl, "message-id", v, sizeof v)) {
+        char a[320];
+        value_addr(v, a, sizeof a);
+        scpy(c->out->orig_message_id, sizeof c->out->orig_message_id, a);
+    }
+    if (bg_mime_header(b, hl, "from", v, sizeof v) ||
+        bg_mime_header(b, hl, "return-path", v, sizeof v)) {
+        value_addr(v, c->out->orig_from, sizeof c->out->orig_from);
+    }
+    bg_mime_header(b, hl, "to", c->orig_to, sizeof c->orig_to);
+}
+
+/* ---- human-readable text ---------------------------------------------- */
+
+static size_t html_to_text(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '<') {
+            size_t j = i + 1;
+            while (j < n && s[j] != '>' && j - i < 512)
+                j++;
+            int nl = (j - i >= 3 && (ci_prefix(s + i + 1, "br") || ci_prefix(s + i + 1, "/p") ||
+                                     ci_prefix(s + i + 1, "/div") || ci_prefix(s + i + 1, "/tr") ||
+                                     ci_prefix(s + i + 1, "p>") || ci_prefix(s + i + 1, "p ") ||
+                                     ci_prefix(s + i + 1, "div") || ci_prefix(s + i + 1, "tr")));
+            if (j < n && s[j] == '>') {
+                s[o++] = nl ? '\n' : ' ';
+                i = j;
+                continue;
+            }
+        }
+        if (s[i] == '&') {
+            static const struct { const char *e; char ch; } ent[] = {
+                { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+                { "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' } };
+            int done = 0;
+            for (size_t k = 0; k < sizeof ent / sizeof ent[0]; k++) {
+                size_t el = strlen(ent[k].e);
+                if (i + el <= n && ci_prefix(s + i, ent[k].e)) {
+                    s[o++] = ent[k].ch;
+                    i += el - 1;
+                    done = 1;
+                    break;
+                }
+            }
+            if (done)
+                continue;
+        }
+        s[o++] = s[i];
+    }
+    return o;
+}
+
+/* Decode all text/plain parts (or, lacking them, text/html) outside the
+ * returned original into c->text. */
+static void build_text(struct ctx *c)
+{
+    size_t o = 0;
+    size_t cap = c->len;
+    int want_html = 0;
+    for (int pass = 0; pass < 2 && o == 0; pass++) {
+        want_html = pass == 1;
+        for (size_t i = 0; i < c->nparts; i++) {
+            const struct bg_mime_part *pt = &c->parts[i];
+            if (pt->multipart)
+                continue;
+            int plain = strcmp(pt->type, "text/plain") == 0 ||
+                        strcmp(pt->type, "text/enriched") == 0;
+            int html = strcmp(pt->type, "text/html") == 0;
+            if (!(want_html ? html : plain))
+                continue;
+            /* the top-level entity with no MIME: the whole body */
+            size_t room = cap - o;
+            if (room < 2)
+                break;
+            size_t w = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->text + o, room - 1);
+            if (want_html)
+                w = html_to_text(c->text + o, w);
+            o += w;
+            c->text[o++] = '\n';
+        }
+    }
+    for (size_t i = 0; i < o; i++)
+        if (c->text[i] == 0)
+            c->text[i] = ' ';
+    c->text[o] = 0;
+    c->text_len = o;
+}
+
+/* Where the returned original starts inside the human text. */
+static size_t text_cut(const char *t, size_t n)
+{
+    static const char *const marks[] = {
+        "--- Below this line is a copy of the message",
+        "------ This is a copy of the message",
+        "----- Original message -----",
+        "------- Returned mail follows",
+        "----- Unsent message follows -----",
+        "-----Original Message-----",
+        "Original message headers:",
+        "--- Original message follows",
+        "----- Original message follows",
+        "The original message follows",
+        "Below is a copy of the original message",
+        "Original Message Headers",
+        "------ Original message ------",
+        "The headers of your message",
+        "----- The header of the original message",
+        "--- The header of the original message",
+        "------ Failed message follows",
+        "Content-Type: message/rfc822",
+        "------- Header of the message follows",
+        NULL };
+    size_t cut = n;
+    for (int i = 0; marks[i]; i++) {
+        const char *h = ci_find(t, cut, marks[i]);
+        if (h && (size_t)(h - t) < cut)
+            cut = (size_t)(h - t);
+    }
+    return cut;
+}
+
+static int line_is_header_of_original(const char *l, size_t n)
+{
+    static const char *const hdrs[] = {
+        "from:", "return-path:", "sender:", "reply-to:", "message-id:",
+        "in-reply-to:", "references:", "received:", "envelope-from",
+        "reporting-mta:", "x-", "dkim-", "cc:", "date:", "mail from:",
+        "list-", "errors-to:", "resent-", NULL };
+    while (n > 0 && (*l == ' ' || *l == '\t' || *l == '>')) {
+        l++;
+        n--;
+    }
+    for (int i = 0; hdrs[i]; i++)
+        if (n >= strlen(hdrs[i]) && ci_prefix(l, hdrs[i]))
+            return 1;
+    return 0;
+}
+
+static int excluded_addr(struct ctx *c, const char *a)
+{
+    char x[320];
+    if (c->from[0]) {
+        value_addr(c->from, x, sizeof x);
+        if (ci_eq(x, a))
+            return 1;
+    }
+    if (c->to[0]) {
+        value_addr(c->to, x, sizeof x);
+        if (ci_eq(x, a))
+            return 1;
+    }
+    if (c->out->orig_from[0] && ci_eq(c->out->orig_from, a))
+        return 1;
+    if (ci_prefix(a, "mailer-daemon@"))
+        return 1;
+    return 0;
+}
+
+/* Does the address at line[b,e) look like a failed recipient? */
+static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
+{
+    size_t s = 0;
+    while (s < b && (line[s] == ' ' || line[s] == '\t' || line[s] == '*' ||
+                      line[s] == '-' || line[s] == '#' || line[s] == '>' ||
+                      line[s] == '"' || line[s] == '\'' || line[s] == '<' ||
+                      line[s] == '(' || line[s] == '['))
+        s++;
+    size_t lb = b > 16 ? b - 16 : 0;
+    /* "RCPT TO:<addr>" */
+    if (ci_find(line + lb, b - lb, "rcpt to"))
+        return 1;
+    /* "MAIL FROM:<addr>": the sender, never a recipient */
+    if (ci_find(line + lb, b - lb, "mail from"))
+        return 0;
+    if (s == b)
+        return 1; /* line starts with the address */
+    /* "<addr>..." as in sendmail's "... <addr>... User unknown" */
+    if (b > 0 && line[b - 1] == '<' && e + 4 <= ln && line[e] == '>' &&
+        line[e + 1] == '.' && line[e + 2] == '.' && line[e + 3] == '.')
+        return 1;
+    if (e + 3 <= ln && line[e] == '.' && line[e + 1] == '.' && line[e + 2] == '.')
+        return 1;
+    /* a key word shortly before it */
+    static const char *const keys[] = {
+        "recipient", "address", "delivered to", "deliver to", "message to",
+        "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
+        "destinataire", "for ", "account", "to '", "to \"", NULL };
+    size_t from = b > 60 ? b - 60 : 0;
+    for (int i = 0; keys[i]; i++) {
+        const char *k = ci_find(line + from, b - from, keys[i]);
+        if (k && !ci_find(line + from, b - from, "from:") &&
+            !ci_find(line + from, b - from, "sender"))
+            return 1;
+    }
+    return 0;
+}
+
+/* Length of the line at p (up to n), without CR/LF. */
+static size_t line_len(const char *p, size_t n, size_t *adv)
+{
+    const char *nl = memchr(p, '\n', n);
+    size_t e = nl ? (size_t)(nl - p) : n;
+    *adv = nl ? e + 1 : n;
+    if (e > 0 && p[e - 1] == '\r')
+        e--;
+    return e;
+}
+
+static int line_has_code(const char *l, size_t n)
+{
+    char tmp[256];
+    char code[8];
+    scopy(tmp, sizeof tmp, l, n);
+    return find_reply(tmp, code, sizeof code) || find_status(tmp, code, sizeof code);
+}
+
+/* Remote host from "host mx.example.com[..] said", "talking to x.y". */
+static void find_host(const char *s, size_t n, char *out, size_t osz)
+{
+    static const char *const keys[] = { "host ", "talking to ", "remote host ",
+                                        "Remote-MTA: dns; ", "mta ", NULL };
+    for (int i = 0; keys[i]; i++) {
+        const char *p = s;
+        size_t rem = n;
+        const char *h;
+        while ((h = ci_find(p, rem, keys[i])) != NULL) {
+            const char *q = h + strlen(keys[i]);
+            size_t k = 0;
+            while ((size_t)(q - s) + k < n && (is_alnum((unsigned char)q[k]) ||
+                                             q[k] == '.' || q[k] == '-'))
+                k++;
+            while (k > 0 && q[k - 1] == '.')
+                k--;
+            if (k > 3 && memchr(q, '.', k)) {
+                scopy(out, osz, q, k);
+                return;
+            }
+            rem -= (size_t)(h + 1 - p);
+            p = h + 1;
+        }
+    }
+}
+
+/* Fill a recipient's diag etc. from the text region [rb, re). */
+static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size_t re,
+                           int overwrite_diag)
+{
+    if (re <= rb)
+        return;
+    if (!r->command[0])
+        find_command(t + rb, re - rb, r->command, sizeof r->command);
+    if (!r->remote_mta[0])
+        find_host(t + rb, re - rb, r->remote_mta, sizeof r->remote_mta);
+    if (r->diag[0] && !overwrite_diag)
+        return;
+    /* prefer the first line carrying a reply/status code, with the lines
+     * continuing its paragraph */
+    size_t i = rb, adv;
+    size_t best = re;
+    while (i < re) {
+        size_t l = line_len(t + i, re - i, &adv);
+        if (l > 0 && line_has_code(t + i, l)) {
+            best = i;
+            break;
+        }
+        i += adv;
+    }
+    size_t start = best, end;
+    if (best == re) {
+        /* none: the rest of the first line and its paragraph, else the
+         * next paragraph */
+        start = rb;
+    }
+    end = start;
+    int seen_text = 0;
+    while (end < re) {
+        size_t l = line_len(t + end, re - end, &adv);
+        int blank = 1;
+        for (size_t k = 0; k < l; k++)
+            if (!is_sp((unsigned char)t[end + k])) {
+                blank = 0;
+                break;
+            }
+        if (blank && seen_text && end - start > 12)
+            break;
+        if (!blank)
+            seen_text = 1;
+        end += adv;
+        if (end - start > BG_DSN_DIAG_MAX * 2)
+            break;
+    }
+    if (end > re)
+        end = re;
+    char d[BG_DSN_DIAG_MAX];
+    copy_collapsed(d, sizeof d, t + start, end - start);
+    if (d[0] && (overwrite_diag || !r->diag[0] || strlen(d) > strlen(r->diag)))
+        scpy(r->diag, sizeof r->diag, d);
+}
+
+struct fmt_mark {
+    const char *fmt;
+    const char *mark;
+};
+
+static const struct fmt_mark fmt_marks[] = {
+    { "qmail", "This is the qmail-send program" },
+    { "qmail", "qmail-send program" },
+    { "exim", "This message was created automatically by mail delivery software" },
+    { "exim", "SMTP error from remote mail server after" },
+    { "postfix", "This is the mail system at host" },
+    { "postfix", "I'm sorry to have to inform you that your message could not" },
+    { "courier", "running the Courier mail server" },
+    { "sendmail", "----- Transcript of session follows -----" },
+    { "sendmail", "The original message was received at" },
+    { "exchange", "Diagnostic information for administrators" },
+    { "exchange", "Delivery has failed to these recipients or groups" },
+    { "exchange", "The following recipient(s) cannot be reached" },
+    { "exchange", "did not reach the following recipient" },
+    { "exchange", "Remote Server returned" },
+    { "gmail", "Delivery to the following recipient" },
+    { "gmail", "Technical details of permanent failure" },
+    { "yahoo", "Sorry, we were unable to deliver your message to the following address" },
+    { "domino", "was not delivered to:" },
+    { "ses", "\"bounceType\"" },
+    { "ses", "\"bouncedRecipients\"" },
+    { "ses", "\"complainedRecipients\"" },
+    { "opensmtpd", "This is the MAILER-DAEMON, please DO NOT REPLY" },
+    { "messagingserver", "This report relates to a message you sent" },
+    { "aol", "Your mail to the following recipients could not be delivered" },
+    { "generic", "could not be delivered" },
+    { "generic", "couldn't be delivered" },
+    { "generic", "undeliverable" },
+    { "generic", "undelivered" },
+    { "generic", "delivery failed" },
+    { "generic", "delivery has failed" },
+    { "generic", "permanent fatal errors" },
+    { "generic", "failed recipient" },
+    { "generic", "unable to deliver" },
+    { "generic", "not be delivered" },
+    { "generic", "user unknown" },
+    { "generic", "mailbox unavailable" },
+    { "generic", "was not delivered" },
+    { "generic", "delivery failure" },
+    { "generic", "returned mail" },
+    { NULL, NULL } };
+
+/* SES JSON notifications: "emailAddress":"..." entries. */
+static int parse_ses_json(struct ctx *c, const char *t, size_t n)
+{
+    int found = 0;
+    const char *p = t;
+    const char *h;
+    while ((h = ci_find(p, n - (size_t)(p - t), "\"emailAddress\"")) != NULL) {
+        const char *q = h + 14;
+        while ((size_t)(q - t) < n && (*q == ' ' || *q == ':'))
+            q++;
+        if ((size_t)(q - t) < n && *q == '"') {
+            q++;
+            const char *z = q;
+            while ((size_t)(z - t) < n && *z != '"' && z - q < 320)
+                z++;
+            char a[320];
+            scopy(a, sizeof a, q, (size_t)(z - q));
+            struct bg_dsn_rcpt *r = strchr(a, '@') ? rcpt_add(c->out, a) : NULL;
+            if (r) {
+                found = 1;
+                /* fields of this object: up to the next '}' */
+                const char *end = memchr(z, '}', n - (size_t)(z - t));
+                size_t on = end ? (size_t)(end - z) : n - (size_t)(z - t);
+                /* the object may start before emailAddress */
+                const char *ob = h;
+                while (ob > t && *ob != '{' && h - ob < 2000)
+                    ob--;
+                size_t olen = (size_t)(z - ob) + on;
+                const char *d = ci_find(ob, olen, "\"diagnosticCode\"");
+                if (d) {
+                    const char *v = d + 16;
+                    while (v < ob + olen && (*v == ' ' || *v == ':'))
+                        v++;
+                    if (v < ob + olen && *v == '"') {
+                        v++;
+                        const char *ve = v;
+                        while (ve < ob + olen && *ve != '"')
+                            ve++;
+                        char dd[BG_DSN_DIAG_MAX];
+                        scopy(dd, sizeof dd, v, (size_t)(ve - v));
+                        const char *semi = strchr(dd, ';');
+                        if (semi && semi - dd < 12) {
+                            scopy(r->diag_type, sizeof r->diag_type, dd, (size_t)(semi - dd));
+                            scpy(r->diag, sizeof r->diag, semi + 1);
+                        } else {
+                            scpy(r->diag, sizeof r->diag, dd);
+                        }
+                        collapse(r->diag);
+                    }
+                }
+                const char *st = ci_find(ob, olen, "\"status\"");
+                if (st) {
+                    char tmp[64];
+                    scopy(tmp, sizeof tmp, st, (size_t)(ob + olen - st));
+                    find_status(tmp, r->status, sizeof r->status);
+                }
+                const char *ac = ci_find(ob, olen, "\"action\"");
+                if (ac) {
+                    const char *v = ac + 8;
+                    while (v < ob + olen && (*v == ' ' || *v == ':' || *v == '"'))
+                        v++;
+                    char tmp[16];
+                    scopy(tmp, sizeof tmp, v, (size_t)(ob + olen - v));
+                    r->action = parse_action(tmp);
+                }
+                fill_codes(r);
+            }
+            p = z;
+        } else {
+            p = q;
+        }
+        if ((size_t)(p - t) >= n)
+            break;
+    }
+    if (found) {
+        const char *ft = ci_find(t, n, "\"complaintFeedbackType\"");
+        if (ft) {
+            const char *v = ft + 23;
+            while ((size_t)(v - t) < n && (*v == ' ' || *v == ':' || *v == '"'))
+                v++;
+            size_t k = 0;
+            while ((size_t)(v - t) + k < n && v[k] != '"' && k < 23)
+                k++;
+            scopy(c->out->feedback_type, sizeof c->out->feedback_type, v, k);
+            c->out->kind = BG_REPORT_ARF;
+        }
+    }
+    return found;
+}
+
+/* Vendor bounce: find recipients in the human text. Returns 1 if it
+ * looks like a bounce. */
+static int parse_vendor(struct ctx *c, int force)
+{
+    const char *t = c->text;
+    size_t n = c->text_len;
+    const char *fmt = NULL;
+    size_t scan = n < 65536 ? n : 65536;
+    for (int i = 0; fmt_marks[i].fmt; i++)
+        if (ci_find(t, scan, fmt_marks[i].mark)) {
+            fmt = fmt_marks[i].fmt;
+            break;
+        }
+    if (!fmt && !force && !c->xfailed[0])
+        return 0;
+    if (!fmt)
+        fmt = "generic";
+    scpy(c->out->format, sizeof c->out->format, fmt);
+    c->out->kind = BG_REPORT_VENDOR;
+    if (strcmp(fmt, "ses") == 0 && parse_ses_json(c, t, n))
+        return 1;
+
+    size_t cut = text_cut(t, n);
+    size_t first_at[BG_DSN_MAX_RCPT];
+    size_t nfound0 = c->out->nrcpt;
+    size_t i = 0, adv;
+    while (i < cut) {
+        size_t l = line_len(t + i, cut - i, &adv);
+        if (!line_is_header_of_original(t + i, l)) {
+            const char *line = t + i;
+            const char *at;
+            size_t off = 0;
+            while (off < l && (at = memchr(line + off, '@', l - off)) != NULL) {
+                size_t ai = (size_t)(at - line), b, e;
+                off = ai + 1;
+                if (!addr_bounds(line, l, ai, &b, &e))
+                    continue;
+                off = e;
+                if (!rcpt_context(line, l, b, e))
+                    continue;
+                char a[320];
+                scopy(a, sizeof a, line + b, e - b);
+                if (excluded_addr(c, a))
+                    continue;
+                size_t before = c->out->nrcpt;
+                struct bg_dsn_rcpt *r = rcpt_add(c->out, a);
+                if (r && c->out->nrcpt > before)
+                    first_at[c->out->nrcpt - 1] = i + e - 0;
+            }
+        }
+        i += adv;
+    }
+    /* X-Failed-Recipients (Exim and others) */
+    if (c->xfailed[0] && c->out->nrcpt == nfound0)
+        add_addr_list(c->out, c->xfailed);
+    for (size_t k = nfound0; k < c->out->nrcpt; k++) {
+        struct bg_dsn_rcpt *r = &c->out->r[k];
+        size_t rb = k < BG_DSN_MAX_RCPT && first_at[k] <= cut ? first_at[k] : 0;
+        size_t re = (k + 1 < c->out->nrcpt) ? first_at[k + 1] : cut;
+        if (k >= nfound0 && r->diag[0] == 0 && rb < re) {
+            /* back up to the start of the address' line */
+            region_details(r, t, rb, re, 0);
+        }
+        if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
+            region_details(r, t, 0, cut, 0);
+        fill_codes(r);
+        if (r->action == BG_ACTION_UNKNOWN)
+            r->action = BG_ACTION_FAILED;
+    }
+    return 1;
+}
+
+/* ---- auto-replies ------------------------------------------------------- */
+
+static int subject_autoreply(const char *s)
+{
+    static const char *const pats[] = {
+        "out of office", "out of the office", "auto:", "automatic reply",
+        "autoreply", "auto-reply", "auto reply", "auto response",
+        "autoresponse", "auto-response", "vacation", "away from",
+        "abwesenheit", "absence", "r\xc3\xa9ponse automatique",
+        "automatische antwort", "i am away", "away until", NULL };
+    size_t n = strlen(s);
+    for (int i = 0; pats[i]; i++)
+        if (ci_find(s, n, pats[i]))
+            return 1;
+    return 0;
+}
+
+static int subject_bounce(const char *s)
+{
+    static const char *const pats[] = {
+        "undeliver", "delivery status", "failure", "returned mail",
+        "mail delivery", "delivery notification", "failed", "not delivered",
+        "nondeliver", "non-deliver", "bounce", "rejected", "could not",
+        "couldn't", "error", "delayed", "warning", NULL };
+    size_t n = strlen(s);
+    for (int i = 0; pats[i]; i++)
+        if (ci_find(s, n, pats[i]))
+            return 1;
+    return 0;
+}
+
+static int from_daemon(const char *f)
+{
+    size_t n = strlen(f);
+    return ci_find(f, n, "mailer-daemon") || ci_find(f, n, "postmaster") ||
+           ci_find(f, n, "mail delivery") || ci_find(f, n, "mailerdaemon") ||
+           ci_find(f, n, "mail-daemon");
+}
+
+static void set_autoreply(struct ctx *c)
+{
+    struct bg_dsn *out = c->out;
+    out->kind = BG_REPORT_AUTOREPLY;
+    scpy(out->format, sizeof out->format, "rfc3834");
+    out->nrcpt = 0;
+    char a[320];
+    value_addr(c->from, a, sizeof a);
+    if (strchr(a, '@'))
+        rcpt_add(out, a);
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+static void finish_dsn(struct ctx *c)
+{
+    size_t cut = c->text ? text_cut(c->text, c->text_len) : 0;
+    for (size_t k = 0; k < c->out->nrcpt; k++) {
+        struct bg_dsn_rcpt *r = &c->out->r[k];
+        fill_codes(r);
+        if (!c->text_len)
+            continue;
+        /* details the DSN part leaves out, from the human text */
+        const char *h = ci_find(c->text, cut, r->rcpt);
+        if (h) {
+            size_t rb = (size_t)(h - c->text);
+            size_t re = rb + 2048 < cut ? rb + 2048 : cut;
+            /* up to the next recipient's mention */
+            for (size_t j = 0; j < c->out->nrcpt; j++) {
+                if (j == k)
+                    continue;
+                const char *o = ci_find(c->text + rb + 1, re - rb - 1, c->out->r[j].rcpt);
+                if (o && (size_t)(o - c->text) < re)
+                    re = (size_t)(o - c->text);
+            }
+            region_details(r, c->text, rb, re, 0);
+            fill_codes(r);
+        }
+    }
+}
+
+int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
+                 struct bg_dsn *out)
+{
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof *out);
+    if (!msg || len == 0)
+        return -1;
+    size_t cap = opts && opts->max_scan ? opts->max_scan : DEFAULT_MAX_SCAN;
+    if (len > cap)
+        len = cap;
+
+    struct ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    c->msg = msg;
+    c->len = len;
+    c->out = out;
+    c->buf = malloc(len + 1);
+    c->text = malloc(len + 1);
+    if (!c->buf || !c->text) {
+        free(c->buf);
+        free(c->text);
+        free(c);
+        return -1;
+    }
+    int rc = -1;
+
+    size_t boff;
+    size_t hl = bg_mime_split(msg, len, &boff);
+    char v[1024];
+    if (bg_mime_header(msg, hl, "subject", v, sizeof v))
+        bg_mime_decode_words(v, c->subject, sizeof c->subject);
+    if (bg_mime_header(msg, hl, "from", v, sizeof v))
+        bg_mime_decode_words(v, c->from, sizeof c->from);
+    bg_mime_header(msg, hl, "to", c->to, sizeof c->to);
+    bg_mime_header(msg, hl, "x-failed-recipients", c->xfailed, sizeof c->xfailed);
+    if (bg_mime_header(msg, hl, "x-postfix-queue-id", v, sizeof v))
+        scpy(out->queue_id, sizeof out->queue_id, v);
+
+    c->nparts = bg_mime_walk(msg, len, BG_DSN_MAX_DEPTH, c->parts, MAX_PARTS);
+    build_text(c);
+
+    /* machine-readable parts */
+    int saw_ds = 0, saw_fb = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+        const struct bg_mime_part *pt = &c->parts[i];
+        if (pt->multipart)
+            continue;
+        if (strcmp(pt->type, "message/delivery-status") == 0 ||
+            strcmp(pt->type, "message/global-delivery-status") == 0 ||
+            strcmp(pt->type, "text/delivery-status") == 0) {
+            size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
+            parse_delivery_status(c, c->buf, n);
+            saw_ds = 1;
+        } else if (strcmp(pt->type, "message/feedback-report") == 0) {
+            size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
+            /* some senders put the fields after a blank line */
+            size_t sk = 0;
+            while (sk < n && (c->buf[sk] == '\n' || c->buf[sk] == '\r'))
+                sk++;
+            parse_feedback(c, c->buf + sk, n - sk);
+            saw_fb = 1;
+        } else if (strcmp(pt->type, "message/rfc822") == 0 ||
+                   strcmp(pt->type, "message/global") == 0 ||
+                   strcmp(pt->type, "message/partial") == 0) {
+            take_original(c, pt, 0);
+        } else if (strcmp(pt->type, "text/rfc822-headers") == 0 ||
+                   strcmp(pt->type, "message/global-headers") == 0 ||
+                   strcmp(pt->type, "text/rfc822") == 0) {
+            take_original(c, pt, 1);
+        }
+    }
+
+    if (saw_fb) {
+        out->kind = BG_REPORT_ARF;
+        scpy(out->format, sizeof out->format, "arf");
+        if (out->nrcpt == 0 && c->orig_to[0])
+            add_addr_list(out, c->orig_to);
+        rc = 0;
+        goto done;
+    }
+    if (saw_ds && out->nrcpt > 0) {
+        out->kind = BG_REPORT_DSN;
+        scpy(out->format, sizeof out->format, "rfc3464");
+        finish_dsn(c);
+        rc = 0;
+        goto done;
+    }
+
+    char as[128] = "", xar[128] = "", prec[64] = "";
+    bg_mime_header(msg, hl, "auto-submitted", as, sizeof as);
+    int xauto = bg_mime_header(msg, hl, "x-autoreply", xar, sizeof xar) ||
+                bg_mime_header(msg, hl, "x-autorespond", xar, sizeof xar) ||
+                bg_mime_header(msg, hl, "x-autoresponder", xar, sizeof xar);
+    bg_mime_header(msg, hl, "precedence", prec, sizeof prec);
+    int daemon = from_daemon(c->from);
+    int bsubj = subject_bounce(c->subject);
+    int strong_auto = xauto || ci_prefix(prec, "auto_reply") ||
+                      (ci_prefix(as, "auto-replied") && !daemon && !bsubj);
+    if (strong_auto && !saw_ds) {
+        set_autoreply(c);
+        rc = 0;
+        goto done;
+    }
+    if (parse_vendor(c, daemon || bsubj || saw_ds)) {
+        rc = 0;
+        goto done;
+    }
+    if (subject_autoreply(c->subject) || ci_prefix(as, "auto-")) {
+        set_autoreply(c);
+        rc = 0;
+        goto done;
+    }
+    memset(out, 0, sizeof *out);
+    rc = -1;
+done:
+    free(c->buf);
+    free(c->text);
+    free(c);
+    return rc;
+}
+
+const char *bg_dsn_action_name(enum bg_dsn_action a)
+{
+    switch (a) {
+    case BG_ACTION_FAILED: return "failed";
+    case BG_ACTION_DELAYED: return "delayed";
+    case BG_ACTION_DELIVERED: return "delivered";
+    case BG_ACTION_RELAYED: return "relayed";
+    case BG_ACTION_EXPANDED: return "expanded";
+    case BG_ACTION_UNKNOWN: break;
+    }
+    return "unknown";
+}

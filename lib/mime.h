@@ -1,0 +1,75 @@
+/* mime.h - bounded MIME helpers for parsing mail from strangers.
+ *
+ * Header blocks, header fields (unfolded), Content-Type parameters,
+ * base64 / quoted-printable bodies, RFC 2047 encoded words, and a flat
+ * walk over a (nested) multipart tree. Pure functions: no I/O, no
+ * globals, no allocation; every input is (pointer, length) and never
+ * read past its length; every output is bounded and NUL-terminated.
+ */
+#ifndef BG_MIME_H
+#define BG_MIME_H
+
+#include <stddef.h>
+
+/* Longest boundary we accept (RFC 2046 says 70; be a little lenient). */
+#define BG_MIME_BOUNDARY_MAX 200
+#define BG_MIME_TYPE_MAX 64
+
+enum bg_mime_enc { BG_ENC_IDENTITY = 0, BG_ENC_BASE64, BG_ENC_QP };
+
+/* Split a message into header block and body. Returns the length of the
+ * header block (without the empty line); *body_off gets the offset of the
+ * body (== len when there is no empty line: the whole input is headers). */
+size_t bg_mime_split(const char *p, size_t len, size_t *body_off);
+
+/* Iterate the fields of a header block. *pos starts at 0. On each call
+ * stores the field name (lower-cased, truncated) and the unfolded value
+ * (folds and runs of white space collapsed to one space, trimmed,
+ * truncated) and returns 1; returns 0 at the end. Lines without a colon
+ * are skipped. */
+int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
+                       char *name, size_t namesz, char *val, size_t valsz);
+
+/* First field called name (case-insensitive). 1 found, 0 not (val=""). */
+int bg_mime_header(const char *h, size_t hlen, const char *name,
+                   char *val, size_t valsz);
+
+/* From a Content-Type value: the media type lower-cased ("text/plain"). */
+void bg_mime_media_type(const char *ctval, char *out, size_t outsz);
+/* A parameter of a structured value (quotes removed); 1 found, 0 not. */
+int bg_mime_param(const char *ctval, const char *param, char *out,
+                  size_t outsz);
+enum bg_mime_enc bg_mime_encoding(const char *cteval);
+
+/* Decoders: write at most outsz bytes, return the number written (no NUL
+ * is appended). Garbage is skipped, never an error. */
+size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
+                          size_t outsz);
+size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
+                         size_t outsz);
+size_t bg_mime_decode(enum bg_mime_enc enc, const char *in, size_t inlen,
+                      char *out, size_t outsz);
+
+/* RFC 2047 encoded words (B and Q) of a NUL-terminated header value into
+ * out (bytes passed through, charset ignored); always NUL-terminates. */
+void bg_mime_decode_words(const char *in, char *out, size_t outsz);
+
+struct bg_mime_part {
+    const char *hdr;             /* header block of the part (into input) */
+    size_t hdr_len;
+    const char *body;            /* body (into input, still encoded) */
+    size_t body_len;
+    char type[BG_MIME_TYPE_MAX]; /* lower-cased media type */
+    enum bg_mime_enc enc;
+    int depth;                   /* 0 = the message itself */
+    int multipart;               /* 1 for a multipart container */
+};
+
+/* Walk the MIME tree of a message depth-first (containers before their
+ * children), at most maxdepth levels of multipart nesting and at most
+ * maxparts parts. message/rfc822 parts are NOT descended into. Returns
+ * the number of parts stored. Linear in len per nesting level. */
+size_t bg_mime_walk(const char *msg, size_t len, int maxdepth,
+                    struct bg_mime_part *parts, size_t maxparts);
+
+#endif

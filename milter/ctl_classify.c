@@ -1,0 +1,345 @@
+/* ctl_classify.c - `bouncegatectl classify [--json] [FILE...]`.
+ *
+ * Parses each FILE (stdin when none or "-") as a bounce / report, and
+ * prints one line per recipient:
+ *   FILE RECIPIENT STATUS CLASS REASON ACTION RULE      (tab separated)
+ * or with --json one JSON object per line with those fields plus diag,
+ * reply_code, remote_mta, kind and format. In the tab-separated form,
+ * control bytes (tab, newline, ...) inside a field are printed as '?', so
+ * every record stays one line of exactly seven columns.
+ *
+ * One heap buffer (max_scan bytes) and one struct bg_dsn are reused for
+ * all files, so thousands of files in one call cost no more memory than
+ * one. Returns 0, 1 on a usage error, 2 when some file could not be read
+ * (the others are still processed).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "ctl.h"
+#include "dsn.h"
+#include "record.h"
+
+#define CTL_DEFAULT_SCAN (1024 * 1024)
+
+static const char *cls_name(enum bg_class c)
+{
+    switch (c) {
+    case BG_CLASS_NONE: return "none";
+    case BG_CLASS_HARD: return "hard";
+    case BG_CLASS_SOFT: return "soft";
+    case BG_CLASS_BLOCK: return "block";
+    case BG_CLASS_COMPLAINT: return "complaint";
+    case BG_CLASS_MANUAL: return "manual";
+    case BG_CLASS_UNDETERMINED: return "undetermined";
+    }
+    return "undetermined";
+}
+
+static const char *kind_name(enum bg_report_kind k)
+{
+    switch (k) {
+    case BG_REPORT_NONE: return "none";
+    case BG_REPORT_DSN: return "dsn";
+    case BG_REPORT_ARF: return "arf";
+    case BG_REPORT_AUTOREPLY: return "autoreply";
+    case BG_REPORT_VENDOR: return "vendor";
+    }
+    return "none";
+}
+
+/* TSV field: '-' when empty, control bytes as '?'. */
+static void put_tsv(FILE *out, const char *s)
+{
+    if (!s || !*s) {
+        fputc('-', out);
+        return;
+    }
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+    }
+}
+
+/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid.
+ * Rejects overlongs, surrogates and code points above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned long cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
+/* JSON string: escapes quote, backslash and control bytes; valid UTF-8
+ * passes through; each byte of invalid UTF-8 becomes \u00XX (read as
+ * Latin-1), so the output is always valid JSON. */
+static void put_json(FILE *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t n = strlen((const char *)s);
+    fputc('"', out);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc(c, out);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            switch (c) {
+            case '\n': fputs("\\n", out); break;
+            case '\r': fputs("\\r", out); break;
+            case '\t': fputs("\\t", out); break;
+            default: fprintf(out, "\\u%04x", c); break;
+            }
+            i++;
+        } else {
+            size_t l = utf8_len(s + i, n - i);
+            if (l == 0) {
+                fprintf(out, "\\u%04x", c);
+                i++;
+            } else {
+                fwrite(s + i, 1, l, out);
+                i += l;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+struct line {
+    const char *file, *rcpt, *status;
+    const struct bg_verdict *v;
+    enum bg_policy_action act;
+    const char *diag, *code, *mta;
+    const char *kind, *format;
+};
+
+static void emit(FILE *out, int json, const struct line *l)
+{
+    if (json) {
+        fputs("{\"file\":", out);
+        put_json(out, l->file);
+        fputs(",\"recipient\":", out);
+        put_json(out, l->rcpt);
+        fputs(",\"status\":", out);
+        put_json(out, l->status);
+        fputs(",\"class\":", out);
+        put_json(out, cls_name(l->v->cls));
+        fputs(",\"reason\":", out);
+        put_json(out, l->v->reason);
+        fputs(",\"action\":", out);
+        put_json(out, bg_policy_action_name(l->act));
+        fputs(",\"rule\":", out);
+        put_json(out, l->v->rule);
+        fputs(",\"diag\":", out);
+        put_json(out, l->diag);
+        fputs(",\"reply_code\":", out);
+        put_json(out, l->code);
+        fputs(",\"remote_mta\":", out);
+        put_json(out, l->mta);
+        fputs(",\"kind\":", out);
+        put_json(out, l->kind);
+        fputs(",\"format\":", out);
+        put_json(out, l->format);
+        fputs("}\n", out);
+        return;
+    }
+    put_tsv(out, l->file);
+    fputc('\t', out);
+    put_tsv(out, l->rcpt);
+    fputc('\t', out);
+    put_tsv(out, l->status);
+    fputc('\t', out);
+    put_tsv(out, cls_name(l->v->cls));
+    fputc('\t', out);
+    put_tsv(out, l->v->reason);
+    fputc('\t', out);
+    put_tsv(out, bg_policy_action_name(l->act));
+    fputc('\t', out);
+    put_tsv(out, l->v->rule);
+    fputc('\n', out);
+}
+
+/* Read a whole stream into buf (at most cap bytes; the rest is drained
+ * and ignored). Returns bytes read or -1 on a read error. */
+static long read_all(FILE *f, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (n == cap) {
+        char sink[4096];
+        while (fread(sink, 1, sizeof sink, f) > 0)
+            ;
+    }
+    if (ferror(f))
+        return -1;
+    return (long)n;
+}
+
+static void classify_one(FILE *out, int json, const char *name,
+                         const char *buf, size_t len, size_t max_scan,
+                         struct bg_dsn *d, const struct bg_rules *rules,
+                         const struct bg_policy *policy)
+{
+    struct bg_dsn_opts opts = { max_scan };
+    struct bg_verdict v;
+    struct bg_facts f;
+    memset(d, 0, sizeof *d);
+    int rc = bg_dsn_parse(buf, len, &opts, d);
+
+    if (rc < 0 || d->nrcpt == 0) {
+        memset(&f, 0, sizeof f);
+        if (rc == 0) {
+            f.is_feedback = d->kind == BG_REPORT_ARF;
+            f.feedback_type = d->feedback_type;
+            f.is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
+        }
+        bg_classify(rules, &f, &v);
+        if (rc < 0) {
+            /* Not a report at all: nothing we can learn from it. */
+            memset(&v, 0, sizeof v);
+            v.cls = BG_CLASS_UNDETERMINED;
+            snprintf(v.reason, sizeof v.reason, "%s", "undefined");
+            snprintf(v.rule, sizeof v.rule, "%s", "not-a-report");
+        }
+        struct line l = { name, "", "", &v, bg_policy_decide(policy, &v),
+                          "", "", "", kind_name(rc < 0 ? BG_REPORT_NONE : d->kind),
+                          rc < 0 ? "" : d->format };
+        emit(out, json, &l);
+        return;
+    }
+    size_t n = d->nrcpt < BG_DSN_MAX_RCPT ? d->nrcpt : BG_DSN_MAX_RCPT;
+    for (size_t i = 0; i < n; i++) {
+        const struct bg_dsn_rcpt *r = &d->r[i];
+        memset(&f, 0, sizeof f);
+        f.action = r->action;
+        f.status = r->status;
+        f.reply_code = r->reply_code;
+        f.diag = r->diag;
+        f.remote_mta = r->remote_mta;
+        f.command = r->command;
+        f.is_feedback = d->kind == BG_REPORT_ARF;
+        f.feedback_type = d->feedback_type;
+        f.is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
+        bg_classify(rules, &f, &v);
+        struct line l = { name, r->rcpt[0] ? r->rcpt : r->orig_rcpt, r->status,
+                          &v, bg_policy_decide(policy, &v), r->diag,
+                          r->reply_code, r->remote_mta, kind_name(d->kind),
+                          d->format };
+        emit(out, json, &l);
+    }
+}
+
+/* Is argv[i] a file operand? Options (--json) may appear anywhere
+ * before "--"; after it everything is a file. */
+static int is_file_arg(int i, int dashdash, char **argv)
+{
+    if (dashdash >= 0 && i > dashdash)
+        return 1;
+    if (i == dashdash)
+        return 0;
+    return !(argv[i][0] == '-' && argv[i][1] != '\0');
+}
+
+int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
+                 const struct bg_policy *policy, size_t max_scan)
+{
+    int json = 0, rc = 0, nfiles = 0, dashdash = -1;
+    if (max_scan == 0)
+        max_scan = CTL_DEFAULT_SCAN;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            dashdash = i;
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "classify: unknown option %s\n"
+                    "usage: bouncegatectl classify [--json] [FILE...]\n", argv[i]);
+            return 1;
+        }
+    }
+    for (int i = 0; i < argc; i++)
+        if (is_file_arg(i, dashdash, argv))
+            nfiles++;
+
+    char *buf = malloc(max_scan);
+    struct bg_dsn *d = malloc(sizeof *d);
+    if (!buf || !d) {
+        free(buf);
+        free(d);
+        fprintf(stderr, "classify: out of memory\n");
+        return 2;
+    }
+
+    for (int i = nfiles ? 0 : argc; i <= argc; i++) {
+        const char *name;
+        if (i == argc) {
+            if (nfiles)
+                break;
+            name = "-";
+        } else if (!is_file_arg(i, dashdash, argv)) {
+            continue;
+        } else {
+            name = argv[i];
+        }
+        FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
+        if (!f) {
+            fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+            rc = 2;
+            continue;
+        }
+        long n = read_all(f, buf, max_scan);
+        if (f != stdin)
+            fclose(f);
+        else
+            clearerr(stdin);
+        if (n < 0) {
+            fprintf(stderr, "classify: %s: read error\n", name);
+            rc = 2;
+            continue;
+        }
+        classify_one(stdout, json, name, buf, (size_t)n, max_scan, d, rules, policy);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "classify: write error\n");
+        rc = 2;
+    }
+    free(buf);
+    free(d);
+    return rc;
+}

@@ -1,0 +1,94 @@
+#!/bin/sh
+# corpus-eval.sh - measure the classifier against Sisimai's labels on the
+# shared corpus (`make corpus`). Optional: exits 0 with a message when the
+# corpus is absent (a fresh clone has no ../shared).
+#
+#   sh test/corpus-eval.sh              BOUNCEGATECTL=path overrides the tool
+#                                       (default milter/bouncegatectl),
+#                                       CORPUS=dir overrides ../shared/corpus
+#
+# Runs `bouncegatectl classify` ONCE over every labelled sample and
+# compares each labels.tsv row (rows whose same_content_as names another
+# labelled sample are duplicates and not counted) with our output line for
+# the same file and recipient (recipient compared case-insensitively; rows
+# with a blank recipient match the file's N-th line by recipient_index):
+#   recall       rows for which we report that recipient
+#   reason       rows where our reason equals Sisimai's (missed rows count
+#                as disagreement)
+#   hard         rows where (our class == hard) == (Sisimai hardbounce == 1)
+#                (a missed row counts as "not hard" for us)
+# then lists every disagreement. No assertions: it is a measurement; the
+# targets (recall >= 98%, hard >= 97%, reason >= 90%) are printed beside.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+corpus=${CORPUS:-$here/../shared/corpus}
+if [ -z "${CORPUS:-}" ] && [ ! -d "$corpus" ]; then
+    # a git worktree: try next to the main checkout
+    common=$(cd "$here" && git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) &&
+        corpus=$(dirname "$common")/../shared/corpus
+fi
+dir=$corpus/sisimai
+if [ ! -f "$dir/labels.tsv" ]; then
+    echo "corpus-eval: no corpus at $corpus (optional), skipped"
+    exit 0
+fi
+ctl=${BOUNCEGATECTL:-$here/milter/bouncegatectl}
+if [ ! -x "$ctl" ]; then
+    echo "corpus-eval: $ctl not built (set BOUNCEGATECTL=path)" >&2
+    exit 1
+fi
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+awk -F'\t' 'NR > 1 && !seen[$1]++ { print $1 }' "$dir/labels.tsv" > "$tmp/files"
+# one call over all samples
+(cd "$dir" && set -- $(cat "$tmp/files") && "$ctl" classify "$@") > "$tmp/out.tsv"
+rc=$?
+[ $rc -eq 0 ] || echo "corpus-eval: bouncegatectl classify exited $rc" >&2
+
+awk -F'\t' -v out="$tmp/out.tsv" '
+function norm(a) { a = tolower(a); gsub(/^<|>$/, "", a); return a }
+BEGIN {
+    while ((getline line < out) > 0) {
+        n = split(line, f, "\t")
+        if (n < 7) continue
+        k = ++cnt[f[1]]
+        row[f[1], k] = line
+        if (f[2] != "-") byrcpt[f[1], norm(f[2])] = line
+    }
+}
+NR == FNR { if (FNR > 1) labelled["maildir/bsd/" $1] = 1; labelled[$1] = 1; next }
+FNR == 1 { next }
+{
+    if ($9 != "" && (("maildir/bsd/" $9) in labelled)) next
+    total++
+    file = $1; want = norm($3); line = ""
+    if (want != "" && ((file, want) in byrcpt)) line = byrcpt[file, want]
+    else if (want == "" && ((file, $2 + 0) in row)) line = row[file, $2 + 0]
+    got = (line != "")
+    if (got) { split(line, f, "\t"); if (want == "" && f[2] != "-") got = 1 }
+    else { f[3] = "-"; f[4] = "missing"; f[5] = "missing"; f[7] = "-" }
+    if (got) found++
+    rok = got && f[5] == $6
+    if (rok) reason++
+    ourhard = got && f[4] == "hard"
+    hok = (ourhard == ($7 == 1))
+    if (hok) hard++
+    if (!got) miss[++nmiss] = file "\t" $3
+    if (!rok || !hok)
+        dis[++ndis] = sprintf("%s\t%s\tsisimai=%s/%s%s\tours=%s/%s\tstatus=%s\trule=%s%s",
+            file, ($3 == "" ? "-" : $3), $6, ($7 == 1 ? "hard" : "nonhard"),
+            ($4 != "" ? " " $4 : ""), f[4], f[5], f[3], f[7], (hok ? "" : "  HARD-MISMATCH"))
+}
+END {
+    if (total == 0) { print "corpus-eval: no rows"; exit 1 }
+    printf "rows counted:        %d (duplicates by same_content_as skipped)\n", total
+    printf "recall:              %d/%d = %.1f%%  (target >= 98%%)\n", found, total, 100 * found / total
+    printf "reason agreement:    %d/%d = %.1f%%  (target >= 90%%)\n", reason, total, 100 * reason / total
+    printf "hard/non-hard agree: %d/%d = %.1f%%  (target >= 97%%)\n", hard, total, 100 * hard / total
+    printf "\nmissed recipients (%d):\n", nmiss
+    for (i = 1; i <= nmiss; i++) print "  " miss[i]
+    printf "\ndisagreements (%d):\n", ndis
+    for (i = 1; i <= ndis; i++) print "  " dis[i]
+}' "$dir/labels.tsv" "$dir/labels.tsv"
+exit 0

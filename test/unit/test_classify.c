@@ -1,0 +1,439 @@
+/* test_classify.c - the classifier's rules, the embedded defaults, site
+ * rules, rules-file errors and the policy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "classify.h"
+#include "classify_internal.h"
+
+struct row {
+    const char *status, *code, *text, *mta;
+    enum bg_dsn_action action;
+    const char *cmd;
+    enum bg_class cls;
+    const char *reason, *rule;
+};
+
+#define F BG_ACTION_FAILED
+#define D BG_ACTION_DELAYED
+#define HARD BG_CLASS_HARD
+#define SOFT BG_CLASS_SOFT
+#define BLOCK BG_CLASS_BLOCK
+#define NONE BG_CLASS_NONE
+#define UNDET BG_CLASS_UNDETERMINED
+
+static const struct row rows[] = {
+    /* --- the traps --- */
+    { "5.1.1", "550", "550 5.1.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", NULL, F, NULL, BLOCK, "blocked", "dnsbl" },
+    { "5.2.2", "552", "552 5.2.2 Mailbox full", NULL, F, NULL, SOFT, "mailboxfull", "mailbox-full" },
+    { "5.2.2", "552", "552 5.2.2 <a@b>: recipient storage exceeded", NULL, F, NULL, SOFT, "mailboxfull", "mailbox-full" },
+    { "5.2.2", "552", "552 5.2.2", NULL, F, NULL, SOFT, "mailboxfull", "full-status" },
+    { "4.4.7", NULL, "delivery attempts stopped", NULL, F, NULL, SOFT, "expired", "expired-status" },
+    { "4.4.7", NULL, "", NULL, D, NULL, SOFT, "expired", "expired-status" },
+    { "5.7.1", "550", "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).", "mx.outlook.com", F, NULL, BLOCK, "blocked", "ms-s3150" },
+    { "5.7.606", "550", "550 5.7.606 Access denied, banned sending IP [192.0.2.1]", NULL, F, NULL, BLOCK, "blocked", "ms-s3150" },
+    { "5.1.1", "550", "550-5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos", "gmail-smtp-in.l.google.com", F, "RCPT", HARD, "userunknown", "gmail-nouser" },
+    { "5.1.10", "550", "550 5.1.10 Recipient address has null MX", NULL, F, NULL, HARD, "notaccept", "null-mx" },
+    { "", "556", "556 5.1.10 domain does not accept mail", NULL, F, NULL, HARD, "notaccept", "null-mx" },
+    { "", "", "Host example.org does not accept mail (nullMX)", NULL, F, NULL, HARD, "notaccept", "null-mx-text" },
+    { "5.1.10", "550", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "x.mail.protection.outlook.com", F, NULL, HARD, "userunknown", "ms-recipient-notfound" },
+    { "4.7.0", "421", "421 4.7.0 Try again later, closing connection. Rate limit exceeded", NULL, D, NULL, SOFT, "speeding", "rate-limit" },
+    { "4.2.1", "421", "421-4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered", NULL, D, NULL, SOFT, "speeding", "gmail-speeding" },
+    { "4.7.1", "450", "450 4.7.1 <a@b>: Recipient address rejected: Greylisted, see http://postgrey", NULL, D, NULL, SOFT, "undefined", "greylist" },
+    { "", "450", "450 Greylisted for 5 minutes", NULL, D, NULL, SOFT, "undefined", "greylist" },
+    { "5.7.1", "554", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using sbl.spamhaus.org", NULL, F, NULL, BLOCK, "blocked", "dnsbl" },
+    { "5.7.23", "550", "550 5.7.23 SPF validation failed", NULL, F, NULL, BLOCK, "authfailure", "authfail" },
+    { "5.7.23", "550", "550 5.7.23 rejected", NULL, F, NULL, BLOCK, "authfailure", "authfail" },
+    { "5.7.26", "550", "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy", "gmail-smtp-in.l.google.com", F, NULL, BLOCK, "authfailure", "gmail-dmarc" },
+    { "5.7.26", "550", "550 5.7.26", NULL, F, NULL, BLOCK, "authfailure", "authfail" },
+    { "5.7.26", "550", "550 rejected", NULL, F, NULL, BLOCK, "authfailure", "auth-status" },
+    { "5.2.1", "550", "550-5.2.1 The email account that you tried to reach is disabled.", NULL, F, NULL, SOFT, "suspend", "gmail-disabled" },
+    { "5.2.1", "550", "550 5.2.1 account disabled", NULL, F, NULL, SOFT, "suspend", "suspended" },
+    { "", "", "", NULL, BG_ACTION_UNKNOWN, NULL, UNDET, "undefined", "fallback" },
+    { NULL, NULL, NULL, NULL, BG_ACTION_UNKNOWN, NULL, UNDET, "undefined", "fallback" },
+    /* --- user / host --- */
+    { "5.1.1", "550", "550 5.1.1 <a@b>: Recipient address rejected: User unknown in local recipient table", NULL, F, "RCPT", HARD, "userunknown", "userunknown-5.1" },
+    { "5.1.1", "550", "", NULL, F, NULL, HARD, "userunknown", "userunknown-status" },
+    { "", "550", "550 No such user here", NULL, F, "RCPT", HARD, "userunknown", "userunknown-rcpt" },
+    { "", "550", "550 No such user here", NULL, F, NULL, SOFT, "filtered", "userunknown-filtered" },
+    { "", "550", "550 unknown user (in reply to end of DATA command)", NULL, F, NULL, SOFT, "filtered", "userunknown-filtered" },
+    { "", "550", "550 Unknown user a@b [RCPT_TO]", NULL, F, NULL, HARD, "userunknown", "userunknown-rcpt" },
+    { "4.1.1", "450", "450 4.1.1 <a@b>: Recipient address rejected: unverified address: user unknown", NULL, D, NULL, SOFT, "userunknown", "userunknown-5.1" },
+    { "5.1.2", "550", "550 5.1.2 Host unknown (Name server: example.invalid: host not found)", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
+    { "5.4.4", "", "Host or domain name not found. Name service error for name=x.invalid type=A: Host not found", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
+    { "5.1.2", "", "", NULL, F, NULL, HARD, "hostunknown", "hostunknown-status" },
+    { "5.1.6", "550", "550 5.1.6 recipient no longer on server: a@b", NULL, F, NULL, HARD, "hasmoved", "moved" },
+    { "5.1.6", "551", "551 5.1.6", NULL, F, NULL, HARD, "hasmoved", "moved-status" },
+    { "", "", "DNS Error: DNS type 'mx' lookup of example.invalid responded with code NXDOMAIN", NULL, F, NULL, HARD, "hostunknown", "gmail-dns-nxdomain" },
+    /* --- soft --- */
+    { "5.2.2", "550", "550 5.2.2 STOREDRV.Deliver: mailbox full.", NULL, F, NULL, SOFT, "mailboxfull", "ms-quota" },
+    { "5.1.1", "552", "552 5.1.1 user over quota", NULL, F, NULL, SOFT, "mailboxfull", "mailbox-full" },
+    { "4.2.2", "452", "452 4.2.2 Over quota", NULL, D, NULL, SOFT, "mailboxfull", "mailbox-full" },
+    { "4.4.5", "452", "452 4.4.5 Insufficient disk space; try again later", NULL, D, NULL, SOFT, "systemfull", "system-full" },
+    { "4.4.1", "", "connect to mx.example.org[192.0.2.1]:25: Connection timed out", NULL, D, NULL, SOFT, "expired", "expired-text" },
+    { "4.4.1", "", "lost connection with mx.example.org[192.0.2.1] while receiving the initial server greeting", NULL, D, NULL, SOFT, "networkerror", "network-text" },
+    { "5.4.6", "554", "554 5.4.6 Too many hops", NULL, F, NULL, SOFT, "networkerror", "network-text" },
+    { "4.0.0", "421", "421 Too many concurrent SMTP connections; please try again later", NULL, D, NULL, SOFT, "toomanyconn", "too-many-conn" },
+    { "", "", "procmail: Couldn't create \"/var/spool/mail/x\"", NULL, F, NULL, SOFT, "mailererror", "mailer-text" },
+    { "5.3.0", "554", "554 5.3.0 Internal system error", NULL, F, NULL, SOFT, "systemerror", "system-text" },
+    { "", "", "", NULL, D, NULL, SOFT, "expired", "delayed" },
+    { "4.3.0", "451", "451 4.3.0 whatever", NULL, D, NULL, SOFT, "systemerror", "st-5.3" },
+    { "4.9.9", "", "", NULL, F, NULL, SOFT, "undefined", "temp-other" },
+    /* --- block --- */
+    { "4.7.650", "451", "451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP reputation.", "x.olc.protection.outlook.com", D, NULL, BLOCK, "badreputation", "ms-ip-reputation" },
+    { "5.7.1", "550", "550-5.7.1 Our system has detected that this message is likely suspicious due to the very low reputation of the sending IP address", NULL, F, NULL, BLOCK, "badreputation", "gmail-low-reputation" },
+    { "4.7.28", "421", "421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address", NULL, D, NULL, BLOCK, "blocked", "gmail-unusual-rate" },
+    { "5.7.1", "550", "550-5.7.1 Our system has detected that this message is likely unsolicited mail", NULL, F, NULL, BLOCK, "spamdetected", "gmail-unsolicited" },
+    { "5.7.25", "550", "550-5.7.25 The IP address sending this message does not have a PTR record setup", NULL, F, NULL, BLOCK, "requireptr", "gmail-ptr" },
+    { "4.7.0", "421", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints", NULL, D, NULL, BLOCK, "badreputation", "yahoo-tss04" },
+    { "4.7.0", "421", "421 4.7.0 [TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints", NULL, D, NULL, BLOCK, "badreputation", "yahoo-tss04" },
+    { "5.7.1", "554", "554 5.7.1 [TS03] All messages from 192.0.2.1 will be permanently deferred", NULL, F, NULL, BLOCK, "blocked", "yahoo-ts0x" },
+    { "5.7.9", "554", "554 5.7.9 Message not accepted for policy reasons.", NULL, F, NULL, BLOCK, "policyviolation", "yahoo-policy" },
+    { "5.7.1", "554", "554 5.7.1 <x>: Relay access denied", NULL, F, NULL, BLOCK, "norelaying", "relay" },
+    { "5.3.4", "552", "552 5.3.4 Message size exceeds fixed limit", NULL, F, NULL, BLOCK, "mesgtoobig", "too-big" },
+    { "5.2.3", "552", "552 5.2.3", NULL, F, NULL, BLOCK, "exceedlimit", "size-admin" },
+    { "5.7.1", "550", "550 5.7.1 Virus detected: Eicar-Test-Signature", NULL, F, NULL, BLOCK, "virusdetected", "virus" },
+    { "5.7.1", "550", "550 5.7.1 Message content rejected, UBE, id=1", NULL, F, NULL, BLOCK, "spamdetected", "barracuda-ube" },
+    { "5.7.1", "554", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation", NULL, F, NULL, BLOCK, "blocked", "barracuda-rep" },
+    { "5.7.1", "550", "550 5.7.1 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", NULL, F, NULL, BLOCK, "blocked", "proofpoint-block" },
+    { "5.1.8", "501", "501 5.1.8 <s@x>: Sender address rejected: Domain not found", NULL, F, "MAIL", BLOCK, "rejected", "sender-rejected" },
+    { "5.7.1", "550", "550 5.7.1 Please see http://www.spamcop.net/bl.shtml?192.0.2.1", NULL, F, NULL, BLOCK, "blocked", "dnsbl" },
+    { "5.7.1", "550", "550 5.7.1 Rejected by header based Anti-Spoofing policy", "us-smtp-inbound-1.mimecast.com", F, NULL, BLOCK, "policyviolation", "mimecast-spoof" },
+    { "5.7.509", "550", "550 5.7.509 Access denied, sending domain [X] does not pass DMARC verification", NULL, F, NULL, BLOCK, "authfailure", "ms-dmarc" },
+    { "5.7.1", "550", "550 5.7.1 Email rejected: the sender's SPF record does not designate 192.0.2.1", NULL, F, NULL, BLOCK, "authfailure", "authfail" },
+    { "5.7.0", "530", "530 5.7.0 Must issue a STARTTLS command first", NULL, F, NULL, BLOCK, "failedstarttls", "tls" },
+    { "5.7.1", "550", "550 5.7.1 whatever", NULL, F, NULL, BLOCK, "securityerror", "st-5.7" },
+    { "", "554", "554 mwinf5c04 ME Adresse IP source bloquee pour incident de spam", NULL, F, NULL, BLOCK, "blocked", "orange-ip-block" },
+    { "", "550", "550 mwinf ME Mail rejete. Mail rejected. ofr_506", NULL, F, NULL, BLOCK, "spamdetected", "orange-spam" },
+    { "", "554", "554 resimta-ch2 comcast 192.0.2.1 Comcast block for spam. Please see http://postmaster.comcast.net/smtp-error-codes.php#BL000000", NULL, F, NULL, BLOCK, "blocked", "comcast-bl" },
+    { "5.7.1", "554", "554 5.7.1 [CS01] Message rejected due to local policy.", "mx01.mail.icloud.com", F, NULL, BLOCK, "policyviolation", "icloud-policy" },
+    { "", "554", "554-gmx.net (mxgmx) Nemesis ESMTP Service not available 554-No SMTP service 554 Bad DNS PTR resource record", NULL, F, NULL, BLOCK, "requireptr", "gmx-nemesis-ptr" },
+    { "5.0.0", "550", "550 5.0.0 Access denied", NULL, F, "EHLO", BLOCK, "blocked", "conn-rejected" },
+    /* --- not bounces --- */
+    { "2.1.5", "250", "250 2.1.5 OK", NULL, BG_ACTION_DELIVERED, NULL, NONE, "delivered", "dsn-delivered" },
+    { "2.0.0", "", "", NULL, BG_ACTION_UNKNOWN, NULL, NONE, "delivered", "status-2xx" },
+    { "5.9.9", "550", "550 something odd happened", NULL, F, NULL, UNDET, "undefined", "perm-other" },
+};
+
+static void facts_of(const struct row *r, struct bg_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->action = r->action;
+    f->status = r->status;
+    f->reply_code = r->code;
+    f->diag = r->text;
+    f->remote_mta = r->mta;
+    f->command = r->cmd;
+}
+
+START_TEST(table)
+{
+    const struct row *r = &rows[_i];
+    struct bg_facts f;
+    struct bg_verdict v;
+    facts_of(r, &f);
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_msg(v.cls == r->cls && strcmp(v.reason, r->reason) == 0 &&
+                  strcmp(v.rule, r->rule) == 0,
+                  "row %d (%s %s \"%.60s\"): got class %d %s rule %s, want %d %s %s",
+                  _i, r->status ? r->status : "NULL", r->code ? r->code : "NULL",
+                  r->text ? r->text : "NULL", (int)v.cls, v.reason, v.rule,
+                  (int)r->cls, r->reason, r->rule);
+}
+END_TEST
+
+START_TEST(reports)
+{
+    struct bg_facts f;
+    struct bg_verdict v;
+    memset(&f, 0, sizeof f);
+    f.is_feedback = 1;
+    f.feedback_type = "abuse";
+    f.status = "5.1.1";
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_int_eq(v.cls, BG_CLASS_COMPLAINT);
+    ck_assert_str_eq(v.reason, "feedback");
+    memset(&f, 0, sizeof f);
+    f.is_autoreply = 1;
+    f.diag = "I am on vacation";
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_int_eq(v.cls, BG_CLASS_NONE);
+    ck_assert_str_eq(v.reason, "vacation");
+}
+END_TEST
+
+/* Status and code are taken from the text when the report lacks them. */
+START_TEST(status_from_text)
+{
+    struct bg_facts f;
+    struct bg_verdict v;
+    memset(&f, 0, sizeof f);
+    f.action = BG_ACTION_FAILED;
+    f.diag = "host mx.example.org said: 552 5.2.3 stop";
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_str_eq(v.rule, "size-admin");
+    f.diag = "   451 try again";
+    f.action = BG_ACTION_UNKNOWN;
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_int_eq(v.cls, BG_CLASS_SOFT);
+    ck_assert_str_eq(v.rule, "temp-code");
+}
+END_TEST
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20, n;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, cap, f);
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* lib/rules_default.c must be conf/rules.conf byte for byte (run
+ * test/tools/gen-rules-default.sh after editing the conf). */
+START_TEST(embedded_equals_conf)
+{
+    size_t len = 0;
+    char *txt = slurp("conf/rules.conf", &len);
+    if (!txt)
+        txt = slurp("../../conf/rules.conf", &len);
+    ck_assert_msg(txt != NULL, "cannot read conf/rules.conf (run from the repo root)");
+    ck_assert_uint_eq(len, strlen(bg_rules_default_text));
+    ck_assert_msg(memcmp(txt, bg_rules_default_text, len) == 0,
+                  "lib/rules_default.c is stale: sh test/tools/gen-rules-default.sh");
+    free(txt);
+    /* and it parses cleanly */
+    struct bg_rules *r = NULL;
+    char err[256] = "";
+    ck_assert_msg(bg_rules_parse_text("rules.conf", bg_rules_default_text,
+                                      strlen(bg_rules_default_text), &r, err,
+                                      sizeof err) == 0, "%s", err);
+    bg_rules_free(r);
+}
+END_TEST
+
+static char tmpl[] = "/tmp/bg_rules_XXXXXX";
+
+static const char *write_tmp(const char *content)
+{
+    static char path[64];
+    memcpy(path, tmpl, sizeof tmpl);
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(site_override)
+{
+    const char *p = write_tmp(
+        "# site rules\n"
+        "site-full   hard   mailboxfull  status=5.2.2 mta=*.example.net\n"
+        "site-acme   block  blocked      text=\"acme says no|\\\"quoted\\\"\"\n"
+        "site-cont   soft   suspend      text=\"first part\"\n"
+        "    code=550   # continuation line\n");
+    char err[256] = "";
+    struct bg_rules *r = bg_rules_load(p, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    struct bg_facts f;
+    struct bg_verdict v;
+    memset(&f, 0, sizeof f);
+    f.action = BG_ACTION_FAILED;
+    f.status = "5.2.2";
+    f.diag = "552 5.2.2 mailbox full";
+    f.remote_mta = "MX1.Example.NET";
+    bg_classify(r, &f, &v);
+    ck_assert_int_eq(v.cls, BG_CLASS_HARD);
+    ck_assert_str_eq(v.rule, "site-full");
+    f.remote_mta = "mx.other.org";      /* falls through to the defaults */
+    bg_classify(r, &f, &v);
+    ck_assert_int_eq(v.cls, BG_CLASS_SOFT);
+    ck_assert_str_eq(v.rule, "mailbox-full");
+    f.status = "";
+    f.diag = "550 ACME SAYS NO";
+    bg_classify(r, &f, &v);
+    ck_assert_str_eq(v.rule, "site-acme");
+    f.diag = "550 we said \"quoted\" here";
+    bg_classify(r, &f, &v);
+    ck_assert_str_eq(v.rule, "site-acme");
+    f.diag = "550 first   part";
+    f.reply_code = "550";
+    bg_classify(r, &f, &v);
+    ck_assert_str_eq(v.rule, "site-cont");
+    f.reply_code = "551";
+    bg_classify(r, &f, &v);
+    ck_assert_str_ne(v.rule, "site-cont");
+    bg_rules_free(r);
+    remove(p);
+}
+END_TEST
+
+static const struct { const char *text; const char *want; } bad[] = {
+    { "ok hard userunknown\nbad nosuchclass userunknown\n", "x:2: unknown class" },
+    { "a hard notareason\n", "x:1: unknown reason" },
+    { "\n\n# c\nr1 hard userunknown\nr1 soft mailboxfull\n", "x:5: duplicate rule id" },
+    { "r hard userunknown text=\"open\n", "x:1: unterminated quote" },
+    { "r hard userunknown bogus=1\n", "x:1: unknown condition" },
+    { "r hard userunknown status=5.x.1\n", "x:1: bad status= item" },
+    { "r hard userunknown text=\"a||b\"\n", "x:1: empty text alternative" },
+    { "  r hard userunknown\n", "x:1: continuation line without a rule" },
+    { "r hard userunknown action=exploded\n", "x:1: unknown action" },
+    { "r hard\n", "x:1: missing reason" },
+    { "r hard userunknown noequals\n", "x:1: expected key=value" },
+    { "r$ hard userunknown\n", "x:1: bad character in rule id" },
+    { "r hard userunknown code=55,\n", "x:1: trailing comma" },
+    { "r hard userunknown report=spam\n", "x:1: unknown report kind" },
+    { "r hard userunknown\nq manual userunknown\n", "x:2: unknown class" },
+};
+
+START_TEST(bad_rules)
+{
+    struct bg_rules *r = NULL;
+    char err[256] = "";
+    int rc = bg_rules_parse_text("x", bad[_i].text, strlen(bad[_i].text), &r, err,
+                                 sizeof err);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_ptr_null(r);
+    ck_assert_msg(strncmp(err, bad[_i].want, strlen(bad[_i].want)) == 0,
+                  "case %d: got \"%s\", want prefix \"%s\"", _i, err, bad[_i].want);
+}
+END_TEST
+
+START_TEST(load_errors_name_file)
+{
+    char err[256] = "";
+    ck_assert_ptr_null(bg_rules_load("/nonexistent/rules.conf", err, sizeof err));
+    ck_assert_msg(strstr(err, "/nonexistent/rules.conf") != NULL, "%s", err);
+    const char *p = write_tmp("good hard userunknown\n\nbad hard userunknown status=\n");
+    ck_assert_ptr_null(bg_rules_load(p, err, sizeof err));
+    char want[128];
+    snprintf(want, sizeof want, "%s:3: ", p);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    remove(p);
+}
+END_TEST
+
+START_TEST(policy_defaults)
+{
+    struct bg_policy p;
+    struct bg_verdict v;
+    bg_policy_default(&p);
+    memset(&v, 0, sizeof v);
+    strcpy(v.reason, "userunknown");
+    v.cls = BG_CLASS_HARD;
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_SUPPRESS);
+    v.cls = BG_CLASS_COMPLAINT;
+    strcpy(v.reason, "feedback");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_SUPPRESS);
+    v.cls = BG_CLASS_SOFT;
+    strcpy(v.reason, "mailboxfull");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_COUNT);
+    v.cls = BG_CLASS_BLOCK;
+    strcpy(v.reason, "blocked");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_NONE);
+    v.cls = BG_CLASS_NONE;
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_NONE);
+    v.cls = BG_CLASS_UNDETERMINED;
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_NONE);
+    ck_assert_str_eq(bg_policy_action_name(BG_POLICY_SUPPRESS), "suppress");
+    ck_assert_str_eq(bg_policy_action_name(BG_POLICY_COUNT), "count");
+    ck_assert_str_eq(bg_policy_action_name(BG_POLICY_NONE), "none");
+}
+END_TEST
+
+START_TEST(policy_overrides)
+{
+    struct bg_policy p;
+    struct bg_verdict v;
+    const char *why = NULL;
+    bg_policy_default(&p);
+    ck_assert_int_eq(bg_policy_set(&p, "mailboxfull=suppress", &why), 0);
+    ck_assert_int_eq(bg_policy_set(&p, " block = count ", &why), 0);
+    ck_assert_int_eq(bg_policy_set(&p, "Hard=none", &why), 0);
+    ck_assert_int_eq(bg_policy_set(&p, "mailboxfull=none", &why), 0);  /* replaces */
+    ck_assert_uint_eq(p.nover, 1);
+    memset(&v, 0, sizeof v);
+    v.cls = BG_CLASS_SOFT;
+    strcpy(v.reason, "mailboxfull");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_NONE);
+    strcpy(v.reason, "suspend");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_COUNT);
+    v.cls = BG_CLASS_BLOCK;
+    strcpy(v.reason, "blocked");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_COUNT);
+    v.cls = BG_CLASS_HARD;
+    strcpy(v.reason, "userunknown");
+    ck_assert_int_eq(bg_policy_decide(&p, &v), BG_POLICY_NONE);
+
+    ck_assert_int_eq(bg_policy_set(&p, "hard=destroy", &why), -1);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_int_eq(bg_policy_set(&p, "nosuchthing=count", &why), -1);
+    ck_assert_int_eq(bg_policy_set(&p, "hard", &why), -1);
+    ck_assert_int_eq(bg_policy_set(&p, "=count", &why), -1);
+    ck_assert_int_eq(bg_policy_set(&p, NULL, &why), -1);
+    /* the override table is bounded */
+    static const char *const reasons[] = { "userunknown", "hostunknown", "hasmoved",
+        "notaccept", "systemfull", "suspend", "filtered", "rejected", "blocked" };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s=count", reasons[i]);
+        ck_assert_int_eq(bg_policy_set(&p, spec, &why), 0);
+    }
+    ck_assert_uint_le(p.nover, 64);
+}
+END_TEST
+
+/* Hostile input: long, binary, no NULs past the bound. */
+START_TEST(hostile_facts)
+{
+    static char big[20000];
+    memset(big, 'A', sizeof big - 1);
+    memcpy(big + 15000, "mailbox full", 12);   /* past the scan bound */
+    struct bg_facts f;
+    struct bg_verdict v;
+    memset(&f, 0, sizeof f);
+    f.diag = big;
+    f.status = "5.5.5.5.5.5.5.5.5.5.5.5.5";
+    f.reply_code = "99999999";
+    f.remote_mta = "**********************************?";
+    f.command = "\xff\xfe";
+    bg_classify(bg_rules_default(), &f, &v);
+    ck_assert_str_ne(v.reason, "mailboxfull");
+    ck_assert(strlen(v.rule) > 0);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("classify");
+    TCase *t = tcase_create("rules");
+    tcase_add_loop_test(t, table, 0, (int)(sizeof rows / sizeof rows[0]));
+    tcase_add_test(t, reports);
+    tcase_add_test(t, status_from_text);
+    tcase_add_test(t, embedded_equals_conf);
+    tcase_add_test(t, site_override);
+    tcase_add_loop_test(t, bad_rules, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(t, load_errors_name_file);
+    tcase_add_test(t, hostile_facts);
+    suite_add_tcase(s, t);
+    TCase *p = tcase_create("policy");
+    tcase_add_test(p, policy_defaults);
+    tcase_add_test(p, policy_overrides);
+    suite_add_tcase(s, p);
+    return s;
+}
+
+BG_UNIT_MAIN(make_suite)
