@@ -4,6 +4,7 @@
  *                                  [--status X.Y.Z] [--ttl DURATION]
  *   bouncegatectl [-c FILE] del ADDRESS|@DOMAIN
  *   bouncegatectl [-c FILE] show ADDRESS|@DOMAIN
+ *   bouncegatectl [-c FILE] classify [--json] [FILE ...]
  *
  * "--domain example.com" is the same as "@example.com". Exit status (like
  * grep): show 0 = suppressed, 1 = not, 2 = error; add/del 0 = done,
@@ -12,6 +13,8 @@
 #include "address.h"
 #include "bg.h"
 #include "config.h"
+#include "ctl.h"
+#include "learn.h"
 #include "record.h"
 #include "store.h"
 
@@ -31,6 +34,7 @@ static void usage(FILE *fp)
             "  add ADDRESS|@DOMAIN [--reason R] [--class C] [--status X.Y.Z] [--ttl DUR]\n"
             "  del ADDRESS|@DOMAIN\n"
             "  show ADDRESS|@DOMAIN      exit 0 suppressed, 1 not, 2 error\n"
+            "  classify [--json] [FILE...]   parse and classify bounces (stdin: -)\n"
             "  (--domain NAME may be given instead of @NAME)\n");
 }
 
@@ -270,6 +274,18 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     int n = argc - optind - 1;
     char **rest = argv + optind + 1;
+    if (strcmp(cmd, "classify") == 0) {
+        /* Works without any config file: built-in rules and policy. */
+        struct bg_learner l;
+        if (bg_learner_setup(&l, &cfg, err, sizeof err) < 0) {
+            fprintf(stderr, "bouncegatectl: %s%s%s\n", path ? path : "", path ? ": " : "",
+                    err);
+            return 2;
+        }
+        int rc = ctl_classify(n, rest, l.rules, &l.policy, cfg.max_scan_bytes);
+        bg_learner_free(&l);
+        return rc;
+    }
     if (strcmp(cmd, "add") == 0)
         return cmd_add(&cfg, n, rest);
     if (strcmp(cmd, "del") == 0)
