@@ -217,7 +217,6 @@ static void classify_one(FILE *out, int json, const char *name,
     struct bg_dsn_opts opts = { max_scan };
     struct bg_verdict v;
     struct bg_facts f;
-    memset(d, 0, sizeof *d);
     int rc = bg_dsn_parse(buf, len, &opts, d);
 
     if (rc < 0 || d->nrcpt == 0) {
