@@ -164,7 +164,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
  * users must never be rejected, so anything not matched is left alone. */
 static int is_outbound(SMFICTX *ctx, const struct sess *s, const struct bg_config *c)
 {
-    if (c->scope == BG_SCOPE_ALL)
+    /* Local submissions (sendmail(1), Postfix's non-SMTP path) are the
+     * site's own mail by definition, whatever OutboundNetworks says. */
+    if (c->scope == BG_SCOPE_ALL || s->nonsmtp)
         return 1;
     if (s->daemon_name[0] && bg_names_match(&c->outbound_daemons, s->daemon_name))
         return 1;
