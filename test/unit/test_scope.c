@@ -151,7 +151,7 @@ END_TEST
 
 static const char *const bad_exempts[] = {
     "@", "@.", "bob", "bo b@x", "@exa..mple", "\"unterminated@x", "<>",
-    "@.[192.0.2.1]", "a@b\x01", "@b\xfc" "cher.example",
+    "@.[192.0.2.1]", "a@b\x01", "@b\374cher.example",
 };
 
 START_TEST(test_exempt_bad)
