@@ -34,7 +34,8 @@ enum ktype {
     KT_SCOPE,
     KT_NAMES,
     KT_NETS,
-    KT_EXEMPT
+    KT_EXEMPT,
+    KT_JSYNC      /* JournalSync: always, interval, never */
 };
 
 struct keydef {
@@ -122,6 +123,16 @@ static const struct keydef keys[] = {
       "mailbox): mail to them is parsed as a report" },
     { "MailLog", KT_STRING, F(mail_log), "",
       "mail log that bouncegate-logwatch follows (a file, or - for stdin)" },
+    { "Journal", KT_STRING, F(journal), "",
+      "local append-only journal of every suppression change made on this host, "
+      "replayed into memcached when memcached lost the set; empty: off "
+      "(production: /var/lib/bouncegate/journal)" },
+    { "JournalSync", KT_JSYNC, F(journal_sync), "interval",
+      "when journal lines reach the disk: always (fdatasync per line), interval "
+      "(at most once per second), never (the kernel decides)" },
+    { "RestoreInterval", KT_SECONDS, F(restore_interval), "10s",
+      "how often the daemon checks that memcached still holds the set (its marker "
+      "key) and restores it from the Journal; 0 = only at start" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -298,6 +309,12 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
         return bg_netlist_parse(v, p, why);
     case KT_EXEMPT:
         return bg_exempt_parse(v, p, why);
+    case KT_JSYNC:
+        if (bg_journal_sync_parse(v, (enum bg_journal_sync *)p) < 0) {
+            *why = "expected always, interval or never";
+            return -1;
+        }
+        return 0;
     }
     *why = "internal: unknown type";
     return -1;
@@ -455,6 +472,9 @@ void bg_config_print(const struct bg_config *c, FILE *fp)
                 fprintf(fp, "%s%s", j ? " " : "", e->entry[j]);
             break;
         }
+        case KT_JSYNC:
+            fprintf(fp, "%s", bg_journal_sync_name(*(const enum bg_journal_sync *)p));
+            break;
         }
         fprintf(fp, "\n");
     }

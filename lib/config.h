@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include "bg.h"
 #include "scope.h"
+#include "journal.h"
 
 enum bg_scope_mode { BG_SCOPE_OUTBOUND = 0, BG_SCOPE_ALL };
 
@@ -51,6 +52,10 @@ struct bg_config {
     long long report_max_age;     /* ReportMaxAge */
     struct bg_exempt report_rcpts;/* ReportRecipients */
     char mail_log[256];           /* MailLog */
+    /* durability (issue 5) */
+    char journal[256];            /* Journal (empty: off) */
+    enum bg_journal_sync journal_sync; /* JournalSync */
+    unsigned restore_interval;    /* RestoreInterval (s, 0 = only at start) */
 };
 
 /* Fill *c with the defaults of the table. */

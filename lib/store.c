@@ -2,6 +2,7 @@
  * libmemcachedutil pool). */
 #include "store.h"
 #include "bg.h"
+#include "journal.h"
 
 #include <libmemcached/memcached.h>
 #include <libmemcachedutil-1.0/pool.h>
@@ -19,6 +20,7 @@ struct bg_store {
     memcached_pool_st *pool;
     char prefix[BG_PREFIX_MAX + 1];
     unsigned timeout_ms;
+    struct bg_journal *journal;  /* not owned; NULL = none */
 };
 
 static void seterr(char *err, size_t errsz, const char *fmt, ...)
@@ -91,6 +93,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
     }
     memcpy(s->prefix, o->prefix, strlen(o->prefix) + 1);
     s->timeout_ms = o->timeout_ms ? o->timeout_ms : 250;
+    s->journal = o->journal;
     /* Bound every network wait by the lookup deadline: connect, poll and
      * socket I/O. RCV/SND timeouts are in microseconds. */
     memcached_pool_behavior_set(s->pool, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, s->timeout_ms);
@@ -230,6 +233,17 @@ int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
     return ret;
 }
 
+/* Write-ahead: the journal line goes first, so a restore that reads the
+ * journal after replaying it sees every delete whose memcached delete it
+ * may have raced with (restore.c). */
+static int journal_hook(struct bg_store *s, enum bg_kind kind, const char *name,
+                        const struct bg_record *rec, char *err, size_t errsz)
+{
+    if (s->journal == NULL || (kind != BG_KIND_RCPT && kind != BG_KIND_DOMAIN))
+        return 0;
+    return bg_journal_append(s->journal, 0, kind, name, rec, err, errsz);
+}
+
 int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
                  const struct bg_record *rec, char *err, size_t errsz)
 {
@@ -245,6 +259,8 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
         seterr(err, errsz, "record has already expired");
         return -1;
     }
+    char jerr[256];
+    int jrc = journal_hook(s, kind, name, rec, jerr, sizeof jerr);
     memcached_st *m = borrow(s, err, errsz);
     if (m == NULL)
         return -1;
@@ -256,6 +272,10 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
         ret = -1;
     }
     give_back(s, m);
+    if (jrc < 0 && ret == 0) {
+        seterr(err, errsz, "journal: %s (memcached was written)", jerr);
+        ret = -1;
+    }
     return ret;
 }
 
@@ -268,6 +288,8 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
         seterr(err, errsz, "cannot build key");
         return -1;
     }
+    char jerr[256];
+    int jrc = journal_hook(s, kind, name, NULL, jerr, sizeof jerr);
     memcached_st *m = borrow(s, err, errsz);
     if (m == NULL)
         return -1;
@@ -282,6 +304,10 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
         ret = -1;
     }
     give_back(s, m);
+    if (jrc < 0 && ret >= 0) {
+        seterr(err, errsz, "journal: %s (memcached was written)", jerr);
+        ret = -1;
+    }
     return ret;
 }
 
@@ -355,6 +381,104 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
             break;
         }
         seterr(err, errsz, "counter vanished");
+    }
+    give_back(s, m);
+    return ret;
+}
+
+int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
+                     const char *val, size_t vlen, long long expires,
+                     char *err, size_t errsz)
+{
+    char key[BG_KEY_MAX];
+    int kl = bg_key_build(key, sizeof key, s->prefix, kind, name);
+    if (kl < 0) {
+        seterr(err, errsz, "cannot build key");
+        return -1;
+    }
+    long long exp = 0;
+    if (val != NULL && (exp = bg_store_exptime(expires, (long long)time(NULL))) < 0)
+        return 0; /* expired meanwhile: nothing to restore */
+    memcached_st *m = borrow(s, err, errsz);
+    if (m == NULL)
+        return -1;
+    memcached_return_t rc;
+    int ret;
+    if (val != NULL) {
+        rc = memcached_add(m, key, (size_t)kl, val, vlen, (time_t)exp, 0);
+        if (rc == MEMCACHED_SUCCESS)
+            ret = 1;
+        else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
+            ret = 0;
+        else {
+            seterr(err, errsz, "memcached add: %s", memcached_last_error_message(m));
+            ret = -1;
+        }
+    } else {
+        rc = memcached_delete(m, key, (size_t)kl, 0);
+        if (rc == MEMCACHED_SUCCESS)
+            ret = 1;
+        else if (rc == MEMCACHED_NOTFOUND)
+            ret = 0;
+        else {
+            seterr(err, errsz, "memcached delete: %s", memcached_last_error_message(m));
+            ret = -1;
+        }
+    }
+    give_back(s, m);
+    return ret;
+}
+
+int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t valsz,
+                      char *err, size_t errsz)
+{
+    char key[BG_KEY_MAX];
+    int kl = bg_key_build(key, sizeof key, s->prefix, BG_KIND_META, name);
+    if (kl < 0 || valsz == 0) {
+        seterr(err, errsz, "cannot build key");
+        return -1;
+    }
+    memcached_st *m = borrow(s, err, errsz);
+    if (m == NULL)
+        return -1;
+    size_t vl = 0;
+    uint32_t flags = 0;
+    memcached_return_t rc;
+    char *v = memcached_get(m, key, (size_t)kl, &vl, &flags, &rc);
+    int ret;
+    if (v != NULL) {
+        size_t n = vl < valsz - 1 ? vl : valsz - 1;
+        memcpy(val, v, n);
+        val[n] = '\0';
+        free(v);
+        ret = 1;
+    } else if (rc == MEMCACHED_NOTFOUND) {
+        ret = 0;
+    } else {
+        seterr(err, errsz, "memcached get: %s", memcached_last_error_message(m));
+        ret = -1;
+    }
+    give_back(s, m);
+    return ret;
+}
+
+int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
+                      char *err, size_t errsz)
+{
+    char key[BG_KEY_MAX];
+    int kl = bg_key_build(key, sizeof key, s->prefix, BG_KIND_META, name);
+    if (kl < 0) {
+        seterr(err, errsz, "cannot build key");
+        return -1;
+    }
+    memcached_st *m = borrow(s, err, errsz);
+    if (m == NULL)
+        return -1;
+    memcached_return_t rc = memcached_set(m, key, (size_t)kl, val, strlen(val), 0, 0);
+    int ret = 0;
+    if (rc != MEMCACHED_SUCCESS) {
+        seterr(err, errsz, "memcached set: %s", memcached_last_error_message(m));
+        ret = -1;
     }
     give_back(s, m);
     return ret;

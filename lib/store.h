@@ -14,12 +14,16 @@
 #include "record.h"
 
 struct bg_store;
+struct bg_journal;
 
 struct bg_store_opts {
     const char *config;      /* libmemcached configuration string */
     const char *prefix;      /* KeyPrefix */
     unsigned timeout_ms;     /* connect/poll/io timeout of one call */
     unsigned pool_max;       /* most connections held */
+    struct bg_journal *journal; /* NULL: none. Not owned: close it after
+                                   the store. put/del of recipient and
+                                   domain entries append to it first. */
 };
 
 /* Returns NULL and a message in err when the configuration string is bad.
@@ -36,7 +40,11 @@ int bg_store_lookup(struct bg_store *s, const char *addr, const char *domain,
 
 /* Single-entry operations for the admin tool and learning.
  * get: 1 found, 0 absent, -1 error. put: 0 or -1. del: 1 deleted,
- * 0 absent, -1 error. put refuses a record that has already expired. */
+ * 0 absent, -1 error. put refuses a record that has already expired.
+ * With a journal, put and del of BG_KIND_RCPT/BG_KIND_DOMAIN append the
+ * change to it before memcached is written (a del always, even when
+ * memcached has no such entry); a journal failure makes the call return
+ * -1 ("journal: ...") although memcached was written. */
 int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
                  struct bg_record *rec, char *err, size_t errsz);
 int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
@@ -54,6 +62,21 @@ int bg_store_add(struct bg_store *s, enum bg_kind kind, const char *name,
 int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
                   unsigned delta, long long ttl, unsigned long long *value,
                   char *err, size_t errsz);
+
+/* Restore (restore.h): write val (an encoded record expiring at
+ * expires) with memcached add, which never overwrites a newer entry; with
+ * val NULL, delete. Never journals. 1 written/deleted, 0 already
+ * there/absent, -1 error. */
+int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
+                     const char *val, size_t vlen, long long expires,
+                     char *err, size_t errsz);
+/* A bookkeeping value under KeyPrefix + "m:" + name (no expiry).
+ * get: 1 found (value in val, truncated to valsz), 0 absent, -1 error.
+ * set: 0 or -1. */
+int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t valsz,
+                      char *err, size_t errsz);
+int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
+                      char *err, size_t errsz);
 
 /* memcached expiry for an absolute expiry time: 0 for never, seconds from
  * now when at most 30 days ahead, else the absolute Unix time (memcached
