@@ -313,9 +313,18 @@ int main(int argc, char **argv)
 
     bg_log(LOG_NOTICE, "start", "action=start version=%s socket=%s config=%s uid=%ld",
            BG_VERSION, r->cfg.socket, config_path, (long)geteuid());
+    if (r->journal != NULL) {
+        char jerr[512];
+        if (bg_journal_probe(r->journal, jerr, sizeof jerr) < 0)
+            bg_log(LOG_WARNING, "start", "problem=journal error=\"%s\"", jerr);
+    }
     char pidfile[256];
     snprintf(pidfile, sizeof pidfile, "%s", r->cfg.pid_file);
     rt_install(r);
+    if (restore_start() < 0) {
+        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore thread\"");
+        return 1;
+    }
 
     int rc = smfi_main();
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
+#include "journal.h"
 #include "learn.h"
 #include "sign.h"
 #include "store.h"
@@ -15,6 +16,7 @@
 struct runtime {
     struct bg_config cfg;
     struct bg_store *store;
+    struct bg_journal *journal;  /* NULL without Journal; the store appends */
     struct bg_learner learner;   /* rules, policy, learning parameters */
     struct bg_signer signer;     /* valid when have_signer */
     int have_signer;
@@ -38,6 +40,12 @@ void rt_warn_store(const struct runtime *r, const char *id, const char *what);
  * must carry a valid tag in the returned headers. Never fails the mail. */
 void report_learn(struct runtime *r, const char *id, const char *buf, size_t len,
                   int local);
+
+/* The restore thread (daemon_restore.c): checks the marker at start and
+ * every RestoreInterval, replays the Journal into memcached when it was
+ * lost, syncs the journal each second and compacts it when it grew. Never
+ * runs in a milter worker. 0, or -1 when the thread cannot start. */
+int restore_start(void);
 
 /* The milter callbacks (daemon_filter.c). */
 extern struct smfiDesc bg_filter_desc;

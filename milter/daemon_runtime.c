@@ -17,6 +17,7 @@ static void rt_destroy(struct runtime *r)
     bg_learner_free(&r->learner);
     memset(&r->signer, 0, sizeof r->signer);
     bg_store_close(r->store);
+    bg_journal_close(r->journal);
     free(r);
 }
 
@@ -56,16 +57,28 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         }
         r->have_signer = 1;
     }
+    char serr[512];
+    /* Opening a journal opens no file yet (the daemon starts even when
+     * the journal directory is missing; start-up logs the problem). */
+    if (r->cfg.journal[0] &&
+        (r->journal = bg_journal_open(r->cfg.journal, r->cfg.journal_sync, serr,
+                                      sizeof serr)) == NULL) {
+        snprintf(err, errsz, "%s: Journal: %s", path ? path : "(defaults)", serr);
+        bg_learner_free(&r->learner);
+        free(r);
+        return NULL;
+    }
     struct bg_store_opts so = {
         .config = r->cfg.memcached,
         .prefix = r->cfg.key_prefix,
         .timeout_ms = r->cfg.lookup_timeout_ms,
         .pool_max = r->cfg.pool_size,
+        .journal = r->journal,
     };
-    char serr[512];
     r->store = bg_store_open(&so, serr, sizeof serr);
     if (r->store == NULL) {
         snprintf(err, errsz, "%s: Memcached: %s", path ? path : "(defaults)", serr);
+        bg_journal_close(r->journal);
         bg_learner_free(&r->learner);
         free(r);
         return NULL;

@@ -1,0 +1,185 @@
+/* restore.c - replay the journal into memcached (see restore.h). */
+#include "restore.h"
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct replay {
+    struct bg_store *s;
+    struct bg_restore_result *res;
+    int tail;
+    char err[256];
+};
+
+static int replay_one(const struct bg_journal_entry *e, void *arg)
+{
+    struct replay *rp = arg;
+    int rc;
+    if (rp->tail) {
+        /* Only deletes matter here: puts went to memcached themselves. */
+        if (e->state != BG_JE_TOMBSTONE)
+            return 0;
+        rc = bg_store_restore(rp->s, e->kind, e->name, NULL, 0, 0, rp->err, sizeof rp->err);
+        if (rc > 0)
+            rp->res->tail_deletes++;
+        return rc < 0 ? -1 : 0;
+    }
+    if (e->state == BG_JE_TOMBSTONE) {
+        rp->res->tombstones++;
+        return 0;
+    }
+    if (e->state != BG_JE_LIVE)
+        return 0;
+    rp->res->entries++;
+    rc = bg_store_restore(rp->s, e->kind, e->name, e->rec, e->reclen, e->expires, rp->err,
+                          sizeof rp->err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        rp->res->added++;
+    else
+        rp->res->present++;
+    return 0;
+}
+
+int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_result *res,
+                   char *err, size_t errsz)
+{
+    double t0 = mono();
+    long long start = (long long)time(NULL);
+    struct bg_journal_set *set = NULL;
+    struct bg_journal_stats st;
+    memset(res, 0, sizeof *res);
+    if (bg_journal_load(path, start, &set, &st, err, errsz) < 0)
+        return -1;
+    res->bad = st.bad;
+    struct replay rp = { .s = s, .res = res, .tail = 0, .err = "" };
+    int rc = bg_journal_set_each(set, replay_one, &rp);
+    bg_journal_set_free(set);
+    if (rc != 0) {
+        seterr(err, errsz, "%s", rp.err);
+        res->seconds = mono() - t0;
+        return -1;
+    }
+    /* Deletes journalled while we replayed: their memcached delete may
+     * have come before our add. Journal lines precede memcached writes,
+     * so the tail read after our last add holds every such delete. */
+    struct bg_journal_stats ts;
+    if (bg_journal_load_tail(path, (long long)time(NULL), st.dev, st.ino, st.size, start - 1,
+                             &set, &ts, err, errsz) < 0)
+        return -1;
+    rp.tail = 1;
+    rc = bg_journal_set_each(set, replay_one, &rp);
+    bg_journal_set_free(set);
+    res->seconds = mono() - t0;
+    if (rc != 0) {
+        seterr(err, errsz, "%s", rp.err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ marker */
+
+static void gen_path(char *out, size_t outsz, const char *journal)
+{
+    snprintf(out, outsz, "%s.gen", journal);
+}
+
+static void load_gen(struct bg_restorer *r)
+{
+    char p[600];
+    r->gen[0] = '\0';
+    gen_path(p, sizeof p, r->path);
+    FILE *fp = fopen(p, "r");
+    if (fp == NULL)
+        return;
+    if (fgets(r->gen, sizeof r->gen, fp) == NULL)
+        r->gen[0] = '\0';
+    r->gen[strcspn(r->gen, "\r\n")] = '\0';
+    fclose(fp);
+}
+
+/* Best effort: without it the next start replays once more (harmless). */
+static void save_gen(const struct bg_restorer *r)
+{
+    char p[600], tmp[640];
+    gen_path(p, sizeof p, r->path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    char line[160];
+    int n = snprintf(line, sizeof line, "%s\n", r->gen);
+    if (n < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, p) < 0)
+        unlink(tmp);
+}
+
+static void new_gen(char *out, size_t outsz)
+{
+    char host[65];
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    for (char *h = host; *h; h++)
+        if ((unsigned char)*h <= 0x20 || (unsigned char)*h >= 0x7f)
+            *h = '_';
+    snprintf(out, outsz, "%lld.%s.%ld", (long long)time(NULL), host, (long)getpid());
+}
+
+int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *journal,
+                     struct bg_restore_result *res, char *err, size_t errsz)
+{
+    if (!r->loaded || strcmp(r->path, journal) != 0) {
+        snprintf(r->path, sizeof r->path, "%s", journal);
+        load_gen(r);
+        r->loaded = 1;
+    }
+    char cur[128];
+    memset(res, 0, sizeof *res);
+    int found = bg_store_meta_get(s, BG_MARKER_NAME, cur, sizeof cur, err, errsz);
+    if (found < 0)
+        return -1;
+    if (found && r->gen[0] && strcmp(cur, r->gen) == 0)
+        return BG_RESTORE_NOTHING;
+    if (bg_restore_run(s, journal, res, err, errsz) < 0)
+        return -1;
+    if (found) {
+        snprintf(r->gen, sizeof r->gen, "%s", cur);
+        save_gen(r);
+        return BG_RESTORE_FOLLOWED;
+    }
+    char gen[128];
+    new_gen(gen, sizeof gen);
+    if (bg_store_meta_set(s, BG_MARKER_NAME, gen, err, errsz) < 0)
+        return -1;
+    snprintf(r->gen, sizeof r->gen, "%s", gen);
+    save_gen(r);
+    return BG_RESTORE_RESTORED;
+}
