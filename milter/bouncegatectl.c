@@ -5,6 +5,9 @@
  *   bouncegatectl [-c FILE] del ADDRESS|@DOMAIN
  *   bouncegatectl [-c FILE] show ADDRESS|@DOMAIN
  *   bouncegatectl [-c FILE] classify [--json] [FILE ...]
+ *   bouncegatectl [-c FILE] export [FILE]
+ *   bouncegatectl [-c FILE] import [FILE]
+ *   bouncegatectl [-c FILE] check [FILE]
  *
  * "--domain example.com" is the same as "@example.com". Exit status (like
  * grep): show 0 = suppressed, 1 = not, 2 = error; add/del 0 = done,
@@ -14,6 +17,7 @@
 #include "bg.h"
 #include "config.h"
 #include "ctl.h"
+#include "journal.h"
 #include "learn.h"
 #include "record.h"
 #include "store.h"
@@ -35,6 +39,9 @@ static void usage(FILE *fp)
             "  del ADDRESS|@DOMAIN\n"
             "  show ADDRESS|@DOMAIN      exit 0 suppressed, 1 not, 2 error\n"
             "  classify [--json] [FILE...]   parse and classify bounces (stdin: -)\n"
+            "  export [FILE]             live set (from the Journal) as CSV\n"
+            "  import [FILE]             add the entries of a CSV file\n"
+            "  check [FILE]              count suppressed addresses, one per line\n"
             "  (--domain NAME may be given instead of @NAME)\n");
 }
 
@@ -91,17 +98,33 @@ static void print_record(const char *name, int domain, const struct bg_record *r
     printf("%-11s %s\n", "diag", r->diag[0] ? r->diag : "-");
 }
 
+/* The journal the store appends to (Journal), closed with the store. */
+static struct bg_journal *ctl_journal;
+
 static struct bg_store *open_store(const struct bg_config *cfg)
 {
     char err[512];
+    if (cfg->journal[0] && ctl_journal == NULL &&
+        (ctl_journal = bg_journal_open(cfg->journal, cfg->journal_sync, err,
+                                       sizeof err)) == NULL) {
+        fprintf(stderr, "bouncegatectl: Journal: %s\n", err);
+        return NULL;
+    }
     struct bg_store_opts so = { .config = cfg->memcached, .prefix = cfg->key_prefix,
                                 .timeout_ms = cfg->lookup_timeout_ms < 1000
                                                   ? 1000 : cfg->lookup_timeout_ms,
-                                .pool_max = 1 };
+                                .pool_max = 1, .journal = ctl_journal };
     struct bg_store *s = bg_store_open(&so, err, sizeof err);
     if (s == NULL)
         fprintf(stderr, "bouncegatectl: %s\n", err);
     return s;
+}
+
+static void close_store(struct bg_store *s)
+{
+    bg_store_close(s);
+    bg_journal_close(ctl_journal);
+    ctl_journal = NULL;
 }
 
 static int cmd_add(const struct bg_config *cfg, int argc, char **argv)
@@ -175,7 +198,7 @@ static int cmd_add(const struct bg_config *cfg, int argc, char **argv)
         r.count = old.count + 1;
     }
     int rc = bg_store_put(s, t.kind, t.name, &r, err, sizeof err);
-    bg_store_close(s);
+    close_store(s);
     if (rc < 0) {
         fprintf(stderr, "bouncegatectl: add %s: %s\n", target, err);
         return 2;
@@ -207,7 +230,7 @@ static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **a
     int rc;
     if (del) {
         rc = bg_store_del(s, t.kind, t.name, err, sizeof err);
-        bg_store_close(s);
+        close_store(s);
         if (rc < 0) {
             fprintf(stderr, "bouncegatectl: del %s: %s\n", target, err);
             return 2;
@@ -226,7 +249,7 @@ static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **a
         rc = bg_store_get(s, t.kind, t.name, &r, err, sizeof err);
         domain_hit = 1;
     }
-    bg_store_close(s);
+    close_store(s);
     if (rc < 0) {
         fprintf(stderr, "bouncegatectl: show %s: %s\n", target, err);
         return 2;
@@ -284,6 +307,17 @@ int main(int argc, char **argv)
         }
         int rc = ctl_classify(n, rest, l.rules, &l.policy, cfg.max_scan_bytes);
         bg_learner_free(&l);
+        return rc;
+    }
+    if (strcmp(cmd, "export") == 0)
+        return ctl_export(&cfg, n, rest);
+    if (strcmp(cmd, "import") == 0 || strcmp(cmd, "check") == 0) {
+        struct bg_store *s = open_store(&cfg);
+        if (s == NULL)
+            return 2;
+        int rc = cmd[0] == 'i' ? ctl_import(&cfg, s, ctl_journal, n, rest)
+                               : ctl_check(s, n, rest);
+        close_store(s);
         return rc;
     }
     if (strcmp(cmd, "add") == 0)
