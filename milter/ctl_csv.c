@@ -11,7 +11,8 @@
  * Import accepts what ESPs export: header names in any case, with blanks,
  * '_' or '-' ignored ("Email Address" = emailaddress), synonyms
  *   address: email, emailaddress, recipient
- *   class: type          status: code is NOT a synonym (SMTP reply codes)
+ *   class: type          reason: error (Mailgun's reply text)
+ *   (status has none: "code" columns hold SMTP reply codes, not X.Y.Z)
  *   first_seen: created, createdat, date     expires: expiresat, expiry
  * and other columns ignored. Missing columns default to class manual,
  * reason imported, first_seen now, expires never. Class values: hard,
@@ -143,7 +144,7 @@ static int header_col(const char *h)
         { "address", C_ADDRESS }, { "email", C_ADDRESS }, { "emailaddress", C_ADDRESS },
         { "recipient", C_ADDRESS },
         { "class", C_CLASS }, { "type", C_CLASS },
-        { "reason", C_REASON },
+        { "reason", C_REASON }, { "error", C_REASON },
         { "status", C_STATUS },
         { "firstseen", C_FIRST }, { "created", C_FIRST }, { "createdat", C_FIRST },
         { "date", C_FIRST },
