@@ -19,6 +19,7 @@ OutboundDaemons submission
 SigningKeyFile $key
 ReportRecipients bounces@site.example fbl@site.example
 LogLevel info
+OutageRecipients 3
 CONF
 chmod 644 "$conf"
 ctl() { "$BG_CTL" -c "$conf" "$@"; }
@@ -111,6 +112,29 @@ for a in ok1 ok2 ok3; do
     bg_assert_rc 1 "block ($a) → nobody suppressed" ctl show $a@block.example
 done
 bg_assert_grep 'action=none rcpt=<ok1@block.example> class=block' "$BG_TMP/daemon.log" "block decision logged"
+
+# 4b. a dead domain: hostunknown from two different recipients → the
+#     domain itself is suppressed, so a third address there is refused
+for a in a1 a2; do
+    dsn_script D$a $a@gone.example 5.1.2 "Host or domain name not found. Name service error for name=gone.example type=MX: Host not found" failed | run
+done
+bg_assert_rc 0 "dead domain: an address never sent to is covered" ctl show a3@gone.example
+bg_assert_match 'scope +domain' "$(ctl show a3@gone.example)" "by the domain entry"
+bg_assert_grep 'action=suppress rcpt=<a2@gone.example> class=hard reason=hostunknown .*domain=suppressed' \
+    "$BG_TMP/daemon.log" "domain suppression logged"
+
+# 4c. an outage: more than OutageRecipients (3) distinct recipients of one
+#     domain failing soft at once is the domain's problem: warned once, and
+#     those failures count against nobody
+for a in o1 o2 o3 o4; do
+    dsn_script O$a $a@busy.example 4.7.0 "421 4.7.0 Try again later, closing connection" delayed | run
+done
+for q in X1 X2 X3; do
+    dsn_script $q o4@busy.example 4.7.0 "421 4.7.0 Try again later, closing connection" delayed | run
+done
+bg_assert_rc 1 "outage: three soft failures of o4 during it do not suppress" ctl show o4@busy.example
+n=$(grep -c 'action=outage domain=busy.example' "$BG_TMP/daemon.log")
+bg_assert_eq 1 "$n" "outage warned once"
 
 # 5. reports from outside (SMTP, null sender): forged → nothing; tagged → learned
 # Send an outbound message to get the daemon's tag for eve@remote.example.
