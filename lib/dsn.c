@@ -352,6 +352,7 @@ struct ctx {
     char to[512];
     char orig_to[1024];
     char xfailed[1024];
+    char hmxmr[320];      /* Hotmail JMRP X-HmXmrOriginalRecipient */
     char senders[4][320]; /* envelope/header senders seen in the text */
     int nsenders;
 };
@@ -631,6 +632,8 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
         value_addr(v, c->out->orig_from, sizeof c->out->orig_from);
     }
     bg_mime_header(b, hl, "to", c->orig_to, sizeof c->orig_to);
+    if (bg_mime_header(b, hl, "x-hmxmroriginalrecipient", v, sizeof v))
+        value_addr(v, c->hmxmr, sizeof c->hmxmr);
 }
 
 /* ---- human-readable text ---------------------------------------------- */
@@ -972,6 +975,7 @@ static const struct fmt_mark fmt_marks[] = {
     { "ses", "\"bounceType\"" },
     { "ses", "\"bouncedRecipients\"" },
     { "ses", "\"complainedRecipients\"" },
+    { "ses", "\"notificationType\"" },
     { "opensmtpd", "This is the MAILER-DAEMON, please DO NOT REPLY" },
     { "messagingserver", "This report relates to a message you sent" },
     { "aol", "Your mail to the following recipients could not be delivered" },
@@ -1067,6 +1071,39 @@ static int parse_ses_json(struct ctx *c, const char *t, size_t n)
         }
         if ((size_t)(p - t) >= n)
             break;
+    }
+    const char *nt = ci_find(t, n, "\"notificationType\":\"Delivery\"");
+    const char *rl = nt ? ci_find(nt, n - (size_t)(nt - t), "\"recipients\":[") : NULL;
+    if (!found && rl) {
+        /* SES delivery notification: "recipients":["a@b", ...] */
+        const char *q = rl + 14;
+        const char *end = memchr(q, ']', n - (size_t)(q - t));
+        char resp[BG_DSN_DIAG_MAX] = "";
+        const char *sr = ci_find(nt, n - (size_t)(nt - t), "\"smtpResponse\":\"");
+        if (sr) {
+            const char *v = sr + 16;
+            const char *ve = memchr(v, '"', n - (size_t)(v - t));
+            if (ve)
+                scopy(resp, sizeof resp, v, (size_t)(ve - v));
+        }
+        while (end && q < end) {
+            const char *a = memchr(q, '"', (size_t)(end - q));
+            if (!a)
+                break;
+            const char *z = memchr(a + 1, '"', (size_t)(end - a - 1));
+            if (!z)
+                break;
+            char addr[320];
+            scopy(addr, sizeof addr, a + 1, (size_t)(z - a - 1));
+            struct bg_dsn_rcpt *r = strchr(addr, '@') ? rcpt_add(c->out, addr) : NULL;
+            if (r) {
+                found = 1;
+                r->action = BG_ACTION_DELIVERED;
+                scpy(r->diag, sizeof r->diag, resp);
+                fill_codes(r);
+            }
+            q = z + 1;
+        }
     }
     if (found) {
         const char *ft = ci_find(t, n, "\"complaintFeedbackType\"");
@@ -1247,6 +1284,8 @@ static void finish_dsn(struct ctx *c)
     }
 }
 
+static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest);
+
 int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
                  struct bg_dsn *out)
 {
@@ -1258,6 +1297,13 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
     size_t cap = opts && opts->max_scan ? opts->max_scan : DEFAULT_MAX_SCAN;
     if (len > cap)
         len = cap;
+    return parse_msg(msg, len, out, 0);
+}
+
+/* nest: how many message/rfc822 levels deep we are (at most 1: a bounce
+ * forwarded or returned inside another message). */
+static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
+{
 
     struct ctx *c = calloc(1, sizeof *c);
     if (!c)
@@ -1358,6 +1404,15 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
         goto done;
     }
 
+    if (c->hmxmr[0] && strchr(c->hmxmr, '@')) {
+        /* Hotmail JMRP complaint: no feedback-report part */
+        out->kind = BG_REPORT_ARF;
+        scpy(out->format, sizeof out->format, "jmrp");
+        scpy(out->feedback_type, sizeof out->feedback_type, "abuse");
+        rcpt_add(out, c->hmxmr);
+        rc = 0;
+        goto done;
+    }
     char as[128] = "", xar[128] = "", prec[64] = "";
     bg_mime_header(msg, hl, "auto-submitted", as, sizeof as);
     int xauto = bg_mime_header(msg, hl, "x-autoreply", xar, sizeof xar) ||
@@ -1374,6 +1429,15 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
         goto done;
     }
     if (parse_vendor(c, daemon || bsubj || saw_ds)) {
+        /* a DSN without recipient blocks ("Delivery report unavailable"):
+         * the returned original's single To: is the best we know; action
+         * and status stay unknown */
+        const char *at1 = strchr(c->orig_to, '@');
+        if (saw_ds && out->nrcpt == 0 && at1 && !strchr(at1 + 1, '@')) {
+            add_addr_list(out, c->orig_to);
+            scpy(out->format, sizeof out->format, "rfc3464");
+            out->kind = BG_REPORT_DSN;
+        }
         rc = 0;
         goto done;
     }
@@ -1385,6 +1449,26 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
     memset(out, 0, sizeof *out);
     rc = -1;
 done:
+    if ((rc != 0 || out->nrcpt == 0) && nest == 0 &&
+        out->kind != BG_REPORT_AUTOREPLY && out->kind != BG_REPORT_ARF) {
+        /* a report wrapped in a message/rfc822 part */
+        for (size_t i = 0; i < c->nparts; i++) {
+            const struct bg_mime_part *pt = &c->parts[i];
+            if (strcmp(pt->type, "message/rfc822") != 0 || pt->enc != BG_ENC_IDENTITY)
+                continue;
+            struct bg_dsn *inner = malloc(sizeof *inner);
+            if (!inner)
+                break;
+            memset(inner, 0, sizeof *inner);
+            if (parse_msg(pt->body, pt->body_len, inner, nest + 1) == 0 &&
+                inner->nrcpt > 0 && inner->kind != BG_REPORT_AUTOREPLY) {
+                *out = *inner;
+                rc = 0;
+            }
+            free(inner);
+            break;
+        }
+    }
     free(c->buf);
     free(c->text);
     free(c);
