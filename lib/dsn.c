@@ -908,6 +908,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
      * continuing its paragraph */
     size_t i = rb, adv;
     size_t best = re;
+    /* the remote server's own words, where a vendor labels them */
+    static const char *const strong[] = {
+        "Remote Server returned ", "The error that the other server returned was:",
+        " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
+        "reason: ", NULL };
+    for (int k = 0; strong[k]; k++) {
+        const char *h = ci_find(t + rb, re - rb, strong[k]);
+        if (h && (size_t)(h - t) < best) {
+            best = (size_t)(h - t);
+            if (k != 3)
+                best += strlen(strong[k]);
+        }
+    }
+    if (best < re)
+        i = re;
     while (i < re) {
         size_t l = line_len(t + i, re - i, &adv);
         if (l > 0 && line_has_code(t + i, l)) {
@@ -943,6 +958,8 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     if (end > re)
         end = re;
     char d[BG_DSN_DIAG_MAX];
+    while (start < end && strchr(">.:;,)]'\" \t\r\n", t[start]) && t[start])
+        start++;
     copy_collapsed(d, sizeof d, t + start, end - start);
     if (d[0] && (overwrite_diag || !r->diag[0] || strlen(d) > strlen(r->diag)))
         scpy(r->diag, sizeof r->diag, d);
