@@ -898,6 +898,9 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
 {
     if (re <= rb)
         return;
+    /* the reply sits next to the address: bound the work per recipient */
+    if (re - rb > 8192)
+        re = rb + 8192;
     if (!r->command[0])
         find_command(t + rb, re - rb, r->command, sizeof r->command);
     if (!r->remote_mta[0])
