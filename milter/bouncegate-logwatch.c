@@ -432,6 +432,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        char user[64];
+        snprintf(user, sizeof user, "%s", cfg.user_id);
+        user[strcspn(user, ":")] = '\0';
+        if (geteuid() == 0 && user[0] && getpwnam(user) == NULL) {
+            fprintf(stderr, "bouncegate-logwatch: %s: UserID: no such user %s\n", cname, user);
+            bg_store_close(c.store);
+            bg_learner_free(&c.learner);
+            return 1;
+        }
         printf("bouncegate-logwatch: %s: configuration OK, log %s\n", cname,
                stream ? "stdin" : path);
         bg_store_close(c.store);
