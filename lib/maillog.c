@@ -490,12 +490,17 @@ static int sendmail_status(struct bg_logline *out, const char *p, const char *e)
 {
     while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n'))
         e--;
+    /* ", reply=TEXT" after stat=: the remote server's own reply, the
+     * better diagnostic. */
     const char *r = find(p, e, ", reply=");
+    const char *rv = NULL;
     if (r != NULL) {
-        const char *rv = r + 8;
+        rv = r + 8;
         codes_from_text(out, rv, e);
-        e = r;
     }
+    const char *re = e;
+    if (r != NULL)
+        e = r;
     const char *t = p;
     if (starts(p, e, "Sent")) {
         out->status = BG_LOG_SENT;
@@ -522,7 +527,10 @@ static int sendmail_status(struct bg_logline *out, const char *p, const char *e)
         else
             return -1;
     }
-    out->diag_truncated = copy_text(out->diag, sizeof out->diag, t, e);
+    if (rv != NULL && rv < re)
+        out->diag_truncated = copy_text(out->diag, sizeof out->diag, rv, re);
+    else
+        out->diag_truncated = copy_text(out->diag, sizeof out->diag, t, e);
     return 0;
 }
 

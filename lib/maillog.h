@@ -35,7 +35,8 @@
  * Sendmail's stat= gives the status: "Sent ..." -> sent, "Deferred..." ->
  * deferred, anything else -> bounced when the dsn= (or the code in the
  * text) is 5.x.x / 5xx, deferred when it is 4.x.x / 4xx, else (e.g.
- * "queued") not a delivery line.
+ * "queued") not a delivery line. A ", reply=TEXT" after stat= (the remote
+ * server's reply) gives the reply code and becomes the diagnostic text.
  */
 #ifndef BG_MAILLOG_H
 #define BG_MAILLOG_H

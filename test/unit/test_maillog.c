@@ -155,7 +155,7 @@ static const struct row rows[] = {
     { "sm-reply-field", PF "sm-mta[1]: 4AB1cDEf012348: to=<r@y.test>" SM_TAIL
       "dsn=5.7.1, stat=Service unavailable, reply=554 5.7.1 Blocked by policy", 1,
       BG_LOG_MTA_SENDMAIL, BG_LOG_BOUNCED, "4AB1cDEf012348", 1, "r@y.test", NULL, "5.7.1",
-      "554", "", NULL, "Service unavailable" },
+      "554", "", NULL, "554 5.7.1 Blocked by policy" },
     { "sm-no-dsn-5xx", PF "sm-mta[1]: 4AB1cDEf012349: to=<s@y.test>, delay=00:00:01, "
       "mailer=esmtp, relay=mx.y.test. [192.0.2.7], stat=550 5.1.1 No such user", 1,
       BG_LOG_MTA_SENDMAIL, BG_LOG_BOUNCED, "4AB1cDEf012349", 1, "s@y.test", NULL, "5.1.1",
