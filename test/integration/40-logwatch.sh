@@ -179,7 +179,9 @@ wait_for() {   # wait_for WHAT COMMAND... - bounded poll until COMMAND succeeds
     done
     bg_pass "$what"
 }
+# shellcheck disable=SC2317  # called through wait_for
 opened() { [ "$(grep -c 'action=open ' "$BG_TMP/follow.log")" -ge "$1" ]; }
+# shellcheck disable=SC2317  # called through wait_for
 sup() { show "$BG_TMP/fw.conf" "$1"; }
 
 wait_for "follow: logwatch opened the file" opened 1
