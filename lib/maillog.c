@@ -263,7 +263,11 @@ static const char *bracketed(const char *p, const char *e, const char **as, cons
 {
     const char *q = p + 1;
     int inq = 0;
-    while (q < e) {
+    /* The quote-aware scan looks no further than the longest address that
+     * is kept: without that bound, a run of "<\"x>," elements would each
+     * scan to the end of the line (quadratic time). */
+    const char *lim = (size_t)(e - q) > BG_LOG_ADDR_MAX + 2 ? q + BG_LOG_ADDR_MAX + 2 : e;
+    while (q < lim) {
         if (inq && *q == '\\' && q + 1 < e) {
             q += 2;
             continue;
@@ -274,9 +278,10 @@ static const char *bracketed(const char *p, const char *e, const char **as, cons
             break;
         q++;
     }
-    if (q >= e) {
-        /* Unbalanced quote: fall back to the first '>' followed by ',' or
-         * the end. */
+    if (q >= lim) {
+        /* Unbalanced quote or an address too long to keep: fall back to
+         * the first '>' followed by ',' or the end. The next scan starts
+         * where this one ended, so these scans add up to one pass. */
         q = p + 1;
         while (q < e && !(*q == '>' && (q + 1 == e || q[1] == ',')))
             q++;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct bg_logline L;
 
@@ -419,6 +420,35 @@ START_TEST(test_thousand_recipients)
 }
 END_TEST
 
+/* Runs of elements that each open a quote must not make every element
+ * scan to the end of the line: 1 MB of them parses in linear time (the
+ * quadratic version took about a minute). */
+START_TEST(test_quote_runs_linear)
+{
+    static const char *const heads[] = {
+        PF "sm-mta[1]: 4AB1cDEf012345: to=", PF "postfix/smtp[1]: ABC180: from=", NULL
+    };
+    static const char *const units[] = { "<\\\"y>,", "<\\\"y>, a=", NULL };
+    size_t cap = (1u << 20) + 256;
+    char *m = malloc(cap);
+    ck_assert_ptr_nonnull(m);
+    for (int i = 0; heads[i]; i++) {
+        size_t off = (size_t)snprintf(m, cap, "%s", heads[i]);
+        size_t ul = strlen(units[i]);
+        while (off + ul < (1u << 20)) {
+            memcpy(m + off, units[i], ul);
+            off += ul;
+        }
+        off += (size_t)snprintf(m + off, cap - off, "%s", "<z@x.test>, dsn=5.1.1, stat=x");
+        clock_t t0 = clock();
+        ck_assert(bg_maillog_parse(m, off, &L) >= 0);
+        double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        ck_assert_msg(secs < 10.0, "quote run %d took %.1f s", i, secs);
+    }
+    free(m);
+}
+END_TEST
+
 START_TEST(test_null_and_names)
 {
     ck_assert_int_eq(bg_maillog_parse(NULL, 10, &L), 0);
@@ -465,6 +495,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_nul_bytes);
     tcase_add_test(tc, test_megabyte_lines);
     tcase_add_test(tc, test_thousand_recipients);
+    tcase_add_test(tc, test_quote_runs_linear);
     tcase_add_test(tc, test_null_and_names);
     tcase_add_test(tc, test_random_splices);
     suite_add_tcase(s, tc);
