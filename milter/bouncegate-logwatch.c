@@ -413,6 +413,17 @@ int main(int argc, char **argv)
         return 1;
     }
     int stream = strcmp(path, "-") == 0;
+    /* Daemonizing changes to /: make a relative LOGFILE absolute first. */
+    static char abspath[4096];
+    if (!stream && path[0] != '/') {
+        char cwd[2048];
+        if (getcwd(cwd, sizeof cwd) == NULL ||
+            (size_t)snprintf(abspath, sizeof abspath, "%s/%s", cwd, path) >= sizeof abspath) {
+            fprintf(stderr, "bouncegate-logwatch: %s: path too long\n", path);
+            return 1;
+        }
+        path = abspath;
+    }
 
     static struct ctx c;
     if (bg_learner_setup(&c.learner, &cfg, err, sizeof err) < 0) {
