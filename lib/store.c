@@ -23,15 +23,18 @@
  *   pool is now only asked when a connection is known to be free: a gate of
  *   our own (mutex + condition variable on CLOCK_MONOTONIC, as many slots
  *   as the pool has connections) does the waiting, up to the call's
- *   deadline, and the call gets what is left of it. One call now takes at
- *   most LookupTimeout plus scheduling noise, waiting included.
- * - SERVER_FAILURE_LIMIT / DEAD_TIMEOUT / REMOVE_FAILED_SERVERS would make
- *   libmemcached itself skip a dead server, but per pooled memcached_st
- *   clone (each has its own server state, so each of the 16 connections
- *   pays its own timeouts first) and they are blind to a server that
- *   accepts and stalls until the timeouts pile up. The breaker below is
- *   shared by all connections and counts timeouts; RETRY_TIMEOUT (1 s)
- *   stays as set.
+ *   deadline, and the call gets what is left of it. Measured after the
+ *   change, 100 ms deadline: 99.4-103.5 ms for every call, alone, 20
+ *   threads on 16 connections, or 20 on 4 (those that waited for a
+ *   connection included); 1 s deadline, 6 threads on 2 connections:
+ *   1000.2-1004.7 ms (was up to 1 s wait + 1 s call).
+ * - SERVER_FAILURE_LIMIT / DEAD_TIMEOUT / REMOVE_FAILED_SERVERS (which must
+ *   be set with memcached_pool_behavior_set, or "--REMOVE-FAILED-SERVERS=1"
+ *   with the "=1") would make libmemcached itself skip a failed server, but
+ *   that state lives in each memcached_st, i.e. in each pooled connection
+ *   separately, so every one of them pays its own timeouts first. The
+ *   breaker below is shared by all connections and counts every kind of
+ *   failure, timeouts included; RETRY_TIMEOUT (1 s) stays as it was.
  */
 #include "store.h"
 #include "bg.h"
