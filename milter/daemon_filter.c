@@ -266,6 +266,15 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     char err[256];
     int found = bg_store_lookup(r->store, norm, domain ? domain : "", &rec, &domain_hit,
                                 err, sizeof err);
+    if (found == BG_STORE_SKIPPED) {
+        /* The breaker is open: memcached was not asked. Its opening was
+         * logged once; per recipient only at LogLevel info. */
+        if (bg_log_enabled(LOG_INFO))
+            bg_log(LOG_INFO, id, "sid=%s action=accept-unchecked rcpt=<%s> "
+                   "reason=breaker-open", s->sid, norm);
+        rt_put(r);
+        return SMFIS_CONTINUE; /* fail open */
+    }
     if (found < 0) {
         rt_warn_store(r, id, err);
         rt_put(r);
