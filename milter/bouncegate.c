@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/bouncegate.conf"
@@ -181,29 +182,95 @@ static void daemonize(void)
     }
 }
 
-static void *reload_thread(void *arg)
+/* Connect to our own listening socket once, so libmilter's accept loop
+ * (which otherwise looks at its stop flag only every 5 seconds) notices
+ * smfi_stop() at once. */
+static void poke_listener(const char *spec)
 {
-    sigset_t *set = arg;
-    for (;;) {
-        int sig;
-        if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
-            continue;
-        char err[512];
-        struct runtime *old = rt_get();
-        struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
-        if (r == NULL) {
-            bg_log(LOG_ERR, "reload", "action=keep-old-config error=\"%s\"", err);
-            rt_put(old);
-            continue;
+    const char *path = unix_path(spec);
+    int fd = -1;
+    if (path != NULL) {
+        struct sockaddr_un sun;
+        memset(&sun, 0, sizeof sun);
+        sun.sun_family = AF_UNIX;
+        if (strlen(path) < sizeof sun.sun_path) {
+            memcpy(sun.sun_path, path, strlen(path) + 1);
+            fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            if (fd >= 0)
+                (void)connect(fd, (struct sockaddr *)&sun, sizeof sun);
         }
-        if (old != NULL && strcmp(old->cfg.socket, r->cfg.socket) != 0)
-            bg_log(LOG_WARNING, "reload", "problem=socket-change-needs-restart "
-                   "socket=%s", old->cfg.socket);
-        rt_put(old);
-        bg_log_set_level(r->cfg.log_level);
-        rt_install(r);
-        bg_log(LOG_NOTICE, "reload", "action=reload config=%s", config_path);
+    } else if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) {
+        int v6 = spec[4] == '6';
+        const char *p = spec + (v6 ? 6 : 5);
+        char port[16], host[128];
+        const char *at = strchr(p, '@');
+        size_t pl = at ? (size_t)(at - p) : strlen(p);
+        if (pl == 0 || pl >= sizeof port)
+            return;
+        memcpy(port, p, pl);
+        port[pl] = '\0';
+        snprintf(host, sizeof host, "%s", at ? at + 1 : (v6 ? "::1" : "127.0.0.1"));
+        /* A wildcard listener is reached through loopback. */
+        if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "INADDR_ANY") == 0)
+            snprintf(host, sizeof host, "127.0.0.1");
+        if (strcmp(host, "::") == 0)
+            snprintf(host, sizeof host, "::1");
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = v6 ? AF_INET6 : AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        if (getaddrinfo(host, port, &hints, &res) == 0 && res != NULL) {
+            fd = socket(res->ai_family, SOCK_STREAM, 0);
+            if (fd >= 0)
+                (void)connect(fd, res->ai_addr, res->ai_addrlen);
+            freeaddrinfo(res);
+        }
     }
+    if (fd >= 0)
+        close(fd);
+}
+
+static void reload(void)
+{
+    char err[512];
+    struct runtime *old = rt_get();
+    struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
+    if (r == NULL) {
+        bg_log(LOG_ERR, "reload", "action=keep-old-config error=\"%s\"", err);
+        rt_put(old);
+        return;
+    }
+    if (old != NULL && strcmp(old->cfg.socket, r->cfg.socket) != 0)
+        bg_log(LOG_WARNING, "reload", "problem=socket-change-needs-restart "
+               "socket=%s", old->cfg.socket);
+    rt_put(old);
+    bg_log_set_level(r->cfg.log_level);
+    rt_install(r);
+    bg_log(LOG_NOTICE, "reload", "action=reload config=%s", config_path);
+}
+
+/* smfi_main runs in its own thread, so that the main thread can sigwait:
+ * the kernel hands a process-directed signal to the main thread first when
+ * it waits for it, so SIGTERM reaches us rather than libmilter's own signal
+ * thread, and we can wake libmilter's accept loop (which otherwise looks at
+ * its stop flag only every 5 seconds). SIGUSR2 is our own "smfi_main has
+ * returned" note to the main thread. */
+static pthread_t main_thread;
+static int milter_rc = MI_FAILURE;
+
+static void *stop_thread(void *arg)
+{
+    (void)arg;
+    smfi_stop();
+    return NULL;
+}
+
+static void *milter_thread(void *arg)
+{
+    (void)arg;
+    milter_rc = smfi_main();
+    pthread_kill(main_thread, SIGUSR2);
     return NULL;
 }
 
@@ -266,23 +333,18 @@ int main(int argc, char **argv)
     /* SIGUSR1 reloads (SIGHUP and SIGTERM belong to libmilter and stop
      * smfi_main). Block it before any thread exists, so only the reload
      * thread ever receives it. */
-    static sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    /* The stop signals are blocked too: libmilter's own signal thread
-     * sigwaits for them, and any thread that left them unblocked would be
-     * killed by the default action instead of a clean stop. */
-    sigset_t all = usr1;
-    sigaddset(&all, SIGHUP);
-    sigaddset(&all, SIGTERM);
-    sigaddset(&all, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_t th;
-    if (pthread_create(&th, NULL, reload_thread, &usr1) != 0) {
-        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start reload thread\"");
-        return 1;
-    }
-    pthread_detach(th);
+    /* Blocked in every thread (they inherit this mask) and taken with
+     * sigwait: by our signal thread, and for the stop signals also by
+     * libmilter's; a thread that left them unblocked would be killed by
+     * the default action instead of stopping cleanly. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGUSR2);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     const char *spath = unix_path(r->cfg.socket);
     if (spath != NULL && geteuid() == 0 && r->cfg.user_id[0])
@@ -326,7 +388,48 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    int rc = smfi_main();
+    main_thread = pthread_self();
+    pthread_t th;
+    if (pthread_create(&th, NULL, milter_thread, NULL) != 0) {
+        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start the milter\"");
+        return 1;
+    }
+    for (;;) {
+        int sig;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) {
+            reload();
+            continue;
+        }
+        if (sig == SIGUSR2)
+            break;                      /* smfi_main returned by itself */
+        bg_log(LOG_NOTICE, "stop", "action=stopping signal=%s",
+               sig == SIGTERM ? "TERM" : sig == SIGINT ? "INT" : "HUP");
+        /* smfi_stop() waits for a lock the accept loop holds while it
+         * polls, so it runs in a thread of its own while we connect to our
+         * socket until the loop wakes, sees the stop and smfi_main returns
+         * (bounded: after 6 s we just wait for libmilter's own timeout). */
+        pthread_t stopper;
+        if (pthread_create(&stopper, NULL, stop_thread, NULL) == 0)
+            pthread_detach(stopper);
+        char spec[256];
+        struct runtime *cur = rt_get();
+        snprintf(spec, sizeof spec, "%s", cur ? cur->cfg.socket : "");
+        rt_put(cur);
+        sigset_t done;
+        sigemptyset(&done);
+        sigaddset(&done, SIGUSR2);
+        for (int i = 0; i < 120; i++) {
+            poke_listener(spec);
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            if (sigtimedwait(&done, NULL, &ts) == SIGUSR2)
+                break;
+        }
+        break;
+    }
+    pthread_join(th, NULL);
+    int rc = milter_rc;
 
     bg_log(LOG_NOTICE, "stop", "action=stop status=%s", rc == MI_SUCCESS ? "clean" : "error");
     if (spath != NULL) {

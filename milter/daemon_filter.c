@@ -38,6 +38,7 @@ struct pending {
 struct sess {
     char sid[20];
     char client_addr[64];
+    int client_port;       /* 0: Postfix's emulated client (non-SMTP path) */
     char daemon_name[64];
     /* per message */
     char qid[32];
@@ -99,6 +100,7 @@ static struct sess *sess_get(SMFICTX *ctx, int create)
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
+    s->client_port = -1;   /* unknown until connect: never the non-SMTP path */
     /* Session ids: a per-start base plus a counter, so ids of two runs of
      * the daemon don't collide in the log. */
     unsigned long long n = sid_base + atomic_fetch_add(&sid_counter, 1);
@@ -150,12 +152,16 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
     if (s == NULL)
         return SMFIS_CONTINUE; /* fail open: no state, no checks */
     s->client_addr[0] = '\0';
-    if (sa != NULL && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr,
-                  s->client_addr, sizeof s->client_addr);
-    else if (sa != NULL && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr,
-                  s->client_addr, sizeof s->client_addr);
+    s->client_port = -1;
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, s->client_addr, sizeof s->client_addr);
+        s->client_port = ntohs(in->sin_port);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr, sizeof s->client_addr);
+        s->client_port = ntohs(in6->sin6_port);
+    }
     copy_macro(ctx, "{daemon_name}", s->daemon_name, sizeof s->daemon_name);
     return SMFIS_CONTINUE;
 }
@@ -187,11 +193,14 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     msg_reset(s);
     const char *from = argv[0];
-    /* Postfix's non-SMTP path (cleanup emulating MAIL for sendmail(1) and
-     * its own bounces) passes the address without angle brackets; every
-     * SMTP path passes "<...>". Rejecting a RCPT there is a configuration
-     * error in Postfix, so that path removes recipients at EOM instead. */
-    s->nonsmtp = (from[0] != '<');
+    /* Postfix's non-SMTP path (cleanup emulating SMTP for sendmail(1) and
+     * its own bounces) connects as localhost 127.0.0.1 port 0 and passes
+     * the address without angle brackets. Both are required: an SMTP
+     * client may omit the brackets too (Postfix passes MAIL FROM as typed),
+     * but it always has a real source port. Rejecting a RCPT on the
+     * non-SMTP path is a configuration error in Postfix, so that path
+     * removes recipients at end of message instead. */
+    s->nonsmtp = (s->client_port == 0 && from[0] != '<');
     struct runtime *r = rt_get();
     if (r == NULL)
         return SMFIS_ACCEPT;
