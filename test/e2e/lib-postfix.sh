@@ -352,9 +352,6 @@ EOF
         printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >> "$PF_CONF/main.cf"
     done
     pf__write_master
-    "$PF_POSTFIX" -c "$PF_CONF" check > "$dir/check.out" 2>&1 ||
-        { sed 's/^/    /' "$dir/check.out"; tail -n 20 "$PF_MAILLOG" | sed 's/^/    /'
-          bg_fatal "postfix -c $PF_CONF check failed"; }
 }
 
 pf_postconf() {
@@ -413,6 +410,19 @@ pf_start() {
     bg_fatal "Postfix would not start: its ports kept being taken"
 }
 
+# pf__group_alive PGID - 0 while a process of group PGID is alive (zombies
+# do not count: the master is reparented to PID 1, which may reap late).
+pf__group_alive() {
+    local f st rest
+    for f in /proc/[0-9]*/stat; do
+        { st=$(< "$f"); } 2> /dev/null || continue
+        rest=${st##*) }            # "STATE PPID PGRP ..."
+        read -r -a st <<< "$rest"
+        [ "${st[2]}" = "$1" ] && [ "${st[0]}" != Z ] && return 0
+    done
+    return 1
+}
+
 # pf_stop - see the header. Status 1 when SIGKILL was needed.
 pf_stop() {
     local pid=$PF_MASTER_PID pidfile end rc=0
@@ -423,12 +433,14 @@ pf_stop() {
     fi
     [ -n "$pid" ] || return 0
     PF_MASTER_PID=
+    # A stale pid file may name a recycled pid: only ever signal a master.
+    [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = master ] || return 0
     # master is a process group leader and takes its children along on
     # SIGTERM; wait for the whole group.
     kill -TERM "$pid" 2> /dev/null
     bg__now
     end=$((BG__MS + PF_STOP_TIMEOUT * 1000))
-    while kill -0 -- "-$pid" 2> /dev/null || kill -0 "$pid" 2> /dev/null; do
+    while pf__group_alive "$pid"; do
         bg__now
         if [ "$BG__MS" -ge "$end" ]; then
             echo "# $BG_TEST: Postfix (master $pid) did not stop in ${PF_STOP_TIMEOUT}s: SIGKILL" >&2
