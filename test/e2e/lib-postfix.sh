@@ -50,6 +50,13 @@
 #                          bad.test, full.test, block.test to theirs;
 #                          everything else fails with error:. Starts the
 #                          sinks first when pf_sinks_start was not called.
+#   pf_service_args NAME ARGS...
+#                          appends ARGS to a master.cf service command
+#                          (between pf_setup and pf_start), e.g.
+#                          "pf_service_args cleanup -v" to have Postfix log
+#                          every milter event it sends; NAME "smtp" and
+#                          "submission" are the loopback smtpds, NAME/TYPE
+#                          picks one of equal names ("smtp/unix").
 #   pf_postconf NAME=VALUE...
 #                          changes main.cf (postconf -e), reloads a running
 #                          instance.
@@ -80,6 +87,8 @@
 #   pf_queue_count         number of messages in the queue (postqueue -p).
 #   pf_wait_queue_empty [TIMEOUT]
 #                          0 once the queue is empty, else FAIL + status 1.
+#   pf_finish              prints "e2e: N passed, M failed" (this test),
+#                          then bg_finish (exit status 1 on any failure).
 #
 # Environment: PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
 # (10 s) the stop; PF_SMTPCLIENT, PF_POSTFIX, PF_SENDMAIL, PF_POSTCONF,
@@ -114,6 +123,7 @@ PF_SINK_GOOD= PF_SINK_BAD= PF_SINK_FULL= PF_SINK_BLOCK= PF_SINK_DIR=
 PF_MASTER_PID=
 PF_LOG_MARK=0
 PF_LINE=
+declare -A PF__SVC_ARGS=()
 
 # ------------------------------------------------------------- cleanup
 
@@ -188,6 +198,10 @@ pf_qid_for_msgid() {
 pf__sink() {
     local name=$1 port pid attempt end
     shift
+    # The dump exists from the start (so "not in the dump" can be checked)
+    # and belongs to the user smtp-sink runs as.
+    : > "$PF_SINK_DIR/$name.dump" && chown postfix "$PF_SINK_DIR/$name.dump" ||
+        bg_fatal "cannot create $PF_SINK_DIR/$name.dump"
     for attempt in 1 2 3 4 5; do
         port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
         "$PF_SMTP_SINK" -u postfix -D "$PF_SINK_DIR/$name.dump" "$@" \
@@ -248,6 +262,7 @@ pf__milter_spec() {
 # master.cf: the distribution's, chroot off everywhere, smtp on a loopback
 # port, plus the "submission" smtpd.
 pf__write_master() {
+    local svc
     awk -v smtp="127.0.0.1:$PF_SMTP_PORT" '
         /^[^#[:space:]]/ && NF >= 8 {
             if ($1 == "smtp" && $2 == "inet") $1 = smtp
@@ -265,6 +280,40 @@ pf__write_master() {
 EOF
     grep -q "^127.0.0.1:$PF_SMTP_PORT inet" "$PF_CONF/master.cf" ||
         bg_fatal "no smtp inet service in $PF_MASTER_CF_DIST"
+    for svc in "${!PF__SVC_ARGS[@]}"; do
+        pf__svc_line_args "$svc" "${PF__SVC_ARGS[$svc]}"
+    done
+}
+
+# pf__svc_line_args NAME ARGS - appends ARGS to the command of service NAME
+# (NAME or NAME/TYPE: "smtp" and "submission" are the two loopback smtpd
+# services, "smtp/unix" the SMTP client).
+pf__svc_line_args() {
+    local name=$1 args=$2 type=
+    case $name in
+        */*) type=${name#*/}; name=${name%%/*} ;;
+    esac
+    case $name/$type in
+        smtp/|smtp/inet) name=127.0.0.1:$PF_SMTP_PORT; type= ;;
+        submission/*) name=127.0.0.1:$PF_SUBMISSION_PORT; type= ;;
+    esac
+    awk -v n="$name" -v t="$type" -v a="$args" '
+        !done && $1 == n && (t == "" || $2 == t) && NF >= 8 { print $0 " " a; done = 1; next }
+        { print }
+        END { exit !done }' "$PF_CONF/master.cf" > "$PF_CONF/master.cf.new" ||
+        bg_fatal "no service $1 in master.cf"
+    mv "$PF_CONF/master.cf.new" "$PF_CONF/master.cf"
+}
+
+# pf_service_args NAME ARGS... - extra command arguments for a master.cf
+# service (e.g. pf_service_args cleanup -v), kept across port retries;
+# call between pf_setup and pf_start.
+pf_service_args() {
+    local name=$1
+    shift
+    [ -n "$PF_CONF" ] || bg_fatal "pf_service_args: pf_setup was not called"
+    PF__SVC_ARGS[$name]="${PF__SVC_ARGS[$name]:+${PF__SVC_ARGS[$name]} }$*"
+    pf__svc_line_args "$name" "$*"
 }
 
 pf__pick_ports() {
@@ -283,6 +332,7 @@ pf_setup() {
     [ -x "$PF_POSTFIX" ] || bg_fatal "$PF_POSTFIX not found (apt-get install postfix)"
     [ -f "$PF_MASTER_CF_DIST" ] || bg_fatal "$PF_MASTER_CF_DIST not found"
     [ "$(id -u)" = 0 ] || bg_fatal "a private Postfix instance needs root"
+    PF__SVC_ARGS=()
     PF_MILTER=
     if [ $# -gt 0 ] && [[ $1 != *=* ]]; then
         PF_MILTER=$(pf__milter_spec "$1")
@@ -489,4 +539,9 @@ pf_wait_queue_empty() {
         fi
         sleep 0.1
     done
+}
+
+pf_finish() {
+    echo "e2e: $BG_PASSED passed, $BG_FAILED failed"
+    bg_finish
 }
