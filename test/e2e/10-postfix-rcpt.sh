@@ -196,4 +196,5 @@ else
 fi
 
 pf_stop
+pf_stop_daemon && bg_pass "daemon stopped cleanly (exit 0 after SIGTERM)"
 pf_finish

@@ -87,6 +87,9 @@
 #   pf_queue_count         number of messages in the queue (postqueue -p).
 #   pf_wait_queue_empty [TIMEOUT]
 #                          0 once the queue is empty, else FAIL + status 1.
+#   pf_stop_daemon         bg_stop_daemon, plus one connection to the
+#                          milter socket right after the SIGTERM: libmilter
+#                          otherwise notices the stop only every 5 s.
 #   pf_finish              prints "e2e: N passed, M failed" (this test),
 #                          then bg_finish (exit status 1 on any failure).
 #
@@ -127,11 +130,17 @@ declare -A PF__SVC_ARGS=()
 
 # ------------------------------------------------------------- cleanup
 
-# Runs the Postfix stop before lib.sh's cleanup, keeping the exit status.
+# Runs the Postfix stop before lib.sh's cleanup, keeping the exit status;
+# SIGTERM goes to every tracked process at once, so their shutdowns overlap
+# (bg_cleanup then waits for each, SIGKILL after 5 s).
 pf__cleanup() {
-    local rc=$?
+    local rc=$? p
     set +e
     pf_stop
+    for p in "${BG_PIDS[@]}"; do
+        kill -TERM "$p" 2> /dev/null
+    done
+    [ -n "${BG_PID:-}" ] && pf__nudge_daemon
     (exit "$rc")
     bg_cleanup
 }
@@ -544,4 +553,28 @@ pf_wait_queue_empty() {
 pf_finish() {
     echo "e2e: $BG_PASSED passed, $BG_FAILED failed"
     bg_finish
+}
+
+# ------------------------------------------------------------- daemon stop
+
+# libmilter notices a stop request (SIGTERM) only when its accept loop
+# wakes up, which is every 5 s (MI_CHK_TIME) or at the next connection.
+# One probe connection after the SIGTERM makes it stop at once.
+pf__nudge_daemon() {
+    local i
+    for i in 1 2 3; do
+        bg__alive "$BG_PID" || return 0
+        "$BG_MTCLIENT" -q -t 200 "$BG_SOCK" > /dev/null 2>&1
+        sleep 0.02
+    done
+}
+
+# pf_stop_daemon - bg_stop_daemon (SIGTERM, bounded wait, exit status
+# checked), with the wake-up connection so it takes milliseconds, not up to
+# 5 s.
+pf_stop_daemon() {
+    [ -n "${BG_PID:-}" ] || { bg_fail "pf_stop_daemon: daemon not started"; return 1; }
+    kill -TERM "$BG_PID" 2> /dev/null
+    pf__nudge_daemon
+    bg_stop_daemon
 }
