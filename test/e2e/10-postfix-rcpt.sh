@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source=test/e2e/lib-postfix.sh disable=SC2119  # optional arguments
 # 10-postfix-rcpt: bouncegate inside a real, private Postfix 3.x instance.
 #
 #   1. SMTP submission (the "submission" smtpd, {daemon_name}=submission):

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2119,SC2120  # optional arguments
 # test/e2e/lib-postfix.sh - a private, real Postfix instance for end-to-end
 # tests (bash). Builds on test/lib.sh (sourced here when not yet loaded):
 # its PASS/FAIL counters, process tracking, cleanup trap, free ports,
@@ -106,7 +107,7 @@ if [ -z "${BASH_VERSION:-}" ]; then
     exit 1
 fi
 if ! declare -F bg_tmpdir > /dev/null; then
-    # shellcheck source=../lib.sh
+    # shellcheck source=test/lib.sh
     . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 fi
 
@@ -120,9 +121,9 @@ PF_POSTQUEUE=${PF_POSTQUEUE:-/usr/sbin/postqueue}
 PF_SMTP_SINK=${PF_SMTP_SINK:-/usr/sbin/smtp-sink}
 PF_MASTER_CF_DIST=${PF_MASTER_CF_DIST:-/usr/share/postfix/master.cf.dist}
 
-PF_DIR= PF_CONF= PF_MAILLOG= PF_MILTER=
-PF_SMTP_PORT= PF_SUBMISSION_PORT=
-PF_SINK_GOOD= PF_SINK_BAD= PF_SINK_FULL= PF_SINK_BLOCK= PF_SINK_DIR=
+PF_DIR='' PF_CONF='' PF_MAILLOG='' PF_MILTER=''
+PF_SMTP_PORT='' PF_SUBMISSION_PORT=''
+PF_SINK_GOOD='' PF_SINK_BAD='' PF_SINK_FULL='' PF_SINK_BLOCK='' PF_SINK_DIR=''
 PF_MASTER_PID=
 PF_LOG_MARK=0
 PF_LINE=
@@ -209,8 +210,9 @@ pf__sink() {
     shift
     # The dump exists from the start (so "not in the dump" can be checked)
     # and belongs to the user smtp-sink runs as.
-    : > "$PF_SINK_DIR/$name.dump" && chown postfix "$PF_SINK_DIR/$name.dump" ||
+    if ! : > "$PF_SINK_DIR/$name.dump" || ! chown postfix "$PF_SINK_DIR/$name.dump"; then
         bg_fatal "cannot create $PF_SINK_DIR/$name.dump"
+    fi
     for attempt in 1 2 3 4 5; do
         port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
         "$PF_SMTP_SINK" -u postfix -D "$PF_SINK_DIR/$name.dump" "$@" \
@@ -348,7 +350,8 @@ pf_setup() {
         shift
     fi
     [ -n "$PF_SINK_GOOD" ] || pf_sinks_start
-    mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || bg_fatal "cannot create $dir"
+    mkdir -p "$dir" || bg_fatal "cannot create $dir"
+    dir=$(cd "$dir" && pwd) || bg_fatal "cannot enter $dir"
     PF_DIR=$dir
     PF_CONF=$dir/etc
     PF_MAILLOG=$dir/maillog
@@ -561,8 +564,8 @@ pf_finish() {
 # wakes up, which is every 5 s (MI_CHK_TIME) or at the next connection.
 # One probe connection after the SIGTERM makes it stop at once.
 pf__nudge_daemon() {
-    local i
-    for i in 1 2 3; do
+    local _try
+    for _try in 1 2 3; do
         bg__alive "$BG_PID" || return 0
         "$BG_MTCLIENT" -q -t 200 "$BG_SOCK" > /dev/null 2>&1
         sleep 0.02
