@@ -63,6 +63,12 @@ static const struct keydef keys[] = {
       "deadline of one memcached lookup; past it the recipient is accepted" },
     { "WarnInterval", KT_SECONDS, F(warn_interval), "60s",
       "least time between two warnings about the same store failure" },
+    { "BreakerFailures", KT_UINT, F(breaker_failures), "5",
+      "consecutive memcached failures (timeouts, errors) after which memcached is "
+      "not asked for BreakerCooldown and every recipient is accepted; 0 = never" },
+    { "BreakerCooldown", KT_MS, F(breaker_cooldown_ms), "10s",
+      "how long memcached is skipped after BreakerFailures failures before one "
+      "lookup probes it again" },
     { "UserID", KT_STRING, F(user_id), "bouncegate",
       "user (or user:group) to run as when started as root" },
     { "PidFile", KT_STRING, F(pid_file), "",

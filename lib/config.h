@@ -28,6 +28,8 @@ struct bg_config {
     unsigned lookup_timeout_ms;   /* LookupTimeout */
     unsigned pool_size;           /* MemcachedPool */
     unsigned warn_interval;       /* WarnInterval (s) */
+    unsigned breaker_failures;    /* BreakerFailures (0 = no breaker) */
+    unsigned breaker_cooldown_ms; /* BreakerCooldown */
     enum bg_scope_mode scope;     /* Scope */
     struct bg_names outbound_daemons;   /* OutboundDaemons */
     int outbound_authenticated;   /* OutboundAuthenticated */

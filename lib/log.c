@@ -13,11 +13,13 @@
  * a worker seeing the old level for one line is harmless. */
 static volatile int log_min = LOG_NOTICE;
 static volatile int log_echo;
+static char log_ident[32] = "bouncegate";
 static pthread_mutex_t echo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void bg_log_open(const char *ident, int facility, int minlevel, int echo_stderr)
 {
-    openlog(ident, LOG_PID | LOG_NDELAY, facility);
+    snprintf(log_ident, sizeof log_ident, "%s", ident);
+    openlog(log_ident, LOG_PID | LOG_NDELAY, facility);
     log_min = minlevel;
     log_echo = echo_stderr;
 }
@@ -64,7 +66,7 @@ void bg_log(int level, const char *id, const char *fmt, ...)
         gmtime_r(&now, &tm);
         strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
         pthread_mutex_lock(&echo_lock);
-        fprintf(stderr, "%s bouncegate[%s]: %s\n", ts, level_name(level), line);
+        fprintf(stderr, "%s %s[%s]: %s\n", ts, log_ident, level_name(level), line);
         fflush(stderr);
         pthread_mutex_unlock(&echo_lock);
     }

@@ -384,6 +384,40 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
     return close ? 2 : 1;
 }
 
+/* A multipart without a usable boundary parameter (broken folding, or
+ * MIME headers stripped by a relay): take the first "--token" line that
+ * is followed by a "Content-" header line. Looks at the first 64 KiB. */
+static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
+{
+    size_t i = 0, lim = len < 65536 ? len : 65536;
+    while (i < lim) {
+        size_t cl;
+        size_t next = line_end(p, len, i, &cl);
+        if (cl >= 3 && cl - 2 <= BG_MIME_BOUNDARY_MAX && p[i] == '-' && p[i + 1] == '-' &&
+            !is_ws((unsigned char)p[i + 2]) && next + 8 < len) {
+            size_t k = 0;
+            static const char cont[] = "content-";
+            while (k < 8 && lc((unsigned char)p[next + k]) == cont[k])
+                k++;
+            if (k == 8) {
+                size_t n = cl - 2;
+                if (n >= 2 && p[i + cl - 1] == '-' && p[i + cl - 2] == '-')
+                    n -= 2;
+                if (n == 0 || n + 1 > bsz)
+                    return 0;
+                memcpy(b, p + i + 2, n);
+                b[n] = 0;
+                for (size_t j = 0; j < n; j++)
+                    if (is_ws((unsigned char)b[j]))
+                        return 0;
+                return 1;
+            }
+        }
+        i = next;
+    }
+    return 0;
+}
+
 struct walk {
     struct bg_mime_part *parts;
     size_t max, n;
@@ -405,7 +439,8 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->body = p + boff;
     pt->body_len = len - boff;
     pt->depth = depth;
-    if (bg_mime_header(p, hl, "content-type", v, sizeof v) && v[0])
+    int has_ct = bg_mime_header(p, hl, "content-type", v, sizeof v) && v[0];
+    if (has_ct)
         bg_mime_media_type(v, pt->type, sizeof pt->type);
     if (!strchr(pt->type, '/')) {
         size_t k = strlen(deftype);
@@ -417,14 +452,26 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     char te[64];
     if (bg_mime_header(p, hl, "content-transfer-encoding", te, sizeof te))
         pt->enc = bg_mime_encoding(te);
-    if (strncmp(pt->type, "multipart/", 10) != 0 || depth >= w->maxdepth)
-        return;
     char b[BG_MIME_BOUNDARY_MAX + 2];
-    /* the boundary parameter can be longer than v holds: re-read it */
-    char big[BG_MIME_BOUNDARY_MAX * 2 + 128];
-    if (!bg_mime_header(p, hl, "content-type", big, sizeof big) ||
-        !bg_mime_param(big, "boundary", b, sizeof b))
+    int guessed = 0;
+    if (depth >= w->maxdepth)
         return;
+    if (strncmp(pt->type, "multipart/", 10) == 0) {
+        /* the boundary parameter can be longer than v holds: re-read it */
+        char big[BG_MIME_BOUNDARY_MAX * 2 + 128];
+        if (!bg_mime_header(p, hl, "content-type", big, sizeof big) ||
+            !bg_mime_param(big, "boundary", b, sizeof b)) {
+            if (!guess_boundary(pt->body, pt->body_len, b, sizeof b))
+                return;
+            guessed = 1;
+        }
+    } else if (depth == 0 && !has_ct &&
+               guess_boundary(pt->body, pt->body_len, b, sizeof b)) {
+        memcpy(pt->type, "multipart/mixed", sizeof "multipart/mixed");
+        guessed = 1;
+    } else {
+        return;
+    }
     size_t blen = strlen(b);
     if (blen == 0 || blen > BG_MIME_BOUNDARY_MAX)
         return;
@@ -442,6 +489,19 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         size_t next = line_end(body, blen_body, i, &cl);
         int d = is_delim(body + i, cl, b, blen);
         if (d) {
+            if (!found && guessed && i > 0) {
+                /* a guessed boundary may be the returned original's: keep
+                 * the text before it */
+                struct bg_mime_part *pre = &w->parts[w->n++];
+                memset(pre, 0, sizeof *pre);
+                pre->hdr = body;
+                pre->body = body;
+                pre->body_len = i;
+                pre->depth = depth + 1;
+                memcpy(pre->type, "text/plain", sizeof "text/plain");
+                if (w->n >= w->max)
+                    break;
+            }
             found = 1;
             if (in_part) {
                 /* the line break before the delimiter belongs to it */

@@ -106,7 +106,9 @@ static void put_str(struct sink *k, const char *name, const char *v,
                     size_t vsz)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = strnlen(v, vsz);
+    /* At most vsz-1 bytes: an unterminated field is truncated to what the
+     * decoder will accept back into the same field. */
+    size_t n = strnlen(v, vsz - 1);
 
     put(k, " ", 1);
     put(k, name, strlen(name));

@@ -10,22 +10,43 @@
 #define BG_STORE_H
 
 #include <stddef.h>
+#include "breaker.h"
 #include "key.h"
 #include "record.h"
 
 struct bg_store;
 
+/* Called with every state change of the store's circuit breaker
+ * (breaker.h), once per change, on the thread whose call caused it, with
+ * no lock held. ev->error is the failure that caused OPENED/REOPENED. */
+typedef void bg_store_breaker_fn(void *arg, const struct bg_breaker_event *ev);
+
 struct bg_store_opts {
     const char *config;      /* libmemcached configuration string */
     const char *prefix;      /* KeyPrefix */
-    unsigned timeout_ms;     /* connect/poll/io timeout of one call */
+    unsigned timeout_ms;     /* deadline of one call, waiting for a pooled
+                                connection included */
     unsigned pool_max;       /* most connections held */
+    unsigned breaker_failures;    /* BreakerFailures; 0: no breaker */
+    unsigned breaker_cooldown_ms; /* BreakerCooldown */
+    bg_store_breaker_fn *on_breaker; /* may be NULL */
+    void *on_breaker_arg;
 };
+
+/* Every call below returns BG_STORE_SKIPPED (< 0, so "-1 on error" tests
+ * still hold) without any network I/O while the breaker is open, with a
+ * message in err. Failures that count for the breaker: a timeout or any
+ * other error from memcached or the pool; a record that does not decode
+ * or a key that cannot be built do not (the server answered). */
+#define BG_STORE_SKIPPED (-2)
 
 /* Returns NULL and a message in err when the configuration string is bad.
  * Does not connect: a memcached that is down is found at the first call. */
 struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t errsz);
 void bg_store_close(struct bg_store *s);
+
+/* The breaker's state now (for tests and diagnostics). */
+enum bg_breaker_state bg_store_breaker_state(struct bg_store *s);
 
 /* One round trip (a multi-get of the recipient key and the domain key).
  * Returns 1 when either is suppressed (the recipient entry wins over the

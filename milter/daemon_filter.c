@@ -164,7 +164,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
  * users must never be rejected, so anything not matched is left alone. */
 static int is_outbound(SMFICTX *ctx, const struct sess *s, const struct bg_config *c)
 {
-    if (c->scope == BG_SCOPE_ALL)
+    /* Local submissions (sendmail(1), Postfix's non-SMTP path) are the
+     * site's own mail by definition, whatever OutboundNetworks says. */
+    if (c->scope == BG_SCOPE_ALL || s->nonsmtp)
         return 1;
     if (s->daemon_name[0] && bg_names_match(&c->outbound_daemons, s->daemon_name))
         return 1;
@@ -223,6 +225,17 @@ static void since_date(long long t, char *out, size_t outsz)
         strftime(out, outsz, "%Y-%m-%d", &tm);
 }
 
+/* An accepted recipient goes into the tag that lets its bounces be
+ * verified later (SigningKeyFile). */
+static void remember_tag(struct sess *s, const struct runtime *r, const char *norm)
+{
+    if (!r->have_signer || s->ntag > BG_SIGN_MAX_RCPT)
+        return;
+    char *t = strdup(norm);
+    if (t != NULL)
+        s->tag[s->ntag++] = t;
+}
+
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct sess *s = sess_get(ctx, 0);
@@ -255,6 +268,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s> reason=exempt", s->sid,
                    norm);
+        remember_tag(s, r, norm);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -264,20 +278,26 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     char err[256];
     int found = bg_store_lookup(r->store, norm, domain ? domain : "", &rec, &domain_hit,
                                 err, sizeof err);
+    if (found == BG_STORE_SKIPPED) {
+        /* The breaker is open: memcached was not asked. Its opening was
+         * logged once; per recipient only at LogLevel info. */
+        if (bg_log_enabled(LOG_INFO))
+            bg_log(LOG_INFO, id, "sid=%s action=accept-unchecked rcpt=<%s> "
+                   "reason=breaker-open", s->sid, norm);
+        remember_tag(s, r, norm);
+        rt_put(r);
+        return SMFIS_CONTINUE; /* fail open */
+    }
     if (found < 0) {
         rt_warn_store(r, id, err);
+        remember_tag(s, r, norm);
         rt_put(r);
         return SMFIS_CONTINUE; /* fail open: a store failure never blocks mail */
     }
     if (found == 0) {
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s>", s->sid, norm);
-        /* Remember it for the tag that lets its bounces be verified. */
-        if (r->have_signer && s->ntag <= BG_SIGN_MAX_RCPT) {
-            char *t = strdup(norm);
-            if (t != NULL)
-                s->tag[s->ntag++] = t;
-        }
+        remember_tag(s, r, norm);
         rt_put(r);
         return SMFIS_CONTINUE;
     }

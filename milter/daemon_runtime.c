@@ -12,6 +12,44 @@
 static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *rt_cur;
 
+/* "10s", "0.5s", "12.3s": a duration in ms as seconds, one decimal. */
+static void fmt_secs(long long ms, char *out, size_t outsz)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms % 1000 == 0)
+        snprintf(out, outsz, "%llds", ms / 1000);
+    else
+        snprintf(out, outsz, "%lld.%llds", ms / 1000, (ms % 1000) / 100);
+}
+
+/* The store's circuit breaker changed state: one line per change. */
+static void rt_breaker_log(void *arg, const struct bg_breaker_event *ev)
+{
+    (void)arg;
+    char retry[32], after[32];
+    fmt_secs(ev->retry_in_ms, retry, sizeof retry);
+    fmt_secs(ev->open_ms, after, sizeof after);
+    switch (ev->change) {
+    case BG_BREAKER_OPENED:
+        bg_log(LOG_WARNING, "store", "action=breaker-open failures=%u retry_in=%s "
+               "error=\"%s\"", ev->failures, retry, ev->error ? ev->error : "-");
+        break;
+    case BG_BREAKER_REOPENED:
+        /* Once per cooldown for as long as memcached stays away: info. */
+        bg_log(LOG_INFO, "store", "action=breaker-probe-failed after=%s skipped=%llu "
+               "retry_in=%s error=\"%s\"", after, ev->skipped, retry,
+               ev->error ? ev->error : "-");
+        break;
+    case BG_BREAKER_CLOSED_AGAIN:
+        bg_log(LOG_NOTICE, "store", "action=breaker-closed after=%s skipped=%llu", after,
+               ev->skipped);
+        break;
+    case BG_BREAKER_NONE:
+        break;
+    }
+}
+
 static void rt_destroy(struct runtime *r)
 {
     bg_learner_free(&r->learner);
@@ -61,6 +99,9 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         .prefix = r->cfg.key_prefix,
         .timeout_ms = r->cfg.lookup_timeout_ms,
         .pool_max = r->cfg.pool_size,
+        .breaker_failures = r->cfg.breaker_failures,
+        .breaker_cooldown_ms = r->cfg.breaker_cooldown_ms,
+        .on_breaker = rt_breaker_log,
     };
     char serr[512];
     r->store = bg_store_open(&so, serr, sizeof serr);

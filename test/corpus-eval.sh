@@ -33,6 +33,7 @@ if [ ! -f "$dir/labels.tsv" ]; then
     exit 0
 fi
 ctl=${BOUNCEGATECTL:-$here/milter/bouncegatectl}
+case $ctl in /*) ;; *) ctl=$(pwd)/$ctl ;; esac
 if [ ! -x "$ctl" ]; then
     echo "corpus-eval: $ctl not built (set BOUNCEGATECTL=path)" >&2
     exit 1

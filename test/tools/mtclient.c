@@ -22,7 +22,8 @@
  *   connect HOST ADDR [PORT]     ADDR is IPv4, IPv6 (optionally "IPv6:..."),
  *                                a /path (unix family) or "unknown"
  *   helo NAME                    (ehlo is a synonym)
- *   mail <addr> [ESMTP args...]
+ *   mail <addr> [ESMTP args...]  ("mail" alone sends one empty argument:
+ *                                Postfix's non-SMTP null sender)
  *   rcpt <addr> [ESMTP args...]
  *   data
  *   header Name: value
@@ -124,7 +125,7 @@ static const struct cmdinfo cmdtab[] = {
     { "connect", K_CONNECT, SMFIC_CONNECT, SMFIC_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN, S_CONN, A_REQ },
     { "helo",    K_HELO,    SMFIC_HELO, SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO, S_CONN, A_OPT },
     { "ehlo",    K_HELO,    SMFIC_HELO, SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO, S_CONN, A_OPT },
-    { "mail",    K_MAIL,    SMFIC_MAIL, SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL, S_MSG, A_REQ },
+    { "mail",    K_MAIL,    SMFIC_MAIL, SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL, S_MSG, A_OPT },
     { "rcpt",    K_RCPT,    SMFIC_RCPT, SMFIC_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT, S_RCPT, A_REQ },
     { "data",    K_DATA,    SMFIC_DATA, SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA, S_MSG, A_NONE },
     { "header",  K_HEADER,  SMFIC_HEADER, SMFIC_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR, S_MSG, A_REQ },
@@ -1157,6 +1158,10 @@ static void build_data(struct session *s, const struct step *st, const char *arg
     case K_MAIL:
     case K_RCPT: {
         copy = xstrdup(arg);
+        /* No argument at all: one empty string, the way Postfix's non-SMTP
+         * path sends the null sender (unlike SMTP's "<>"). */
+        if (*copy == '\0')
+            buf_addc(b, 0);
         for (char *p = copy; *p;) {
             while (is_blank((unsigned char)*p))
                 p++;

@@ -44,6 +44,25 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.socket_mode, 0660);
     ck_assert_int_eq(c.manual_ttl, 0);
     ck_assert_uint_eq(c.max_scan_bytes, 1024 * 1024);
+    ck_assert_uint_eq(c.breaker_failures, 5);
+    ck_assert_uint_eq(c.breaker_cooldown_ms, 10000);
+}
+END_TEST
+
+START_TEST(breaker_keys)
+{
+    struct bg_config c;
+    char err[256] = "";
+    ck_assert_int_eq(load("BreakerFailures 0\nBreakerCooldown 500ms\n", &c, err,
+                          sizeof err), 0);
+    ck_assert_uint_eq(c.breaker_failures, 0);
+    ck_assert_uint_eq(c.breaker_cooldown_ms, 500);
+    ck_assert_int_eq(load("breakercooldown 30s\n", &c, err, sizeof err), 0);
+    ck_assert_uint_eq(c.breaker_cooldown_ms, 30000);
+    ck_assert_int_eq(load("BreakerCooldown 2h\n", &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: BreakerCooldown: "));
+    ck_assert_int_eq(load("BreakerFailures -1\n", &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: BreakerFailures: "));
 }
 END_TEST
 
@@ -170,6 +189,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, breaker_keys);
     tcase_add_test(tc, full_file);
     tcase_add_loop_test(tc, errors_name_file_line_key, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, missing_file);

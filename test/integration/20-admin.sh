@@ -1,0 +1,79 @@
+#!/bin/bash
+# bouncegatectl add/show/del against a real memcached, the exit codes
+# (like grep), domain entries in both spellings, expiries beyond memcached's
+# 30-day limit, KeyPrefix separation; bouncegate -n checks a config.
+. "$(dirname "$0")/../lib.sh"
+bg_tmpdir
+bg_start_memcached
+conf=$BG_TMP/bg.conf
+cat > "$conf" <<CONF
+Memcached --SERVER=$MC_SERVER --BINARY-PROTOCOL
+KeyPrefix site1:
+UserID nobody
+CONF
+ctl() { "$BG_CTL" -c "$conf" "$@"; }
+
+bg_assert_rc 1 "show of an unknown address exits 1" ctl show bob@example.com
+bg_assert_rc 0 "add exits 0" ctl add 'Bob@Example.COM' --class hard --reason userunknown --status 5.1.1
+bg_assert_rc 0 "show of a suppressed address exits 0" ctl show '<bob@example.com>'
+out=$(ctl show bob@example.com)
+bg_assert_match 'class +hard' "$out" "show prints the class"
+bg_assert_match 'reason +userunknown' "$out" "show prints the reason"
+bg_assert_match 'status +5\.1\.1' "$out" "show prints the status"
+bg_assert_match 'source +manual' "$out" "show prints the source"
+bg_assert_match 'expires +never' "$out" "no TTL: never expires"
+# The record in memcached has the documented format under the documented key.
+raw=$(bg_mc_get "site1:r:bob@example.com")
+bg_assert_match '^bg1 class=hard reason=userunknown status=5\.1\.1 first=[0-9]+ last=[0-9]+ count=1 expires=0 source=manual ' \
+    "$raw" "record stored in the documented wire format"
+# Re-adding keeps first-seen and counts.
+ctl add bob@example.com --class hard --reason userunknown >/dev/null
+bg_assert_match 'count +2' "$(ctl show bob@example.com)" "re-adding counts"
+
+# Domains: @domain and --domain are the same; an address there is covered.
+bg_assert_rc 0 "add @domain" ctl add @Dead.Example --ttl 40d
+bg_assert_rc 0 "an address at a suppressed domain shows as suppressed" ctl show x@dead.example
+bg_assert_match 'scope +domain' "$(ctl show x@dead.example)" "show says it is the domain entry"
+# 40 days is more than memcached's 30-day relative limit: it must have been
+# sent as an absolute time, or memcached would have expired it at once.
+bg_assert_rc 0 "an entry with a 40-day TTL is kept" ctl show --domain dead.example
+bg_assert_rc 0 "a 1-hour TTL entry is kept" ctl add carol@example.com --ttl 1h
+bg_assert_rc 0 "del --domain" ctl del --domain dead.example
+bg_assert_rc 1 "deleted domain no longer covers its addresses" ctl show x@dead.example
+bg_assert_rc 1 "del of an absent entry exits 1" ctl del nobody@example.com
+
+# KeyPrefix: another site on the same memcached sees nothing of site1.
+other=$BG_TMP/other.conf
+sed 's/^KeyPrefix .*/KeyPrefix site2:/' "$conf" > "$other"
+bg_assert_rc 1 "another KeyPrefix does not see the entry" "$BG_CTL" -c "$other" show bob@example.com
+bg_assert_rc 1 "another KeyPrefix cannot delete it" "$BG_CTL" -c "$other" del bob@example.com
+bg_assert_rc 0 "the entry is still there" ctl show bob@example.com
+
+# Bad input is an error (2), never a crash.
+bg_assert_rc 2 "bad address" ctl add 'not an address'
+bg_assert_rc 2 "bad class" ctl add x@example.com --class maybe
+bg_assert_rc 2 "bad ttl" ctl add x@example.com --ttl soon
+bg_assert_rc 2 "unknown command" ctl frobnicate
+# A memcached that is not there is an error the tool reports (exit 2).
+dead=$BG_TMP/dead.conf
+p=$(bg_free_port)
+printf 'Memcached --SERVER=127.0.0.1:%s\nLookupTimeout 200ms\n' "$p" > "$dead"
+bg_assert_rc 2 "store down: show exits 2" "$BG_CTL" -c "$dead" show bob@example.com
+
+# bouncegate -n: 0 for a good file, 1 naming file, line and key for a bad one.
+bg_assert_rc 0 "bouncegate -n accepts a good config" "$BG_DAEMON" -n -c "$conf"
+printf 'Socket inet:1@127.0.0.1\n# fine so far\nLookupTimeout soon\n' > "$BG_TMP/bad.conf"
+bg_assert_rc 1 "bouncegate -n rejects a bad value" "$BG_DAEMON" -n -c "$BG_TMP/bad.conf"
+bg_assert_grep "^bouncegate: $BG_TMP/bad.conf:3: LookupTimeout: " "$BG_TMP/last.err" \
+    "the error names file, line and key"
+printf 'Sokcet inet:1@127.0.0.1\n' > "$BG_TMP/bad2.conf"
+bg_assert_rc 1 "bouncegate -n rejects an unknown key" "$BG_DAEMON" -n -c "$BG_TMP/bad2.conf"
+bg_assert_grep ":1: Sokcet: unknown key" "$BG_TMP/last.err" "unknown key named"
+bg_assert_rc 1 "bouncegate -n on a missing file" "$BG_DAEMON" -n -c "$BG_TMP/none.conf"
+# The sample names UserID bouncegate (the package creates that user); the
+# test machine may not have it, so check the sample with a user that exists.
+{ cat "$BG_TOP/conf/bouncegate.conf"; echo "UserID nobody"; } > "$BG_TMP/sample.conf"
+bg_assert_rc 0 "sample config conf/bouncegate.conf is valid" "$BG_DAEMON" -n -c "$BG_TMP/sample.conf"
+out=$("$BG_DAEMON" -V)
+bg_assert_match '^bouncegate [0-9]+\.[0-9]+\.[0-9]+$' "$out" "-V prints the version"
+bg_finish
