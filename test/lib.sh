@@ -287,7 +287,7 @@ bg_free_port() {
 bg_mc_cmd() {
     local port=$1 fd line
     { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-    printf '%s\r\n' "$2" >&"$fd" 2>/dev/null || { exec {fd}>&-; return 1; }
+    { printf '%s\r\n' "$2" >&"$fd"; } 2>/dev/null || { exec {fd}>&-; return 1; }
     while IFS= read -r -t 2 line <&"$fd"; do
         line=${line%$'\r'}
         echo "$line"
@@ -464,7 +464,7 @@ bg__conf_socket() {
 # "mtclient -q" must connect and negotiate options. Exports BG_PID and
 # BG_SOCK. Fails the test when the daemon exits or is not ready in time.
 bg_start_daemon() {
-    local conf=$1 sock= a prev= end rc path
+    local conf=$1 sock='' a prev='' end rc path
     shift
     bg_tmpdir
     [ -x "$BG_DAEMON" ] || bg_fatal "$BG_DAEMON not built (make)"

@@ -3,6 +3,7 @@
 # memcached start/stop and the ascii protocol helpers, the cleanup trap
 # (also on failure), bounded readiness waits that FAIL, and mtclient's
 # error exits (no milter needed).
+# shellcheck source=test/lib.sh disable=SC2016,SC2119  # nested bodies expand later
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
 

@@ -1,0 +1,583 @@
+# shellcheck shell=bash disable=SC2119,SC2120  # optional arguments
+# test/e2e/lib-postfix.sh - a private, real Postfix instance for end-to-end
+# tests (bash). Builds on test/lib.sh (sourced here when not yet loaded):
+# its PASS/FAIL counters, process tracking, cleanup trap, free ports,
+# memcached and daemon helpers.
+#
+# A test is test/e2e/NN-name.sh:
+#
+#     #!/bin/bash
+#     . "$(dirname "$0")/lib-postfix.sh"
+#     bg_tmpdir
+#     bg_start_memcached
+#     ... write $BG_TMP/bg.conf, bg_start_daemon "$BG_TMP/bg.conf"
+#     pf_sinks_start                       # fake remote servers
+#     pf_setup "$BG_TMP/pf" "$BG_SOCK"     # main.cf, master.cf, queue
+#     pf_start                             # stopped again on any exit
+#     pf_smtp "$PF_SUBMISSION_PORT" < script > out
+#     pf_wait_log 'to=<alice@good.test>.*status=sent' 20 || ...
+#     bg_finish
+#
+# Functions (each fails the test through bg_fatal when it cannot do its
+# job; the pf_wait_* functions print a FAIL line and return 1 instead):
+#
+#   pf_sinks_start [DIR]   starts four smtp-sink servers on free loopback
+#                          ports, each appending what it receives to
+#                          DIR/NAME.dump (DIR default $BG_TMP/sinks):
+#                            good   accepts everything        PF_SINK_GOOD
+#                            bad    550 5.1.1 User unknown     PF_SINK_BAD
+#                                   at RCPT
+#                            full   452 4.2.2 Mailbox full     PF_SINK_FULL
+#                                   at RCPT
+#                            block  550 5.7.1 Service unavailable; client
+#                                   [127.0.0.1] blocked using
+#                                   zen.spamhaus.org at RCPT   PF_SINK_BLOCK
+#                          (PF_SINK_* are the ports; PF_SINK_DIR the dir).
+#   pf_setup DIR [MILTER] [NAME=VALUE...]
+#                          writes a private instance under DIR: DIR/etc
+#                          (main.cf, master.cf; = PF_CONF), DIR/queue,
+#                          DIR/data, DIR/maillog (= PF_MAILLOG). MILTER is
+#                          a libmilter spec (inet:PORT@HOST, unix:/path) or
+#                          a Postfix one (inet:HOST:PORT); it becomes
+#                          smtpd_milters and non_smtpd_milters, each with
+#                          default_action=accept. No MILTER: no milters.
+#                          NAME=VALUE pairs are added to main.cf last.
+#                          Services: smtp on 127.0.0.1:PF_SMTP_PORT, and
+#                          a second smtpd "submission" on
+#                          127.0.0.1:PF_SUBMISSION_PORT with
+#                          milter_macro_daemon_name=submission and
+#                          syslog_name postfix/submission. Routes
+#                          good.test and site.test to the good sink,
+#                          bad.test, full.test, block.test to theirs;
+#                          everything else fails with error:. Starts the
+#                          sinks first when pf_sinks_start was not called.
+#   pf_service_args NAME ARGS...
+#                          appends ARGS to a master.cf service command
+#                          (between pf_setup and pf_start), e.g.
+#                          "pf_service_args cleanup -v" to have Postfix log
+#                          every milter event it sends; NAME "smtp" and
+#                          "submission" are the loopback smtpds, NAME/TYPE
+#                          picks one of equal names ("smtp/unix").
+#   pf_postconf NAME=VALUE...
+#                          changes main.cf (postconf -e), reloads a running
+#                          instance.
+#   pf_start               postfix start; waits until both smtpd ports
+#                          greet. Picks new ports and retries when a port
+#                          was taken meanwhile. Installs the stop in the
+#                          EXIT trap (also on failure and signals).
+#   pf_stop                SIGTERM to the master and its process group,
+#                          bounded wait, SIGKILL after PF_STOP_TIMEOUT s.
+#                          Safe to call twice.
+#   pf_sendmail ARGS...    Postfix's sendmail -C PF_CONF ARGS (message on
+#                          stdin).
+#   pf_smtp PORT           test/tools/smtpclient 127.0.0.1 PORT (script on
+#                          stdin, replies on stdout).
+#   pf_log_mark            later pf_wait_log calls only look at maillog
+#                          lines written after this call.
+#   pf_wait_log ERE [TIMEOUT]
+#                          polls the maillog (from the mark) until a line
+#                          matches; 0 and PF_LINE = that line, or a FAIL
+#                          line + maillog tail and status 1 after TIMEOUT
+#                          seconds (default PF_TIMEOUT).
+#   pf_wait_grep FILE ERE [TIMEOUT] [FROMLINE]
+#                          the same for any file (e.g. $BG_TMP/daemon.log).
+#   pf_log_count ERE       how many maillog lines (from the mark) match.
+#   pf_qid_for_msgid ID [TIMEOUT]
+#                          prints the queue id whose cleanup logged
+#                          message-id=<ID>.
+#   pf_queue_count         number of messages in the queue (postqueue -p).
+#   pf_wait_queue_empty [TIMEOUT]
+#                          0 once the queue is empty, else FAIL + status 1.
+#   pf_stop_daemon         bg_stop_daemon, plus one connection to the
+#                          milter socket right after the SIGTERM: libmilter
+#                          otherwise notices the stop only every 5 s.
+#   pf_finish              prints "e2e: N passed, M failed" (this test),
+#                          then bg_finish (exit status 1 on any failure).
+#
+# Environment: PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
+# (10 s) the stop; PF_SMTPCLIENT, PF_POSTFIX, PF_SENDMAIL, PF_POSTCONF,
+# PF_POSTQUEUE, PF_SMTP_SINK name the tools; PF_MASTER_CF_DIST the master.cf
+# template (/usr/share/postfix/master.cf.dist).
+#
+# Needs root (Postfix's master, smtp-sink -u postfix), and Postfix >= 3.4
+# for maillog_file (no syslog daemon is assumed).
+
+if [ -z "${BASH_VERSION:-}" ]; then
+    echo "test/e2e/lib-postfix.sh needs bash" >&2
+    exit 1
+fi
+if ! declare -F bg_tmpdir > /dev/null; then
+    # shellcheck source=test/lib.sh
+    . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+fi
+
+PF_TIMEOUT=${PF_TIMEOUT:-20}
+PF_STOP_TIMEOUT=${PF_STOP_TIMEOUT:-10}
+PF_SMTPCLIENT=${PF_SMTPCLIENT:-$BG_TOP/test/tools/smtpclient}
+PF_POSTFIX=${PF_POSTFIX:-/usr/sbin/postfix}
+PF_SENDMAIL=${PF_SENDMAIL:-/usr/sbin/sendmail}
+PF_POSTCONF=${PF_POSTCONF:-/usr/sbin/postconf}
+PF_POSTQUEUE=${PF_POSTQUEUE:-/usr/sbin/postqueue}
+PF_SMTP_SINK=${PF_SMTP_SINK:-/usr/sbin/smtp-sink}
+PF_MASTER_CF_DIST=${PF_MASTER_CF_DIST:-/usr/share/postfix/master.cf.dist}
+
+PF_DIR='' PF_CONF='' PF_MAILLOG='' PF_MILTER=''
+PF_SMTP_PORT='' PF_SUBMISSION_PORT=''
+PF_SINK_GOOD='' PF_SINK_BAD='' PF_SINK_FULL='' PF_SINK_BLOCK='' PF_SINK_DIR=''
+PF_MASTER_PID=
+PF_LOG_MARK=0
+PF_LINE=
+declare -A PF__SVC_ARGS=()
+
+# ------------------------------------------------------------- cleanup
+
+# Runs the Postfix stop before lib.sh's cleanup, keeping the exit status;
+# SIGTERM goes to every tracked process at once, so their shutdowns overlap
+# (bg_cleanup then waits for each, SIGKILL after 5 s).
+pf__cleanup() {
+    local rc=$? p
+    set +e
+    pf_stop
+    for p in "${BG_PIDS[@]}"; do
+        kill -TERM "$p" 2> /dev/null
+    done
+    [ -n "${BG_PID:-}" ] && pf__nudge_daemon
+    (exit "$rc")
+    bg_cleanup
+}
+
+pf__install_trap() {
+    bg_tmpdir
+    trap pf__cleanup EXIT
+}
+
+# ------------------------------------------------------------- waiting
+
+# pf_wait_grep FILE ERE [TIMEOUT] [FROMLINE] - see the header.
+pf_wait_grep() {
+    local file=$1 re=$2 timeout=${3:-$PF_TIMEOUT} from=${4:-0} end
+    PF_LINE=
+    bg__now
+    end=$((BG__MS + timeout * 1000))
+    while :; do
+        if [ -f "$file" ]; then
+            PF_LINE=$(tail -n "+$((from + 1))" "$file" | grep -E -m 1 -e "$re")
+            [ -n "$PF_LINE" ] && return 0
+        fi
+        bg__now
+        if [ "$BG__MS" -ge "$end" ]; then
+            bg_fail "no line /$re/ in $(basename "$file") after ${timeout}s; its last lines:"
+            [ -f "$file" ] && tail -n "+$((from + 1))" "$file" | tail -n 15 | sed 's/^/    /'
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+pf_wait_log() {
+    [ -n "$PF_MAILLOG" ] || bg_fatal "pf_wait_log: pf_setup was not called"
+    pf_wait_grep "$PF_MAILLOG" "$1" "${2:-$PF_TIMEOUT}" "$PF_LOG_MARK"
+}
+
+pf_log_mark() {
+    PF_LOG_MARK=0
+    [ -f "$PF_MAILLOG" ] && PF_LOG_MARK=$(wc -l < "$PF_MAILLOG")
+    PF_LOG_MARK=${PF_LOG_MARK// /}
+}
+
+pf_log_count() {
+    [ -f "$PF_MAILLOG" ] || { echo 0; return 0; }
+    tail -n "+$((PF_LOG_MARK + 1))" "$PF_MAILLOG" | grep -E -c -e "$1"
+}
+
+# pf_qid_for_msgid ID [TIMEOUT] - prints the queue id of the message whose
+# cleanup logged message-id=<ID>.
+pf_qid_for_msgid() {
+    local re="postfix/cleanup\[[0-9]+\]: [0-9A-F]+: message-id=<$1>"
+    pf_wait_grep "$PF_MAILLOG" "$re" "${2:-$PF_TIMEOUT}" 0 || return 1
+    local q=${PF_LINE#*postfix/cleanup[}
+    q=${q#*]: }
+    echo "${q%%:*}"
+}
+
+# ------------------------------------------------------------- sinks
+
+# pf__sink NAME ARGS... - starts one smtp-sink on a free port (retrying
+# with another port when it dies at once), waits for its greeting, sets
+# PF__PORT. Dump file: $PF_SINK_DIR/NAME.dump.
+pf__sink() {
+    local name=$1 port pid attempt end
+    shift
+    # The dump exists from the start (so "not in the dump" can be checked)
+    # and belongs to the user smtp-sink runs as.
+    if ! : > "$PF_SINK_DIR/$name.dump" || ! chown postfix "$PF_SINK_DIR/$name.dump"; then
+        bg_fatal "cannot create $PF_SINK_DIR/$name.dump"
+    fi
+    for attempt in 1 2 3 4 5; do
+        port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
+        "$PF_SMTP_SINK" -u postfix -D "$PF_SINK_DIR/$name.dump" "$@" \
+            "127.0.0.1:$port" 100 >> "$PF_SINK_DIR/$name.log" 2>&1 < /dev/null &
+        pid=$!
+        bg_track "$pid"
+        bg__now
+        end=$((BG__MS + BG_TIMEOUT * 1000))
+        while bg__alive "$pid"; do
+            if "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$port" < /dev/null > /dev/null 2>&1; then
+                PF__PORT=$port
+                return 0
+            fi
+            bg__now
+            [ "$BG__MS" -ge "$end" ] && bg_fatal "$name sink on port $port not ready after ${BG_TIMEOUT}s"
+            sleep 0.05
+        done
+        wait "$pid" 2>/dev/null
+        bg_untrack "$pid"
+        bg_log "$name sink on port $port exited early (attempt $attempt): $(tail -n 1 "$PF_SINK_DIR/$name.log")"
+    done
+    bg_fatal "$name sink would not start (see $PF_SINK_DIR/$name.log)"
+}
+
+pf_sinks_start() {
+    bg_tmpdir
+    [ -x "$PF_SMTP_SINK" ] || bg_fatal "$PF_SMTP_SINK not found (apt-get install postfix)"
+    [ -x "$PF_SMTPCLIENT" ] || bg_fatal "$PF_SMTPCLIENT not built (make test/tools/smtpclient)"
+    PF_SINK_DIR=${1:-$BG_TMP/sinks}
+    mkdir -p "$PF_SINK_DIR" || bg_fatal "cannot create $PF_SINK_DIR"
+    chown postfix "$PF_SINK_DIR" || bg_fatal "cannot chown $PF_SINK_DIR to postfix"
+    pf__sink good
+    PF_SINK_GOOD=$PF__PORT
+    pf__sink bad -f RCPT -B "550 5.1.1 User unknown"
+    PF_SINK_BAD=$PF__PORT
+    pf__sink full -r RCPT -b "452 4.2.2 Mailbox full"
+    PF_SINK_FULL=$PF__PORT
+    pf__sink block -f RCPT \
+        -B "550 5.7.1 Service unavailable; client [127.0.0.1] blocked using zen.spamhaus.org"
+    PF_SINK_BLOCK=$PF__PORT
+    export PF_SINK_GOOD PF_SINK_BAD PF_SINK_FULL PF_SINK_BLOCK PF_SINK_DIR
+}
+
+# ------------------------------------------------------------- instance
+
+# Postfix's notation for a libmilter socket spec.
+pf__milter_spec() {
+    local s=$1
+    case $s in
+        inet:*@*) s=${s#inet:}; echo "inet:${s#*@}:${s%%@*}" ;;
+        inet6:*@*) s=${s#inet6:}; echo "inet:[${s#*@}]:${s%%@*}" ;;
+        local:*) echo "unix:${s#local:}" ;;
+        /*) echo "unix:$s" ;;
+        *) echo "$s" ;;
+    esac
+}
+
+# master.cf: the distribution's, chroot off everywhere, smtp on a loopback
+# port, plus the "submission" smtpd.
+pf__write_master() {
+    local svc
+    awk -v smtp="127.0.0.1:$PF_SMTP_PORT" '
+        /^[^#[:space:]]/ && NF >= 8 {
+            if ($1 == "smtp" && $2 == "inet") $1 = smtp
+            $5 = "n"
+            print
+            next
+        }
+        { print }' "$PF_MASTER_CF_DIST" > "$PF_CONF/master.cf" ||
+        bg_fatal "cannot write $PF_CONF/master.cf"
+    cat >> "$PF_CONF/master.cf" <<EOF
+# e2e: a second smtpd that bouncegate sees as the outbound service
+127.0.0.1:$PF_SUBMISSION_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o milter_macro_daemon_name=submission
+EOF
+    grep -q "^127.0.0.1:$PF_SMTP_PORT inet" "$PF_CONF/master.cf" ||
+        bg_fatal "no smtp inet service in $PF_MASTER_CF_DIST"
+    for svc in "${!PF__SVC_ARGS[@]}"; do
+        pf__svc_line_args "$svc" "${PF__SVC_ARGS[$svc]}"
+    done
+}
+
+# pf__svc_line_args NAME ARGS - appends ARGS to the command of service NAME
+# (NAME or NAME/TYPE: "smtp" and "submission" are the two loopback smtpd
+# services, "smtp/unix" the SMTP client).
+pf__svc_line_args() {
+    local name=$1 args=$2 type=
+    case $name in
+        */*) type=${name#*/}; name=${name%%/*} ;;
+    esac
+    case $name/$type in
+        smtp/|smtp/inet) name=127.0.0.1:$PF_SMTP_PORT; type= ;;
+        submission/*) name=127.0.0.1:$PF_SUBMISSION_PORT; type= ;;
+    esac
+    awk -v n="$name" -v t="$type" -v a="$args" '
+        !done && $1 == n && (t == "" || $2 == t) && NF >= 8 { print $0 " " a; done = 1; next }
+        { print }
+        END { exit !done }' "$PF_CONF/master.cf" > "$PF_CONF/master.cf.new" ||
+        bg_fatal "no service $1 in master.cf"
+    mv "$PF_CONF/master.cf.new" "$PF_CONF/master.cf"
+}
+
+# pf_service_args NAME ARGS... - extra command arguments for a master.cf
+# service (e.g. pf_service_args cleanup -v), kept across port retries;
+# call between pf_setup and pf_start.
+pf_service_args() {
+    local name=$1
+    shift
+    [ -n "$PF_CONF" ] || bg_fatal "pf_service_args: pf_setup was not called"
+    PF__SVC_ARGS[$name]="${PF__SVC_ARGS[$name]:+${PF__SVC_ARGS[$name]} }$*"
+    pf__svc_line_args "$name" "$*"
+}
+
+pf__pick_ports() {
+    local ports
+    ports=$("$BG_FREEPORT" -n 2) || bg_fatal "no free ports for Postfix"
+    PF_SMTP_PORT=$(sed -n 1p <<< "$ports")
+    PF_SUBMISSION_PORT=$(sed -n 2p <<< "$ports")
+    export PF_SMTP_PORT PF_SUBMISSION_PORT
+}
+
+pf_setup() {
+    local dir=$1 kv
+    shift
+    bg_tmpdir
+    [ -n "$dir" ] || bg_fatal "usage: pf_setup DIR [MILTER] [NAME=VALUE...]"
+    [ -x "$PF_POSTFIX" ] || bg_fatal "$PF_POSTFIX not found (apt-get install postfix)"
+    [ -f "$PF_MASTER_CF_DIST" ] || bg_fatal "$PF_MASTER_CF_DIST not found"
+    [ "$(id -u)" = 0 ] || bg_fatal "a private Postfix instance needs root"
+    PF__SVC_ARGS=()
+    PF_MILTER=
+    if [ $# -gt 0 ] && [[ $1 != *=* ]]; then
+        PF_MILTER=$(pf__milter_spec "$1")
+        shift
+    fi
+    [ -n "$PF_SINK_GOOD" ] || pf_sinks_start
+    mkdir -p "$dir" || bg_fatal "cannot create $dir"
+    dir=$(cd "$dir" && pwd) || bg_fatal "cannot enter $dir"
+    PF_DIR=$dir
+    PF_CONF=$dir/etc
+    PF_MAILLOG=$dir/maillog
+    export PF_DIR PF_CONF PF_MAILLOG PF_MILTER
+    mkdir -p "$PF_CONF" "$dir/queue" "$dir/data" || bg_fatal "cannot create dirs under $dir"
+    chmod 755 "$dir" "$PF_CONF" "$dir/queue"
+    chown postfix "$dir/data" || bg_fatal "cannot chown $dir/data to postfix"
+    : > "$PF_MAILLOG"
+    pf__pick_ports
+    cat > "$PF_CONF/main.cf" <<EOF
+# private Postfix instance for bouncegate e2e tests (test/e2e/lib-postfix.sh)
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mta.e2e.test
+mydomain = e2e.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+biff = no
+smtpd_banner = \$myhostname ESMTP e2e
+maillog_file = $PF_MAILLOG
+maillog_file_prefixes = $dir
+# fake remote servers; everything else fails at once
+transport_maps = inline:{ good.test=smtp:[127.0.0.1]:$PF_SINK_GOOD, site.test=smtp:[127.0.0.1]:$PF_SINK_GOOD, bad.test=smtp:[127.0.0.1]:$PF_SINK_BAD, full.test=smtp:[127.0.0.1]:$PF_SINK_FULL, block.test=smtp:[127.0.0.1]:$PF_SINK_BLOCK }
+default_transport = error:5.4.4 not routed in the e2e instance
+relay_transport = \$default_transport
+local_transport = \$default_transport
+# fast retries, no artificial delays
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+queue_run_delay = 2s
+delay_warning_time = 0h
+in_flow_delay = 0
+smtpd_error_sleep_time = 0
+smtp_connect_timeout = 5s
+# the milter
+milter_default_action = accept
+milter_connect_timeout = 5s
+milter_command_timeout = 10s
+internal_mail_filter_classes = bounce
+EOF
+    if [ -n "$PF_MILTER" ]; then
+        cat >> "$PF_CONF/main.cf" <<EOF
+smtpd_milters = { $PF_MILTER, default_action=accept }
+non_smtpd_milters = { $PF_MILTER, default_action=accept }
+EOF
+    fi
+    for kv in "$@"; do
+        [[ $kv == *=* ]] || bg_fatal "pf_setup: '$kv' is not NAME=VALUE"
+        printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >> "$PF_CONF/main.cf"
+    done
+    pf__write_master
+}
+
+pf_postconf() {
+    [ -n "$PF_CONF" ] || bg_fatal "pf_postconf: pf_setup was not called"
+    "$PF_POSTCONF" -c "$PF_CONF" -e "$@" || bg_fatal "postconf -e $* failed"
+    if [ -n "$PF_MASTER_PID" ]; then
+        "$PF_POSTFIX" -c "$PF_CONF" reload > /dev/null 2>&1 || bg_fatal "postfix reload failed"
+    fi
+}
+
+# 0 when the smtpd on PORT answers with a greeting.
+pf__greets() {
+    "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$1" < /dev/null 2> /dev/null | grep -q '^greeting -> 220'
+}
+
+pf_start() {
+    local attempt end pidfile
+    [ -n "$PF_CONF" ] || bg_fatal "pf_start: pf_setup was not called"
+    pf__install_trap
+    pidfile=$PF_DIR/queue/pid/master.pid
+    for attempt in 1 2 3; do
+        if ! "$PF_POSTFIX" -c "$PF_CONF" start > "$PF_DIR/start.out" 2>&1; then
+            sed 's/^/    /' "$PF_DIR/start.out"
+            tail -n 20 "$PF_MAILLOG" | sed 's/^/    /'
+            bg_fatal "postfix -c $PF_CONF start failed"
+        fi
+        PF_MASTER_PID=
+        bg__now
+        end=$((BG__MS + BG_TIMEOUT * 1000))
+        while :; do
+            if [ -z "$PF_MASTER_PID" ] && [ -s "$pidfile" ]; then
+                PF_MASTER_PID=$(tr -dc 0-9 < "$pidfile")
+            fi
+            if [ -n "$PF_MASTER_PID" ] && pf__greets "$PF_SMTP_PORT" &&
+               pf__greets "$PF_SUBMISSION_PORT"; then
+                export PF_MASTER_PID
+                return 0
+            fi
+            if grep -q 'Address already in use' "$PF_MAILLOG"; then
+                break
+            fi
+            bg__now
+            if [ "$BG__MS" -ge "$end" ]; then
+                tail -n 20 "$PF_MAILLOG" | sed 's/^/    /'
+                bg_fatal "Postfix smtpd ports $PF_SMTP_PORT/$PF_SUBMISSION_PORT not ready after ${BG_TIMEOUT}s"
+            fi
+            sleep 0.05
+        done
+        # A port was taken between freeport and master's bind: new ports.
+        bg_log "Postfix could not bind its ports (attempt $attempt), picking new ones"
+        pf_stop
+        sed -i 's/Address already in use/(bind conflict, retried)/' "$PF_MAILLOG"
+        pf__pick_ports
+        pf__write_master
+    done
+    bg_fatal "Postfix would not start: its ports kept being taken"
+}
+
+# pf__group_alive PGID - 0 while a process of group PGID is alive (zombies
+# do not count: the master is reparented to PID 1, which may reap late).
+pf__group_alive() {
+    local f st rest
+    for f in /proc/[0-9]*/stat; do
+        { st=$(< "$f"); } 2> /dev/null || continue
+        rest=${st##*) }            # "STATE PPID PGRP ..."
+        read -r -a st <<< "$rest"
+        [ "${st[2]}" = "$1" ] && [ "${st[0]}" != Z ] && return 0
+    done
+    return 1
+}
+
+# pf_stop - see the header. Status 1 when SIGKILL was needed.
+pf_stop() {
+    local pid=$PF_MASTER_PID pidfile end rc=0
+    [ -n "$PF_DIR" ] || return 0
+    pidfile=$PF_DIR/queue/pid/master.pid
+    if [ -z "$pid" ] && [ -s "$pidfile" ]; then
+        pid=$(tr -dc 0-9 < "$pidfile")
+    fi
+    [ -n "$pid" ] || return 0
+    PF_MASTER_PID=
+    # A stale pid file may name a recycled pid: only ever signal a master.
+    [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = master ] || return 0
+    # master is a process group leader and takes its children along on
+    # SIGTERM; wait for the whole group.
+    kill -TERM "$pid" 2> /dev/null
+    bg__now
+    end=$((BG__MS + PF_STOP_TIMEOUT * 1000))
+    while pf__group_alive "$pid"; do
+        bg__now
+        if [ "$BG__MS" -ge "$end" ]; then
+            echo "# $BG_TEST: Postfix (master $pid) did not stop in ${PF_STOP_TIMEOUT}s: SIGKILL" >&2
+            kill -KILL -- "-$pid" 2> /dev/null
+            kill -KILL "$pid" 2> /dev/null
+            rc=1
+            break
+        fi
+        sleep 0.05
+    done
+    return $rc
+}
+
+# ------------------------------------------------------------- clients
+
+pf_sendmail() {
+    [ -n "$PF_CONF" ] || bg_fatal "pf_sendmail: pf_setup was not called"
+    "$PF_SENDMAIL" -C "$PF_CONF" "$@"
+}
+
+pf_smtp() {
+    [ -x "$PF_SMTPCLIENT" ] || bg_fatal "$PF_SMTPCLIENT not built (make test/tools/smtpclient)"
+    "$PF_SMTPCLIENT" 127.0.0.1 "$1"
+}
+
+pf_queue_count() {
+    local out
+    out=$("$PF_POSTQUEUE" -c "$PF_CONF" -p 2>&1) || { echo "postqueue: $out" >&2; return 1; }
+    case $out in
+        *"Mail queue is empty"*) echo 0 ;;
+        *) grep -c '^[0-9A-F][0-9A-F]*[*!]\{0,1\} ' <<< "$out" ;;
+    esac
+}
+
+pf_wait_queue_empty() {
+    local timeout=${1:-$PF_TIMEOUT} end n
+    bg__now
+    end=$((BG__MS + timeout * 1000))
+    while :; do
+        n=$(pf_queue_count) && [ "$n" = 0 ] && return 0
+        bg__now
+        if [ "$BG__MS" -ge "$end" ]; then
+            bg_fail "queue not empty after ${timeout}s ($n messages):"
+            "$PF_POSTQUEUE" -c "$PF_CONF" -p 2>&1 | head -n 20 | sed 's/^/    /'
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+pf_finish() {
+    echo "e2e: $BG_PASSED passed, $BG_FAILED failed"
+    bg_finish
+}
+
+# ------------------------------------------------------------- daemon stop
+
+# libmilter notices a stop request (SIGTERM) only when its accept loop
+# wakes up, which is every 5 s (MI_CHK_TIME) or at the next connection.
+# One probe connection after the SIGTERM makes it stop at once.
+pf__nudge_daemon() {
+    local _try
+    for _try in 1 2 3; do
+        bg__alive "$BG_PID" || return 0
+        "$BG_MTCLIENT" -q -t 200 "$BG_SOCK" > /dev/null 2>&1
+        sleep 0.02
+    done
+}
+
+# pf_stop_daemon - bg_stop_daemon (SIGTERM, bounded wait, exit status
+# checked), with the wake-up connection so it takes milliseconds, not up to
+# 5 s.
+pf_stop_daemon() {
+    [ -n "${BG_PID:-}" ] || { bg_fail "pf_stop_daemon: daemon not started"; return 1; }
+    kill -TERM "$BG_PID" 2> /dev/null
+    pf__nudge_daemon
+    bg_stop_daemon
+}
