@@ -1,7 +1,8 @@
 # bouncegate - plain Makefile, pkg-config for every library that has one.
 #
 #   make                 build milter/bouncegate and milter/bouncegatectl
-#   make check           unit + integration tests (the README's test command)
+#   make check           unit + integration + end-to-end tests (the README's
+#                        test command; end-to-end runs a private Postfix: root)
 #   make check-unit      Check unit tests only
 #   make check-asan      everything again under ASan+UBSan (clang)
 #   make check-valgrind  unit tests under valgrind, no leaks allowed
@@ -49,7 +50,7 @@ FUZZ_SRC   = $(sort $(wildcard test/fuzz/fuzz_*.c))
 MAN8       = $(wildcard man/*.8)
 MAN5       = $(wildcard man/*.5)
 
-.PHONY: all check check-unit check-integration check-asan check-valgrind \
+.PHONY: all check check-unit check-integration check-e2e check-asan check-valgrind \
         fuzz run install clean corpus bench
 all: $(DAEMON) $(CTL) $(LOGW)
 
@@ -75,13 +76,18 @@ test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_A)
 test/tools/%: test/tools/%.c $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
 
-check: check-unit check-integration
+# Everything: unit, integration (real memcached + daemon) and end-to-end
+# (a private Postfix; needs root, as Postfix's master does).
+check: check-unit check-integration check-e2e
 
 check-unit: $(UNIT_BIN)
 	@sh test/run-unit.sh $(UNIT_BIN)
 
 check-integration: all $(TESTTOOL_BIN)
 	@sh test/run-integration.sh
+
+check-e2e: all $(TESTTOOL_BIN)
+	@sh test/run-e2e.sh
 
 # The whole suite again with ASan+UBSan, built with clang into the same
 # tree after a clean (so no object mixes instrumented and plain code).
