@@ -91,7 +91,8 @@
 #   pf_stop_daemon         bg_stop_daemon, plus one connection to the
 #                          milter socket right after the SIGTERM: libmilter
 #                          otherwise notices the stop only every 5 s.
-#   pf_finish              prints "e2e: N passed, M failed" (this test),
+#   pf_finish              prints "# NAME: N passed, M failed" (this test; the
+#                          runner prints the "e2e: N passed, M failed" total),
 #                          then bg_finish (exit status 1 on any failure).
 #
 # Environment: PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
@@ -554,7 +555,7 @@ pf_wait_queue_empty() {
 }
 
 pf_finish() {
-    echo "e2e: $BG_PASSED passed, $BG_FAILED failed"
+    echo "# $BG_TEST: $BG_PASSED passed, $BG_FAILED failed"
     bg_finish
 }
 
