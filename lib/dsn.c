@@ -43,16 +43,10 @@ static void scpy(char *dst, size_t dsz, const char *src)
     scopy(dst, dsz, src, strlen(src));
 }
 
-/* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
- * hay[0,n): Knuth-Morris-Pratt, so linear even on hostile input. */
-static const char *ci_find(const char *hay, size_t n, const char *needle)
+/* KMP from hay[0,n): the fallback that keeps ci_find linear. */
+static const char *ci_find_kmp(const char *hay, size_t n, const char *needle, size_t m)
 {
-    size_t m = strlen(needle);
     unsigned short fail[512];
-    if (m == 0)
-        return hay;
-    if (m > n || m >= 512)
-        return NULL;
     fail[0] = 0;
     for (size_t i = 1, k = 0; i < m; i++) {
         while (k > 0 && lc((unsigned char)needle[i]) != lc((unsigned char)needle[k]))
@@ -71,6 +65,111 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
             return hay + i + 1 - m;
     }
     return NULL;
+}
+
+/* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
+ * hay[0,n). Fast path: scan for the first two bytes, compare the rest;
+ * when the comparisons cost more than a few passes over the input
+ * (hostile, repetitive text), continue with Knuth-Morris-Pratt, so the
+ * time stays linear in n whatever the needle. */
+static const char *ci_find(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    if (m == 0)
+        return hay;
+    if (m > n || m >= 512)
+        return NULL;
+    const unsigned char *h = (const unsigned char *)hay;
+    int c0 = lc((unsigned char)needle[0]);
+    int u0 = (c0 >= 'a' && c0 <= 'z') ? c0 - 32 : c0;
+    int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
+    size_t budget = 2 * n + 256;
+    size_t last = n - m;
+    for (size_t i = 0; i <= last; i++) {
+        if (h[i] != c0 && h[i] != u0)
+            continue;
+        if (m == 1)
+            return hay + i;
+        if (lc(h[i + 1]) != c1)
+            continue;
+        size_t k = 2;
+        while (k < m && lc(h[i + k]) == lc((unsigned char)needle[k]))
+            k++;
+        if (k == m)
+            return hay + i;
+        if (k > budget)
+            return ci_find_kmp(hay + i + 1, n - i - 1, needle, m);
+        budget -= k;
+    }
+    return NULL;
+}
+
+/* ---- multi-needle scanner ----------------------------------------------
+ * Several ASCII needles (at most 64) searched in one pass: a bit set per
+ * (lower-cased) first and second byte filters the candidates, survivors
+ * are compared in full. Needles are fixed strings of this file, so the
+ * work per input byte is bounded by a constant: linear time. */
+struct mscan {
+    const char *const *nd;
+    size_t cnt;
+    unsigned char len[64];
+    unsigned long long t0[128], t1[128];
+};
+
+static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
+{
+    memset(ms, 0, sizeof *ms);
+    ms->nd = nd;
+    ms->cnt = cnt > 64 ? 64 : cnt;
+    for (size_t i = 0; i < ms->cnt; i++) {
+        size_t l = strlen(nd[i]);
+        ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
+        unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
+        unsigned char b = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
+        ms->t0[a] |= 1ULL << i;
+        if (l > 1) {
+            ms->t1[b] |= 1ULL << i;
+        } else {
+            for (size_t k = 0; k < 128; k++)
+                ms->t1[k] |= 1ULL << i;
+        }
+    }
+}
+
+/* First match at or after *pos of a needle in the set `want`: returns its
+ * index and sets *at, or -1. */
+static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
+                      unsigned long long want, size_t *at)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    for (size_t i = pos; i < n; i++) {
+        unsigned char b0 = h[i];
+        if (b0 & 0x80)
+            continue;
+        unsigned long long mk = ms->t0[lc(b0)] & want;
+        if (!mk)
+            continue;
+        unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
+        if (b1 & 0x80)
+            continue;
+        mk &= ms->t1[lc(b1)];
+        while (mk) {
+            int k = __builtin_ctzll(mk);
+            mk &= mk - 1;
+            size_t l = ms->len[k];
+            if (l > n - i)
+                continue;
+            const char *nd = ms->nd[k];
+            size_t j = 2;
+            while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
+                j++;
+            if (j >= l) {
+                *at = i;
+                return k;
+            }
+        }
+    }
+    return -1;
 }
 
 static int ci_prefix(const char *s, const char *pre)
@@ -289,29 +388,23 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
         { "helo", "HELO" }, { "starttls", "STARTTLS" },
         { "initial connection", "CONN" }, { "connect", "CONN" },
         { "greeting", "CONN" }, { "auth", "AUTH" }, { NULL, NULL } };
-    const char *best = NULL;
     const char *bestcmd = NULL;
-    for (int l = 0; lead[l]; l++) {
-        const char *p = s;
-        size_t rem = n;
-        const char *hit;
-        while ((hit = ci_find(p, rem, lead[l])) != NULL) {
-            const char *w = hit + strlen(lead[l]);
-            for (int k = 0; words[k].w; k++) {
-                if (ci_prefix(w, words[k].w) &&
-                    !is_alnum((unsigned char)w[strlen(words[k].w)])) {
-                    if (!best || hit < best) {
-                        best = hit;
-                        bestcmd = words[k].cmd;
-                    }
-                    break;
-                }
-            }
-            rem -= (size_t)(hit + 1 - p);
-            p = hit + 1;
-            if (best && p > best)
+    struct mscan ms;
+    mscan_init(&ms, lead, sizeof lead / sizeof lead[0] - 1);
+    size_t pos = 0, at;
+    int l;
+    while (!bestcmd && (l = mscan_next(&ms, s, n, pos, ~0ULL, &at)) >= 0) {
+        const char *w = s + at + strlen(lead[l]);
+        size_t rem = n - (at + strlen(lead[l]));
+        for (int k = 0; words[k].w; k++) {
+            size_t wl = strlen(words[k].w);
+            if (wl <= rem && ci_prefix(w, words[k].w) &&
+                (wl == rem || !is_alnum((unsigned char)w[wl]))) {
+                bestcmd = words[k].cmd;
                 break;
+            }
         }
+        pos = at + 1;
     }
     if (bestcmd) {
         scpy(out, osz, bestcmd);
@@ -737,13 +830,10 @@ static size_t text_cut(const char *t, size_t n)
         "Content-Type: message/rfc822",
         "------- Header of the message follows",
         NULL };
-    size_t cut = n;
-    for (int i = 0; marks[i]; i++) {
-        const char *h = ci_find(t, cut, marks[i]);
-        if (h && (size_t)(h - t) < cut)
-            cut = (size_t)(h - t);
-    }
-    return cut;
+    struct mscan ms;
+    size_t at;
+    mscan_init(&ms, marks, sizeof marks / sizeof marks[0] - 1);
+    return mscan_next(&ms, t, n, 0, ~0ULL, &at) >= 0 ? at : n;
 }
 
 static int line_is_header_of_original(const char *l, size_t n)
@@ -916,10 +1006,13 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         "Remote Server returned ", "The error that the other server returned was:",
         " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
         "reason: ", NULL };
-    for (int k = 0; strong[k]; k++) {
-        const char *h = ci_find(t + rb, re - rb, strong[k]);
-        if (h && (size_t)(h - t) < best) {
-            best = (size_t)(h - t);
+    {
+        struct mscan ms;
+        size_t at;
+        mscan_init(&ms, strong, sizeof strong / sizeof strong[0] - 1);
+        int k = mscan_next(&ms, t + rb, re - rb, 0, ~0ULL, &at);
+        if (k >= 0) {
+            best = rb + at;
             if (k != 3)
                 best += strlen(strong[k]);
         }
@@ -1149,11 +1242,25 @@ static int parse_vendor(struct ctx *c, int force)
     size_t n = c->text_len;
     const char *fmt = NULL;
     size_t scan = n < 65536 ? n : 65536;
-    for (int i = 0; fmt_marks[i].fmt; i++)
-        if (ci_find(t, scan, fmt_marks[i].mark)) {
-            fmt = fmt_marks[i].fmt;
-            break;
+    {
+        /* one pass: the first mark in table order that occurs */
+        const char *marks[64];
+        size_t nm = 0;
+        for (; fmt_marks[nm].fmt && nm < 64; nm++)
+            marks[nm] = fmt_marks[nm].mark;
+        struct mscan ms;
+        mscan_init(&ms, marks, nm);
+        unsigned long long want = nm >= 64 ? ~0ULL : (1ULL << nm) - 1;
+        size_t pos = 0, at;
+        int k, found = -1;
+        while (want && (k = mscan_next(&ms, t, scan, pos, want, &at)) >= 0) {
+            found = k;
+            want = (1ULL << k) - 1; /* only earlier table entries can win */
+            pos = at + 1;
         }
+        if (found >= 0)
+            fmt = fmt_marks[found].fmt;
+    }
     if (!fmt && !force && !c->xfailed[0])
         return 0;
     if (!fmt)
