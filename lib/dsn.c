@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_MAX_SCAN ((size_t)1 << 20)
 #define MAX_PARTS 96
@@ -381,13 +382,18 @@ static int find_reply(const char *s, char *out, size_t osz)
 static int find_command(const char *s, size_t n, char *out, size_t osz)
 {
     static const char *const lead[] = { "in reply to ", "after ", "response to ",
-                                        ">>> ", "command ", NULL };
+                                        ">>> ", "command ", "did not like our ",
+                                        "most progress was ", "(state ", NULL };
     static const struct { const char *w, *cmd; } words[] = {
         { "rcpt", "RCPT" }, { "mail from", "MAIL" }, { "mail", "MAIL" },
         { "end of data", "DATA" }, { "data", "DATA" }, { "ehlo", "EHLO" },
         { "helo", "HELO" }, { "starttls", "STARTTLS" },
         { "initial connection", "CONN" }, { "connect", "CONN" },
-        { "greeting", "CONN" }, { "auth", "AUTH" }, { NULL, NULL } };
+        { "greeting", "CONN" }, { "auth", "AUTH" },
+        /* Gmail's "(state N)" after the remote reply: the SMTP state */
+        { "6)", "STARTTLS" }, { "8)", "AUTH" }, { "9)", "STARTTLS" },
+        { "12)", "AUTH" }, { "13)", "MAIL" }, { "14)", "RCPT" },
+        { "15)", "DATA" }, { "17)", "DATA" }, { "18)", "DATA" }, { NULL, NULL } };
     const char *bestcmd = NULL;
     struct mscan ms;
     mscan_init(&ms, lead, sizeof lead / sizeof lead[0] - 1);
@@ -413,10 +419,61 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
     return 0;
 }
 
+/* A multi-line SMTP reply flattened into one line repeats its code at
+ * every line: "550-5.7.1 Messages with multiple 550-5.7.1 addresses in
+ * From:". Keep the first, drop the repeats (also Gmail's "550 550 ..."),
+ * so the words read as one sentence. In place. */
+static void strip_repeated_codes(char *d)
+{
+    if (!((d[0] == '2' || d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+          is_digit((unsigned char)d[2]) && (d[3] == '-' || d[3] == ' ')))
+        return;
+    char st[16] = "";
+    size_t sl = 0;
+    {
+        const char *q = d + 4;
+        while (*q == ' ')
+            q++;
+        if (*q == d[0] && q[1] == '.') {
+            while (sl + 1 < sizeof st && (is_digit((unsigned char)q[sl]) || q[sl] == '.'))
+                sl++;
+            memcpy(st, q, sl);
+            st[sl] = 0;
+        }
+    }
+    char *w = d + 4;
+    const char *r = d + 4;
+    while (*r) {
+        if (r[-1] == ' ' && r[0] == d[0] && r[1] == d[1] && r[2] == d[2] &&
+            (r[3] == '-' || r[3] == ' ')) {
+            const char *q = r + 4;
+            if (sl && strncmp(q, st, sl) == 0 && (q[sl] == ' ' || q[sl] == 0))
+                q += sl;
+            while (*q == ' ')
+                q++;
+            r = q;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = 0;
+    size_t L = strlen(d);
+    while (L > 0 && d[L - 1] == ' ')
+        d[--L] = 0;
+}
+
 static void fill_codes(struct bg_dsn_rcpt *r)
 {
-    if (!r->status[0])
+    strip_repeated_codes(r->diag);
+    if (!r->status[0]) {
         find_status(r->diag, r->status, sizeof r->status);
+    } else if (strcmp(r->status + 1, ".0.0") == 0) {
+        /* "Status: 5.0.0" says nothing; the reply may be more precise */
+        char s2[16];
+        if (find_status(r->diag, s2, sizeof s2) && s2[0] == r->status[0] &&
+            strcmp(s2 + 1, ".0.0") != 0)
+            scpy(r->status, sizeof r->status, s2);
+    }
     if (!r->reply_code[0])
         find_reply(r->diag, r->reply_code, sizeof r->reply_code);
     if (!r->command[0])
@@ -829,6 +886,7 @@ static size_t text_cut(const char *t, size_t n)
         "------ Failed message follows",
         "Content-Type: message/rfc822",
         "------- Header of the message follows",
+        "------- Returned Message --------",
         NULL };
     struct mscan ms;
     size_t at;
@@ -991,8 +1049,13 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     /* the reply sits next to the address: bound the work per recipient */
     if (re - rb > 8192)
         re = rb + 8192;
-    if (!r->command[0])
-        find_command(t + rb, re - rb, r->command, sizeof r->command);
+    if (!r->command[0]) {
+        /* ">>> RCPT To:<addr>": the command precedes the address */
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        find_command(t + lb, re - lb, r->command, sizeof r->command);
+    }
     if (!r->remote_mta[0])
         find_host(t + rb, re - rb, r->remote_mta, sizeof r->remote_mta);
     if (r->diag[0] && !overwrite_diag)
@@ -1005,12 +1068,17 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     static const char *const strong[] = {
         "Remote Server returned ", "The error that the other server returned was:",
         " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
-        "reason: ", NULL };
+        "reason: ",
+        /* weaker: a vendor's heading before its summary (Gmail) */
+        "Technical details of permanent failure:", "Technical details of temporary failure:",
+        "The response was:", NULL };
     {
         struct mscan ms;
         size_t at;
         mscan_init(&ms, strong, sizeof strong / sizeof strong[0] - 1);
-        int k = mscan_next(&ms, t + rb, re - rb, 0, ~0ULL, &at);
+        int k = mscan_next(&ms, t + rb, re - rb, 0, (1ULL << 7) - 1, &at);
+        if (k < 0)
+            k = mscan_next(&ms, t + rb, re - rb, 0, ~0ULL, &at);
         if (k >= 0) {
             best = rb + at;
             if (k != 3)
@@ -1030,8 +1098,20 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     size_t start = best, end;
     if (best == re) {
         /* none: the rest of the first line and its paragraph, else the
-         * next paragraph */
+         * next paragraph; a line holding nothing but the address (Gmail's
+         * indented recipient) is no diagnostic */
         start = rb;
+        size_t l = line_len(t + rb, re - rb, &adv);
+        size_t k = 0, al = strlen(r->rcpt);
+        while (k < l && strchr(" \t<>\"'()[]", t[rb + k]))
+            k++;
+        if (al && k + al <= l && strncasecmp(t + rb + k, r->rcpt, al) == 0) {
+            k += al;
+            while (k < l && strchr(" \t<>\"'()[],;.", t[rb + k]))
+                k++;
+            if (k == l)
+                start = rb + adv;
+        }
     }
     end = start;
     int seen_text = 0;
@@ -1081,6 +1161,7 @@ static const struct fmt_mark fmt_marks[] = {
     { "exchange", "The following recipient(s) cannot be reached" },
     { "exchange", "did not reach the following recipient" },
     { "exchange", "Remote Server returned" },
+    { "googlegroups", "groups.google.com/support" },
     { "gmail", "Delivery to the following recipient" },
     { "gmail", "Technical details of permanent failure" },
     { "yahoo", "Sorry, we were unable to deliver your message to the following address" },
@@ -1321,6 +1402,15 @@ static int parse_vendor(struct ctx *c, int force)
         if (k >= nfound0 && r->diag[0] == 0 && rb < re) {
             /* back up to the start of the address' line */
             region_details(r, t, rb, re, 0);
+        }
+        if (!r->diag[0] && strcmp(fmt, "googlegroups") == 0) {
+            /* Google Groups sends one templated notice in the sender's
+             * language: the group may not exist or the sender may not
+             * post. Hand the classifier the notice's meaning, not its
+             * greeting. */
+            scpy(r->diag, sizeof r->diag,
+                 "Google Groups: the group may not exist, or you may not have "
+                 "permission to post messages to the group");
         }
         if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
             region_details(r, t, 0, cut, 0);
