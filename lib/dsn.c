@@ -469,10 +469,17 @@ static void fill_codes(struct bg_dsn_rcpt *r)
         find_status(r->diag, r->status, sizeof r->status);
     } else if (strcmp(r->status + 1, ".0.0") == 0) {
         /* "Status: 5.0.0" says nothing; the reply may be more precise */
-        char s2[16];
-        if (find_status(r->diag, s2, sizeof s2) && s2[0] == r->status[0] &&
-            strcmp(s2 + 1, ".0.0") != 0)
-            scpy(r->status, sizeof r->status, s2);
+        char s2[16], code[4];
+        if (find_reply(r->diag, code, sizeof code)) {
+            /* the status right after the reply code: "550 5.1.1", "550-'5.7.1" */
+            const char *q = strstr(r->diag, code);
+            q = q ? q + 3 : "";
+            while (*q == ' ' || *q == '-' || *q == '\'' || *q == '"')
+                q++;
+            if (*q == r->status[0] && q[1] == '.' && find_status(q, s2, sizeof s2) &&
+                strncmp(q, s2, strlen(s2)) == 0 && strcmp(s2 + 1, ".0.0") != 0)
+                scpy(r->status, sizeof r->status, s2);
+        }
     }
     if (!r->reply_code[0])
         find_reply(r->diag, r->reply_code, sizeof r->reply_code);
@@ -1071,7 +1078,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         "reason: ",
         /* weaker: a vendor's heading before its summary (Gmail) */
         "Technical details of permanent failure:", "Technical details of temporary failure:",
-        "The response was:", NULL };
+        "The response was:", "did not reach the following recipient(s):", NULL };
     {
         struct mscan ms;
         size_t at;
@@ -1096,21 +1103,36 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         i += adv;
     }
     size_t start = best, end;
+    int extra_para = 0;
     if (best == re) {
         /* none: the rest of the first line and its paragraph, else the
          * next paragraph; a line holding nothing but the address (Gmail's
          * indented recipient) is no diagnostic */
         start = rb;
-        size_t l = line_len(t + rb, re - rb, &adv);
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        size_t l = line_len(t + lb, re - lb, &adv);
         size_t k = 0, al = strlen(r->rcpt);
-        while (k < l && strchr(" \t<>\"'()[]", t[rb + k]))
+        while (k < l && strchr(" \t<>\"'()[]", t[lb + k]))
             k++;
-        if (al && k + al <= l && strncasecmp(t + rb + k, r->rcpt, al) == 0) {
+        if (al && k + al <= l && strncasecmp(t + lb + k, r->rcpt, al) == 0) {
             k += al;
-            while (k < l && strchr(" \t<>\"'()[],;.", t[rb + k]))
+            while (k < l && strchr(" \t<>\"'()[],;.", t[lb + k]))
                 k++;
             if (k == l)
-                start = rb + adv;
+                start = lb + adv;
+        } else if (lb < rb) {
+            /* nothing but blanks after the address on its line: the words
+             * before it ("Unable to deliver message to <a@b>") are the
+             * diagnostic */
+            size_t e = lb + l, j = rb;
+            while (j < e && strchr(" \t<>\"'()[],;.", t[j]))
+                j++;
+            if (j >= e) {
+                start = lb;
+                extra_para = 1; /* and the reason in the next paragraph */
+            }
         }
     }
     end = start;
@@ -1123,8 +1145,12 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
                 blank = 0;
                 break;
             }
-        if (blank && seen_text && end - start > 12)
-            break;
+        if (blank && seen_text && end - start > 12) {
+            if (!extra_para)
+                break;
+            extra_para = 0;
+            seen_text = 0;
+        }
         if (!blank)
             seen_text = 1;
         end += adv;
