@@ -11,6 +11,7 @@
 #include "dsn.h"
 #include "mime.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1534,7 +1535,7 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
 {
     if (!out)
         return -1;
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(struct bg_dsn, r)); /* r[] is set as recipients are added */
     if (!msg || len == 0)
         return -1;
     size_t cap = opts && opts->max_scan ? opts->max_scan : DEFAULT_MAX_SCAN;
@@ -1689,7 +1690,7 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         rc = 0;
         goto done;
     }
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(struct bg_dsn, r)); /* r[] is set as recipients are added */
     rc = -1;
 done:
     if ((rc != 0 || out->nrcpt == 0) && nest == 0 &&
@@ -1702,7 +1703,7 @@ done:
             struct bg_dsn *inner = malloc(sizeof *inner);
             if (!inner)
                 break;
-            memset(inner, 0, sizeof *inner);
+            memset(inner, 0, offsetof(struct bg_dsn, r));
             if (parse_msg(pt->body, pt->body_len, inner, nest + 1) == 0 &&
                 inner->nrcpt > 0 && inner->kind != BG_REPORT_AUTOREPLY) {
                 *out = *inner;
