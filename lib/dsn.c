@@ -11,8 +11,10 @@
 #include "dsn.h"
 #include "mime.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_MAX_SCAN ((size_t)1 << 20)
 #define MAX_PARTS 96
@@ -43,16 +45,10 @@ static void scpy(char *dst, size_t dsz, const char *src)
     scopy(dst, dsz, src, strlen(src));
 }
 
-/* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
- * hay[0,n): Knuth-Morris-Pratt, so linear even on hostile input. */
-static const char *ci_find(const char *hay, size_t n, const char *needle)
+/* KMP from hay[0,n): the fallback that keeps ci_find linear. */
+static const char *ci_find_kmp(const char *hay, size_t n, const char *needle, size_t m)
 {
-    size_t m = strlen(needle);
     unsigned short fail[512];
-    if (m == 0)
-        return hay;
-    if (m > n || m >= 512)
-        return NULL;
     fail[0] = 0;
     for (size_t i = 1, k = 0; i < m; i++) {
         while (k > 0 && lc((unsigned char)needle[i]) != lc((unsigned char)needle[k]))
@@ -71,6 +67,111 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
             return hay + i + 1 - m;
     }
     return NULL;
+}
+
+/* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
+ * hay[0,n). Fast path: scan for the first two bytes, compare the rest;
+ * when the comparisons cost more than a few passes over the input
+ * (hostile, repetitive text), continue with Knuth-Morris-Pratt, so the
+ * time stays linear in n whatever the needle. */
+static const char *ci_find(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    if (m == 0)
+        return hay;
+    if (m > n || m >= 512)
+        return NULL;
+    const unsigned char *h = (const unsigned char *)hay;
+    int c0 = lc((unsigned char)needle[0]);
+    int u0 = (c0 >= 'a' && c0 <= 'z') ? c0 - 32 : c0;
+    int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
+    size_t budget = 2 * n + 256;
+    size_t last = n - m;
+    for (size_t i = 0; i <= last; i++) {
+        if (h[i] != c0 && h[i] != u0)
+            continue;
+        if (m == 1)
+            return hay + i;
+        if (lc(h[i + 1]) != c1)
+            continue;
+        size_t k = 2;
+        while (k < m && lc(h[i + k]) == lc((unsigned char)needle[k]))
+            k++;
+        if (k == m)
+            return hay + i;
+        if (k > budget)
+            return ci_find_kmp(hay + i + 1, n - i - 1, needle, m);
+        budget -= k;
+    }
+    return NULL;
+}
+
+/* ---- multi-needle scanner ----------------------------------------------
+ * Several ASCII needles (at most 64) searched in one pass: a bit set per
+ * (lower-cased) first and second byte filters the candidates, survivors
+ * are compared in full. Needles are fixed strings of this file, so the
+ * work per input byte is bounded by a constant: linear time. */
+struct mscan {
+    const char *const *nd;
+    size_t cnt;
+    unsigned char len[64];
+    unsigned long long t0[128], t1[128];
+};
+
+static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
+{
+    memset(ms, 0, sizeof *ms);
+    ms->nd = nd;
+    ms->cnt = cnt > 64 ? 64 : cnt;
+    for (size_t i = 0; i < ms->cnt; i++) {
+        size_t l = strlen(nd[i]);
+        ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
+        unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
+        unsigned char b = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
+        ms->t0[a] |= 1ULL << i;
+        if (l > 1) {
+            ms->t1[b] |= 1ULL << i;
+        } else {
+            for (size_t k = 0; k < 128; k++)
+                ms->t1[k] |= 1ULL << i;
+        }
+    }
+}
+
+/* First match at or after *pos of a needle in the set `want`: returns its
+ * index and sets *at, or -1. */
+static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
+                      unsigned long long want, size_t *at)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    for (size_t i = pos; i < n; i++) {
+        unsigned char b0 = h[i];
+        if (b0 & 0x80)
+            continue;
+        unsigned long long mk = ms->t0[lc(b0)] & want;
+        if (!mk)
+            continue;
+        unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
+        if (b1 & 0x80)
+            continue;
+        mk &= ms->t1[lc(b1)];
+        while (mk) {
+            int k = __builtin_ctzll(mk);
+            mk &= mk - 1;
+            size_t l = ms->len[k];
+            if (l > n - i)
+                continue;
+            const char *nd = ms->nd[k];
+            size_t j = 2;
+            while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
+                j++;
+            if (j >= l) {
+                *at = i;
+                return k;
+            }
+        }
+    }
+    return -1;
 }
 
 static int ci_prefix(const char *s, const char *pre)
@@ -282,36 +383,35 @@ static int find_reply(const char *s, char *out, size_t osz)
 static int find_command(const char *s, size_t n, char *out, size_t osz)
 {
     static const char *const lead[] = { "in reply to ", "after ", "response to ",
-                                        ">>> ", "command ", NULL };
+                                        ">>> ", "command ", "did not like our ",
+                                        "most progress was ", "(state ", NULL };
     static const struct { const char *w, *cmd; } words[] = {
         { "rcpt", "RCPT" }, { "mail from", "MAIL" }, { "mail", "MAIL" },
         { "end of data", "DATA" }, { "data", "DATA" }, { "ehlo", "EHLO" },
         { "helo", "HELO" }, { "starttls", "STARTTLS" },
         { "initial connection", "CONN" }, { "connect", "CONN" },
-        { "greeting", "CONN" }, { "auth", "AUTH" }, { NULL, NULL } };
-    const char *best = NULL;
+        { "greeting", "CONN" }, { "auth", "AUTH" },
+        /* Gmail's "(state N)" after the remote reply: the SMTP state */
+        { "6)", "STARTTLS" }, { "8)", "AUTH" }, { "9)", "STARTTLS" },
+        { "12)", "AUTH" }, { "13)", "MAIL" }, { "14)", "RCPT" },
+        { "15)", "DATA" }, { "17)", "DATA" }, { "18)", "DATA" }, { NULL, NULL } };
     const char *bestcmd = NULL;
-    for (int l = 0; lead[l]; l++) {
-        const char *p = s;
-        size_t rem = n;
-        const char *hit;
-        while ((hit = ci_find(p, rem, lead[l])) != NULL) {
-            const char *w = hit + strlen(lead[l]);
-            for (int k = 0; words[k].w; k++) {
-                if (ci_prefix(w, words[k].w) &&
-                    !is_alnum((unsigned char)w[strlen(words[k].w)])) {
-                    if (!best || hit < best) {
-                        best = hit;
-                        bestcmd = words[k].cmd;
-                    }
-                    break;
-                }
-            }
-            rem -= (size_t)(hit + 1 - p);
-            p = hit + 1;
-            if (best && p > best)
+    struct mscan ms;
+    mscan_init(&ms, lead, sizeof lead / sizeof lead[0] - 1);
+    size_t pos = 0, at;
+    int l;
+    while (!bestcmd && (l = mscan_next(&ms, s, n, pos, ~0ULL, &at)) >= 0) {
+        const char *w = s + at + strlen(lead[l]);
+        size_t rem = n - (at + strlen(lead[l]));
+        for (int k = 0; words[k].w; k++) {
+            size_t wl = strlen(words[k].w);
+            if (wl <= rem && ci_prefix(w, words[k].w) &&
+                (wl == rem || !is_alnum((unsigned char)w[wl]))) {
+                bestcmd = words[k].cmd;
                 break;
+            }
         }
+        pos = at + 1;
     }
     if (bestcmd) {
         scpy(out, osz, bestcmd);
@@ -320,10 +420,68 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
     return 0;
 }
 
+/* A multi-line SMTP reply flattened into one line repeats its code at
+ * every line: "550-5.7.1 Messages with multiple 550-5.7.1 addresses in
+ * From:". Keep the first, drop the repeats (also Gmail's "550 550 ..."),
+ * so the words read as one sentence. In place. */
+static void strip_repeated_codes(char *d)
+{
+    if (!((d[0] == '2' || d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+          is_digit((unsigned char)d[2]) && (d[3] == '-' || d[3] == ' ')))
+        return;
+    char st[16] = "";
+    size_t sl = 0;
+    {
+        const char *q = d + 4;
+        while (*q == ' ')
+            q++;
+        if (*q == d[0] && q[1] == '.') {
+            while (sl + 1 < sizeof st && (is_digit((unsigned char)q[sl]) || q[sl] == '.'))
+                sl++;
+            memcpy(st, q, sl);
+            st[sl] = 0;
+        }
+    }
+    char *w = d + 4;
+    const char *r = d + 4;
+    while (*r) {
+        if (r[-1] == ' ' && r[0] == d[0] && r[1] == d[1] && r[2] == d[2] &&
+            (r[3] == '-' || r[3] == ' ')) {
+            const char *q = r + 4;
+            if (sl && strncmp(q, st, sl) == 0 && (q[sl] == ' ' || q[sl] == 0))
+                q += sl;
+            while (*q == ' ')
+                q++;
+            r = q;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = 0;
+    size_t L = strlen(d);
+    while (L > 0 && d[L - 1] == ' ')
+        d[--L] = 0;
+}
+
 static void fill_codes(struct bg_dsn_rcpt *r)
 {
-    if (!r->status[0])
+    strip_repeated_codes(r->diag);
+    if (!r->status[0]) {
         find_status(r->diag, r->status, sizeof r->status);
+    } else if (strcmp(r->status + 1, ".0.0") == 0) {
+        /* "Status: 5.0.0" says nothing; the reply may be more precise */
+        char s2[16], code[4];
+        if (find_reply(r->diag, code, sizeof code)) {
+            /* the status right after the reply code: "550 5.1.1", "550-'5.7.1" */
+            const char *q = strstr(r->diag, code);
+            q = q ? q + 3 : "";
+            while (*q == ' ' || *q == '-' || *q == '\'' || *q == '"')
+                q++;
+            if (*q == r->status[0] && q[1] == '.' && find_status(q, s2, sizeof s2) &&
+                strncmp(q, s2, strlen(s2)) == 0 && strcmp(s2 + 1, ".0.0") != 0)
+                scpy(r->status, sizeof r->status, s2);
+        }
+    }
     if (!r->reply_code[0])
         find_reply(r->diag, r->reply_code, sizeof r->reply_code);
     if (!r->command[0])
@@ -736,14 +894,12 @@ static size_t text_cut(const char *t, size_t n)
         "------ Failed message follows",
         "Content-Type: message/rfc822",
         "------- Header of the message follows",
+        "------- Returned Message --------",
         NULL };
-    size_t cut = n;
-    for (int i = 0; marks[i]; i++) {
-        const char *h = ci_find(t, cut, marks[i]);
-        if (h && (size_t)(h - t) < cut)
-            cut = (size_t)(h - t);
-    }
-    return cut;
+    struct mscan ms;
+    size_t at;
+    mscan_init(&ms, marks, sizeof marks / sizeof marks[0] - 1);
+    return mscan_next(&ms, t, n, 0, ~0ULL, &at) >= 0 ? at : n;
 }
 
 static int line_is_header_of_original(const char *l, size_t n)
@@ -901,8 +1057,13 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     /* the reply sits next to the address: bound the work per recipient */
     if (re - rb > 8192)
         re = rb + 8192;
-    if (!r->command[0])
-        find_command(t + rb, re - rb, r->command, sizeof r->command);
+    if (!r->command[0]) {
+        /* ">>> RCPT To:<addr>": the command precedes the address */
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        find_command(t + lb, re - lb, r->command, sizeof r->command);
+    }
     if (!r->remote_mta[0])
         find_host(t + rb, re - rb, r->remote_mta, sizeof r->remote_mta);
     if (r->diag[0] && !overwrite_diag)
@@ -915,11 +1076,19 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     static const char *const strong[] = {
         "Remote Server returned ", "The error that the other server returned was:",
         " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
-        "reason: ", NULL };
-    for (int k = 0; strong[k]; k++) {
-        const char *h = ci_find(t + rb, re - rb, strong[k]);
-        if (h && (size_t)(h - t) < best) {
-            best = (size_t)(h - t);
+        "reason: ",
+        /* weaker: a vendor's heading before its summary (Gmail) */
+        "Technical details of permanent failure:", "Technical details of temporary failure:",
+        "The response was:", "did not reach the following recipient(s):", NULL };
+    {
+        struct mscan ms;
+        size_t at;
+        mscan_init(&ms, strong, sizeof strong / sizeof strong[0] - 1);
+        int k = mscan_next(&ms, t + rb, re - rb, 0, (1ULL << 7) - 1, &at);
+        if (k < 0)
+            k = mscan_next(&ms, t + rb, re - rb, 0, ~0ULL, &at);
+        if (k >= 0) {
+            best = rb + at;
             if (k != 3)
                 best += strlen(strong[k]);
         }
@@ -935,10 +1104,37 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         i += adv;
     }
     size_t start = best, end;
+    int extra_para = 0;
     if (best == re) {
         /* none: the rest of the first line and its paragraph, else the
-         * next paragraph */
+         * next paragraph; a line holding nothing but the address (Gmail's
+         * indented recipient) is no diagnostic */
         start = rb;
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        size_t l = line_len(t + lb, re - lb, &adv);
+        size_t k = 0, al = strlen(r->rcpt);
+        while (k < l && strchr(" \t<>\"'()[]", t[lb + k]))
+            k++;
+        if (al && k + al <= l && strncasecmp(t + lb + k, r->rcpt, al) == 0) {
+            k += al;
+            while (k < l && strchr(" \t<>\"'()[],;.", t[lb + k]))
+                k++;
+            if (k == l)
+                start = lb + adv;
+        } else if (lb < rb) {
+            /* nothing but blanks after the address on its line: the words
+             * before it ("Unable to deliver message to <a@b>") are the
+             * diagnostic */
+            size_t e = lb + l, j = rb;
+            while (j < e && strchr(" \t<>\"'()[],;.", t[j]))
+                j++;
+            if (j >= e) {
+                start = lb;
+                extra_para = 1; /* and the reason in the next paragraph */
+            }
+        }
     }
     end = start;
     int seen_text = 0;
@@ -950,8 +1146,12 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
                 blank = 0;
                 break;
             }
-        if (blank && seen_text && end - start > 12)
-            break;
+        if (blank && seen_text && end - start > 12) {
+            if (!extra_para)
+                break;
+            extra_para = 0;
+            seen_text = 0;
+        }
         if (!blank)
             seen_text = 1;
         end += adv;
@@ -988,6 +1188,7 @@ static const struct fmt_mark fmt_marks[] = {
     { "exchange", "The following recipient(s) cannot be reached" },
     { "exchange", "did not reach the following recipient" },
     { "exchange", "Remote Server returned" },
+    { "googlegroups", "groups.google.com/support" },
     { "gmail", "Delivery to the following recipient" },
     { "gmail", "Technical details of permanent failure" },
     { "yahoo", "Sorry, we were unable to deliver your message to the following address" },
@@ -1149,11 +1350,25 @@ static int parse_vendor(struct ctx *c, int force)
     size_t n = c->text_len;
     const char *fmt = NULL;
     size_t scan = n < 65536 ? n : 65536;
-    for (int i = 0; fmt_marks[i].fmt; i++)
-        if (ci_find(t, scan, fmt_marks[i].mark)) {
-            fmt = fmt_marks[i].fmt;
-            break;
+    {
+        /* one pass: the first mark in table order that occurs */
+        const char *marks[64];
+        size_t nm = 0;
+        for (; fmt_marks[nm].fmt && nm < 64; nm++)
+            marks[nm] = fmt_marks[nm].mark;
+        struct mscan ms;
+        mscan_init(&ms, marks, nm);
+        unsigned long long want = nm >= 64 ? ~0ULL : (1ULL << nm) - 1;
+        size_t pos = 0, at;
+        int k, found = -1;
+        while (want && (k = mscan_next(&ms, t, scan, pos, want, &at)) >= 0) {
+            found = k;
+            want = (1ULL << k) - 1; /* only earlier table entries can win */
+            pos = at + 1;
         }
+        if (found >= 0)
+            fmt = fmt_marks[found].fmt;
+    }
     if (!fmt && !force && !c->xfailed[0])
         return 0;
     if (!fmt)
@@ -1214,6 +1429,15 @@ static int parse_vendor(struct ctx *c, int force)
         if (k >= nfound0 && r->diag[0] == 0 && rb < re) {
             /* back up to the start of the address' line */
             region_details(r, t, rb, re, 0);
+        }
+        if (!r->diag[0] && strcmp(fmt, "googlegroups") == 0) {
+            /* Google Groups sends one templated notice in the sender's
+             * language: the group may not exist or the sender may not
+             * post. Hand the classifier the notice's meaning, not its
+             * greeting. */
+            scpy(r->diag, sizeof r->diag,
+                 "Google Groups: the group may not exist, or you may not have "
+                 "permission to post messages to the group");
         }
         if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
             region_details(r, t, 0, cut, 0);
@@ -1311,7 +1535,7 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
 {
     if (!out)
         return -1;
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(struct bg_dsn, r)); /* r[] is set as recipients are added */
     if (!msg || len == 0)
         return -1;
     size_t cap = opts && opts->max_scan ? opts->max_scan : DEFAULT_MAX_SCAN;
@@ -1466,7 +1690,7 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         rc = 0;
         goto done;
     }
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(struct bg_dsn, r)); /* r[] is set as recipients are added */
     rc = -1;
 done:
     if ((rc != 0 || out->nrcpt == 0) && nest == 0 &&
@@ -1479,7 +1703,7 @@ done:
             struct bg_dsn *inner = malloc(sizeof *inner);
             if (!inner)
                 break;
-            memset(inner, 0, sizeof *inner);
+            memset(inner, 0, offsetof(struct bg_dsn, r));
             if (parse_msg(pt->body, pt->body_len, inner, nest + 1) == 0 &&
                 inner->nrcpt > 0 && inner->kind != BG_REPORT_AUTOREPLY) {
                 *out = *inner;

@@ -108,14 +108,31 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
 int bg_mime_header(const char *h, size_t hlen, const char *name,
                    char *val, size_t valsz)
 {
-    char n[64];
-    size_t pos = 0;
-    while (bg_mime_next_field(h, hlen, &pos, n, sizeof n, val, valsz)) {
-        size_t a = 0;
-        while (n[a] && name[a] && n[a] == lc((unsigned char)name[a]))
-            a++;
-        if (n[a] == 0 && name[a] == 0)
-            return 1;
+    /* Compare names in place and decode only the matching field: a header
+     * block is looked up many times, and most fields are not wanted. */
+    size_t nl = strlen(name);
+    size_t i = 0;
+    while (i < hlen) {
+        const char *e = memchr(h + i, '\n', hlen - i);
+        size_t next = e ? (size_t)(e - h) + 1 : hlen;
+        size_t lend = e ? (size_t)(e - h) : hlen;
+        if (h[i] != ' ' && h[i] != '\t' && lend - i > nl) {
+            size_t k = 0;
+            while (k < nl && lc((unsigned char)h[i + k]) == lc((unsigned char)name[k]))
+                k++;
+            if (k == nl) {
+                size_t j = i + nl;
+                while (j < lend && (h[j] == ' ' || h[j] == '\t'))
+                    j++;
+                if (j < lend && h[j] == ':') {
+                    char n[64];
+                    size_t pos = i;
+                    if (bg_mime_next_field(h, hlen, &pos, n, sizeof n, val, valsz))
+                        return 1;
+                }
+            }
+        }
+        i = next;
     }
     if (valsz)
         val[0] = 0;

@@ -652,6 +652,87 @@ START_TEST(mime_walk_crlf_and_lf)
 }
 END_TEST
 
+START_TEST(gmail_delayed_summary)
+{
+    /* the indented address line is skipped; Gmail's "Technical details"
+     * heading introduces the diagnostic */
+    struct bg_dsn *d = parse_file("gmail-delayed.eml", 0);
+    ck_assert_str_eq(d->format, "gmail");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "otto@slow.example.net");
+    ck_assert(strncmp(d->r[0].diag, "The recipient server did not accept our requests", 48) == 0);
+    free(d);
+}
+END_TEST
+
+START_TEST(gmail_state_and_multiline_reply)
+{
+    struct bg_dsn *d = parse_file("gmail-state.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].status, "5.7.1");
+    ck_assert_str_eq(d->r[0].reply_code, "550");
+    /* "(state 18)" is Gmail's DATA state */
+    ck_assert_str_eq(d->r[0].command, "DATA");
+    /* continuation codes of the multi-line reply are dropped */
+    ck_assert_ptr_nonnull(strstr(d->r[0].diag, "Messages with multiple addresses in From: header are not accepted."));
+    free(d);
+}
+END_TEST
+
+START_TEST(google_groups)
+{
+    struct bg_dsn *d = parse_file("googlegroups.eml", 0);
+    ck_assert_str_eq(d->format, "googlegroups");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "cats@googlegroups.com");
+    ck_assert(strncmp(d->r[0].diag, "Google Groups:", 14) == 0);
+    free(d);
+}
+END_TEST
+
+START_TEST(sendmail_transcript_command)
+{
+    /* ">>> RCPT To:<addr>": the command precedes the address */
+    struct bg_dsn *d = parse_file("sendmail-v5.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "quinn@example.net");
+    ck_assert_str_eq(d->r[0].command, "RCPT");
+    ck_assert_str_eq(d->r[0].reply_code, "550");
+    free(d);
+}
+END_TEST
+
+START_TEST(status_refined_from_reply)
+{
+    /* Status: 5.0.0 says nothing; the reply's 5.1.1 is kept */
+    struct bg_dsn *d = parse_file("dsn-status-refine.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    free(d);
+}
+END_TEST
+
+START_TEST(repeated_codes_hostile)
+{
+    /* a diagnostic made of nothing but repeated codes stays bounded */
+    char msg[4096];
+    size_t o = (size_t)snprintf(msg, sizeof msg,
+        "From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail\r\n"
+        "Content-Type: multipart/report; boundary=\"b\"\r\n\r\n--b\r\n"
+        "Content-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\n"
+        "Status: 5.0.0\r\nDiagnostic-Code: smtp; 550");
+    while (o + 16 < sizeof msg - 32)
+        o += (size_t)snprintf(msg + o, sizeof msg - o, " 550-5.0.0");
+    o += (size_t)snprintf(msg + o, sizeof msg - o, "\r\n\r\n--b--\r\n");
+    int rc;
+    struct bg_dsn *d = parse_mem(msg, o, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert(strlen(d->r[0].diag) < BG_DSN_DIAG_MAX);
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("dsn");
@@ -664,6 +745,12 @@ static Suite *make_suite(void)
     tcase_add_test(f, office365_qp);
     tcase_add_test(f, gmail);
     tcase_add_test(f, yahoo);
+    tcase_add_test(f, gmail_delayed_summary);
+    tcase_add_test(f, gmail_state_and_multiline_reply);
+    tcase_add_test(f, google_groups);
+    tcase_add_test(f, sendmail_transcript_command);
+    tcase_add_test(f, status_refined_from_reply);
+    tcase_add_test(f, repeated_codes_hostile);
     tcase_add_test(f, courier);
     tcase_add_test(f, ses_json);
     tcase_add_test(f, domino);
