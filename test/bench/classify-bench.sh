@@ -27,14 +27,18 @@ nfiles=$(ls "$dir" | grep -c '\.eml$')
 
 now() { perl -MTime::HiRes=time -e 'printf "%.6f\n", time'; }
 
-# bouncegatectl: one call per round over all files
+# bouncegatectl: ONE call over the file list repeated `rounds` times, as a
+# site classifies a batch; its start-up (loading libraries, compiling the
+# rules) is paid once, as Sisimai's module loading is paid once below.
 cd "$dir" || exit 1
-t0=$(now)
+set --
 i=0
 while [ $i -lt "$rounds" ]; do
-    "$ctl" classify ./*.eml > /dev/null 2>&1
+    set -- "$@" ./*.eml
     i=$((i + 1))
 done
+t0=$(now)
+"$ctl" classify "$@" > /dev/null 2>&1
 t1=$(now)
 ours=$(echo "$t0 $t1 $nfiles $rounds" | awk '{ printf "%.1f", $3 * $4 / ($2 - $1) }')
 echo "bouncegatectl classify: $nfiles files x $rounds rounds in $(echo "$t0 $t1" | awk '{printf "%.3f", $2-$1}')s = $ours msg/s"
