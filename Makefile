@@ -126,6 +126,9 @@ install: all
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 conf/bouncegate.conf $(DESTDIR)$(SYSCONFDIR)/bouncegate.conf.sample
+	install -d $(DESTDIR)$(PREFIX)/share/bouncegate
+	install -m 0644 conf/rules.conf conf/postfix-main.cf conf/postfix-master.cf conf/sendmail.mc \
+	    $(DESTDIR)$(PREFIX)/share/bouncegate/
 
 clean:
 	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN)
