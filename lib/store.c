@@ -55,6 +55,7 @@
 
 struct bg_store {
     memcached_pool_st *pool;
+    memcached_st *master;        /* the pool clones its connections from it */
     char prefix[BG_PREFIX_MAX + 1];
     unsigned timeout_ms;
     /* The gate: free pooled connections (see the top of this file). */
@@ -127,6 +128,33 @@ static unsigned pool_max_option(const char *conf)
     return 0;
 }
 
+/* Failure handling for several servers and SASL, on the master handle.
+ * NULL, or what went wrong. */
+static const char *master_setup(memcached_st *m, const struct bg_store_opts *o)
+{
+    /* A failed server is retried after RETRY_TIMEOUT (1 s unless set), not
+     * on every call. */
+    memcached_behavior_set(m, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
+                           o->retry_timeout_s ? o->retry_timeout_s : 1);
+    if (o->failure_limit &&
+        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT,
+                               o->failure_limit) != MEMCACHED_SUCCESS)
+        return "cannot set the server failure limit";
+    if (o->dead_timeout_s &&
+        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT,
+                               o->dead_timeout_s) != MEMCACHED_SUCCESS)
+        return "cannot set the dead timeout";
+    if (o->sasl_user != NULL && o->sasl_user[0]) {
+        if (!memcached_behavior_get(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL))
+            return "SASL (MemcachedUser) needs --BINARY-PROTOCOL in the Memcached string";
+        if (memcached_set_sasl_auth_data(m, o->sasl_user,
+                                         o->sasl_password ? o->sasl_password : "")
+            != MEMCACHED_SUCCESS)
+            return "cannot set the SASL user and password (libmemcached without SASL?)";
+    }
+    return NULL;
+}
+
 struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t errsz)
 {
     char conf[1400];
@@ -176,9 +204,20 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
         free(s);
         return NULL;
     }
-    s->pool = memcached_pool(conf, strlen(conf));
-    if (s->pool == NULL) {
-        seterr(err, errsz, "cannot create memcached pool from '%s'", conf);
+    /* The master is ours (not memcached_pool's own) so that SASL data and
+     * the failure behaviors are on it before the pool clones the first
+     * connection; memcached_clone copies both. */
+    const char *merr = NULL;
+    s->master = memcached(conf, strlen(conf));
+    if (s->master == NULL)
+        merr = "cannot create memcached handle";
+    else
+        merr = master_setup(s->master, o);
+    if (merr == NULL && (s->pool = memcached_pool_create(s->master, 1, pool_max)) == NULL)
+        merr = "cannot create memcached pool";
+    if (merr != NULL) {
+        seterr(err, errsz, "%s", merr);
+        memcached_free(s->master);
         pthread_cond_destroy(&s->gate_cv);
         free(s);
         return NULL;
@@ -200,8 +239,6 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
                                 (uint64_t)s->timeout_ms * 1000);
     memcached_pool_behavior_set(s->pool, MEMCACHED_BEHAVIOR_SND_TIMEOUT,
                                 (uint64_t)s->timeout_ms * 1000);
-    /* A dead server is retried after a second, not on every call. */
-    memcached_pool_behavior_set(s->pool, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
     return s;
 }
 
@@ -210,6 +247,7 @@ void bg_store_close(struct bg_store *s)
     if (s == NULL)
         return;
     memcached_pool_destroy(s->pool);
+    memcached_free(s->master);
     bg_breaker_destroy(&s->breaker);
     pthread_cond_destroy(&s->gate_cv);
     pthread_mutex_destroy(&s->gate_mu);

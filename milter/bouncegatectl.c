@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "learn.h"
 #include "record.h"
+#include "secure.h"
 #include "store.h"
 
 #include <errno.h>
@@ -93,12 +94,16 @@ static void print_record(const char *name, int domain, const struct bg_record *r
 
 static struct bg_store *open_store(const struct bg_config *cfg)
 {
-    char err[512];
-    struct bg_store_opts so = { .config = cfg->memcached, .prefix = cfg->key_prefix,
-                                .timeout_ms = cfg->lookup_timeout_ms < 1000
-                                                  ? 1000 : cfg->lookup_timeout_ms,
-                                .pool_max = 1 };
+    char err[512], pw[512];
+    struct bg_store_opts so;
+    if (bg_store_opts_from_config(cfg, &so, pw, sizeof pw, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: %s\n", err);
+        return NULL;
+    }
+    so.timeout_ms = cfg->lookup_timeout_ms < 1000 ? 1000 : cfg->lookup_timeout_ms;
+    so.pool_max = 1;
     struct bg_store *s = bg_store_open(&so, err, sizeof err);
+    memset(pw, 0, sizeof pw);
     if (s == NULL)
         fprintf(stderr, "bouncegatectl: %s\n", err);
     return s;
