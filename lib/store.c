@@ -271,6 +271,37 @@ static int call_arm(struct call *c)
     return 0;
 }
 
+/* With several servers, a call that failed because one of them is gone
+ * (refused, reset, marked dead) is made again, at most twice: the first
+ * failure marks the server, the next call to it (MemcachedFailureLimit 1
+ * and --REMOVE-FAILED-SERVERS=1) takes it out of the distribution and
+ * fails with SERVER_MARKED_DEAD, the one after that goes to another
+ * server (or, with replicas, reads the copy). Measured with a SIGKILLed
+ * server of three: a lookup needs one retry, a write in a fresh process
+ * two. 1 when the caller should retry, within what is left of the
+ * deadline. */
+static int retry_elsewhere(struct call *c, memcached_return_t rc, int *tried)
+{
+    if (*tried >= 2 || memcached_server_count(c->m) < 2)
+        return 0;
+    switch (rc) {
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_TIMEOUT:
+        break;
+    default:
+        return 0;
+    }
+    ++*tried;
+    return call_arm(c) == 0;
+}
+
 /* Ends a call begun by call_begin: gives the connection back and tells the
  * breaker how it went (ok: memcached answered). why is the failure for the
  * breaker's log line (may be NULL). */
@@ -389,15 +420,19 @@ int bg_store_lookup(struct bg_store *s, const char *addr, const char *domain,
     int b = call_begin(s, &c, why, sizeof why);
     if (b < 0)
         return finish(err, errsz, why, b);
+    struct bg_record rr, rd;
+    int have_r, have_d, failed, tried = 0;
+    memcached_result_st *res;
+again:
+    have_r = have_d = failed = 0;
     memcached_return_t rc = memcached_mget(c.m, keys, lens, 2);
     if (rc != MEMCACHED_SUCCESS) {
+        if (retry_elsewhere(&c, rc, &tried))
+            goto again;
         seterr(why, sizeof why, "memcached mget: %s", memcached_last_error_message(c.m));
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
-    struct bg_record rr, rd;
-    int have_r = 0, have_d = 0, failed = 0;
-    memcached_result_st *res;
     /* Drain every result so the connection is clean for the next user,
      * each wait bounded by what is left of the deadline. */
     for (;;) {
@@ -424,7 +459,18 @@ int bg_store_lookup(struct bg_store *s, const char *addr, const char *domain,
         }
         memcached_result_free(res);
     }
+    /* A server that failed in the middle of a multi-get is skipped by
+     * libmemcached and the fetch still ends with END: with several servers
+     * that would be a silent miss. An error recorded during this call
+     * (each call starts with none) makes it a failure instead. */
+    if (!have_r && (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND)) {
+        memcached_return_t le = memcached_last_error(c.m);
+        if (le != MEMCACHED_SUCCESS && le != MEMCACHED_END && le != MEMCACHED_NOTFOUND)
+            rc = le;
+    }
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+        if (retry_elsewhere(&c, rc, &tried))
+            goto again;
         seterr(why, sizeof why, "memcached fetch: %s", memcached_last_error_message(c.m));
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
@@ -458,7 +504,10 @@ int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
     size_t vl = 0;
     uint32_t flags = 0;
     memcached_return_t rc;
+    int tried = 0;
     char *v = memcached_get(c.m, key, (size_t)kl, &vl, &flags, &rc);
+    while (v == NULL && retry_elsewhere(&c, rc, &tried))
+        v = memcached_get(c.m, key, (size_t)kl, &vl, &flags, &rc);
     int ret, ok = 1;
     if (v != NULL) {
         ret = accept_value(key, v, vl, rec, why, sizeof why);
@@ -492,6 +541,9 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
         return finish(err, errsz, why, b);
     memcached_return_t rc = memcached_set(c.m, key, (size_t)kl, val, (size_t)vl,
                                           (time_t)exp, 0);
+    int tried = 0;
+    while (retry_elsewhere(&c, rc, &tried))
+        rc = memcached_set(c.m, key, (size_t)kl, val, (size_t)vl, (time_t)exp, 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
         seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
@@ -514,6 +566,9 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
     if (b < 0)
         return finish(err, errsz, why, b);
     memcached_return_t rc = memcached_delete(c.m, key, (size_t)kl, 0);
+    int tried = 0;
+    while (retry_elsewhere(&c, rc, &tried))
+        rc = memcached_delete(c.m, key, (size_t)kl, 0);
     int ret;
     if (rc == MEMCACHED_SUCCESS)
         ret = 1;

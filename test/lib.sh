@@ -6,6 +6,7 @@
 #     . "$(dirname "$0")/../lib.sh"
 #     bg_tmpdir                      # temp dir + cleanup trap
 #     bg_start_memcached             # MC_PORT, MC_PID, MC_SERVER
+#                                    # (bg_start_memcached_on PORT: a given port)
 #     cat > "$BG_TMP/bg.conf" <<EOF
 #     Socket unix:$BG_TMP/bg.sock
 #     Memcached --SERVER=$MC_SERVER
@@ -388,6 +389,46 @@ bg_start_memcached() {
         bg_log "memcached on port $port exited early (attempt $attempt)"
     done
     bg_fatal "memcached would not start (see memcached.log)"
+}
+
+# bg_start_memcached_on PORT [EXTRA_ARGS...] - like bg_start_memcached,
+# but on the given port: restarts an EMPTY memcached where a stopped one
+# listened (bg_stop_memcached first), as after a crash or a reboot. Retries
+# for a few seconds while the port is still held; exports MC_PORT, MC_PID,
+# MC_SERVER. Fails the test when it cannot start.
+bg_start_memcached_on() {
+    local port=$1 mc user=() attempt pid end
+    shift
+    bg_tmpdir
+    mc=$(command -v "$BG_MEMCACHED") || bg_fatal "memcached not found (BG_MEMCACHED=$BG_MEMCACHED)"
+    if [ "$(id -u)" = 0 ]; then
+        if id memcache >/dev/null 2>&1; then user=(-u memcache); else user=(-u nobody); fi
+    fi
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+        "$mc" -l 127.0.0.1 -p "$port" -U 0 -m 64 "${user[@]}" "$@" \
+            >> "$BG_TMP/memcached.log" 2>&1 < /dev/null &
+        pid=$!
+        bg_track "$pid"
+        bg__now
+        end=$((BG__MS + BG_TIMEOUT * 1000))
+        while bg__alive "$pid"; do
+            if bg__mc_ready "$port"; then
+                MC_PORT=$port MC_PID=$pid MC_SERVER=127.0.0.1:$port
+                export MC_PORT MC_PID MC_SERVER
+                return 0
+            fi
+            bg__now
+            if [ "$BG__MS" -ge "$end" ]; then
+                bg_fatal "memcached on port $port not ready after ${BG_TIMEOUT}s"
+            fi
+            sleep 0.05
+        done
+        wait "$pid" 2>/dev/null
+        bg_untrack "$pid"
+        bg_log "memcached on port $port exited early (attempt $attempt); retrying"
+        sleep 0.5
+    done
+    bg_fatal "memcached would not start on port $port (see memcached.log)"
 }
 
 # bg_stop_memcached - SIGTERM, bounded wait; fails if it will not exit.
