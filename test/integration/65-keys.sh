@@ -49,9 +49,15 @@ hostile=(
     "$long"
 )
 keys() {    # every key memcached holds, one per line (metadump URL-encodes them)
-    local k
-    bg_mc_cmd "$MC_PORT" "lru_crawler metadump all" | sed -n 's/^key=\([^ ]*\) .*/\1/p' |
-        while IFS= read -r k; do printf '%b\n' "${k//%/\\x}"; done | sort
+    local k out attempt
+    # The crawler answers BUSY while a previous dump is still finishing:
+    # ask again (the victim's key is always there, so empty means "ask again").
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+        out=$(bg_mc_cmd "$MC_PORT" "lru_crawler metadump all" | sed -n 's/^key=\([^ ]*\) .*/\1/p')
+        [ -n "$out" ] && break
+        sleep 0.2
+    done
+    while IFS= read -r k; do printf '%b\n' "${k//%/\\x}"; done <<< "$out" | sort
 }
 out=$("$STORETOOL" -c "$conf" put "${hostile[@]}" 2>&1)
 bg_assert_rc 0 "every hostile name was stored (memcached refused no key)" \
