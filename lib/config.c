@@ -58,6 +58,20 @@ static const struct keydef keys[] = {
       "libmemcached configuration string" },
     { "MemcachedPool", KT_UINT, F(pool_size), "16",
       "most memcached connections held (one per concurrent lookup)" },
+    { "MemcachedFailureLimit", KT_UINT, F(mc_failure_limit), "0",
+      "failed calls after which a memcached server counts as failed (libmemcached's "
+      "SERVER_FAILURE_LIMIT; with --REMOVE-FAILED-SERVERS=1 it is then left out of "
+      "the distribution); 0 = as the Memcached string says" },
+    { "MemcachedRetryTimeout", KT_SECONDS, F(mc_retry_timeout), "1s",
+      "how long a failed memcached server is not asked before it is tried again" },
+    { "MemcachedDeadTimeout", KT_SECONDS, F(mc_dead_timeout), "0",
+      "how long a removed (dead) memcached server is left out before it is tried "
+      "again; 0 = not set (libmemcached's default)" },
+    { "MemcachedUser", KT_STRING, F(mc_user), "",
+      "SASL user for memcached (needs --BINARY-PROTOCOL); empty = no authentication" },
+    { "MemcachedPasswordFile", KT_STRING, F(mc_password_file), "",
+      "file whose first line is the SASL password of MemcachedUser; must not be "
+      "readable by others (chmod 0640)" },
     { "KeyPrefix", KT_PREFIX, F(key_prefix), "bg:",
       "namespace of every memcached key this site reads and writes" },
     { "LookupTimeout", KT_MS, F(lookup_timeout_ms), "250ms",

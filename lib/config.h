@@ -31,6 +31,11 @@ struct bg_config {
     unsigned warn_interval;       /* WarnInterval (s) */
     unsigned breaker_failures;    /* BreakerFailures (0 = no breaker) */
     unsigned breaker_cooldown_ms; /* BreakerCooldown */
+    unsigned mc_failure_limit;    /* MemcachedFailureLimit (0 = libmemcached's) */
+    unsigned mc_retry_timeout;    /* MemcachedRetryTimeout (s) */
+    unsigned mc_dead_timeout;     /* MemcachedDeadTimeout (s, 0 = not set) */
+    char mc_user[128];            /* MemcachedUser (SASL; empty = none) */
+    char mc_password_file[256];   /* MemcachedPasswordFile */
     enum bg_scope_mode scope;     /* Scope */
     struct bg_names outbound_daemons;   /* OutboundDaemons */
     int outbound_authenticated;   /* OutboundAuthenticated */

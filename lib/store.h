@@ -35,6 +35,14 @@ struct bg_store_opts {
     struct bg_journal *journal; /* NULL: none. Not owned: close it after
                                    the store. put/del of recipient and
                                    domain entries append to it first. */
+    /* Several servers (see the README's Running in production). Each is
+     * set on the pool's master before any connection is cloned from it. */
+    unsigned failure_limit;  /* MemcachedFailureLimit: SERVER_FAILURE_LIMIT; 0 = as
+                                the Memcached string says */
+    unsigned retry_timeout_s;/* MemcachedRetryTimeout: RETRY_TIMEOUT; 0 = 1 s */
+    unsigned dead_timeout_s; /* MemcachedDeadTimeout: DEAD_TIMEOUT; 0 = not set */
+    const char *sasl_user;   /* MemcachedUser; NULL or "" = no SASL */
+    const char *sasl_password; /* the first line of MemcachedPasswordFile */
 };
 
 /* Every call below returns BG_STORE_SKIPPED (< 0, so "-1 on error" tests

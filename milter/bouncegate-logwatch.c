@@ -28,6 +28,7 @@
 #include "learn.h"
 #include "log.h"
 #include "maillog.h"
+#include "secure.h"
 #include "store.h"
 
 #include <errno.h>
@@ -440,14 +441,20 @@ int main(int argc, char **argv)
         bg_learner_free(&c.learner);
         return 1;
     }
-    struct bg_store_opts so = {
-        .config = cfg.memcached, .prefix = cfg.key_prefix,
-        /* Nobody waits on us: give memcached time rather than lose events. */
-        .timeout_ms = cfg.lookup_timeout_ms < 1000 ? 1000 : cfg.lookup_timeout_ms,
-        .pool_max = 1,
-        .journal = journal,
-    };
+    struct bg_store_opts so;
+    char pw[512];
+    if (bg_store_opts_from_config(&cfg, &so, pw, sizeof pw, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegate-logwatch: %s: %s\n", cname, err);
+        bg_journal_close(journal);
+        bg_learner_free(&c.learner);
+        return 1;
+    }
+    /* Nobody waits on us: give memcached time rather than lose events. */
+    so.timeout_ms = cfg.lookup_timeout_ms < 1000 ? 1000 : cfg.lookup_timeout_ms;
+    so.pool_max = 1;
+    so.journal = journal;
     c.store = bg_store_open(&so, err, sizeof err);
+    memset(pw, 0, sizeof pw);
     if (c.store == NULL) {
         fprintf(stderr, "bouncegate-logwatch: %s: Memcached: %s\n", cname, err);
         bg_journal_close(journal);

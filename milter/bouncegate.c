@@ -246,6 +246,9 @@ static void reload(void)
                "socket=%s", old->cfg.socket);
     rt_put(old);
     bg_log_set_level(r->cfg.log_level);
+    if (r->warning[0])
+        bg_log(LOG_WARNING, "reload", "problem=unsafe-permissions error=\"%s\"",
+               r->warning);
     rt_install(r);
     bg_log(LOG_NOTICE, "reload", "action=reload config=%s", config_path);
 }
@@ -299,6 +302,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bouncegate: %s\n", err);
         return 1;
     }
+    if (r->warning[0] && (check_only || !foreground))   /* -f: bg_log echoes it */
+        fprintf(stderr, "bouncegate: warning: %s\n", r->warning);
     if (geteuid() == 0 && r->cfg.user_id[0]) {
         uid_t u; gid_t g; char n[64];
         if (lookup_user(r->cfg.user_id, &u, &g, n, sizeof n) < 0) {
@@ -318,6 +323,8 @@ int main(int argc, char **argv)
         daemonize();
     bg_log_open("bouncegate", r->cfg.syslog_facility, r->cfg.log_level, foreground);
     filter_init();
+    if (r->warning[0])
+        bg_log(LOG_WARNING, "start", "problem=unsafe-permissions error=\"%s\"", r->warning);
 
     if (r->cfg.pid_file[0]) {
         FILE *fp = fopen(r->cfg.pid_file, "w");

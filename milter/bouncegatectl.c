@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "learn.h"
 #include "record.h"
+#include "secure.h"
 #include "store.h"
 
 #include <errno.h>
@@ -103,18 +104,23 @@ static struct bg_journal *ctl_journal;
 
 static struct bg_store *open_store(const struct bg_config *cfg)
 {
-    char err[512];
+    char err[512], pw[512];
     if (cfg->journal[0] && ctl_journal == NULL &&
         (ctl_journal = bg_journal_open(cfg->journal, cfg->journal_sync, err,
                                        sizeof err)) == NULL) {
         fprintf(stderr, "bouncegatectl: Journal: %s\n", err);
         return NULL;
     }
-    struct bg_store_opts so = { .config = cfg->memcached, .prefix = cfg->key_prefix,
-                                .timeout_ms = cfg->lookup_timeout_ms < 1000
-                                                  ? 1000 : cfg->lookup_timeout_ms,
-                                .pool_max = 1, .journal = ctl_journal };
+    struct bg_store_opts so;
+    if (bg_store_opts_from_config(cfg, &so, pw, sizeof pw, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: %s\n", err);
+        return NULL;
+    }
+    so.timeout_ms = cfg->lookup_timeout_ms < 1000 ? 1000 : cfg->lookup_timeout_ms;
+    so.pool_max = 1;
+    so.journal = ctl_journal;
     struct bg_store *s = bg_store_open(&so, err, sizeof err);
+    memset(pw, 0, sizeof pw);
     if (s == NULL)
         fprintf(stderr, "bouncegatectl: %s\n", err);
     return s;

@@ -20,6 +20,7 @@ struct runtime {
     struct bg_learner learner;   /* rules, policy, learning parameters */
     struct bg_signer signer;     /* valid when have_signer */
     int have_signer;
+    char warning[400];       /* unsafe permissions of the config file, or "" */
     unsigned refs;           /* guarded by the runtime lock */
 };
 

@@ -1,6 +1,7 @@
 /* daemon_runtime.c - the reference-counted current configuration. */
 #include "daemon.h"
 #include "log.h"
+#include "secure.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,6 +96,11 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         }
         r->have_signer = 1;
     }
+    /* A configuration others can change is reported, not refused: the
+     * caller logs r->warning. */
+    if (path != NULL)
+        if (bg_file_check(path, 0, r->warning, sizeof r->warning) <= 0)
+            r->warning[0] = '\0';
     char serr[512];
     /* Opening a journal opens no file yet (the daemon starts even when
      * the journal directory is missing; start-up logs the problem). */
@@ -106,17 +112,23 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         free(r);
         return NULL;
     }
-    struct bg_store_opts so = {
-        .config = r->cfg.memcached,
-        .prefix = r->cfg.key_prefix,
-        .timeout_ms = r->cfg.lookup_timeout_ms,
-        .pool_max = r->cfg.pool_size,
-        .breaker_failures = r->cfg.breaker_failures,
-        .breaker_cooldown_ms = r->cfg.breaker_cooldown_ms,
-        .on_breaker = rt_breaker_log,
-        .journal = r->journal,
-    };
+    struct bg_store_opts so;
+    char pw[512];
+    if (bg_store_opts_from_config(&r->cfg, &so, pw, sizeof pw, lerr, sizeof lerr) < 0) {
+        snprintf(err, errsz, "%s: %s", path ? path : "(defaults)", lerr);
+        bg_journal_close(r->journal);
+        bg_learner_free(&r->learner);
+        free(r);
+        return NULL;
+    }
+    so.timeout_ms = r->cfg.lookup_timeout_ms;
+    so.pool_max = r->cfg.pool_size;
+    so.breaker_failures = r->cfg.breaker_failures;
+    so.breaker_cooldown_ms = r->cfg.breaker_cooldown_ms;
+    so.on_breaker = rt_breaker_log;
+    so.journal = r->journal;
     r->store = bg_store_open(&so, serr, sizeof serr);
+    memset(pw, 0, sizeof pw);
     if (r->store == NULL) {
         snprintf(err, errsz, "%s: Memcached: %s", path ? path : "(defaults)", serr);
         bg_journal_close(r->journal);

@@ -293,7 +293,7 @@ bg_mc_cmd() {
         echo "$line"
         case $line in
             END|STORED|NOT_STORED|EXISTS|NOT_FOUND|DELETED|TOUCHED|OK|ERROR|\
-            CLIENT_ERROR*|SERVER_ERROR*|VERSION*|[0-9]*)
+            CLIENT_ERROR*|SERVER_ERROR*|VERSION*|BUSY*|[0-9]*)
                 exec {fd}>&-
                 return 0 ;;
         esac

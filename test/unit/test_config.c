@@ -66,6 +66,29 @@ START_TEST(breaker_keys)
 }
 END_TEST
 
+START_TEST(cluster_sasl_keys)
+{
+    struct bg_config c;
+    char err[256] = "";
+    bg_config_defaults(&c);
+    ck_assert_uint_eq(c.mc_failure_limit, 0);
+    ck_assert_uint_eq(c.mc_retry_timeout, 1);
+    ck_assert_uint_eq(c.mc_dead_timeout, 0);
+    ck_assert_str_eq(c.mc_user, "");
+    ck_assert_str_eq(c.mc_password_file, "");
+    ck_assert_int_eq(load("MemcachedFailureLimit 1\nMemcachedRetryTimeout 2s\n"
+                          "MemcachedDeadTimeout 1m\nMemcachedUser bg\n"
+                          "MemcachedPasswordFile /etc/bouncegate/pw\n", &c, err, sizeof err), 0);
+    ck_assert_uint_eq(c.mc_failure_limit, 1);
+    ck_assert_uint_eq(c.mc_retry_timeout, 2);
+    ck_assert_uint_eq(c.mc_dead_timeout, 60);
+    ck_assert_str_eq(c.mc_user, "bg");
+    ck_assert_str_eq(c.mc_password_file, "/etc/bouncegate/pw");
+    ck_assert_int_eq(load("MemcachedRetryTimeout soon\n", &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: MemcachedRetryTimeout: "));
+}
+END_TEST
+
 START_TEST(full_file)
 {
     struct bg_config c;
@@ -190,6 +213,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, breaker_keys);
+    tcase_add_test(tc, cluster_sasl_keys);
     tcase_add_test(tc, full_file);
     tcase_add_loop_test(tc, errors_name_file_line_key, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, missing_file);
