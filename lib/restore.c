@@ -1,6 +1,7 @@
 /* restore.c - replay the journal into memcached (see restore.h). */
 #include "restore.h"
 #include "journal.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +154,36 @@ static void new_gen(char *out, size_t outsz)
     snprintf(out, outsz, "%lld.%s.%ld", (long long)time(NULL), host, (long)getpid());
 }
 
+/* Did a server we saw before restart (new pid, or started more than a few
+ * seconds later)? Updates what was seen. A server seen for the first time
+ * only joins the list: at the very first check the marker decides. */
+static int node_restarted(struct bg_restorer *r, struct bg_store *s)
+{
+    struct bg_server_epoch now[BG_STORE_MAX_SERVERS];
+    int n = bg_store_epochs(s, now, BG_STORE_MAX_SERVERS, NULL, 0);
+    if (n < 0)
+        return 0;
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < r->nseen; j++)
+            if (strcmp(r->seen[j].name, now[i].name) == 0)
+                break;
+        if (j == r->nseen) {
+            if (r->nseen < BG_STORE_MAX_SERVERS)
+                r->seen[r->nseen++] = now[i];
+            continue;
+        }
+        long long d = now[i].started - r->seen[j].started;
+        if (now[i].pid != r->seen[j].pid || d > 2 || d < -2) {
+            changed = 1;
+            bg_strlcpy(r->restarted, now[i].name, sizeof r->restarted);
+        }
+        r->seen[j] = now[i];
+    }
+    return changed;
+}
+
 int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *journal,
                      struct bg_restore_result *res, char *err, size_t errsz)
 {
@@ -166,8 +197,35 @@ int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *jour
     int found = bg_store_meta_get(s, BG_MARKER_NAME, cur, sizeof cur, err, errsz);
     if (found < 0)
         return -1;
-    if (found && r->gen[0] && strcmp(cur, r->gen) == 0)
-        return BG_RESTORE_NOTHING;
+    if (found && r->gen[0] && strcmp(cur, r->gen) == 0) {
+        /* A node that came back is not used by the client at once: until
+         * its retry and dead timeouts pass, libmemcached sends its keys to
+         * the next node, where add finds the replica and writes nothing.
+         * So a node restart is replayed now and twice more later. */
+        long long t = (long long)time(NULL);
+        int again = r->again_at != 0 && t >= r->again_at;
+        if (node_restarted(r, s)) {
+            r->again_left = 2;
+            r->again_at = t + 5;
+        } else if (again) {
+            r->again_at = --r->again_left > 0 ? t + 25 : 0;
+        } else {
+            return BG_RESTORE_NOTHING;
+        }
+        if (bg_restore_run(s, journal, res, err, errsz) < 0) {
+            r->nseen = 0;   /* look again next time */
+            return -1;
+        }
+        return BG_RESTORE_NODE;
+    }
+    /* Whatever happens below, the servers as they are now are the base
+     * for the next comparison. */
+    struct bg_server_epoch now[BG_STORE_MAX_SERVERS];
+    int n = bg_store_epochs(s, now, BG_STORE_MAX_SERVERS, NULL, 0);
+    if (n >= 0) {
+        memcpy(r->seen, now, (size_t)n * sizeof now[0]);
+        r->nseen = (size_t)n;
+    }
     if (bg_restore_run(s, journal, res, err, errsz) < 0)
         return -1;
     if (found) {

@@ -9,7 +9,11 @@
  *                           replay the journal, then write a new marker
  *   marker != last seen     another host restored after a loss: replay
  *                           our journal too (its changes are ours only)
- *   marker == last seen     nothing to do
+ *   marker == last seen     nothing to do, unless one of the servers
+ *                           restarted since the last check (new pid or
+ *                           start time in its stats): in a cluster the
+ *                           marker lives on one node, and a node that came
+ *                           back empty is refilled the same way
  *
  * The generation last seen is kept in JOURNAL.gen, so a daemon started
  * after another host restored still adds its own entries. Replaying uses
@@ -44,6 +48,11 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
                    char *err, size_t errsz);
 
 struct bg_restorer {
+    struct bg_server_epoch seen[BG_STORE_MAX_SERVERS]; /* servers last seen */
+    size_t nseen;
+    char restarted[80];      /* the node whose restart caused the replay */
+    long long again_at;      /* replay again then (0: no): see restore.c */
+    int again_left;
     char path[512];          /* journal */
     char gen[128];           /* generation last seen ("" = unknown) */
     int loaded;              /* gen read from PATH.gen */
@@ -52,7 +61,9 @@ struct bg_restorer {
 enum bg_restore_what {
     BG_RESTORE_NOTHING = 0,  /* marker is the one we know */
     BG_RESTORE_RESTORED,     /* marker was missing: replayed, marker set */
-    BG_RESTORE_FOLLOWED      /* another host restored: replayed ours */
+    BG_RESTORE_FOLLOWED,     /* another host restored: replayed ours */
+    BG_RESTORE_NODE          /* one server restarted (a cluster node that
+                                came back empty): replayed, see r->restarted */
 };
 
 /* One check (see above). Returns the enum, or -1 with err. The new

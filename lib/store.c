@@ -808,3 +808,38 @@ int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
     call_end(s, &c, ret == 0, why);
     return finish(err, errsz, why, ret);
 }
+
+int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
+                    char *err, size_t errsz)
+{
+    char why[WHY_MAX] = "";
+    struct call c;
+    int b = call_begin(s, &c, why, sizeof why);
+    if (b < 0)
+        return finish(err, errsz, why, b);
+    memcached_return_t rc;
+    memcached_stat_st *st = memcached_stat(c.m, NULL, &rc);
+    int n = 0;
+    if (st == NULL) {
+        seterr(why, sizeof why, "memcached stat: %s", memcached_last_error_message(c.m));
+        call_end(s, &c, 0, why);
+        return finish(err, errsz, why, -1);
+    }
+    uint32_t count = memcached_server_count(c.m);
+    for (uint32_t i = 0; i < count && (size_t)n < max; i++) {
+        const memcached_instance_st *in = memcached_server_instance_by_position(c.m, i);
+        /* A server that did not answer has an all-zero entry. */
+        if (in == NULL || st[i].pid == 0)
+            continue;
+        snprintf(e[n].name, sizeof e[n].name, "%s:%u", memcached_server_name(in),
+                 (unsigned)memcached_server_port(in));
+        e[n].pid = (long long)st[i].pid;
+        e[n].started = (long long)st[i].time - (long long)st[i].uptime;
+        n++;
+    }
+    memcached_stat_free(c.m, st);
+    /* Partial answers are normal in a cluster with a node down: not a
+     * failure of the store as a whole. */
+    call_end(s, &c, 1, why);
+    return n;
+}

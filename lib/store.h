@@ -113,4 +113,19 @@ int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
  * reads values over 30 days as absolute). -1 when already expired. */
 long long bg_store_exptime(long long expires, long long now);
 
+/* Who each memcached server is: its process id and its start time (its
+ * own clock: time - uptime). A server that restarted (empty) shows a new
+ * pid or start; the journal restore uses this to refill a cluster node
+ * that came back empty, which the marker key alone cannot see (the marker
+ * lives on one node). Servers that do not answer are left out.
+ * Returns the number filled (0..max), or -1 with err. */
+#define BG_STORE_MAX_SERVERS 32
+struct bg_server_epoch {
+    char name[80];           /* host:port */
+    long long pid;
+    long long started;
+};
+int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
+                    char *err, size_t errsz);
+
 #endif

@@ -45,10 +45,14 @@ static void one_check(struct runtime *r, struct bg_restorer *rs, long long *last
     if (what == BG_RESTORE_NOTHING)
         return;
     bg_log(LOG_NOTICE, "restore", "action=restore entries=%zu tombstones=%zu seconds=%.3f "
-           "added=%zu present=%zu tail_deletes=%zu bad_lines=%zu reason=%s generation=%s",
+           "added=%zu present=%zu tail_deletes=%zu bad_lines=%zu reason=%s%s%s generation=%s",
            res.entries, res.tombstones, res.seconds, res.added, res.present,
            res.tail_deletes, res.bad,
-           what == BG_RESTORE_RESTORED ? "marker-missing" : "other-host-restored", rs->gen);
+           what == BG_RESTORE_RESTORED ? "marker-missing"
+           : what == BG_RESTORE_NODE   ? "node-restarted"
+                                       : "other-host-restored",
+           what == BG_RESTORE_NODE ? " node=" : "", what == BG_RESTORE_NODE ? rs->restarted : "",
+           rs->gen);
 }
 
 static void *restore_thread(void *arg)
