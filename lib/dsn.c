@@ -12,6 +12,7 @@
 #include "mime.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,7 +107,22 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
     size_t budget = 2 * n + 256;
     size_t last = n - m;
+    /* eight bytes at a time while neither case of the first byte occurs
+     * (the classic "has zero byte" test on x ^ pattern) */
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t p0 = ones * (uint64_t)c0, pu = ones * (uint64_t)u0;
     for (size_t i = 0; i <= last; i++) {
+        while (i + 8 <= n) {
+            uint64_t w, x, y;
+            memcpy(&w, h + i, 8);
+            x = w ^ p0;
+            y = w ^ pu;
+            if ((((x - ones) & ~x) | ((y - ones) & ~y)) & highs)
+                break;
+            i += 8;
+        }
+        if (i > last)
+            break;
         if (h[i] != c0 && h[i] != u0)
             continue;
         if (m == 1)
