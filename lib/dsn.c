@@ -905,9 +905,8 @@ static void build_text(struct ctx *c)
             c->text[o++] = '\n';
         }
     }
-    for (size_t i = 0; i < o; i++)
-        if (c->text[i] == 0)
-            c->text[i] = ' ';
+    for (char *z = memchr(c->text, 0, o); z; z = memchr(z + 1, 0, o - (size_t)(z + 1 - c->text)))
+        *z = ' ';
     c->text[o] = 0;
     c->text_len = o;
 }
