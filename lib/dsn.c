@@ -12,6 +12,7 @@
 #include "mime.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,7 +23,26 @@
 
 /* ---- small string helpers -------------------------------------------- */
 
-static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+/* ASCII lower-casing by table: the scanners below call it per byte. */
+static const unsigned char lc_tab[256] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    64, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 91, 92, 93, 94, 95,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127,
+    128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143,
+    144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159,
+    160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175,
+    176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191,
+    192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207,
+    208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223,
+    224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
+    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
+};
+static inline int lc(int c) { return lc_tab[(unsigned char)c]; }
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alnum(int c)
 {
@@ -87,7 +107,22 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
     size_t budget = 2 * n + 256;
     size_t last = n - m;
+    /* eight bytes at a time while neither case of the first byte occurs
+     * (the classic "has zero byte" test on x ^ pattern) */
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t p0 = ones * (uint64_t)c0, pu = ones * (uint64_t)u0;
     for (size_t i = 0; i <= last; i++) {
+        while (i + 8 <= n) {
+            uint64_t w, x, y;
+            memcpy(&w, h + i, 8);
+            x = w ^ p0;
+            y = w ^ pu;
+            if ((((x - ones) & ~x) | ((y - ones) & ~y)) & highs)
+                break;
+            i += 8;
+        }
+        if (i > last)
+            break;
         if (h[i] != c0 && h[i] != u0)
             continue;
         if (m == 1)
@@ -115,6 +150,7 @@ struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
+    unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
 };
 
@@ -129,6 +165,9 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
         unsigned char b = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
         ms->t0[a] |= 1ULL << i;
+        ms->first[a] = 1;
+        if (a >= 'a' && a <= 'z')
+            ms->first[a - 32] = 1;
         if (l > 1) {
             ms->t1[b] |= 1ULL << i;
         } else {
@@ -145,9 +184,10 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
 {
     const unsigned char *h = (const unsigned char *)hay;
     for (size_t i = pos; i < n; i++) {
+        while (!ms->first[h[i]])
+            if (++i >= n)
+                return -1;
         unsigned char b0 = h[i];
-        if (b0 & 0x80)
-            continue;
         unsigned long long mk = ms->t0[lc(b0)] & want;
         if (!mk)
             continue;
@@ -500,7 +540,6 @@ struct ctx {
     const char *msg;
     size_t len;
     struct bg_dsn *out;
-    struct bg_mime_part parts[MAX_PARTS];
     size_t nparts;
     char *buf;          /* decode scratch: len + 1 bytes */
     char *text;         /* human-readable text, NUL-terminated */
@@ -513,6 +552,7 @@ struct ctx {
     char hmxmr[320];      /* Hotmail JMRP X-HmXmrOriginalRecipient */
     char senders[4][320]; /* envelope/header senders seen in the text */
     int nsenders;
+    struct bg_mime_part parts[MAX_PARTS]; /* last: not zeroed, [0,nparts) set */
 };
 
 static struct bg_dsn_rcpt *rcpt_add(struct bg_dsn *out, const char *addr)
@@ -865,9 +905,8 @@ static void build_text(struct ctx *c)
             c->text[o++] = '\n';
         }
     }
-    for (size_t i = 0; i < o; i++)
-        if (c->text[i] == 0)
-            c->text[i] = ' ';
+    for (char *z = memchr(c->text, 0, o); z; z = memchr(z + 1, 0, o - (size_t)(z + 1 - c->text)))
+        *z = ' ';
     c->text[o] = 0;
     c->text_len = o;
 }
@@ -1549,9 +1588,10 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
 static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
 {
 
-    struct ctx *c = calloc(1, sizeof *c);
+    struct ctx *c = malloc(sizeof *c);
     if (!c)
         return -1;
+    memset(c, 0, offsetof(struct ctx, parts));
     c->msg = msg;
     c->len = len;
     c->out = out;

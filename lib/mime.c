@@ -271,6 +271,17 @@ static size_t qp_generic(const char *in, size_t inlen, char *out,
 {
     size_t o = 0;
     for (size_t i = 0; i < inlen && o < outsz; i++) {
+        if (!underscore) {
+            /* copy the run up to the next '=' in one go */
+            size_t lim = inlen - i < outsz - o ? inlen - i : outsz - o;
+            const char *eq = memchr(in + i, '=', lim);
+            size_t run = eq ? (size_t)(eq - (in + i)) : lim;
+            memcpy(out + o, in + i, run);
+            o += run;
+            i += run;
+            if (i >= inlen || o >= outsz)
+                break;
+        }
         unsigned char c = (unsigned char)in[i];
         if (c == '=') {
             if (i + 2 < inlen && hexv((unsigned char)in[i + 1]) >= 0 &&

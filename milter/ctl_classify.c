@@ -14,9 +14,11 @@
  * (the others are still processed).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "ctl.h"
@@ -49,19 +51,6 @@ static const char *kind_name(enum bg_report_kind k)
     case BG_REPORT_VENDOR: return "vendor";
     }
     return "none";
-}
-
-/* TSV field: '-' when empty, control bytes as '?'. */
-static void put_tsv(FILE *out, const char *s)
-{
-    if (!s || !*s) {
-        fputc('-', out);
-        return;
-    }
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
-    }
 }
 
 /* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid.
@@ -172,20 +161,54 @@ static void emit(FILE *out, int json, const struct line *l)
         fputs("}\n", out);
         return;
     }
-    put_tsv(out, l->file);
-    fputc('\t', out);
-    put_tsv(out, l->rcpt);
-    fputc('\t', out);
-    put_tsv(out, l->status);
-    fputc('\t', out);
-    put_tsv(out, cls_name(l->v->cls));
-    fputc('\t', out);
-    put_tsv(out, l->v->reason);
-    fputc('\t', out);
-    put_tsv(out, bg_policy_action_name(l->act));
-    fputc('\t', out);
-    put_tsv(out, l->v->rule);
-    fputc('\n', out);
+    /* the line is built in one buffer and written with one call */
+    const char *fld[7] = { l->file, l->rcpt, l->status, cls_name(l->v->cls), l->v->reason,
+                           bg_policy_action_name(l->act), l->v->rule };
+    char line[2048];
+    size_t o = 0;
+    for (int k = 0; k < 7; k++) {
+        const char *s = fld[k];
+        if (!s || !*s)
+            s = "-";
+        for (; *s; s++) {
+            if (o + 2 > sizeof line) { /* flush a long line in pieces */
+                fwrite(line, 1, o, out);
+                o = 0;
+            }
+            unsigned char c = (unsigned char)*s;
+            line[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        line[o++] = k < 6 ? '\t' : '\n';
+    }
+    fwrite(line, 1, o, out);
+}
+
+/* Read a whole file descriptor into buf (at most cap bytes; the rest is
+ * drained and ignored) with read(2) only: open, read, read (end), close
+ * per file. Returns bytes read or -1 on a read error. */
+static long read_fd(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            return (long)n;
+        n += (size_t)r;
+    }
+    char sink[4096];
+    for (;;) {
+        ssize_t r = read(fd, sink, sizeof sink);
+        if (r == 0)
+            break;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+    return (long)n;
 }
 
 /* Read a whole stream into buf (at most cap bytes; the rest is drained
@@ -296,6 +319,8 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         if (is_file_arg(i, dashdash, argv))
             nfiles++;
 
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     char *buf = malloc(max_scan);
     struct bg_dsn *d = malloc(sizeof *d);
     if (!buf || !d) {
@@ -316,17 +341,20 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         } else {
             name = argv[i];
         }
-        FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
-        if (!f) {
-            fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
-            rc = 2;
-            continue;
-        }
-        long n = read_all(f, buf, max_scan);
-        if (f != stdin)
-            fclose(f);
-        else
+        long n;
+        if (strcmp(name, "-") == 0) {
+            n = read_all(stdin, buf, max_scan);
             clearerr(stdin);
+        } else {
+            int fd = open(name, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+                rc = 2;
+                continue;
+            }
+            n = read_fd(fd, buf, max_scan);
+            close(fd);
+        }
         if (n < 0) {
             fprintf(stderr, "classify: %s: read error\n", name);
             rc = 2;

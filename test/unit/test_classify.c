@@ -54,6 +54,13 @@ static const struct row rows[] = {
     { "", "", "", NULL, BG_ACTION_UNKNOWN, NULL, UNDET, "undefined", "fallback" },
     { NULL, NULL, NULL, NULL, BG_ACTION_UNKNOWN, NULL, UNDET, "undefined", "fallback" },
     /* --- provider and MTA texts added with the corpus tuning --- */
+    /* --- second tuning --- */
+    { "5.1.6", "551", "551 not our customer", NULL, F, NULL, HARD, "hasmoved", "moved-status-early" },
+    { "5.1.1", "", "procmail: Couldn't create \"/var/spool/mail/bob\" id: r.example.org: No such user", NULL, F, NULL, SOFT, "mailererror", "mailer-lda" },
+    { "", "421", "Error, ERROR_CODE :421, ERROR_CODE :, Host not reachable.", NULL, F, NULL, SOFT, "expired", "expired-text" },
+    { "5.7.0", "550", "550 5.7.0 <a@example.jp>... Please use the smtp server of your ISP.", NULL, F, "MAIL", BLOCK, "blocked", "dnsbl" },
+    { "", "554", "554 Message rejected: Email address is not verified. The following identities failed the check in region US-EAST-1: a@example.jp", NULL, F, NULL, BLOCK, "norelaying", "relay" },
+    { "5.5.0", "550", "550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416", NULL, F, NULL, HARD, "userunknown", "orange-nouser" },
     { "", "", "The recipient name is not recognized MSEXCH:IMS:EXAMPLE 0 (000C05A6) Unknown Recipient", NULL, F, NULL, HARD, "userunknown", "exchange-nouser" },
     { "", "", "because: User ann (ann@example.jp) not listed in Domino Directory", NULL, F, NULL, HARD, "userunknown", "domino-nouser" },
     { "", "", "Invalid final delivery userid: bob@example.com", NULL, F, NULL, HARD, "userunknown", "imail-nouser" },
@@ -86,8 +93,8 @@ static const struct row rows[] = {
     { "5.1.2", "550", "550 5.1.2 Host unknown (Name server: example.invalid: host not found)", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
     { "5.4.4", "", "Host or domain name not found. Name service error for name=x.invalid type=A: Host not found", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
     { "5.1.2", "", "", NULL, F, NULL, HARD, "hostunknown", "hostunknown-status" },
-    { "5.1.6", "550", "550 5.1.6 recipient no longer on server: a@b", NULL, F, NULL, HARD, "hasmoved", "moved" },
-    { "5.1.6", "551", "551 5.1.6", NULL, F, NULL, HARD, "hasmoved", "moved-status" },
+    { "5.1.6", "550", "550 5.1.6 recipient no longer on server: a@b", NULL, F, NULL, HARD, "hasmoved", "moved-status-early" },
+    { "5.1.6", "551", "551 5.1.6", NULL, F, NULL, HARD, "hasmoved", "moved-status-early" },
     { "", "", "DNS Error: DNS type 'mx' lookup of example.invalid responded with code NXDOMAIN", NULL, F, NULL, HARD, "hostunknown", "gmail-dns-nxdomain" },
     /* --- soft --- */
     { "5.2.2", "550", "550 5.2.2 STOREDRV.Deliver: mailbox full.", NULL, F, NULL, SOFT, "mailboxfull", "ms-quota" },
@@ -98,7 +105,7 @@ static const struct row rows[] = {
     { "4.4.1", "", "lost connection with mx.example.org[192.0.2.1] while receiving the initial server greeting", NULL, D, NULL, SOFT, "networkerror", "network-text" },
     { "5.4.6", "554", "554 5.4.6 Too many hops", NULL, F, NULL, SOFT, "networkerror", "network-text" },
     { "4.0.0", "421", "421 Too many concurrent SMTP connections; please try again later", NULL, D, NULL, SOFT, "toomanyconn", "too-many-conn" },
-    { "", "", "procmail: Couldn't create \"/var/spool/mail/x\"", NULL, F, NULL, SOFT, "mailererror", "mailer-text" },
+    { "", "", "procmail: Couldn't create \"/var/spool/mail/x\"", NULL, F, NULL, SOFT, "mailererror", "mailer-lda" },
     { "5.3.0", "554", "554 5.3.0 Internal system error", NULL, F, NULL, SOFT, "systemerror", "system-text" },
     { "", "", "", NULL, D, NULL, SOFT, "expired", "delayed" },
     { "4.3.0", "451", "451 4.3.0 whatever", NULL, D, NULL, SOFT, "systemerror", "st-5.3" },
