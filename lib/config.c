@@ -186,6 +186,8 @@ int bg_duration_parse(const char *s, long long unit_ms, long long *out_ms)
     else if (strcmp(end, "d") == 0)  mult = 86400LL * 1000;
     else if (strcmp(end, "w") == 0)  mult = 7 * 86400LL * 1000;
     else return -1;
+    if ((long long)v > LLONG_MAX / mult)
+        return -1; /* "1099511627776w" would overflow */
     *out_ms = (long long)v * mult;
     return 0;
 }
@@ -274,6 +276,8 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
             *why = "expected a size such as 65536, 512k or 1m";
             return -1;
         }
+        if (b > 64ULL * 1024 * 1024)
+            b = 64ULL * 1024 * 1024 + 1; /* too big; keep "k"/"m" from wrapping */
         if (*end == 'k' || *end == 'K') { b *= 1024; end++; }
         else if (*end == 'm' || *end == 'M') { b *= 1024 * 1024; end++; }
         if (*end || b < 1024 || b > 64ULL * 1024 * 1024) {
@@ -360,31 +364,38 @@ static char *trim(char *s)
     return s;
 }
 
+/* Longest line, without its '\n'. */
+#define LINE_MAX_BYTES 2046
+
 int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz)
 {
     FILE *fp = fopen(path, "r");
-    char line[2048];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
     unsigned lineno = 0;
     unsigned char seen[NKEYS];
+    int rc = -1;
 
     memset(seen, 0, sizeof seen);
     if (fp == NULL) {
         seterr(err, errsz, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof line, fp) != NULL) {
+    /* getline, not fgets: it reports the true length, so a NUL byte in a
+     * line is seen (fgets would silently cut the line there and, past
+     * the cut, hide its length). */
+    while ((got = getline(&line, &cap, fp)) != -1) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            seterr(err, errsz, "%s:%u: line too long (max %zu bytes)", path, lineno,
-                   sizeof line - 2);
-            fclose(fp);
-            return -1;
+        size_t len = (size_t)got;
+        if (len - (line[len - 1] == '\n') > LINE_MAX_BYTES) {
+            seterr(err, errsz, "%s:%u: line too long (max %d bytes)", path, lineno,
+                   LINE_MAX_BYTES);
+            goto out;
         }
-        if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+        if (memchr(line, '\0', len) != NULL) {
             seterr(err, errsz, "%s:%u: NUL byte in line", path, lineno);
-            fclose(fp);
-            return -1;
+            goto out;
         }
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
@@ -408,30 +419,29 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
                 break;
         if (i == NKEYS) {
             seterr(err, errsz, "%s:%u: %.64s: unknown key", path, lineno, name);
-            fclose(fp);
-            return -1;
+            goto out;
         }
         if (seen[i]) {
             seterr(err, errsz, "%s:%u: %s: key given twice", path, lineno, keys[i].name);
-            fclose(fp);
-            return -1;
+            goto out;
         }
         seen[i] = 1;
         const char *why = NULL;
         if (set_value(c, &keys[i], value, &why) < 0) {
             seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
                    why ? why : "bad value");
-            fclose(fp);
-            return -1;
+            goto out;
         }
     }
     if (ferror(fp)) {
         seterr(err, errsz, "%s: read error", path);
-        fclose(fp);
-        return -1;
+        goto out;
     }
+    rc = 0;
+out:
+    free(line);
     fclose(fp);
-    return 0;
+    return rc;
 }
 
 void bg_config_print(const struct bg_config *c, FILE *fp)

@@ -87,7 +87,9 @@ static void emit_since(struct out *o, int64_t t)
         emit_s(o, "-");
         return;
     }
-    snprintf(date, sizeof date, "%04d-%02d-%02d", tm.tm_year + 1900,
+    /* tm_year + 1900 overflows int for times near the end of what
+     * gmtime_r accepts (a record's first= can hold any int64). */
+    snprintf(date, sizeof date, "%04lld-%02d-%02d", (long long)tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday);
     emit_s(o, date);
 }

@@ -152,6 +152,11 @@ static const struct {
     { "MaxScanBytes 1g\n", 1, "MaxScanBytes" },
     { "# ok\n\nSocket a\nsocket b\n", 4, "Socket" },
     { "RejectText a\001b\n", 1, "RejectText" },
+    /* regressions (fuzz_config): a duration that overflows long long (UB)
+     * and sizes whose k/m multiplication wrapped into range */
+    { "SoftWindow 1099511627776w\n", 1, "SoftWindow" },
+    { "MaxScanBytes 17592186044417m\n", 1, "MaxScanBytes" },
+    { "MaxScanBytes 18014398509481985k\n", 1, "MaxScanBytes" },
 };
 
 START_TEST(errors_name_file_line_key)
@@ -204,6 +209,62 @@ START_TEST(durations)
     ck_assert_int_eq(bg_duration_parse("1y", 1, &ms), -1);
     ck_assert_int_eq(bg_duration_parse("", 1, &ms), -1);
     ck_assert_int_eq(bg_duration_parse("99999999999999999999", 1, &ms), -1);
+    /* regression (fuzz_config): v * unit overflowed long long */
+    ck_assert_int_eq(bg_duration_parse("1099511627776w", 1, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("1099511627776", 604800000, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("1099511627776d", 1, &ms), -1);
+    ck_assert_int_eq(bg_duration_parse("1099511627776s", 1, &ms), 0);
+    ck_assert_int_eq(ms, 1099511627776LL * 1000);
+}
+END_TEST
+
+/* Regression: a NUL byte in a line was never detected (the check ran
+ * over strlen(line) bytes), so the rest of the line was silently dropped
+ * and a long line with a NUL escaped the length check, its tail read as a
+ * line of its own. */
+START_TEST(nul_byte)
+{
+    static const char text[] = "Socket /x\0Memcached y\n";
+    struct bg_config c;
+    char err[256] = "";
+    write_conf("");
+    FILE *fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fwrite(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    bg_config_defaults(&c);
+    ck_assert_int_eq(bg_config_load(&c, path, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: NUL byte in line"));
+
+    static char longer[3000];
+    memset(longer, 'x', sizeof longer);
+    memcpy(longer, "Socket a", 8);
+    longer[8] = '\0';
+    memcpy(longer + 2047, " Scope all\n", 11);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fwrite(longer, 1, 2047 + 11, fp);
+    fclose(fp);
+    bg_config_defaults(&c);
+    ck_assert_int_eq(bg_config_load(&c, path, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: line too long"));
+    ck_assert_int_eq(c.scope, BG_SCOPE_OUTBOUND);
+    unlink(path);
+
+    /* exactly the longest line is fine, with or without its newline */
+    char max[2047 + 2];
+    memset(max, 'y', sizeof max);
+    max[0] = '#';
+    memcpy(max + 2046, "\n", 2);
+    ck_assert_int_eq(load(max, &c, err, sizeof err), 0);
+    max[2046] = '\0';
+    ck_assert_int_eq(load(max, &c, err, sizeof err), 0);
+    memcpy(max + 2046, "y\n", 3);
+    ck_assert_int_eq(load(max, &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: line too long"));
+    max[2047] = '\0';
+    ck_assert_int_eq(load(max, &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ":1: line too long"));
 }
 END_TEST
 
@@ -219,6 +280,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, overlong_line);
     tcase_add_test(tc, durations);
+    tcase_add_test(tc, nul_byte);
     suite_add_tcase(s, tc);
     return s;
 }

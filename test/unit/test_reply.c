@@ -1,6 +1,7 @@
 /* test_reply.c - bg_reply_build, bg_reply_codes. */
 #include "unit.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "reply.h"
@@ -214,6 +215,26 @@ START_TEST(test_codes)
 }
 END_TEST
 
+/* Regression (fuzz_reply): a first= near the end of gmtime_r's range
+ * made tm_year + 1900 overflow int (UB; a negative year in practice). */
+START_TEST(test_since_far_future)
+{
+    struct bg_record r;
+    char out[BG_REPLY_MAX];
+
+    hard(&r);
+    r.first_seen = 67767976233532799LL; /* last second of year INT_MAX */
+    bg_reply_build("{since}", "a@b", 0, &r, out, sizeof out);
+    ck_assert_str_eq(out, "2147483647-12-31");
+    r.first_seen = 67767976233532800LL; /* year INT_MAX + 1 */
+    bg_reply_build("{since}", "a@b", 0, &r, out, sizeof out);
+    ck_assert_str_eq(out, "2147483648-01-01");
+    r.first_seen = INT64_MAX;           /* beyond gmtime_r: unknown */
+    bg_reply_build("{since}", "a@b", 0, &r, out, sizeof out);
+    ck_assert_str_eq(out, "-");
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("reply");
@@ -224,6 +245,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_percent_and_controls);
     tcase_add_test(tc, test_truncation);
     tcase_add_test(tc, test_codes);
+    tcase_add_test(tc, test_since_far_future);
     suite_add_tcase(s, tc);
     return s;
 }
