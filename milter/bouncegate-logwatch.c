@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "learn.h"
 #include "log.h"
+#include "proc.h"
 #include "maillog.h"
 #include "secure.h"
 #include "store.h"
@@ -311,67 +312,6 @@ static int run_follow(struct ctx *c, struct reader *r, const char *path, int fro
 
 /* ------------------------------------------------------------ setup */
 
-static int drop_privileges(const char *spec)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", spec);
-    char *grp = strchr(buf, ':');
-    if (grp != NULL)
-        *grp++ = '\0';
-    struct passwd *pw = getpwnam(buf);
-    if (pw == NULL) {
-        fprintf(stderr, "bouncegate-logwatch: UserID %s: no such user\n", buf);
-        return -1;
-    }
-    uid_t uid = pw->pw_uid;
-    gid_t gid = pw->pw_gid;
-    if (grp != NULL && *grp != '\0') {
-        struct group *gr = getgrnam(grp);
-        if (gr == NULL) {
-            fprintf(stderr, "bouncegate-logwatch: UserID %s: no such group %s\n", spec, grp);
-            return -1;
-        }
-        gid = gr->gr_gid;
-    }
-    if (uid == 0)
-        return 0;
-    if (initgroups(buf, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-        fprintf(stderr, "bouncegate-logwatch: cannot become %s: %s\n", spec, strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        fprintf(stderr, "bouncegate-logwatch: could regain root after dropping to %s\n", spec);
-        return -1;
-    }
-    return 0;
-}
-
-static void daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("bouncegate-logwatch: fork");
-        exit(1);
-    }
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    pid = fork();
-    if (pid < 0)
-        _exit(1);
-    if (pid > 0)
-        _exit(0);
-    if (chdir("/") < 0)
-        _exit(1);
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fd > 2)
-            close(fd);
-    }
-}
 
 int main(int argc, char **argv)
 {
@@ -489,11 +429,16 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (geteuid() == 0 && cfg.user_id[0] && drop_privileges(cfg.user_id) < 0)
+    if (geteuid() == 0 && cfg.user_id[0] &&
+        bg_proc_drop_privileges(cfg.user_id, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegate-logwatch: %s\n", err);
         return 1;
+    }
     /* stdin is the input: never detach from it. */
-    if (!foreground && !stream)
-        daemonize();
+    if (!foreground && !stream && bg_proc_daemonize(err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegate-logwatch: %s\n", err);
+        return 1;
+    }
     bg_log_open("bouncegate-logwatch", cfg.syslog_facility, cfg.log_level, foreground);
     bg_log(LOG_NOTICE, "start", "action=start version=%s file=%s config=%s uid=%ld%s",
            BG_VERSION, stream ? "-" : path, cname, (long)geteuid(),

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "bg.h"
 #include "log.h"
+#include "proc.h"
 
 #include <libmilter/mfapi.h>
 
@@ -89,52 +90,6 @@ static int clear_stale_socket(const char *path)
     return 0;
 }
 
-static int lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name, size_t namesz)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", spec);
-    char *grp = strchr(buf, ':');
-    if (grp != NULL)
-        *grp++ = '\0';
-    struct passwd *pw = getpwnam(buf);
-    if (pw == NULL) {
-        fprintf(stderr, "bouncegate: UserID %s: no such user\n", buf);
-        return -1;
-    }
-    *uid = pw->pw_uid;
-    *gid = pw->pw_gid;
-    snprintf(name, namesz, "%s", buf);
-    if (grp != NULL && *grp != '\0') {
-        struct group *gr = getgrnam(grp);
-        if (gr == NULL) {
-            fprintf(stderr, "bouncegate: UserID %s: no such group %s\n", spec, grp);
-            return -1;
-        }
-        *gid = gr->gr_gid;
-    }
-    return 0;
-}
-
-static int drop_privileges(const char *spec)
-{
-    uid_t uid;
-    gid_t gid;
-    char name[64];
-    if (lookup_user(spec, &uid, &gid, name, sizeof name) < 0)
-        return -1;
-    if (uid == 0)
-        return 0; /* asked to stay root */
-    if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-        fprintf(stderr, "bouncegate: cannot become %s: %s\n", spec, strerror(errno));
-        return -1;
-    }
-    if (setuid(0) == 0) {
-        fprintf(stderr, "bouncegate: could regain root after dropping to %s\n", spec);
-        return -1;
-    }
-    return 0;
-}
-
 /* When root, create the socket's directory for the unprivileged user. */
 static void prepare_socket_dir(const char *path, const char *user)
 {
@@ -149,37 +104,11 @@ static void prepare_socket_dir(const char *path, const char *user)
         return;
     uid_t uid;
     gid_t gid;
-    char name[64];
-    if (mkdir(dir, 0750) == 0 && lookup_user(user, &uid, &gid, name, sizeof name) == 0 &&
+    char name[64], err[256];
+    if (mkdir(dir, 0750) == 0 &&
+        bg_proc_lookup_user(user, &uid, &gid, name, sizeof name, err, sizeof err) == 0 &&
         chown(dir, uid, gid) < 0)
         fprintf(stderr, "bouncegate: chown %s: %s\n", dir, strerror(errno));
-}
-
-static void daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("bouncegate: fork");
-        exit(1);
-    }
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    pid = fork();
-    if (pid < 0)
-        _exit(1);
-    if (pid > 0)
-        _exit(0);
-    if (chdir("/") < 0)
-        _exit(1);
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fd > 2)
-            close(fd);
-    }
 }
 
 /* Connect to our own listening socket once, so libmilter's accept loop
@@ -305,9 +234,9 @@ int main(int argc, char **argv)
     if (r->warning[0] && (check_only || !foreground))   /* -f: bg_log echoes it */
         fprintf(stderr, "bouncegate: warning: %s\n", r->warning);
     if (geteuid() == 0 && r->cfg.user_id[0]) {
-        uid_t u; gid_t g; char n[64];
-        if (lookup_user(r->cfg.user_id, &u, &g, n, sizeof n) < 0) {
-            fprintf(stderr, "bouncegate: %s: UserID: the user does not exist\n", config_path);
+        uid_t u; gid_t g; char n[64], uerr[256];
+        if (bg_proc_lookup_user(r->cfg.user_id, &u, &g, n, sizeof n, uerr, sizeof uerr) < 0) {
+            fprintf(stderr, "bouncegate: %s: %s\n", config_path, uerr);
             rt_put(r);
             return 1;
         }
@@ -319,8 +248,10 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
-    if (!foreground)
-        daemonize();
+    if (!foreground && bg_proc_daemonize(err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegate: %s\n", err);
+        return 1;
+    }
     bg_log_open("bouncegate", r->cfg.syslog_facility, r->cfg.log_level, foreground);
     filter_init();
     if (r->warning[0])
@@ -356,8 +287,11 @@ int main(int argc, char **argv)
     const char *spath = unix_path(r->cfg.socket);
     if (spath != NULL && geteuid() == 0 && r->cfg.user_id[0])
         prepare_socket_dir(spath, r->cfg.user_id);
-    if (geteuid() == 0 && r->cfg.user_id[0] && drop_privileges(r->cfg.user_id) < 0)
+    if (geteuid() == 0 && r->cfg.user_id[0] &&
+        bg_proc_drop_privileges(r->cfg.user_id, err, sizeof err) < 0) {
+        bg_log(LOG_ERR, "start", "problem=privileges error=\"%s\"", err);
         return 1;
+    }
     if (spath != NULL && clear_stale_socket(spath) < 0)
         return 1;
 
