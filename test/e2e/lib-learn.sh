@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # LN_* are for the tests
 # test/e2e/lib-learn.sh - the learning set-up shared by the 2x-postfix-learn
 # tests and demo.sh: memcached, bouncegate with a signing key and report
 # mailboxes, fake remote servers, a private Postfix whose bounces pass the
@@ -52,9 +52,10 @@ LN_CONF='' LN_DLOG='' LN_QID='' LN_MPORT=''
 
 ln_key() {
     bg_tmpdir
-    echo "e2e-signing-key-$RANDOM$RANDOM-0123456789" > "$BG_TMP/key" &&
-        chmod 640 "$BG_TMP/key" && chown nobody "$BG_TMP/key" ||
+    if ! { echo "e2e-signing-key-$RANDOM$RANDOM-0123456789" > "$BG_TMP/key" &&
+           chmod 640 "$BG_TMP/key" && chown nobody "$BG_TMP/key"; }; then
         bg_fatal "cannot write the signing key"
+    fi
 }
 
 ln_write_conf() {
