@@ -76,6 +76,8 @@ pf_wait_log "$q: sender non-delivery notification: [0-9A-F]+" && b=${PF_LINE##*:
 pf_wait_grep "$dlog" "$q: action=suppress rcpt=<bob@bad\.test> class=hard reason=userunknown status=5\.1\.1 rule=[^ ]+ source=postfix-dsn expires=never\$" &&
     bg_pass "hard: bouncegate read Postfix's DSN $b (logged under the original queue id $q)"
 ln_wait_show "$conf" bob@bad.test && ln_expect_entry "$conf" bob@bad.test hard postfix-dsn "hard"
+pf_wait_grep "$lwlog" "$q: action=suppress rcpt=<bob@bad\.test> class=hard .* source=log " &&
+    bg_pass "hard: the log path (lw:) learned the same bounce from the maillog line"
 bg_assert_eq "$q" "$(ln_field id)" "hard: the evidence names the bounced message's queue id"
 bg_assert_eq 5.1.1 "$(ln_field status)" "hard: ... and status 5.1.1"
 pf_wait_log "$b: to=<app@site\.test>,.* status=sent" &&
@@ -97,6 +99,7 @@ q=$LN_QID
 pf_wait_grep "$dlog" "$q: action=suppress rcpt=<bob2@bad\.test> class=hard reason=userunknown .* source=postfix-dsn" &&
     bg_pass "sendmail: bob2's bounce learned from the DSN ($q)"
 ln_wait_show "$conf" bob2@bad.test && ln_expect_entry "$conf" bob2@bad.test hard postfix-dsn "sendmail"
+pf_wait_grep "$lwlog" "$q: action=suppress rcpt=<bob2@bad\.test> class=hard .* source=log " > /dev/null
 ln_sendmail n2 bob2@bad.test alice@good.test
 q=$LN_QID
 pf_wait_log "$q: to=<alice@good\.test>,.* status=sent" && bg_pass "sendmail: alice delivered ($q)"
@@ -145,12 +148,20 @@ pf_wait_grep "$dlog" "$q: action=none rcpt=<ok1@rep\.test> class=block reason=ba
     bg_pass "block: 550 5.7.1 poor reputation -> class block, action none"
 pf_wait_grep "$dlog" "$q: action=none rcpt=<ok2@spam\.test> class=block reason=blocked status=5\.7\.1 .*source=postfix-dsn\$" &&
     bg_pass "block: 554 5.7.1 Spamhaus -> class block, action none"
-pf_wait_grep "$lwlog" "$q: action=none rcpt=<ok2@spam\.test> class=block"
+# (the log path's decisions too, compared in 6.)
+pf_wait_grep "$lwlog" "$q: action=none rcpt=<ok1@rep\.test> class=block" > /dev/null
+pf_wait_grep "$lwlog" "$q: action=none rcpt=<ok2@spam\.test> class=block" > /dev/null
 ln_expect_none "$conf" ok1@rep.test "block"
 ln_expect_none "$conf" ok2@spam.test "block"
 ln_send "$PF_SUBMISSION_PORT" b2 ok1@rep.test ok2@spam.test
 bg_assert_grep '^RCPT TO:<ok1@rep\.test> -> 250 ' "$BG_TMP/b2.out" "block: next message to ok1 accepted at RCPT"
 bg_assert_grep '^RCPT TO:<ok2@spam\.test> -> 250 ' "$BG_TMP/b2.out" "block: next message to ok2 accepted at RCPT"
+q=$LN_QID
+for f in "$dlog" "$lwlog"; do
+    for a in 'ok1@rep\.test' 'ok2@spam\.test'; do
+        pf_wait_grep "$f" "$q: action=none rcpt=<$a> class=block" > /dev/null
+    done
+done
 
 # ------------------------------------------------ 5. reports from outside
 # Real outbound messages to eve and zoe: bouncegate tags them; the tag is
