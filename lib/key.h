@@ -17,7 +17,8 @@ enum bg_kind {
     BG_KIND_DOMAIN = 'd', /* a whole recipient domain */
     BG_KIND_SOFT = 's',   /* soft-bounce counter for an address */
     BG_KIND_META = 'm',   /* bookkeeping (markers) */
-    BG_KIND_EVENT = 'e',  /* "rcpt|message": soft event already counted */
+    BG_KIND_EVENT = 'e',  /* "rcpt|message" (soft event counted), "rcpt|message|class"
+                             (suppressing event learned): once per message */
     BG_KIND_OUTAGE = 'o', /* "domain|rcpt": counted toward an outage */
     BG_KIND_OUTAGE_N = 'O', /* per-domain count of failing recipients */
     BG_KIND_DEAD = 'h',   /* "domain|rcpt": counted toward a dead domain */

@@ -164,6 +164,22 @@ int bg_learn(struct bg_store *s, const struct bg_learn_cfg *c, const struct bg_e
         out->result = BG_LEARN_NONE;
         return 0;
     case BG_POLICY_SUPPRESS: {
+        /* The same outcome of the same message for the same recipient is
+         * learned once: Postfix's DSN and its log line (both keyed by the
+         * original queue id), or a report sent twice, are one event. The
+         * marker names the class, so a complaint about a message that also
+         * hard-bounced is still its own event. A store error here does not
+         * stop the suppression. */
+        if (e->msgkey != NULL && *e->msgkey) {
+            char name[BG_ADDR_MAX + 280];
+            int n = snprintf(name, sizeof name, "%s|%s|%s", e->rcpt, e->msgkey,
+                             bg_class_name(v->cls));
+            if (n > 0 && (size_t)n < sizeof name &&
+                bg_store_add(s, BG_KIND_EVENT, name, c->soft_window, NULL, 0) == 0) {
+                out->result = BG_LEARN_DUPLICATE;
+                return 0;
+            }
+        }
         long long ttl = v->cls == BG_CLASS_COMPLAINT ? c->complaint_ttl
                       : v->cls == BG_CLASS_SOFT      ? c->soft_ttl
                                                      : c->hard_ttl;

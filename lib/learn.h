@@ -1,7 +1,9 @@
 /* learn.h - turn one classified delivery outcome into a change of the
  * suppression set, following the policy.
  *
- *   hard, complaint (policy suppress)  -> recipient entry now
+ *   hard, complaint (policy suppress)  -> recipient entry now, once per
+ *        message per recipient (a DSN and a log line for the same queue id
+ *        are one event: the second is a duplicate)
  *   soft (policy count)                -> counted once per message per
  *        recipient within SoftWindow; at SoftThreshold the recipient is
  *        suppressed with class soft for SoftTTL
@@ -52,7 +54,7 @@ enum bg_learn_result {
     BG_LEARN_NONE = 0,       /* policy says nothing to do */
     BG_LEARN_SUPPRESSED,     /* recipient entry written */
     BG_LEARN_COUNTED,        /* soft event counted, below threshold */
-    BG_LEARN_DUPLICATE,      /* soft event already counted for this message */
+    BG_LEARN_DUPLICATE,      /* event already learned for this message */
     BG_LEARN_OUTAGE,         /* domain-wide event: not counted */
     BG_LEARN_RESET,          /* delivery: soft count cleared */
     BG_LEARN_ERROR

@@ -33,6 +33,22 @@
 #                                   [127.0.0.1] blocked using
 #                                   zen.spamhaus.org at RCPT   PF_SINK_BLOCK
 #                          (PF_SINK_* are the ports; PF_SINK_DIR the dir).
+#   pf_sink NAME [SMTP-SINK-ARGS...]
+#                          one more fake remote server NAME (after
+#                          pf_sinks_start), e.g. pf_sink rep -f RCPT -B
+#                          "550 5.7.1 ..."; its port is PF_SINK_PORT[NAME],
+#                          its dump DIR/NAME.dump. Route a domain to it with
+#                          pf_route (pf_sinks_start's four are "good",
+#                          "bad", "full", "block").
+#   pf_sink_restart NAME [SMTP-SINK-ARGS...]
+#                          stops sink NAME and starts it again on the same
+#                          port with other arguments (the remote server
+#                          changes its mind: e.g. a full mailbox emptied);
+#                          the dump goes on.
+#   pf_route DOMAIN SINK   mail to DOMAIN goes to the sink named SINK.
+#                          Before pf_setup it is remembered; afterwards
+#                          main.cf is rewritten (and a running instance
+#                          reloaded).
 #   pf_setup DIR [MILTER] [NAME=VALUE...]
 #                          writes a private instance under DIR: DIR/etc
 #                          (main.cf, master.cf; = PF_CONF), DIR/queue,
@@ -60,7 +76,8 @@
 #                          picks one of equal names ("smtp/unix").
 #   pf_postconf NAME=VALUE...
 #                          changes main.cf (postconf -e), reloads a running
-#                          instance.
+#                          instance and returns once every process started
+#                          before the reload has exited.
 #   pf_start               postfix start; waits until both smtpd ports
 #                          greet. Picks new ports and retries when a port
 #                          was taken meanwhile. Installs the stop in the
@@ -125,6 +142,7 @@ PF_MASTER_CF_DIST=${PF_MASTER_CF_DIST:-/usr/share/postfix/master.cf.dist}
 PF_DIR='' PF_CONF='' PF_MAILLOG='' PF_MILTER=''
 PF_SMTP_PORT='' PF_SUBMISSION_PORT=''
 PF_SINK_GOOD='' PF_SINK_BAD='' PF_SINK_FULL='' PF_SINK_BLOCK='' PF_SINK_DIR=''
+declare -A PF_SINK_PORT=() PF__SINK_PID=() PF__ROUTES=()
 PF_MASTER_PID=
 PF_LOG_MARK=0
 PF_LINE=
@@ -204,18 +222,26 @@ pf_qid_for_msgid() {
 # ------------------------------------------------------------- sinks
 
 # pf__sink NAME ARGS... - starts one smtp-sink on a free port (retrying
-# with another port when it dies at once), waits for its greeting, sets
-# PF__PORT. Dump file: $PF_SINK_DIR/NAME.dump.
+# with another port when it dies at once), or on PF__FIXED_PORT when set
+# (retrying while the port is still held), waits for its greeting, sets
+# PF__PORT, PF_SINK_PORT[NAME] and PF__SINK_PID[NAME]. Dump file:
+# $PF_SINK_DIR/NAME.dump (created empty unless PF__FIXED_PORT is set).
 pf__sink() {
     local name=$1 port pid attempt end
     shift
     # The dump exists from the start (so "not in the dump" can be checked)
     # and belongs to the user smtp-sink runs as.
-    if ! : > "$PF_SINK_DIR/$name.dump" || ! chown postfix "$PF_SINK_DIR/$name.dump"; then
-        bg_fatal "cannot create $PF_SINK_DIR/$name.dump"
+    if [ -z "${PF__FIXED_PORT:-}" ]; then
+        if ! : > "$PF_SINK_DIR/$name.dump" || ! chown postfix "$PF_SINK_DIR/$name.dump"; then
+            bg_fatal "cannot create $PF_SINK_DIR/$name.dump"
+        fi
     fi
-    for attempt in 1 2 3 4 5; do
-        port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+        if [ -n "${PF__FIXED_PORT:-}" ]; then
+            port=$PF__FIXED_PORT
+        else
+            port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
+        fi
         "$PF_SMTP_SINK" -u postfix -D "$PF_SINK_DIR/$name.dump" "$@" \
             "127.0.0.1:$port" 100 >> "$PF_SINK_DIR/$name.log" 2>&1 < /dev/null &
         pid=$!
@@ -225,6 +251,8 @@ pf__sink() {
         while bg__alive "$pid"; do
             if "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$port" < /dev/null > /dev/null 2>&1; then
                 PF__PORT=$port
+                PF_SINK_PORT[$name]=$port
+                PF__SINK_PID[$name]=$pid
                 return 0
             fi
             bg__now
@@ -234,8 +262,42 @@ pf__sink() {
         wait "$pid" 2>/dev/null
         bg_untrack "$pid"
         bg_log "$name sink on port $port exited early (attempt $attempt): $(tail -n 1 "$PF_SINK_DIR/$name.log")"
+        [ -n "${PF__FIXED_PORT:-}" ] && sleep 0.2
     done
     bg_fatal "$name sink would not start (see $PF_SINK_DIR/$name.log)"
+}
+
+pf_sink() {
+    [ -n "$PF_SINK_DIR" ] || pf_sinks_start
+    [ -z "${PF_SINK_PORT[$1]:-}" ] || bg_fatal "pf_sink: there is a sink $1 already"
+    PF__FIXED_PORT='' pf__sink "$@"
+}
+
+pf_sink_restart() {
+    local name=$1 pid
+    shift
+    pid=${PF__SINK_PID[$name]:-}
+    [ -n "$pid" ] || bg_fatal "pf_sink_restart: no sink $name"
+    bg_kill "$pid" || bg_fatal "pf_sink_restart: the $name sink needed SIGKILL"
+    PF__FIXED_PORT=${PF_SINK_PORT[$name]} pf__sink "$name" "$@"
+}
+
+# The transport_maps value: every route to its sink's port; everything
+# else goes to default_transport (an error).
+pf__transport_maps() {
+    local d list=
+    for d in $(printf '%s\n' "${!PF__ROUTES[@]}" | sort); do
+        list+="${list:+, }$d=smtp:[127.0.0.1]:${PF_SINK_PORT[${PF__ROUTES[$d]}]}"
+    done
+    echo "inline:{ $list }"
+}
+
+pf_route() {
+    [ -n "${PF_SINK_PORT[$2]:-}" ] || bg_fatal "pf_route: no sink named $2"
+    PF__ROUTES[$1]=$2
+    if [ -n "$PF_CONF" ] && [ -f "$PF_CONF/main.cf" ]; then
+        pf_postconf "transport_maps = $(pf__transport_maps)"
+    fi
 }
 
 pf_sinks_start() {
@@ -245,6 +307,7 @@ pf_sinks_start() {
     PF_SINK_DIR=${1:-$BG_TMP/sinks}
     mkdir -p "$PF_SINK_DIR" || bg_fatal "cannot create $PF_SINK_DIR"
     chown postfix "$PF_SINK_DIR" || bg_fatal "cannot chown $PF_SINK_DIR to postfix"
+    PF__FIXED_PORT=
     pf__sink good
     PF_SINK_GOOD=$PF__PORT
     pf__sink bad -f RCPT -B "550 5.1.1 User unknown"
@@ -255,6 +318,8 @@ pf_sinks_start() {
         -B "550 5.7.1 Service unavailable; client [127.0.0.1] blocked using zen.spamhaus.org"
     PF_SINK_BLOCK=$PF__PORT
     export PF_SINK_GOOD PF_SINK_BAD PF_SINK_FULL PF_SINK_BLOCK PF_SINK_DIR
+    PF__ROUTES[good.test]=good PF__ROUTES[site.test]=good PF__ROUTES[bad.test]=bad
+    PF__ROUTES[full.test]=full PF__ROUTES[block.test]=block
 }
 
 # ------------------------------------------------------------- instance
@@ -386,7 +451,7 @@ smtpd_banner = \$myhostname ESMTP e2e
 maillog_file = $PF_MAILLOG
 maillog_file_prefixes = $dir
 # fake remote servers; everything else fails at once
-transport_maps = inline:{ good.test=smtp:[127.0.0.1]:$PF_SINK_GOOD, site.test=smtp:[127.0.0.1]:$PF_SINK_GOOD, bad.test=smtp:[127.0.0.1]:$PF_SINK_BAD, full.test=smtp:[127.0.0.1]:$PF_SINK_FULL, block.test=smtp:[127.0.0.1]:$PF_SINK_BLOCK }
+transport_maps = $(pf__transport_maps)
 default_transport = error:5.4.4 not routed in the e2e instance
 relay_transport = \$default_transport
 local_transport = \$default_transport
@@ -417,12 +482,40 @@ EOF
     pf__write_master
 }
 
+# pf__child_alive PID - 0 while PID is a live (not zombie) child of the
+# master.
+pf__child_alive() {
+    local st rest
+    { st=$(< "/proc/$1/stat"); } 2> /dev/null || return 1
+    rest=${st##*) }            # "STATE PPID ..."
+    read -r -a st <<< "$rest"
+    [ "${st[1]}" = "$PF_MASTER_PID" ] && [ "${st[0]}" != Z ]
+}
+
+# pf_postconf NAME=VALUE... - see the header. On a running instance the
+# reload is complete when it returns: master logged it, and every child
+# process that ran before it (and so may hold the old settings: cleanup,
+# trivial-rewrite, qmgr, smtp...) has exited; new ones read the new main.cf.
 pf_postconf() {
+    local old p end mark
     [ -n "$PF_CONF" ] || bg_fatal "pf_postconf: pf_setup was not called"
     "$PF_POSTCONF" -c "$PF_CONF" -e "$@" || bg_fatal "postconf -e $* failed"
-    if [ -n "$PF_MASTER_PID" ]; then
-        "$PF_POSTFIX" -c "$PF_CONF" reload > /dev/null 2>&1 || bg_fatal "postfix reload failed"
-    fi
+    [ -n "$PF_MASTER_PID" ] || return 0
+    old=$(ps -o pid= --ppid "$PF_MASTER_PID" | tr -s ' \n' ' ')
+    mark=$(wc -l < "$PF_MAILLOG")
+    "$PF_POSTFIX" -c "$PF_CONF" reload > /dev/null 2>&1 || bg_fatal "postfix reload failed"
+    pf_wait_grep "$PF_MAILLOG" "postfix/master\[$PF_MASTER_PID\]: reload " "$PF_TIMEOUT" "$mark" ||
+        bg_fatal "postfix reload: master did not log it"
+    bg__now
+    end=$((BG__MS + PF_TIMEOUT * 1000))
+    for p in $old; do
+        while pf__child_alive "$p"; do
+            bg__now
+            [ "$BG__MS" -ge "$end" ] &&
+                bg_fatal "postfix reload: child $p ($(cat "/proc/$p/comm" 2> /dev/null)) still running after ${PF_TIMEOUT}s"
+            sleep 0.05
+        done
+    done
 }
 
 # 0 when the smtpd on PORT answers with a greeting.
