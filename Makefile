@@ -9,6 +9,8 @@
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make run             start memcached if needed, run the milter in the
 #                        foreground on a loopback socket with conf/bouncegate.conf
+#   make demo            watch it learn from a bounce and refuse the next RCPT
+#                        (root: a private Postfix on loopback, removed after)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
 # Sources are picked up by pattern: lib/*.c form libbouncegate.a,
@@ -51,7 +53,7 @@ MAN8       = $(wildcard man/*.8)
 MAN5       = $(wildcard man/*.5)
 
 .PHONY: all check check-unit check-integration check-e2e check-asan check-valgrind \
-        fuzz run install clean corpus bench
+        fuzz run demo install clean corpus bench
 all: $(DAEMON) $(CTL) $(LOGW)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -118,6 +120,11 @@ bench: $(CTL)
 
 run: all
 	@bash conf/run-local.sh
+
+# Watch it work: a private Postfix, memcached and bouncegate learn from a
+# 550 5.1.1 bounce and refuse the next RCPT TO (root; cleans up after itself).
+demo: all test/tools/smtpclient test/tools/freeport test/tools/mtclient
+	@bash test/e2e/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
