@@ -200,6 +200,15 @@ sample() {
 }
 sample
 idle_fds=$(awk 'END { print $3 }' "$samples")
+# cpu_ms: CPU time (user + system) the daemon has used so far, in ms.
+clk_tck=$(getconf CLK_TCK 2> /dev/null) || clk_tck=100
+cpu_ms() {
+    local st a
+    { st=$(< "/proc/$BG_PID/stat"); } 2> /dev/null || { echo 0; return; }
+    read -r -a a <<< "${st##*) }"     # a[0] = field 3 (state)
+    echo $(((a[11] + a[12]) * 1000 / clk_tck))
+}
+cpu0=$(cpu_ms)
 
 n_rej() {
     grep -c ' action=reject ' "$dlog"
@@ -242,6 +251,7 @@ done
 bg__now
 l1=$BG__MS
 load_ms=$((l1 - l0))
+cpu_load_ms=$(($(cpu_ms) - cpu0))
 src_rc=
 for r in 1 2 3 4 5; do
     wait "${SRC_PIDS[r]}"
@@ -359,7 +369,7 @@ summary+=" rejected_maillog=$n_mlrej rejected_daemon=$(wc -l < "$got/daemon-reje
 summary+=" delivered=$(wc -l < "$got/delivered") sink=$n_sink reloads=$reloads"
 summary+=" rss_kb_first_q=$rss_f rss_kb_last_q=$rss_l fds_first_q=$fd_f fds_last_q=$fd_l"
 summary+=" threads_first_q=$thr_f threads_last_q=$thr_l fds_idle=$idle_fds fds_after=$after_fds"
-summary+=" samples=$(wc -l < "$samples")"
+summary+=" daemon_cpu_s=$((cpu_load_ms / 1000)).$(printf %03d $((cpu_load_ms % 1000))) samples=$(wc -l < "$samples")"
 [ "$SOAK_MT_RUNS" -gt 0 ] && summary+=" mtclient_conn_per_s=$mt_rate"
 echo "# $summary"
 [ -n "${SOAK_REPORT:-}" ] && echo "$(date -u +%FT%TZ) $summary" >> "$SOAK_REPORT"
