@@ -71,8 +71,9 @@ bg_start_memcached
 # The milter on a unix socket, as in production: the daemon runs as nobody
 # with group postfix, so Postfix's smtpd can use the 0660 socket.
 rundir=$BG_TMP/run
-mkdir -p "$rundir" && chown nobody:postfix "$rundir" && chmod 750 "$rundir" ||
+if ! mkdir -p "$rundir" || ! chown nobody:postfix "$rundir" || ! chmod 750 "$rundir"; then
     bg_fatal "cannot create $rundir"
+fi
 conf=$BG_TMP/bg.conf
 dlog=$BG_TMP/daemon.log
 cat > "$conf" <<CONF
@@ -344,19 +345,26 @@ if [ "$ns_f" -ge 2 ] && [ "$ns_l" -ge 2 ]; then
 else
     bg_fail "too few samples: $ns_f in the first quarter, $ns_l in the last (load ran ${load_ms} ms)"
 fi
-[ "$rss_l" -le "$rss_lim" ] && bg_pass "VmRSS flat: last-quarter max $rss_l kB <= $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)" ||
-    bg_fail "VmRSS grew: last-quarter max $rss_l kB > $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)"
-[ "$fd_l" -le "$fd_lim" ] && bg_pass "open descriptors flat: last-quarter max $fd_l <= $fd_lim (first-quarter max $fd_f + $SOAK_FD_PCT % + $SOAK_FD_SLACK)" ||
-    bg_fail "open descriptors grew: last-quarter max $fd_l > $fd_lim (first-quarter max $fd_f + $SOAK_FD_PCT % + $SOAK_FD_SLACK)"
-[ "$thr_l" -le "$thr_lim" ] && bg_pass "threads flat: last-quarter max $thr_l <= $thr_lim (first-quarter max $thr_f)" ||
-    bg_fail "threads grew: last-quarter max $thr_l > $thr_lim (first-quarter max $thr_f)"
+# at_most VALUE LIMIT PASS-TEXT FAIL-TEXT
+at_most() {
+    if [ "$1" -le "$2" ]; then bg_pass "$3"; else bg_fail "$4"; fi
+}
+at_most "$rss_l" "$rss_lim" \
+    "VmRSS flat: last-quarter max $rss_l kB <= $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)" \
+    "VmRSS grew: last-quarter max $rss_l kB > $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)"
+at_most "$fd_l" "$fd_lim" \
+    "open descriptors flat: last-quarter max $fd_l <= $fd_lim (first-quarter max $fd_f + $SOAK_FD_PCT % + $SOAK_FD_SLACK)" \
+    "open descriptors grew: last-quarter max $fd_l > $fd_lim (first-quarter max $fd_f + $SOAK_FD_PCT % + $SOAK_FD_SLACK)"
+at_most "$thr_l" "$thr_lim" \
+    "threads flat: last-quarter max $thr_l <= $thr_lim (first-quarter max $thr_f)" \
+    "threads grew: last-quarter max $thr_l > $thr_lim (first-quarter max $thr_f)"
 # Idle again: the listener, the log, and at most MemcachedPool (16)
 # connections of the current store; a reload must not leave the old
 # store's connections open.
 bg_assert_match '^[0-9]+$' "$after_fds" "descriptors sampled after the load"
-[ "$after_fds" -le $((idle_fds + 16)) ] &&
-    bg_pass "descriptors after the load: $after_fds (idle before: $idle_fds, + at most 16 pooled memcached connections)" ||
-    bg_fail "descriptors after the load: $after_fds > idle $idle_fds + 16 pooled memcached connections"
+at_most "$after_fds" $((idle_fds + 16)) \
+    "descriptors after the load: $after_fds (idle before: $idle_fds, + at most 16 pooled memcached connections)" \
+    "descriptors after the load: $after_fds > idle $idle_fds + 16 pooled memcached connections"
 
 # --------------------------------------------------------------- summary
 
