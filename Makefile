@@ -9,6 +9,7 @@
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make run             start memcached if needed, run the milter in the
 #                        foreground on a loopback socket with conf/bouncegate.conf
+#   make soak            20,000 messages over 50 sessions through Postfix (root)
 #   make demo            watch it learn from a bounce and refuse the next RCPT
 #                        (root: a private Postfix on loopback, removed after)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -53,7 +54,7 @@ MAN8       = $(wildcard man/*.8)
 MAN5       = $(wildcard man/*.5)
 
 .PHONY: all check check-unit check-integration check-e2e check-asan check-valgrind \
-        fuzz run demo install clean corpus bench
+        fuzz run demo soak install clean corpus bench
 all: $(DAEMON) $(CTL) $(LOGW)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -111,6 +112,14 @@ test/fuzz/bin/%: test/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
 	    -o $@ $< $(LIB_SRC) $(LIBS_LIB)
 fuzz: $(FUZZ_BIN)
 	@sh test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# The long load and soak run against a private Postfix (root): 20,000
+# messages over 50 sessions; make check runs a short version of it.
+SOAK_MESSAGES ?= 20000
+SOAK_SESSIONS ?= 50
+soak: all $(TESTTOOL_BIN)
+	@BG_TEST_TIMEOUT=1800 SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_SESSIONS=$(SOAK_SESSIONS) \
+	    sh test/run-e2e.sh 70-soak
 
 corpus: $(CTL)
 	@sh test/corpus-eval.sh

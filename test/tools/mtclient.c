@@ -68,6 +68,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -846,6 +847,13 @@ static int open_conn(struct session *s)
         if (fd < 0)
             return fail(s, "socket: %s", strerror(errno));
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        /* A macro packet and its command are two writes, and the filter
+         * answers neither until the command: with Nagle the command waited
+         * for the delayed ACK (40 ms per command over inet). */
+        if (t->sa.ss_family != AF_UNIX) {
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
             close(fd);
             return fail(s, "fcntl: %s", strerror(errno));
