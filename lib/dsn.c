@@ -645,6 +645,8 @@ static void ds_commit(struct ctx *c, struct bg_dsn_rcpt *cur, int *have)
     out->r[out->nrcpt++] = *cur;
 }
 
+static size_t line_len(const char *p, size_t n, size_t *adv);
+
 static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
 {
     struct bg_dsn_rcpt cur;
@@ -686,41 +688,52 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
             next = n;
         }
         size_t pos = 0;
+        /* per-recipient fields written before the block's Final-Recipient
+         * (Facebook: Diagnostic-Code, Status, then Final-Recipient) belong
+         * to it: keep them in cur until the recipient arrives */
+        int pending = 0;
+        if (!have)
+            memset(&cur, 0, sizeof cur);
         while (bstart < bend &&
                bg_mime_next_field(p + bstart, bend - bstart, &pos, name,
                                   sizeof name, val, FIELD_MAX)) {
             if (strcmp(name, "final-recipient") == 0) {
                 if (has_final)
-                    ds_commit(c, &cur, &have);
+                    ds_commit(c, &cur, &have), pending = 0;
                 if (!have) {
-                    memset(&cur, 0, sizeof cur);
+                    if (!pending)
+                        memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 }
+                pending = 0;
                 value_addr(val, cur.rcpt, sizeof cur.rcpt);
                 have = 1;
                 has_final = 1;
             } else if (strcmp(name, "original-recipient") == 0) {
                 if (!have) {
-                    memset(&cur, 0, sizeof cur);
+                    if (!pending)
+                        memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 } else if (cur.orig_rcpt[0] && has_final) {
                     ds_commit(c, &cur, &have);
                     memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 }
+                pending = 0;
                 value_addr(val, cur.orig_rcpt, sizeof cur.orig_rcpt);
                 have = 1;
             } else if (strcmp(name, "action") == 0) {
-                if (have)
-                    cur.action = parse_action(val);
+                cur.action = parse_action(val);
+                pending |= !have;
             } else if (strcmp(name, "status") == 0) {
-                if (have)
-                    find_status(val, cur.status, sizeof cur.status);
+                find_status(val, cur.status, sizeof cur.status);
+                pending |= !have;
             } else if (strcmp(name, "remote-mta") == 0) {
-                if (have)
-                    after_type(val, cur.remote_mta, sizeof cur.remote_mta);
+                after_type(val, cur.remote_mta, sizeof cur.remote_mta);
+                pending |= !have;
             } else if (strcmp(name, "diagnostic-code") == 0) {
-                if (have) {
+                pending |= !have;
+                {
                     const char *semi = strchr(val, ';');
                     if (semi && semi - val < 16 && semi > val) {
                         size_t k;
@@ -732,6 +745,25 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                     } else {
                         scpy(cur.diag, sizeof cur.diag, val);
                     }
+                }
+                /* a multi-line reply copied without folding: the lines
+                 * that follow start with the same "550-" / "550 " code */
+                const char *d = cur.diag;
+                if ((d[0] == '2' || d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+                    is_digit((unsigned char)d[2]) && (d[3] == '-' || d[3] == ' ')) {
+                    const char *b = p + bstart;
+                    size_t bl = bend - bstart;
+                    while (pos + 4 <= bl && memcmp(b + pos, d, 3) == 0 &&
+                           (b[pos + 3] == '-' || b[pos + 3] == ' ')) {
+                        size_t ladv, ll = line_len(b + pos, bl - pos, &ladv);
+                        size_t dl = strlen(cur.diag);
+                        if (dl + 2 < sizeof cur.diag) {
+                            cur.diag[dl++] = ' ';
+                            scopy(cur.diag + dl, sizeof cur.diag - dl, b + pos, ll);
+                        }
+                        pos += ladv;
+                    }
+                    collapse(cur.diag);
                 }
             } else if (strcmp(name, "reporting-mta") == 0) {
                 if (!c->out->reporting_mta[0])

@@ -25,6 +25,7 @@ struct row {
 #define UNDET BG_CLASS_UNDETERMINED
 
 static const struct row rows[] = {
+    { "5.1.1", "550", "550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes#rcp Recipient address does not exist", NULL, F, NULL, HARD, "userunknown", "userunknown-5.1" },
     /* --- the traps --- */
     { "5.1.1", "550", "550 5.1.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", NULL, F, NULL, BLOCK, "blocked", "dnsbl" },
     { "5.2.2", "552", "552 5.2.2 Mailbox full", NULL, F, NULL, SOFT, "mailboxfull", "mailbox-full" },

@@ -225,6 +225,23 @@ START_TEST(domino)
 }
 END_TEST
 
+/* per-recipient fields written before Final-Recipient in their block,
+ * and a multi-line reply copied into Diagnostic-Code without folding */
+START_TEST(ds_fields_before_final_recipient)
+{
+    struct bg_dsn *d = parse_file("ds-fields-first.eml", 0);
+    ck_assert_str_eq(d->format, "rfc3464");
+    ck_assert_uint_eq(d->nrcpt, 2);
+    ck_assert_str_eq(d->r[0].rcpt, "first@example.com");
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 Recipient address does not exist");
+    ck_assert_str_eq(d->r[1].rcpt, "second@example.com");
+    ck_assert_str_eq(d->r[1].status, "5.0.0");
+    ck_assert_ptr_nonnull(strstr(d->r[1].diag, "is not permitted to relay through this server"));
+    free(d);
+}
+END_TEST
+
 START_TEST(arf_abuse)
 {
     struct bg_dsn *d = parse_file("arf-abuse.eml", 0);
@@ -754,6 +771,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, courier);
     tcase_add_test(f, ses_json);
     tcase_add_test(f, domino);
+    tcase_add_test(f, ds_fields_before_final_recipient);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
     tcase_add_test(f, vacation);
