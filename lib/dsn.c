@@ -1239,6 +1239,138 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         scpy(r->diag, sizeof r->diag, d);
 }
 
+/* One failed recipient listed AFTER the reason (Lotus Notes' "Failure
+ * Reasons", MailMarshal's "Could not be delivered because of ... The
+ * following recipients were affected:", Verizon's "Error message below:
+ * 550 ..." then "RCPT TO: a@b", InterScan's "Unable to deliver message to
+ * <a@b> (...)"): when the text after the address carried no reply code,
+ * the text before it is the reason. A line with a reply/status code in
+ * it wins (that line and the rest of its paragraph); else, when the text
+ * up to the address' line is short, all of it (through that line). */
+/* Does a diagnostic carry a status, or start with a reply code? */
+static int diag_has_code(const char *d)
+{
+    char code[16];
+    while (*d == ' ' || *d == '>' || *d == '<' || *d == '*')
+        d++;
+    return find_status(d, code, sizeof code) ||
+           ((d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+            is_digit((unsigned char)d[2]) && !is_alnum((unsigned char)d[3]));
+}
+
+static void preamble_details(struct bg_dsn_rcpt *r, const char *t, size_t at)
+{
+    size_t lb = at;
+    while (lb > 0 && t[lb - 1] != '\n')
+        lb--;
+    if (lb == 0)
+        return;
+    size_t i = 0, adv;
+    while (i < lb) {
+        size_t l = line_len(t + i, lb - i, &adv);
+        if (l > 0 && line_has_code(t + i, l)) {
+            size_t e = i;
+            while (e < lb) {
+                size_t el = line_len(t + e, lb - e, &adv);
+                size_t k = 0;
+                while (k < el && is_sp((unsigned char)t[e + k]))
+                    k++;
+                if (k == el)
+                    break;
+                e += adv;
+            }
+            char d[BG_DSN_DIAG_MAX];
+            copy_collapsed(d, sizeof d, t + i, e - i);
+            if (d[0])
+                scpy(r->diag, sizeof r->diag, d);
+            return;
+        }
+        i += adv;
+    }
+    /* no code before it: only two shapes say where the reason is */
+    size_t adv2, ll = line_len(t + lb, at + 1024 - lb, &adv2);
+    if (ll > 1024)
+        return;
+    size_t ab = lb;
+    while (ab < lb + ll && strchr(" \t<>\"'()[]", t[ab]))
+        ab++;
+    size_t al = strlen(r->rcpt);
+    int alone = 0;
+    if (al && ab + al <= lb + ll && strncasecmp(t + ab, r->rcpt, al) == 0) {
+        size_t k = ab + al;
+        while (k < lb + ll && strchr(" \t<>\"'()[],;.", t[k]))
+            k++;
+        alone = k == lb + ll;
+    }
+    size_t start, end;
+    if (ll > 3 && strncasecmp(t + lb, "To:", 3) == 0) {
+        /* found in the returned original's To: header, quoted in the
+         * text (Verizon: "Error: ...\n\nOriginal Message:\nTo: a@b"):
+         * the text's first paragraph says why */
+        start = 0;
+        while (start < lb && is_sp((unsigned char)t[start]))
+            start++;
+        end = start;
+        while (end < lb) {
+            size_t el = line_len(t + end, lb - end, &adv);
+            size_t k = 0;
+            while (k < el && is_sp((unsigned char)t[end + k]))
+                k++;
+            if (k == el)
+                break;
+            end += adv;
+        }
+        if (end >= lb || end - start > BG_DSN_DIAG_MAX)
+            return;
+    } else if (alone) {
+        /* the address alone on its line right under the reason's
+         * paragraph (Notes: "User not listed in ...\n a@b") */
+        size_t pe = lb - 1; /* the '\n' ending the line above */
+        if (pe > 0 && t[pe - 1] == '\r')
+            pe--;
+        size_t ps = pe;
+        while (ps > 0 && t[ps - 1] != '\n')
+            ps--;
+        size_t k = ps;
+        while (k < pe && is_sp((unsigned char)t[k]))
+            k++;
+        if (k == pe)
+            return; /* a blank line above: a list of recipients */
+        if (strchr(":-=*", t[pe - 1]))
+            return; /* a heading above: "--- had delivery problems ---" */
+        while (ps > 0) {
+            size_t q = ps - 1, qs = q;
+            while (qs > 0 && t[qs - 1] != '\n')
+                qs--;
+            size_t z = qs;
+            while (z < q && is_sp((unsigned char)t[z]))
+                z++;
+            if (z == q || pe - qs > BG_DSN_DIAG_MAX)
+                break;
+            ps = qs;
+        }
+        start = ps;
+        end = pe;
+    } else {
+        /* "Unable to deliver message to <a@b> (and other recipients in
+         * the same domain).": words before the address, a parenthesis
+         * after it - the whole line */
+        size_t k = at;
+        while (k < lb + ll && (t[k] == '>' || t[k] == ' ' || t[k] == '\t'))
+            k++;
+        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(')
+            return;
+        start = lb;
+        end = lb + ll;
+    }
+    char d[BG_DSN_DIAG_MAX];
+    while (start < end && strchr("*-=#> \t\r\n", t[start]))
+        start++;
+    copy_collapsed(d, sizeof d, t + start, end - start);
+    if (d[0])
+        scpy(r->diag, sizeof r->diag, d);
+}
+
 struct fmt_mark {
     const char *fmt;
     const char *mark;
@@ -1501,6 +1633,9 @@ static int parse_vendor(struct ctx *c, int force)
             /* back up to the start of the address' line */
             region_details(r, t, rb, re, 0);
         }
+        if (k == nfound0 && c->out->nrcpt == nfound0 + 1 && !c->xfailed[0] &&
+            first_at[k] <= cut && !diag_has_code(r->diag))
+            preamble_details(r, t, first_at[k]);
         if (!r->diag[0] && strcmp(fmt, "googlegroups") == 0) {
             /* Google Groups sends one templated notice in the sender's
              * language: the group may not exist or the sender may not

@@ -242,6 +242,30 @@ START_TEST(ds_fields_before_final_recipient)
 }
 END_TEST
 
+/* one recipient listed after the reason: the text before it is the
+ * diagnostic (a code line there wins) */
+START_TEST(reason_before_recipient)
+{
+    struct bg_dsn *d = parse_file("reason-before-rcpt.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "dora@notes.example.com");
+    ck_assert_str_eq(d->r[0].diag, "User not listed in public Name & Address Book");
+    free(d);
+    d = parse_file("code-before-rcpt.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "gone@example.com");
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 User unknown");
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    free(d);
+    d = parse_file("rcpt-in-sentence.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "nobody@example.jp");
+    ck_assert_str_eq(d->r[0].diag, "Reason: Unable to deliver message to <nobody@example.jp> "
+                                   "(and other recipients in the same domain).");
+    free(d);
+}
+END_TEST
+
 START_TEST(arf_abuse)
 {
     struct bg_dsn *d = parse_file("arf-abuse.eml", 0);
@@ -772,6 +796,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, ses_json);
     tcase_add_test(f, domino);
     tcase_add_test(f, ds_fields_before_final_recipient);
+    tcase_add_test(f, reason_before_recipient);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
     tcase_add_test(f, vacation);
