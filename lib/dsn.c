@@ -1143,6 +1143,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
      * continuing its paragraph */
     size_t i = rb, adv;
     size_t best = re;
+    int own_line = 0;
     /* the remote server's own words, where a vendor labels them */
     static const char *const strong[] = {
         "Remote Server returned ", "The error that the other server returned was:",
@@ -1163,6 +1164,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
             if (k != 3)
                 best += strlen(strong[k]);
         }
+    }
+    {
+        /* sendmail's "554 <a@b>... Remote protocol error": the address'
+         * own line starts with the reply - it is this recipient's, not
+         * the next line's (another recipient's) */
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        size_t k = lb;
+        while (k < rb && (t[k] == ' ' || t[k] == '\t'))
+            k++;
+        if (k + 4 < rb && (t[k] == '4' || t[k] == '5') && is_digit((unsigned char)t[k + 1]) &&
+            is_digit((unsigned char)t[k + 2]) && (t[k + 3] == ' ' || t[k + 3] == '-') &&
+            (t[k + 4] == '<' || t[k + 4] == '\'' || t[k + 4] == '"'))
+            best = k, i = re, own_line = 1;
     }
     if (best < re)
         i = re;
@@ -1209,7 +1225,12 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     }
     end = start;
     int seen_text = 0;
-    while (end < re) {
+    if (own_line) {
+        /* that line only: the next one is the next recipient's */
+        end += line_len(t + start, re - start, &adv);
+        end = end > re ? re : end;
+    }
+    while (end < re && !own_line) {
         size_t l = line_len(t + end, re - end, &adv);
         int blank = 1;
         for (size_t k = 0; k < l; k++)

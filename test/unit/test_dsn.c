@@ -266,6 +266,20 @@ START_TEST(reason_before_recipient)
 }
 END_TEST
 
+/* old sendmail: "554 <a@b>... text" is a's reply, line by line */
+START_TEST(sendmail_v5_reply_per_line)
+{
+    struct bg_dsn *d = parse_file("sendmail-v5-lines.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 2);
+    ck_assert_str_eq(d->r[0].rcpt, "first@example.org");
+    ck_assert_str_eq(d->r[0].diag, "554 <first@example.org>... Remote protocol error");
+    ck_assert_str_eq(d->r[1].rcpt, "second@example.net");
+    ck_assert_str_eq(d->r[1].diag, "554 <second@example.net>... 550 Host unknown "
+                                   "(Authoritative answer from name server)");
+    free(d);
+}
+END_TEST
+
 START_TEST(arf_abuse)
 {
     struct bg_dsn *d = parse_file("arf-abuse.eml", 0);
@@ -797,6 +811,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, domino);
     tcase_add_test(f, ds_fields_before_final_recipient);
     tcase_add_test(f, reason_before_recipient);
+    tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
     tcase_add_test(f, vacation);
