@@ -645,6 +645,8 @@ static void ds_commit(struct ctx *c, struct bg_dsn_rcpt *cur, int *have)
     out->r[out->nrcpt++] = *cur;
 }
 
+static size_t line_len(const char *p, size_t n, size_t *adv);
+
 static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
 {
     struct bg_dsn_rcpt cur;
@@ -686,41 +688,52 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
             next = n;
         }
         size_t pos = 0;
+        /* per-recipient fields written before the block's Final-Recipient
+         * (Facebook: Diagnostic-Code, Status, then Final-Recipient) belong
+         * to it: keep them in cur until the recipient arrives */
+        int pending = 0;
+        if (!have)
+            memset(&cur, 0, sizeof cur);
         while (bstart < bend &&
                bg_mime_next_field(p + bstart, bend - bstart, &pos, name,
                                   sizeof name, val, FIELD_MAX)) {
             if (strcmp(name, "final-recipient") == 0) {
                 if (has_final)
-                    ds_commit(c, &cur, &have);
+                    ds_commit(c, &cur, &have), pending = 0;
                 if (!have) {
-                    memset(&cur, 0, sizeof cur);
+                    if (!pending)
+                        memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 }
+                pending = 0;
                 value_addr(val, cur.rcpt, sizeof cur.rcpt);
                 have = 1;
                 has_final = 1;
             } else if (strcmp(name, "original-recipient") == 0) {
                 if (!have) {
-                    memset(&cur, 0, sizeof cur);
+                    if (!pending)
+                        memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 } else if (cur.orig_rcpt[0] && has_final) {
                     ds_commit(c, &cur, &have);
                     memset(&cur, 0, sizeof cur);
                     has_final = 0;
                 }
+                pending = 0;
                 value_addr(val, cur.orig_rcpt, sizeof cur.orig_rcpt);
                 have = 1;
             } else if (strcmp(name, "action") == 0) {
-                if (have)
-                    cur.action = parse_action(val);
+                cur.action = parse_action(val);
+                pending |= !have;
             } else if (strcmp(name, "status") == 0) {
-                if (have)
-                    find_status(val, cur.status, sizeof cur.status);
+                find_status(val, cur.status, sizeof cur.status);
+                pending |= !have;
             } else if (strcmp(name, "remote-mta") == 0) {
-                if (have)
-                    after_type(val, cur.remote_mta, sizeof cur.remote_mta);
+                after_type(val, cur.remote_mta, sizeof cur.remote_mta);
+                pending |= !have;
             } else if (strcmp(name, "diagnostic-code") == 0) {
-                if (have) {
+                pending |= !have;
+                {
                     const char *semi = strchr(val, ';');
                     if (semi && semi - val < 16 && semi > val) {
                         size_t k;
@@ -732,6 +745,25 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                     } else {
                         scpy(cur.diag, sizeof cur.diag, val);
                     }
+                }
+                /* a multi-line reply copied without folding: the lines
+                 * that follow start with the same "550-" / "550 " code */
+                const char *d = cur.diag;
+                if ((d[0] == '2' || d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+                    is_digit((unsigned char)d[2]) && (d[3] == '-' || d[3] == ' ')) {
+                    const char *b = p + bstart;
+                    size_t bl = bend - bstart;
+                    while (pos + 4 <= bl && memcmp(b + pos, d, 3) == 0 &&
+                           (b[pos + 3] == '-' || b[pos + 3] == ' ')) {
+                        size_t ladv, ll = line_len(b + pos, bl - pos, &ladv);
+                        size_t dl = strlen(cur.diag);
+                        if (dl + 2 < sizeof cur.diag) {
+                            cur.diag[dl++] = ' ';
+                            scopy(cur.diag + dl, sizeof cur.diag - dl, b + pos, ll);
+                        }
+                        pos += ladv;
+                    }
+                    collapse(cur.diag);
                 }
             } else if (strcmp(name, "reporting-mta") == 0) {
                 if (!c->out->reporting_mta[0])
@@ -1111,6 +1143,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
      * continuing its paragraph */
     size_t i = rb, adv;
     size_t best = re;
+    int own_line = 0;
     /* the remote server's own words, where a vendor labels them */
     static const char *const strong[] = {
         "Remote Server returned ", "The error that the other server returned was:",
@@ -1131,6 +1164,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
             if (k != 3)
                 best += strlen(strong[k]);
         }
+    }
+    {
+        /* sendmail's "554 <a@b>... Remote protocol error": the address'
+         * own line starts with the reply - it is this recipient's, not
+         * the next line's (another recipient's) */
+        size_t lb = rb;
+        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
+            lb--;
+        size_t k = lb;
+        while (k < rb && (t[k] == ' ' || t[k] == '\t'))
+            k++;
+        if (k + 4 < rb && (t[k] == '4' || t[k] == '5') && is_digit((unsigned char)t[k + 1]) &&
+            is_digit((unsigned char)t[k + 2]) && (t[k + 3] == ' ' || t[k + 3] == '-') &&
+            (t[k + 4] == '<' || t[k + 4] == '\'' || t[k + 4] == '"'))
+            best = k, i = re, own_line = 1;
     }
     if (best < re)
         i = re;
@@ -1177,7 +1225,12 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     }
     end = start;
     int seen_text = 0;
-    while (end < re) {
+    if (own_line) {
+        /* that line only: the next one is the next recipient's */
+        end += line_len(t + start, re - start, &adv);
+        end = end > re ? re : end;
+    }
+    while (end < re && !own_line) {
         size_t l = line_len(t + end, re - end, &adv);
         int blank = 1;
         for (size_t k = 0; k < l; k++)
@@ -1204,6 +1257,138 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         start++;
     copy_collapsed(d, sizeof d, t + start, end - start);
     if (d[0] && (overwrite_diag || !r->diag[0] || strlen(d) > strlen(r->diag)))
+        scpy(r->diag, sizeof r->diag, d);
+}
+
+/* One failed recipient listed AFTER the reason (Lotus Notes' "Failure
+ * Reasons", MailMarshal's "Could not be delivered because of ... The
+ * following recipients were affected:", Verizon's "Error message below:
+ * 550 ..." then "RCPT TO: a@b", InterScan's "Unable to deliver message to
+ * <a@b> (...)"): when the text after the address carried no reply code,
+ * the text before it is the reason. A line with a reply/status code in
+ * it wins (that line and the rest of its paragraph); else, when the text
+ * up to the address' line is short, all of it (through that line). */
+/* Does a diagnostic carry a status, or start with a reply code? */
+static int diag_has_code(const char *d)
+{
+    char code[16];
+    while (*d == ' ' || *d == '>' || *d == '<' || *d == '*')
+        d++;
+    return find_status(d, code, sizeof code) ||
+           ((d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
+            is_digit((unsigned char)d[2]) && !is_alnum((unsigned char)d[3]));
+}
+
+static void preamble_details(struct bg_dsn_rcpt *r, const char *t, size_t at)
+{
+    size_t lb = at;
+    while (lb > 0 && t[lb - 1] != '\n')
+        lb--;
+    if (lb == 0)
+        return;
+    size_t i = 0, adv;
+    while (i < lb) {
+        size_t l = line_len(t + i, lb - i, &adv);
+        if (l > 0 && line_has_code(t + i, l)) {
+            size_t e = i;
+            while (e < lb) {
+                size_t el = line_len(t + e, lb - e, &adv);
+                size_t k = 0;
+                while (k < el && is_sp((unsigned char)t[e + k]))
+                    k++;
+                if (k == el)
+                    break;
+                e += adv;
+            }
+            char d[BG_DSN_DIAG_MAX];
+            copy_collapsed(d, sizeof d, t + i, e - i);
+            if (d[0])
+                scpy(r->diag, sizeof r->diag, d);
+            return;
+        }
+        i += adv;
+    }
+    /* no code before it: only two shapes say where the reason is */
+    size_t adv2, ll = line_len(t + lb, at + 1024 - lb, &adv2);
+    if (ll > 1024)
+        return;
+    size_t ab = lb;
+    while (ab < lb + ll && strchr(" \t<>\"'()[]", t[ab]))
+        ab++;
+    size_t al = strlen(r->rcpt);
+    int alone = 0;
+    if (al && ab + al <= lb + ll && strncasecmp(t + ab, r->rcpt, al) == 0) {
+        size_t k = ab + al;
+        while (k < lb + ll && strchr(" \t<>\"'()[],;.", t[k]))
+            k++;
+        alone = k == lb + ll;
+    }
+    size_t start, end;
+    if (ll > 3 && strncasecmp(t + lb, "To:", 3) == 0) {
+        /* found in the returned original's To: header, quoted in the
+         * text (Verizon: "Error: ...\n\nOriginal Message:\nTo: a@b"):
+         * the text's first paragraph says why */
+        start = 0;
+        while (start < lb && is_sp((unsigned char)t[start]))
+            start++;
+        end = start;
+        while (end < lb) {
+            size_t el = line_len(t + end, lb - end, &adv);
+            size_t k = 0;
+            while (k < el && is_sp((unsigned char)t[end + k]))
+                k++;
+            if (k == el)
+                break;
+            end += adv;
+        }
+        if (end >= lb || end - start > BG_DSN_DIAG_MAX)
+            return;
+    } else if (alone) {
+        /* the address alone on its line right under the reason's
+         * paragraph (Notes: "User not listed in ...\n a@b") */
+        size_t pe = lb - 1; /* the '\n' ending the line above */
+        if (pe > 0 && t[pe - 1] == '\r')
+            pe--;
+        size_t ps = pe;
+        while (ps > 0 && t[ps - 1] != '\n')
+            ps--;
+        size_t k = ps;
+        while (k < pe && is_sp((unsigned char)t[k]))
+            k++;
+        if (k == pe)
+            return; /* a blank line above: a list of recipients */
+        if (strchr(":-=*", t[pe - 1]))
+            return; /* a heading above: "--- had delivery problems ---" */
+        while (ps > 0) {
+            size_t q = ps - 1, qs = q;
+            while (qs > 0 && t[qs - 1] != '\n')
+                qs--;
+            size_t z = qs;
+            while (z < q && is_sp((unsigned char)t[z]))
+                z++;
+            if (z == q || pe - qs > BG_DSN_DIAG_MAX)
+                break;
+            ps = qs;
+        }
+        start = ps;
+        end = pe;
+    } else {
+        /* "Unable to deliver message to <a@b> (and other recipients in
+         * the same domain).": words before the address, a parenthesis
+         * after it - the whole line */
+        size_t k = at;
+        while (k < lb + ll && (t[k] == '>' || t[k] == ' ' || t[k] == '\t'))
+            k++;
+        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(')
+            return;
+        start = lb;
+        end = lb + ll;
+    }
+    char d[BG_DSN_DIAG_MAX];
+    while (start < end && strchr("*-=#> \t\r\n", t[start]))
+        start++;
+    copy_collapsed(d, sizeof d, t + start, end - start);
+    if (d[0])
         scpy(r->diag, sizeof r->diag, d);
 }
 
@@ -1469,6 +1654,9 @@ static int parse_vendor(struct ctx *c, int force)
             /* back up to the start of the address' line */
             region_details(r, t, rb, re, 0);
         }
+        if (k == nfound0 && c->out->nrcpt == nfound0 + 1 && !c->xfailed[0] &&
+            first_at[k] <= cut && !diag_has_code(r->diag))
+            preamble_details(r, t, first_at[k]);
         if (!r->diag[0] && strcmp(fmt, "googlegroups") == 0) {
             /* Google Groups sends one templated notice in the sender's
              * language: the group may not exist or the sender may not

@@ -225,6 +225,61 @@ START_TEST(domino)
 }
 END_TEST
 
+/* per-recipient fields written before Final-Recipient in their block,
+ * and a multi-line reply copied into Diagnostic-Code without folding */
+START_TEST(ds_fields_before_final_recipient)
+{
+    struct bg_dsn *d = parse_file("ds-fields-first.eml", 0);
+    ck_assert_str_eq(d->format, "rfc3464");
+    ck_assert_uint_eq(d->nrcpt, 2);
+    ck_assert_str_eq(d->r[0].rcpt, "first@example.com");
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 Recipient address does not exist");
+    ck_assert_str_eq(d->r[1].rcpt, "second@example.com");
+    ck_assert_str_eq(d->r[1].status, "5.0.0");
+    ck_assert_ptr_nonnull(strstr(d->r[1].diag, "is not permitted to relay through this server"));
+    free(d);
+}
+END_TEST
+
+/* one recipient listed after the reason: the text before it is the
+ * diagnostic (a code line there wins) */
+START_TEST(reason_before_recipient)
+{
+    struct bg_dsn *d = parse_file("reason-before-rcpt.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "dora@notes.example.com");
+    ck_assert_str_eq(d->r[0].diag, "User not listed in public Name & Address Book");
+    free(d);
+    d = parse_file("code-before-rcpt.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "gone@example.com");
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 User unknown");
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    free(d);
+    d = parse_file("rcpt-in-sentence.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "nobody@example.jp");
+    ck_assert_str_eq(d->r[0].diag, "Reason: Unable to deliver message to <nobody@example.jp> "
+                                   "(and other recipients in the same domain).");
+    free(d);
+}
+END_TEST
+
+/* old sendmail: "554 <a@b>... text" is a's reply, line by line */
+START_TEST(sendmail_v5_reply_per_line)
+{
+    struct bg_dsn *d = parse_file("sendmail-v5-lines.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 2);
+    ck_assert_str_eq(d->r[0].rcpt, "first@example.org");
+    ck_assert_str_eq(d->r[0].diag, "554 <first@example.org>... Remote protocol error");
+    ck_assert_str_eq(d->r[1].rcpt, "second@example.net");
+    ck_assert_str_eq(d->r[1].diag, "554 <second@example.net>... 550 Host unknown "
+                                   "(Authoritative answer from name server)");
+    free(d);
+}
+END_TEST
+
 START_TEST(arf_abuse)
 {
     struct bg_dsn *d = parse_file("arf-abuse.eml", 0);
@@ -754,6 +809,9 @@ static Suite *make_suite(void)
     tcase_add_test(f, courier);
     tcase_add_test(f, ses_json);
     tcase_add_test(f, domino);
+    tcase_add_test(f, ds_fields_before_final_recipient);
+    tcase_add_test(f, reason_before_recipient);
+    tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
     tcase_add_test(f, vacation);
