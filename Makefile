@@ -96,7 +96,7 @@ check-e2e: all $(TESTTOOL_BIN)
 # tree after a clean (so no object mixes instrumented and plain code).
 check-asan:
 	$(MAKE) clean
-	$(MAKE) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	BG_SANITIZER=asan $(MAKE) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
 	$(MAKE) clean
 

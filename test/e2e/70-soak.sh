@@ -349,6 +349,13 @@ fi
 at_most() {
     if [ "$1" -le "$2" ]; then bg_pass "$3"; else bg_fail "$4"; fi
 }
+# Under a sanitizer (make check-asan sets BG_SANITIZER) memory and thread
+# counts say nothing about leaks: ASan's quarantine keeps freed memory and
+# the slower daemon holds more sessions at once. They are printed, and
+# judged in the plain build's run of this same test (make check).
+if [ -n "${BG_SANITIZER:-}" ]; then
+    echo "# $BG_TEST: under $BG_SANITIZER, VmRSS (first/last quarter max $rss_f/$rss_l kB) and threads ($thr_f/$thr_l) are reported, not judged"
+else
 at_most "$rss_l" "$rss_lim" \
     "VmRSS flat: last-quarter max $rss_l kB <= $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)" \
     "VmRSS grew: last-quarter max $rss_l kB > $rss_lim (first-quarter max $rss_f kB + $SOAK_RSS_PCT % + $SOAK_RSS_SLACK kB)"
@@ -358,6 +365,7 @@ at_most "$fd_l" "$fd_lim" \
 at_most "$thr_l" "$thr_lim" \
     "threads flat: last-quarter max $thr_l <= $thr_lim (first-quarter max $thr_f)" \
     "threads grew: last-quarter max $thr_l > $thr_lim (first-quarter max $thr_f)"
+fi
 # Idle again: the listener, the log, and at most MemcachedPool (16)
 # connections of the current store; a reload must not leave the old
 # store's connections open.
