@@ -1046,6 +1046,10 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
     /* "RCPT TO:<addr>" */
     if (ci_find(line + lb, b - lb, "rcpt to"))
         return 1;
+    /* "Original-Recipient: rfc822; x@y" quoted in a text part: the
+     * address before aliasing, its Final-Recipient is the one that failed */
+    if (ci_find(line + (b > 40 ? b - 40 : 0), b - (b > 40 ? b - 40 : 0), "original-recipient"))
+        return 0;
     /* "MAIL FROM:<addr>": the sender, never a recipient */
     if (ci_find(line + lb, b - lb, "mail from"))
         return 0;
@@ -1179,6 +1183,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
             is_digit((unsigned char)t[k + 2]) && (t[k + 3] == ' ' || t[k + 3] == '-') &&
             (t[k + 4] == '<' || t[k + 4] == '\'' || t[k + 4] == '"'))
             best = k, i = re, own_line = 1;
+    }
+    if (best == re) {
+        /* "<a@b> (expanded from <x@y>): reason": the reason follows the
+         * parenthesis, the whole paragraph (its code line is mid-way) */
+        size_t k = rb;
+        while (k < re && k - rb < 8 && strchr("> \t", t[k]))
+            k++;
+        if (re - k > 14 && strncasecmp(t + k, "(expanded from", 14) == 0) {
+            size_t lim = re - k > 400 ? k + 400 : re;
+            for (size_t j = k + 14; j + 1 < lim; j++)
+                if (t[j] == ')' && t[j + 1] == ':') {
+                    best = j + 2;
+                    break;
+                }
+        }
     }
     if (best < re)
         i = re;
@@ -1379,8 +1398,9 @@ static void preamble_details(struct bg_dsn_rcpt *r, const char *t, size_t at)
         size_t k = at;
         while (k < lb + ll && (t[k] == '>' || t[k] == ' ' || t[k] == '\t'))
             k++;
-        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(')
-            return;
+        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(' ||
+            (lb + ll - k >= 14 && strncasecmp(t + k, "(expanded from", 14) == 0))
+            return; /* Postfix's alias note: the reason follows it */
         start = lb;
         end = lb + ll;
     }
@@ -1568,6 +1588,21 @@ static int parse_ses_json(struct ctx *c, const char *t, size_t n)
 
 /* Vendor bounce: find recipients in the human text. Returns 1 if it
  * looks like a bounce. */
+/* Postfix names an alias' expansion as "<a@b> (expanded from <x@y>):",
+ * the parenthesis often folded onto the next line: x@y is the address
+ * the sender used, not a second failed recipient. Is the address at
+ * t[b] preceded (across at most one line break) by "expanded from"? */
+static int after_expanded_from(const char *t, size_t b)
+{
+    size_t k = b;
+    while (k > 0 && (t[k - 1] == '<' || t[k - 1] == ' ' || t[k - 1] == '\t' ||
+                     t[k - 1] == '\r' || t[k - 1] == '\n') && b - k < 64)
+        k--;
+    static const char kw[] = "expanded from";
+    size_t m = sizeof kw - 1;
+    return k >= m && strncasecmp(t + k - m, kw, m) == 0;
+}
+
 static int parse_vendor(struct ctx *c, int force)
 {
     const char *t = c->text;
@@ -1632,7 +1667,7 @@ static int parse_vendor(struct ctx *c, int force)
                 if (!addr_bounds(line, l, ai, &b, &e))
                     continue;
                 off = e;
-                if (!rcpt_context(line, l, b, e))
+                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, i + b))
                     continue;
                 char a[320];
                 scopy(a, sizeof a, line + b, e - b);

@@ -266,6 +266,21 @@ START_TEST(reason_before_recipient)
 }
 END_TEST
 
+/* Postfix: "<a> (expanded from <x>): reason" - x is the alias the sender
+ * used (also quoted as Original-Recipient), not a second recipient; the
+ * reason is the paragraph after the parenthesis */
+START_TEST(postfix_expanded_from)
+{
+    struct bg_dsn *d = parse_file("postfix-expanded-from.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "final-box@mx.example.jp");
+    ck_assert_str_eq(d->r[0].diag, "delivery temporarily suspended: connect to "
+                                   "mx.example.jp[192.0.2.9]: server refused to talk to me: "
+                                   "421 Service not available, closing transmission channel");
+    free(d);
+}
+END_TEST
+
 /* old sendmail: "554 <a@b>... text" is a's reply, line by line */
 START_TEST(sendmail_v5_reply_per_line)
 {
@@ -811,6 +826,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, domino);
     tcase_add_test(f, ds_fields_before_final_recipient);
     tcase_add_test(f, reason_before_recipient);
+    tcase_add_test(f, postfix_expanded_from);
     tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
