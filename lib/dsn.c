@@ -503,11 +503,40 @@ static void strip_repeated_codes(char *d)
         d[--L] = 0;
 }
 
+/* A session transcript in a failure report ("Out: 250 2.1.5 Ok ... Out:
+ * 451 4.3.0 Error: queue file write error") shows the accepted steps
+ * before the failing one: a 2xx / 2.x.x found first gives way to the
+ * first 4xx/5xx after it. Bounded: at most 64 codes are looked at. */
+static void skip_success_codes(const char *d, char *out, size_t osz,
+                               int (*find)(const char *, char *, size_t))
+{
+    if (out[0] != '2')
+        return;
+    const char *p = strstr(d, out);
+    char tmp[16];
+    if (!p)
+        return;
+    p += strlen(out);
+    for (int n = 0; n < 64; n++) {
+        if (!find(p, tmp, sizeof tmp))
+            return;
+        if (tmp[0] != '2') {
+            scpy(out, osz, tmp);
+            return;
+        }
+        const char *q = strstr(p, tmp);
+        if (!q)
+            return;
+        p = q + strlen(tmp);
+    }
+}
+
 static void fill_codes(struct bg_dsn_rcpt *r)
 {
     strip_repeated_codes(r->diag);
     if (!r->status[0]) {
-        find_status(r->diag, r->status, sizeof r->status);
+        if (find_status(r->diag, r->status, sizeof r->status))
+            skip_success_codes(r->diag, r->status, sizeof r->status, find_status);
     } else if (strcmp(r->status + 1, ".0.0") == 0) {
         /* "Status: 5.0.0" says nothing; the reply may be more precise */
         char s2[16], code[4];
@@ -522,8 +551,8 @@ static void fill_codes(struct bg_dsn_rcpt *r)
                 scpy(r->status, sizeof r->status, s2);
         }
     }
-    if (!r->reply_code[0])
-        find_reply(r->diag, r->reply_code, sizeof r->reply_code);
+    if (!r->reply_code[0] && find_reply(r->diag, r->reply_code, sizeof r->reply_code))
+        skip_success_codes(r->diag, r->reply_code, sizeof r->reply_code, find_reply);
     if (!r->command[0])
         find_command(r->diag, strlen(r->diag), r->command, sizeof r->command);
     if (r->action == BG_ACTION_UNKNOWN && r->status[0]) {

@@ -281,6 +281,18 @@ START_TEST(postfix_expanded_from)
 }
 END_TEST
 
+/* a transcript's accepted steps (250 2.1.5) give way to the failing one */
+START_TEST(transcript_final_code)
+{
+    struct bg_dsn *d = parse_file("transcript-final-code.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "box@example.jp");
+    ck_assert_str_eq(d->r[0].status, "4.3.0");
+    ck_assert_str_eq(d->r[0].reply_code, "451");
+    free(d);
+}
+END_TEST
+
 /* old sendmail: "554 <a@b>... text" is a's reply, line by line */
 START_TEST(sendmail_v5_reply_per_line)
 {
@@ -827,6 +839,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, ds_fields_before_final_recipient);
     tcase_add_test(f, reason_before_recipient);
     tcase_add_test(f, postfix_expanded_from);
+    tcase_add_test(f, transcript_final_code);
     tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
