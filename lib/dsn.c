@@ -1629,6 +1629,36 @@ static int parse_ses_json(struct ctx *c, const char *t, size_t n)
 
 /* Vendor bounce: find recipients in the human text. Returns 1 if it
  * looks like a bounce. */
+/* Where the text's first paragraph that starts in ASCII begins: a
+ * notice in an undecoded national charset (EUC-JP, ISO-2022-JP: 8-bit
+ * bytes or ESC) often precedes the same notice in English (au/EZweb,
+ * Japanese MTAs). At most 8 paragraphs are skipped; 0 when none fits. */
+static size_t first_ascii_para(const char *t, size_t n)
+{
+    size_t i = 0, adv;
+    int paras = 0, in_para = 0, skip = 0;
+    while (i < n && paras <= 8) {
+        size_t l = line_len(t + i, n - i, &adv);
+        size_t k = 0;
+        while (k < l && is_sp((unsigned char)t[i + k]))
+            k++;
+        if (k == l) {
+            in_para = 0;
+        } else if (!in_para) {
+            unsigned char ch = (unsigned char)t[i + k];
+            in_para = 1;
+            paras++;
+            if (ch < 0x80 && ch != 0x1b)
+                return skip ? i : 0;
+            skip = 1;
+        }
+        if (adv == 0)
+            break;
+        i += adv;
+    }
+    return 0;
+}
+
 /* Postfix names an alias' expansion as "<a@b> (expanded from <x@y>):",
  * the parenthesis often folded onto the next line: x@y is the address
  * the sender used, not a second failed recipient. Is the address at
@@ -1753,7 +1783,7 @@ static int parse_vendor(struct ctx *c, int force)
                 region_details(r, t, (size_t)(nl - t) + 1, cut, 0);
         }
         if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
-            region_details(r, t, 0, cut, 0);
+            region_details(r, t, first_ascii_para(t, cut), cut, 0);
         fill_codes(r);
         if (r->action == BG_ACTION_UNKNOWN)
             r->action = BG_ACTION_FAILED;

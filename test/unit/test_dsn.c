@@ -317,6 +317,18 @@ START_TEST(reason_heading_paragraph)
 }
 END_TEST
 
+/* a notice in an undecoded national charset first (EUC-JP, ISO-2022-JP),
+ * then in English: the English paragraph is the diagnostic */
+START_TEST(national_charset_first)
+{
+    struct bg_dsn *d = parse_file("national-charset-first.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "off@carrier.example.jp");
+    ck_assert_str_eq(d->r[0].diag, "The user(s) account is disabled.");
+    free(d);
+}
+END_TEST
+
 /* old sendmail: "554 <a@b>... text" is a's reply, line by line */
 START_TEST(sendmail_v5_reply_per_line)
 {
@@ -866,6 +878,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, transcript_final_code);
     tcase_add_test(f, exim_failed_block);
     tcase_add_test(f, reason_heading_paragraph);
+    tcase_add_test(f, national_charset_first);
     tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
