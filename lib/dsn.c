@@ -771,6 +771,18 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                         cur.diag_type[k] = 0;
                         collapse(cur.diag_type);
                         after_type(val, cur.diag, sizeof cur.diag);
+                        /* sendmail: "X-Unix; 71" is the local mailer's
+                         * exit status (sysexits.h); a bare number says
+                         * nothing without its type */
+                        size_t dl = strlen(cur.diag), nd = 0;
+                        while (nd < dl && is_digit((unsigned char)cur.diag[nd]))
+                            nd++;
+                        if (strcmp(cur.diag_type, "x-unix") == 0 && dl && nd == dl && dl < 4) {
+                            char num[8];
+                            scpy(num, sizeof num, cur.diag);
+                            scpy(cur.diag, sizeof cur.diag, "X-Unix; ");
+                            scpy(cur.diag + 8, sizeof cur.diag - 8, num);
+                        }
                     } else {
                         scpy(cur.diag, sizeof cur.diag, val);
                     }

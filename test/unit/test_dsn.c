@@ -329,6 +329,17 @@ START_TEST(national_charset_first)
 }
 END_TEST
 
+/* "Diagnostic-Code: X-Unix; 255": a bare exit status keeps its type */
+START_TEST(xunix_exit_status)
+{
+    struct bg_dsn *d = parse_file("sendmail-xunix.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "local@example.jp");
+    ck_assert_str_eq(d->r[0].diag, "X-Unix; 255");
+    free(d);
+}
+END_TEST
+
 /* old sendmail: "554 <a@b>... text" is a's reply, line by line */
 START_TEST(sendmail_v5_reply_per_line)
 {
@@ -879,6 +890,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, exim_failed_block);
     tcase_add_test(f, reason_heading_paragraph);
     tcase_add_test(f, national_charset_first);
+    tcase_add_test(f, xunix_exit_status);
     tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
