@@ -503,11 +503,40 @@ static void strip_repeated_codes(char *d)
         d[--L] = 0;
 }
 
+/* A session transcript in a failure report ("Out: 250 2.1.5 Ok ... Out:
+ * 451 4.3.0 Error: queue file write error") shows the accepted steps
+ * before the failing one: a 2xx / 2.x.x found first gives way to the
+ * first 4xx/5xx after it. Bounded: at most 64 codes are looked at. */
+static void skip_success_codes(const char *d, char *out, size_t osz,
+                               int (*find)(const char *, char *, size_t))
+{
+    if (out[0] != '2')
+        return;
+    const char *p = strstr(d, out);
+    char tmp[16];
+    if (!p)
+        return;
+    p += strlen(out);
+    for (int n = 0; n < 64; n++) {
+        if (!find(p, tmp, sizeof tmp))
+            return;
+        if (tmp[0] != '2') {
+            scpy(out, osz, tmp);
+            return;
+        }
+        const char *q = strstr(p, tmp);
+        if (!q)
+            return;
+        p = q + strlen(tmp);
+    }
+}
+
 static void fill_codes(struct bg_dsn_rcpt *r)
 {
     strip_repeated_codes(r->diag);
     if (!r->status[0]) {
-        find_status(r->diag, r->status, sizeof r->status);
+        if (find_status(r->diag, r->status, sizeof r->status))
+            skip_success_codes(r->diag, r->status, sizeof r->status, find_status);
     } else if (strcmp(r->status + 1, ".0.0") == 0) {
         /* "Status: 5.0.0" says nothing; the reply may be more precise */
         char s2[16], code[4];
@@ -522,8 +551,8 @@ static void fill_codes(struct bg_dsn_rcpt *r)
                 scpy(r->status, sizeof r->status, s2);
         }
     }
-    if (!r->reply_code[0])
-        find_reply(r->diag, r->reply_code, sizeof r->reply_code);
+    if (!r->reply_code[0] && find_reply(r->diag, r->reply_code, sizeof r->reply_code))
+        skip_success_codes(r->diag, r->reply_code, sizeof r->reply_code, find_reply);
     if (!r->command[0])
         find_command(r->diag, strlen(r->diag), r->command, sizeof r->command);
     if (r->action == BG_ACTION_UNKNOWN && r->status[0]) {
@@ -742,6 +771,18 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                         cur.diag_type[k] = 0;
                         collapse(cur.diag_type);
                         after_type(val, cur.diag, sizeof cur.diag);
+                        /* sendmail: "X-Unix; 71" is the local mailer's
+                         * exit status (sysexits.h); a bare number says
+                         * nothing without its type */
+                        size_t dl = strlen(cur.diag), nd = 0;
+                        while (nd < dl && is_digit((unsigned char)cur.diag[nd]))
+                            nd++;
+                        if (strcmp(cur.diag_type, "x-unix") == 0 && dl && nd == dl && dl < 4) {
+                            char num[8];
+                            scpy(num, sizeof num, cur.diag);
+                            scpy(cur.diag, sizeof cur.diag, "X-Unix; ");
+                            scpy(cur.diag + 8, sizeof cur.diag - 8, num);
+                        }
                     } else {
                         scpy(cur.diag, sizeof cur.diag, val);
                     }
@@ -1046,6 +1087,10 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
     /* "RCPT TO:<addr>" */
     if (ci_find(line + lb, b - lb, "rcpt to"))
         return 1;
+    /* "Original-Recipient: rfc822; x@y" quoted in a text part: the
+     * address before aliasing, its Final-Recipient is the one that failed */
+    if (ci_find(line + (b > 40 ? b - 40 : 0), b - (b > 40 ? b - 40 : 0), "original-recipient"))
+        return 0;
     /* "MAIL FROM:<addr>": the sender, never a recipient */
     if (ci_find(line + lb, b - lb, "mail from"))
         return 0;
@@ -1180,6 +1225,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
             (t[k + 4] == '<' || t[k + 4] == '\'' || t[k + 4] == '"'))
             best = k, i = re, own_line = 1;
     }
+    if (best == re) {
+        /* "<a@b> (expanded from <x@y>): reason": the reason follows the
+         * parenthesis, the whole paragraph (its code line is mid-way) */
+        size_t k = rb;
+        while (k < re && k - rb < 8 && strchr("> \t", t[k]))
+            k++;
+        if (re - k > 14 && strncasecmp(t + k, "(expanded from", 14) == 0) {
+            size_t lim = re - k > 400 ? k + 400 : re;
+            for (size_t j = k + 14; j + 1 < lim; j++)
+                if (t[j] == ')' && t[j + 1] == ':') {
+                    best = j + 2;
+                    break;
+                }
+        }
+    }
     if (best < re)
         i = re;
     while (i < re) {
@@ -1224,7 +1284,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         }
     }
     end = start;
-    int seen_text = 0;
+    int seen_text = 0, heading_done = 0;
     if (own_line) {
         /* that line only: the next one is the next recipient's */
         end += line_len(t + start, re - start, &adv);
@@ -1239,6 +1299,18 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
                 break;
             }
         if (blank && seen_text && end - start > 12) {
+            /* a lone heading ("For the following reason:", 1&1): its
+             * paragraph is the next one */
+            size_t z = end;
+            while (z > start && is_sp((unsigned char)t[z - 1]))
+                z--;
+            if (!extra_para && !heading_done && z > start && t[z - 1] == ':' &&
+                ci_find(t + start, z - start, "reason")) {
+                heading_done = 1;
+                seen_text = 0;
+                end += adv;
+                continue;
+            }
             if (!extra_para)
                 break;
             extra_para = 0;
@@ -1379,8 +1451,9 @@ static void preamble_details(struct bg_dsn_rcpt *r, const char *t, size_t at)
         size_t k = at;
         while (k < lb + ll && (t[k] == '>' || t[k] == ' ' || t[k] == '\t'))
             k++;
-        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(')
-            return;
+        if (ab == lb + ll || t[ab] == '<' || k >= lb + ll || t[k] != '(' ||
+            (lb + ll - k >= 14 && strncasecmp(t + k, "(expanded from", 14) == 0))
+            return; /* Postfix's alias note: the reason follows it */
         start = lb;
         end = lb + ll;
     }
@@ -1568,6 +1641,51 @@ static int parse_ses_json(struct ctx *c, const char *t, size_t n)
 
 /* Vendor bounce: find recipients in the human text. Returns 1 if it
  * looks like a bounce. */
+/* Where the text's first paragraph that starts in ASCII begins: a
+ * notice in an undecoded national charset (EUC-JP, ISO-2022-JP: 8-bit
+ * bytes or ESC) often precedes the same notice in English (au/EZweb,
+ * Japanese MTAs). At most 8 paragraphs are skipped; 0 when none fits. */
+static size_t first_ascii_para(const char *t, size_t n)
+{
+    size_t i = 0, adv;
+    int paras = 0, in_para = 0, skip = 0;
+    while (i < n && paras <= 8) {
+        size_t l = line_len(t + i, n - i, &adv);
+        size_t k = 0;
+        while (k < l && is_sp((unsigned char)t[i + k]))
+            k++;
+        if (k == l) {
+            in_para = 0;
+        } else if (!in_para) {
+            unsigned char ch = (unsigned char)t[i + k];
+            in_para = 1;
+            paras++;
+            if (ch < 0x80 && ch != 0x1b)
+                return skip ? i : 0;
+            skip = 1;
+        }
+        if (adv == 0)
+            break;
+        i += adv;
+    }
+    return 0;
+}
+
+/* Postfix names an alias' expansion as "<a@b> (expanded from <x@y>):",
+ * the parenthesis often folded onto the next line: x@y is the address
+ * the sender used, not a second failed recipient. Is the address at
+ * t[b] preceded (across at most one line break) by "expanded from"? */
+static int after_expanded_from(const char *t, size_t b)
+{
+    size_t k = b;
+    while (k > 0 && (t[k - 1] == '<' || t[k - 1] == ' ' || t[k - 1] == '\t' ||
+                     t[k - 1] == '\r' || t[k - 1] == '\n') && b - k < 64)
+        k--;
+    static const char kw[] = "expanded from";
+    size_t m = sizeof kw - 1;
+    return k >= m && strncasecmp(t + k - m, kw, m) == 0;
+}
+
 static int parse_vendor(struct ctx *c, int force)
 {
     const char *t = c->text;
@@ -1632,7 +1750,7 @@ static int parse_vendor(struct ctx *c, int force)
                 if (!addr_bounds(line, l, ai, &b, &e))
                     continue;
                 off = e;
-                if (!rcpt_context(line, l, b, e))
+                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, i + b))
                     continue;
                 char a[320];
                 scopy(a, sizeof a, line + b, e - b);
@@ -1666,8 +1784,18 @@ static int parse_vendor(struct ctx *c, int force)
                  "Google Groups: the group may not exist, or you may not have "
                  "permission to post messages to the group");
         }
+        if (!r->diag[0] && c->xfailed[0] && first_at[k] >= cut) {
+            /* Exim named the failure by what it delivered to - a file,
+             * a pipe, an alias ("save to ...\n generated by ...\n
+             * mailbox is full") - not by the address in
+             * X-Failed-Recipients: the block under its heading */
+            const char *h = ci_find(t, cut, "failed:");
+            const char *nl = h ? memchr(h, '\n', cut - (size_t)(h - t)) : NULL;
+            if (nl && ci_find(t, (size_t)(h - t) + 7, "following address"))
+                region_details(r, t, (size_t)(nl - t) + 1, cut, 0);
+        }
         if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
-            region_details(r, t, 0, cut, 0);
+            region_details(r, t, first_ascii_para(t, cut), cut, 0);
         fill_codes(r);
         if (r->action == BG_ACTION_UNKNOWN)
             r->action = BG_ACTION_FAILED;

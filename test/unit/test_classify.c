@@ -28,6 +28,13 @@ static const struct row rows[] = {
     { NULL, NULL, "Message could not be delivered to mobile. Error: No valid recipients for this MM", NULL, F, NULL, HARD, "userunknown", "verizon-mms-nouser" },
     { NULL, NULL, "Reason: Unable to deliver message to <a@example.jp> (and other recipients in the same domain).", NULL, F, NULL, HARD, "userunknown", "interscan-rcpt" },
     { "5.1.1", "550", "550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes#rcp Recipient address does not exist", NULL, F, NULL, HARD, "userunknown", "userunknown-5.1" },
+    { "5.0.0", "542", "542 a@example.com Rejected", NULL, F, NULL, HARD, "userunknown", "messagelabs-nouser" },
+    { "5.0.0", "501", "501 5.0.0 Invalid domain name", NULL, F, NULL, BLOCK, "blocked", "sender-domain-invalid" },
+    { NULL, NULL, "550 5.1.2 invalid domain in <a@b.example>", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
+    { NULL, NULL, "delivery temporarily suspended: host mx.example.net[192.0.2.7] refused to talk to me: 421 Service not available", NULL, F, NULL, BLOCK, "blocked", "refused-to-talk" },
+    { NULL, NULL, "Your message was not delivered within 0 days and 1 hours. Remote host is not responding.", NULL, F, NULL, SOFT, "expired", "expired-within" },
+    { "4.5.0", NULL, "X-Unix; 71", NULL, F, NULL, SOFT, "mailererror", "mailer-xunix" },
+    { "5.3.0", NULL, "X-Unix; 77", NULL, F, NULL, SOFT, "systemerror", "st-5.3" },
     /* --- the traps --- */
     { "5.1.1", "550", "550 5.1.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", NULL, F, NULL, BLOCK, "blocked", "dnsbl" },
     { "5.2.2", "552", "552 5.2.2 Mailbox full", NULL, F, NULL, SOFT, "mailboxfull", "mailbox-full" },
