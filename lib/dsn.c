@@ -1299,13 +1299,15 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
                 break;
             }
         if (blank && seen_text && end - start > 12) {
-            /* a lone heading ("For the following reason:", 1&1): its
+            /* a lone heading ("For the following reason:", 1&1;
+             * "Technical details:" under a rule of '=', X3): its
              * paragraph is the next one */
             size_t z = end;
             while (z > start && is_sp((unsigned char)t[z - 1]))
                 z--;
             if (!extra_para && !heading_done && z > start && t[z - 1] == ':' &&
-                ci_find(t + start, z - start, "reason")) {
+                (ci_find(t + start, z - start, "reason") ||
+                 ci_find(t + start, z - start, "details"))) {
                 heading_done = 1;
                 seen_text = 0;
                 end += adv;

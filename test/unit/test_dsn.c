@@ -329,6 +329,18 @@ START_TEST(national_charset_first)
 }
 END_TEST
 
+/* a lone "Technical details:" heading (under a rule of '=') after the
+ * address: the reason is the paragraph below it */
+START_TEST(details_heading)
+{
+    struct bg_dsn *d = parse_file("details-heading.eml", 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "gone@dest.example.com");
+    ck_assert_ptr_nonnull(strstr(d->r[0].diag, "Could not find a gateway"));
+    free(d);
+}
+END_TEST
+
 /* "Diagnostic-Code: X-Unix; 255": a bare exit status keeps its type */
 START_TEST(xunix_exit_status)
 {
@@ -891,6 +903,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, reason_heading_paragraph);
     tcase_add_test(f, national_charset_first);
     tcase_add_test(f, xunix_exit_status);
+    tcase_add_test(f, details_heading);
     tcase_add_test(f, sendmail_v5_reply_per_line);
     tcase_add_test(f, arf_abuse);
     tcase_add_test(f, arf_to_fallback);
