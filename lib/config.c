@@ -6,6 +6,7 @@
  * the same code as the file, so a default can never be of the wrong type.
  */
 #include "config.h"
+#include "err.h"
 #include "log.h"
 #include "key.h"
 #include "record.h"
@@ -155,18 +156,6 @@ static const struct keydef keys[] = {
       "key) and restores it from the Journal; 0 = only at start" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 int bg_duration_parse(const char *s, long long unit_ms, long long *out_ms)
 {
@@ -379,7 +368,7 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
 
     memset(seen, 0, sizeof seen);
     if (fp == NULL) {
-        seterr(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        bg_seterr(err, errsz, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     /* getline, not fgets: it reports the true length, so a NUL byte in a
@@ -389,12 +378,12 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
         lineno++;
         size_t len = (size_t)got;
         if (len - (line[len - 1] == '\n') > LINE_MAX_BYTES) {
-            seterr(err, errsz, "%s:%u: line too long (max %d bytes)", path, lineno,
+            bg_seterr(err, errsz, "%s:%u: line too long (max %d bytes)", path, lineno,
                    LINE_MAX_BYTES);
             goto out;
         }
         if (memchr(line, '\0', len) != NULL) {
-            seterr(err, errsz, "%s:%u: NUL byte in line", path, lineno);
+            bg_seterr(err, errsz, "%s:%u: NUL byte in line", path, lineno);
             goto out;
         }
         char *s = trim(line);
@@ -418,23 +407,23 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
             if (strcasecmp(name, keys[i].name) == 0)
                 break;
         if (i == NKEYS) {
-            seterr(err, errsz, "%s:%u: %.64s: unknown key", path, lineno, name);
+            bg_seterr(err, errsz, "%s:%u: %.64s: unknown key", path, lineno, name);
             goto out;
         }
         if (seen[i]) {
-            seterr(err, errsz, "%s:%u: %s: key given twice", path, lineno, keys[i].name);
+            bg_seterr(err, errsz, "%s:%u: %s: key given twice", path, lineno, keys[i].name);
             goto out;
         }
         seen[i] = 1;
         const char *why = NULL;
         if (set_value(c, &keys[i], value, &why) < 0) {
-            seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
+            bg_seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
                    why ? why : "bad value");
             goto out;
         }
     }
     if (ferror(fp)) {
-        seterr(err, errsz, "%s: read error", path);
+        bg_seterr(err, errsz, "%s: read error", path);
         goto out;
     }
     rc = 0;

@@ -1,6 +1,7 @@
 /* journal.c - local append-only journal of suppression changes (see
  * journal.h). */
 #include "journal.h"
+#include "err.h"
 #include "bg.h"
 
 #include <errno.h>
@@ -33,18 +34,6 @@ struct bg_journal {
     long long last_sync;     /* monotonic seconds */
     off_t next_check;        /* maintain: size that triggers a look */
 };
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 static long long mono_now(void)
 {
@@ -174,16 +163,16 @@ struct bg_journal *bg_journal_open(const char *path, enum bg_journal_sync sync,
                                    char *err, size_t errsz)
 {
     if (path == NULL || path[0] == '\0') {
-        seterr(err, errsz, "no journal path");
+        bg_seterr(err, errsz, "no journal path");
         return NULL;
     }
     if (strlen(path) >= PATH_MAX_J) {
-        seterr(err, errsz, "journal path too long");
+        bg_seterr(err, errsz, "journal path too long");
         return NULL;
     }
     struct bg_journal *j = calloc(1, sizeof *j);
     if (j == NULL) {
-        seterr(err, errsz, "out of memory");
+        bg_seterr(err, errsz, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&j->mu, NULL);
@@ -228,7 +217,7 @@ static int open_lockfile(const char *lockpath, char *err, size_t errsz)
 {
     int fd = open(lockpath, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        seterr(err, errsz, "%s: %s", lockpath, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", lockpath, strerror(errno));
         return -1;
     }
     struct stat st;
@@ -259,12 +248,12 @@ static int ensure_file(struct bg_journal *j, char *err, size_t errsz)
     }
     int fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        seterr(err, errsz, "%s: %s", j->path, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno));
         return -1;
     }
     struct stat fs;
     if (fstat(fd, &fs) < 0) {
-        seterr(err, errsz, "%s: %s", j->path, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -277,7 +266,7 @@ static int ensure_file(struct bg_journal *j, char *err, size_t errsz)
         char c;
         if (pread(fd, &c, 1, fs.st_size - 1) == 1 && c != '\n') {
             if (write(fd, "\n", 1) != 1) {
-                seterr(err, errsz, "%s: %s", j->path, strerror(errno));
+                bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno));
                 close(fd);
                 return -1;
             }
@@ -296,7 +285,7 @@ static int do_sync(struct bg_journal *j, char *err, size_t errsz)
     j->dirty = 0;
     j->last_sync = mono_now();
     if (fdatasync(j->fd) < 0) {
-        seterr(err, errsz, "%s: fdatasync: %s", j->path, strerror(errno));
+        bg_seterr(err, errsz, "%s: fdatasync: %s", j->path, strerror(errno));
         return -1;
     }
     return 0;
@@ -313,7 +302,7 @@ static int append_line(struct bg_journal *j, const char *line, size_t len, char 
     }
     while (flock(j->lockfd, LOCK_SH) < 0) {
         if (errno != EINTR) {
-            seterr(err, errsz, "%s: flock: %s", j->lockpath, strerror(errno));
+            bg_seterr(err, errsz, "%s: flock: %s", j->lockpath, strerror(errno));
             pthread_mutex_unlock(&j->mu);
             return -1;
         }
@@ -323,7 +312,7 @@ static int append_line(struct bg_journal *j, const char *line, size_t len, char 
     } else if (len > 0) {
         ssize_t w = write(j->fd, line, len);
         if (w != (ssize_t)len) {
-            seterr(err, errsz, "%s: write: %s", j->path,
+            bg_seterr(err, errsz, "%s: write: %s", j->path,
                    w < 0 ? strerror(errno) : "short write");
             /* Reopen next time, which ends a torn line. */
             close_fd(j);
@@ -358,7 +347,7 @@ int bg_journal_append(struct bg_journal *j, long long ts, enum bg_kind kind,
         ts = (long long)time(NULL);
     int n = bg_journal_format(line, sizeof line, ts, kind, name, rec);
     if (n < 0) {
-        seterr(err, errsz, "journal: cannot format the line for %.64s", name ? name : "");
+        bg_seterr(err, errsz, "journal: cannot format the line for %.64s", name ? name : "");
         return -1;
     }
     return append_line(j, line, (size_t)n, err, errsz);
@@ -650,7 +639,7 @@ static int read_lines(int fd, off_t from, long long since, long long now,
     int overlong = 0;
     off_t pos = from;
     if (line == NULL) {
-        seterr(err, errsz, "out of memory");
+        bg_seterr(err, errsz, "out of memory");
         return -1;
     }
     st->size = from;
@@ -659,7 +648,7 @@ static int read_lines(int fd, off_t from, long long since, long long now,
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            seterr(err, errsz, "read: %s", strerror(errno));
+            bg_seterr(err, errsz, "read: %s", strerror(errno));
             free(line);
             return -1;
         }
@@ -692,7 +681,7 @@ static int read_lines(int fd, off_t from, long long since, long long now,
                 } else {
                     st->lines++;
                     if (p.ts >= since && set_apply(s, &p, ll + 1, now) < 0) {
-                        seterr(err, errsz, "out of memory");
+                        bg_seterr(err, errsz, "out of memory");
                         free(line);
                         return -1;
                     }
@@ -720,7 +709,7 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
     *out = NULL;
     struct bg_journal_set *s = set_new();
     if (s == NULL) {
-        seterr(err, errsz, "out of memory");
+        bg_seterr(err, errsz, "out of memory");
         return -1;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -729,13 +718,13 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
             *out = s;
             return 0;
         }
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", path, strerror(errno));
         bg_journal_set_free(s);
         return -1;
     }
     struct stat fs;
     if (fstat(fd, &fs) < 0) {
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", path, strerror(errno));
         close(fd);
         bg_journal_set_free(s);
         return -1;
@@ -751,7 +740,7 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
         since = 0;
     char rerr[256];
     if (read_lines(fd, from, since, now, s, st, rerr, sizeof rerr) < 0) {
-        seterr(err, errsz, "%s: %s", path, rerr);
+        bg_seterr(err, errsz, "%s: %s", path, rerr);
         close(fd);
         bg_journal_set_free(s);
         return -1;
@@ -852,7 +841,7 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
 {
     char lockpath[PATH_MAX_J + 8], tmp[PATH_MAX_J + 32];
     if (strlen(path) >= PATH_MAX_J) {
-        seterr(err, errsz, "journal path too long");
+        bg_seterr(err, errsz, "journal path too long");
         return -1;
     }
     snprintf(lockpath, sizeof lockpath, "%s.lock", path);
@@ -862,7 +851,7 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
         return -1;
     while (flock(lfd, LOCK_EX) < 0) {
         if (errno != EINTR) {
-            seterr(err, errsz, "%s: flock: %s", lockpath, strerror(errno));
+            bg_seterr(err, errsz, "%s: flock: %s", lockpath, strerror(errno));
             close(lfd);
             return -1;
         }
@@ -876,7 +865,7 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
     int have_old = stat(path, &old) == 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
-        seterr(err, errsz, "%s: %s", tmp, strerror(errno));
+        bg_seterr(err, errsz, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (have_old) {
@@ -889,14 +878,14 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
         adopt_dir_owner(fd, path);
     }
     if (write_compacted(fd, s, now, horizon) < 0 || fsync(fd) < 0) {
-        seterr(err, errsz, "%s: write: %s", tmp, strerror(errno));
+        bg_seterr(err, errsz, "%s: write: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         goto out;
     }
     close(fd);
     if (rename(tmp, path) < 0) {
-        seterr(err, errsz, "rename %s: %s", tmp, strerror(errno));
+        bg_seterr(err, errsz, "rename %s: %s", tmp, strerror(errno));
         unlink(tmp);
         goto out;
     }
@@ -925,7 +914,7 @@ int bg_journal_maintain(struct bg_journal *j, long long now, off_t min_bytes,
     if (j == NULL)
         return 0;
     if (stat(j->path, &ps) < 0)
-        return errno == ENOENT ? 0 : (seterr(err, errsz, "%s: %s", j->path, strerror(errno)), -1);
+        return errno == ENOENT ? 0 : (bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno)), -1);
     pthread_mutex_lock(&j->mu);
     off_t next = j->next_check;
     pthread_mutex_unlock(&j->mu);

@@ -1,5 +1,6 @@
 /* restore.c - replay the journal into memcached (see restore.h). */
 #include "restore.h"
+#include "err.h"
 #include "journal.h"
 #include "record.h"
 
@@ -11,18 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 static double mono(void)
 {
@@ -84,7 +73,7 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
     int rc = bg_journal_set_each(set, replay_one, &rp);
     bg_journal_set_free(set);
     if (rc != 0) {
-        seterr(err, errsz, "%s", rp.err);
+        bg_seterr(err, errsz, "%s", rp.err);
         res->seconds = mono() - t0;
         return -1;
     }
@@ -100,7 +89,7 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
     bg_journal_set_free(set);
     res->seconds = mono() - t0;
     if (rc != 0) {
-        seterr(err, errsz, "%s", rp.err);
+        bg_seterr(err, errsz, "%s", rp.err);
         return -1;
     }
     return 0;

@@ -46,6 +46,7 @@
  *   silent miss; hence the last-error check after the fetch loop.
  */
 #include "store.h"
+#include "err.h"
 #include "bg.h"
 #include "journal.h"
 
@@ -90,18 +91,6 @@ static long long mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
 }
 
 /* Case-insensitive search for an option name in the configuration string
@@ -173,7 +162,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
     unsigned pool_max = o->pool_max ? o->pool_max : 16;
 
     if (strlen(o->prefix) > BG_PREFIX_MAX) {
-        seterr(err, errsz, "key prefix too long");
+        bg_seterr(err, errsz, "key prefix too long");
         return NULL;
     }
     /* Pool size from our own key unless the string sets it. */
@@ -183,7 +172,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
         snprintf(conf, sizeof conf, "%s", o->config);
         pool_max = pool_max_option(o->config);
         if (pool_max == 0) {
-            seterr(err, errsz, "bad --POOL-MAX in the Memcached configuration");
+            bg_seterr(err, errsz, "bad --POOL-MAX in the Memcached configuration");
             return NULL;
         }
     }
@@ -192,17 +181,17 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
     memcached_return_t rc = libmemcached_check_configuration(conf, strlen(conf), cerr,
                                                              sizeof cerr);
     if (rc != MEMCACHED_SUCCESS) {
-        seterr(err, errsz, "bad Memcached configuration: %s", cerr);
+        bg_seterr(err, errsz, "bad Memcached configuration: %s", cerr);
         return NULL;
     }
     s = calloc(1, sizeof *s);
     if (s == NULL) {
-        seterr(err, errsz, "out of memory");
+        bg_seterr(err, errsz, "out of memory");
         return NULL;
     }
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0) {
-        seterr(err, errsz, "cannot set up a condition variable");
+        bg_seterr(err, errsz, "cannot set up a condition variable");
         free(s);
         return NULL;
     }
@@ -211,7 +200,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
         ce = pthread_cond_init(&s->gate_cv, &ca);
     pthread_condattr_destroy(&ca);
     if (ce != 0) {
-        seterr(err, errsz, "cannot set up a condition variable: %s", strerror(ce));
+        bg_seterr(err, errsz, "cannot set up a condition variable: %s", strerror(ce));
         free(s);
         return NULL;
     }
@@ -227,7 +216,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
     if (merr == NULL && (s->pool = memcached_pool_create(s->master, 1, pool_max)) == NULL)
         merr = "cannot create memcached pool";
     if (merr != NULL) {
-        seterr(err, errsz, "%s", merr);
+        bg_seterr(err, errsz, "%s", merr);
         memcached_free(s->master);
         pthread_cond_destroy(&s->gate_cv);
         free(s);
@@ -354,7 +343,7 @@ static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whys
     c->deadline = now + s->timeout_ms;
     c->ticket = bg_breaker_enter(&s->breaker, now);
     if (c->ticket == BG_BREAKER_SKIP) {
-        seterr(why, whysz, "memcached not asked: circuit breaker open");
+        bg_seterr(why, whysz, "memcached not asked: circuit breaker open");
         return BG_STORE_SKIPPED;
     }
     struct timespec until;
@@ -374,7 +363,7 @@ static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whys
         s->gate_free--;
     pthread_mutex_unlock(&s->gate_mu);
     if (!got) {
-        seterr(why, whysz, "no memcached connection free within %ums", s->timeout_ms);
+        bg_seterr(why, whysz, "no memcached connection free within %ums", s->timeout_ms);
         call_end(s, c, 0, why);
         return -1;
     }
@@ -385,13 +374,13 @@ static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whys
         s->gate_free++;
         pthread_cond_signal(&s->gate_cv);
         pthread_mutex_unlock(&s->gate_mu);
-        seterr(why, whysz, "no memcached connection: %s", memcached_strerror(NULL, rc));
+        bg_seterr(why, whysz, "no memcached connection: %s", memcached_strerror(NULL, rc));
         call_end(s, c, 0, why);
         return -1;
     }
     c->m = m;
     if (call_arm(c) < 0) {
-        seterr(why, whysz, "deadline of %ums passed waiting for a connection",
+        bg_seterr(why, whysz, "deadline of %ums passed waiting for a connection",
                s->timeout_ms);
         call_end(s, c, 0, why);
         return -1;
@@ -404,7 +393,7 @@ static int accept_value(const char *key, const char *val, size_t len,
                         struct bg_record *rec, char *err, size_t errsz)
 {
     if (bg_record_decode(val, len, rec) < 0) {
-        seterr(err, errsz, "undecodable record at key %s", key);
+        bg_seterr(err, errsz, "undecodable record at key %s", key);
         return -1;
     }
     if (rec->expires != 0 && rec->expires <= (long long)time(NULL))
@@ -420,7 +409,7 @@ static int accept_value(const char *key, const char *val, size_t len,
 static int finish(char *err, size_t errsz, const char *why, int ret)
 {
     if (ret < 0)
-        seterr(err, errsz, "%s", why);
+        bg_seterr(err, errsz, "%s", why);
     return ret;
 }
 
@@ -449,7 +438,7 @@ again:
     if (rc != MEMCACHED_SUCCESS) {
         if (retry_elsewhere(&c, rc, &tried))
             goto again;
-        seterr(why, sizeof why, "memcached mget: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached mget: %s", memcached_last_error_message(c.m));
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
@@ -458,7 +447,7 @@ again:
     for (;;) {
         if (call_arm(&c) < 0) {
             memcached_quit(c.m);   /* replies may still come: drop the connection */
-            seterr(why, sizeof why, "memcached fetch: deadline of %ums passed",
+            bg_seterr(why, sizeof why, "memcached fetch: deadline of %ums passed",
                    s->timeout_ms);
             call_end(s, &c, 0, why);
             return finish(err, errsz, why, -1);
@@ -491,7 +480,7 @@ again:
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
         if (retry_elsewhere(&c, rc, &tried))
             goto again;
-        seterr(why, sizeof why, "memcached fetch: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached fetch: %s", memcached_last_error_message(c.m));
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
@@ -535,7 +524,7 @@ int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
     } else if (rc == MEMCACHED_NOTFOUND) {
         ret = 0;
     } else {
-        seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
         ret = -1;
         ok = 0;
     }
@@ -559,7 +548,7 @@ static int journal_finish(char *err, size_t errsz, const char *why, int ret, int
                           const char *jerr)
 {
     if (jrc < 0 && ret >= 0) {
-        seterr(err, errsz, "journal: %s (memcached was written)", jerr);
+        bg_seterr(err, errsz, "journal: %s (memcached was written)", jerr);
         return -1;
     }
     return finish(err, errsz, why, ret);
@@ -590,7 +579,7 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
         rc = memcached_set(c.m, key, (size_t)kl, val, (size_t)vl, (time_t)exp, 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
-        seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
         ret = -1;
     }
     call_end(s, &c, ret == 0, why);
@@ -621,7 +610,7 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
     else if (rc == MEMCACHED_NOTFOUND)
         ret = 0;
     else {
-        seterr(why, sizeof why, "memcached delete: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached delete: %s", memcached_last_error_message(c.m));
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -655,7 +644,7 @@ int bg_store_add(struct bg_store *s, enum bg_kind kind, const char *name,
     else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
         ret = 0;
     else {
-        seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -682,7 +671,7 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
     int ret = -1, ok = 1;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (attempt > 0 && call_arm(&c) < 0) {
-            seterr(why, sizeof why, "memcached incr: deadline of %ums passed",
+            bg_seterr(why, sizeof why, "memcached incr: deadline of %ums passed",
                    s->timeout_ms);
             ok = 0;
             break;
@@ -695,12 +684,12 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
             break;
         }
         if (rc != MEMCACHED_NOTFOUND) {
-            seterr(why, sizeof why, "memcached incr: %s", memcached_last_error_message(c.m));
+            bg_seterr(why, sizeof why, "memcached incr: %s", memcached_last_error_message(c.m));
             ok = 0;
             break;
         }
         if (call_arm(&c) < 0) {
-            seterr(why, sizeof why, "memcached add: deadline of %ums passed",
+            bg_seterr(why, sizeof why, "memcached add: deadline of %ums passed",
                    s->timeout_ms);
             ok = 0;
             break;
@@ -708,11 +697,11 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
         rc = memcached_add(c.m, key, (size_t)kl, "0", 1, ttl_exptime(ttl), 0);
         if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTSTORED &&
             rc != MEMCACHED_DATA_EXISTS) {
-            seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+            bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
             ok = 0;
             break;
         }
-        seterr(why, sizeof why, "counter vanished");
+        bg_seterr(why, sizeof why, "counter vanished");
     }
     call_end(s, &c, ok, why);
     return finish(err, errsz, why, ret);
@@ -743,7 +732,7 @@ int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
         else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
             ret = 0;
         else {
-            seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+            bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
             ret = -1;
         }
     } else {
@@ -753,7 +742,7 @@ int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
         else if (rc == MEMCACHED_NOTFOUND)
             ret = 0;
         else {
-            seterr(why, sizeof why, "memcached delete: %s",
+            bg_seterr(why, sizeof why, "memcached delete: %s",
                    memcached_last_error_message(c.m));
             ret = -1;
         }
@@ -788,7 +777,7 @@ int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t va
     } else if (rc == MEMCACHED_NOTFOUND) {
         ret = 0;
     } else {
-        seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -810,7 +799,7 @@ int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
     memcached_return_t rc = memcached_set(c.m, key, (size_t)kl, val, strlen(val), 0, 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
-        seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
         ret = -1;
     }
     call_end(s, &c, ret == 0, why);
@@ -829,7 +818,7 @@ int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
     memcached_stat_st *st = memcached_stat(c.m, NULL, &rc);
     int n = 0;
     if (st == NULL) {
-        seterr(why, sizeof why, "memcached stat: %s", memcached_last_error_message(c.m));
+        bg_seterr(why, sizeof why, "memcached stat: %s", memcached_last_error_message(c.m));
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
