@@ -6,8 +6,11 @@
  *
  * Per message on the outbound path: one memcached round trip per
  * recipient (address and domain in one multi-get) and nothing per body
- * byte: HELO, headers and body are negotiated away, and DATA accepts
- * unless the non-SMTP path still has recipients to remove at EOM.
+ * byte: HELO is negotiated away; mail that needs nothing more is accepted
+ * at MAIL (out of scope) or DATA; mail that only needs end of message (a
+ * tag to add, recipients to remove on the non-SMTP path) skips its body at
+ * the first chunk. Only reports (null sender, ReportRecipients) are read,
+ * up to MaxScanBytes.
  */
 #include "daemon.h"
 #include "address.h"
@@ -54,13 +57,11 @@ struct sess {
     /* outbound mail to tag (SigningKeyFile): the accepted recipients */
     unsigned ntag;
     char *tag[BG_SIGN_MAX_RCPT + 1];
+    int can_skip;          /* the MTA agreed to SMFIS_SKIP for the body */
 };
 
 #define REPORT_LOCAL 1     /* Postfix's own DSN (non-SMTP, null sender) */
 #define REPORT_REMOTE 2    /* from outside: must be verified */
-
-/* Did the MTA agree to SMFIS_SKIP (stop sending body chunks)? */
-static _Atomic int mta_can_skip;
 
 static _Atomic unsigned long long sid_counter;
 static unsigned long long sid_base;
@@ -133,14 +134,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-    (void)ctx; (void)f2; (void)f3;
+    (void)f2; (void)f3;
     *pf0 = f0 & (SMFIF_DELRCPT | SMFIF_ADDHDRS);
     /* Steps we never use need not be sent at all. Headers and body are
      * needed for reports only; other mail is accepted at MAIL or DATA, or
      * skipped at the first body chunk, so it costs nothing per body byte. */
     *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP);
-    if (f1 & SMFIP_SKIP)
-        atomic_store(&mta_can_skip, 1);
+    struct sess *s = sess_get(ctx, 1);
+    if (s != NULL)
+        s->can_skip = (f1 & SMFIP_SKIP) != 0;
     *pf2 = *pf3 = 0;
     return SMFIS_CONTINUE;
 }
@@ -407,7 +409,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
         return SMFIS_CONTINUE;
     }
     /* Not a report, or read far enough: the rest of the body is not ours. */
-    return atomic_load(&mta_can_skip) ? SMFIS_SKIP : SMFIS_CONTINUE;
+    return (s != NULL && s->can_skip) ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
 static void add_tag(SMFICTX *ctx, struct sess *s)
