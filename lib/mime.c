@@ -74,17 +74,28 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
         size_t j = (size_t)(colon - h) + 1;
         size_t lend = i + cl;
         for (;;) {
-            for (; j < lend; j++) {
+            while (j < lend) {
                 unsigned char c = (unsigned char)h[j];
                 if (c == ' ' || c == '\t' || c == '\r' || c == 0) {
                     pend_sp = o > 0;
+                    j++;
                     continue;
                 }
+                /* a run of non-blank bytes, copied at once */
+                size_t r = j + 1;
+                while (r < lend && h[r] != ' ' && h[r] != '\t' && h[r] != '\r' && h[r] != 0)
+                    r++;
                 if (pend_sp && o + 1 < valsz)
                     val[o++] = ' ';
                 pend_sp = 0;
-                if (o + 1 < valsz)
-                    val[o++] = (char)c;
+                if (o + 1 < valsz) {
+                    size_t cp = r - j, room = valsz - 1 - o;
+                    if (cp > room)
+                        cp = room;
+                    memcpy(val + o, h + j, cp);
+                    o += cp;
+                }
+                j = r;
             }
             i = next;
             if (i < hlen && (h[i] == ' ' || h[i] == '\t')) {
