@@ -351,41 +351,51 @@ bg__mc_ready() {
     [[ $r == VERSION\ * ]]
 }
 
+# bg__mc_try PORT [EXTRA_ARGS...] - start memcached on PORT and wait until
+# it answers "version": 0 ready (MC_* exported), 1 it exited (the port was
+# taken). Fails the test when it neither answers nor exits in BG_TIMEOUT.
+bg__mc_try() {
+    local port=$1 mc user=() pid end
+    shift
+    mc=$(command -v "$BG_MEMCACHED") || bg_fatal "memcached not found (BG_MEMCACHED=$BG_MEMCACHED)"
+    if [ "$(id -u)" = 0 ]; then
+        if id memcache >/dev/null 2>&1; then user=(-u memcache); else user=(-u nobody); fi
+    fi
+    "$mc" -l 127.0.0.1 -p "$port" -U 0 -m 64 "${user[@]}" "$@" \
+        >> "$BG_TMP/memcached.log" 2>&1 < /dev/null &
+    pid=$!
+    bg_track "$pid"
+    bg__now
+    end=$((BG__MS + BG_TIMEOUT * 1000))
+    while bg__alive "$pid"; do
+        if bg__mc_ready "$port"; then
+            MC_PORT=$port MC_PID=$pid MC_SERVER=127.0.0.1:$port
+            export MC_PORT MC_PID MC_SERVER
+            return 0
+        fi
+        bg__now
+        if [ "$BG__MS" -ge "$end" ]; then
+            bg_fatal "memcached on port $port not ready after ${BG_TIMEOUT}s"
+        fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    bg_untrack "$pid"
+    return 1
+}
+
 # bg_start_memcached [EXTRA_ARGS...] - starts
 #   memcached -l 127.0.0.1 -p PORT -U 0 -m 64 [-u nobody when root]
 # on a free port, waits (at most BG_TIMEOUT s) until it answers
 # "version", exports MC_PORT, MC_PID and MC_SERVER (127.0.0.1:PORT).
 # Fails the test when memcached is missing or never gets ready.
 bg_start_memcached() {
-    local mc user=() attempt port pid end
+    local attempt port
     bg_tmpdir
-    mc=$(command -v "$BG_MEMCACHED") || bg_fatal "memcached not found (BG_MEMCACHED=$BG_MEMCACHED)"
-    if [ "$(id -u)" = 0 ]; then
-        if id memcache >/dev/null 2>&1; then user=(-u memcache); else user=(-u nobody); fi
-    fi
     for attempt in 1 2 3; do
         port=$(bg_free_port) || bg_fatal "no free port for memcached"
-        "$mc" -l 127.0.0.1 -p "$port" -U 0 -m 64 "${user[@]}" "$@" \
-            >> "$BG_TMP/memcached.log" 2>&1 < /dev/null &
-        pid=$!
-        bg_track "$pid"
-        bg__now
-        end=$((BG__MS + BG_TIMEOUT * 1000))
-        while bg__alive "$pid"; do
-            if bg__mc_ready "$port"; then
-                MC_PORT=$port MC_PID=$pid MC_SERVER=127.0.0.1:$port
-                export MC_PORT MC_PID MC_SERVER
-                return 0
-            fi
-            bg__now
-            if [ "$BG__MS" -ge "$end" ]; then
-                bg_fatal "memcached on port $port not ready after ${BG_TIMEOUT}s"
-            fi
-            sleep 0.05
-        done
+        bg__mc_try "$port" "$@" && return 0
         # It died: most likely the port was taken meanwhile; try another.
-        wait "$pid" 2>/dev/null
-        bg_untrack "$pid"
         bg_log "memcached on port $port exited early (attempt $attempt)"
     done
     bg_fatal "memcached would not start (see memcached.log)"
@@ -397,34 +407,11 @@ bg_start_memcached() {
 # for a few seconds while the port is still held; exports MC_PORT, MC_PID,
 # MC_SERVER. Fails the test when it cannot start.
 bg_start_memcached_on() {
-    local port=$1 mc user=() attempt pid end
+    local port=$1 attempt
     shift
     bg_tmpdir
-    mc=$(command -v "$BG_MEMCACHED") || bg_fatal "memcached not found (BG_MEMCACHED=$BG_MEMCACHED)"
-    if [ "$(id -u)" = 0 ]; then
-        if id memcache >/dev/null 2>&1; then user=(-u memcache); else user=(-u nobody); fi
-    fi
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
-        "$mc" -l 127.0.0.1 -p "$port" -U 0 -m 64 "${user[@]}" "$@" \
-            >> "$BG_TMP/memcached.log" 2>&1 < /dev/null &
-        pid=$!
-        bg_track "$pid"
-        bg__now
-        end=$((BG__MS + BG_TIMEOUT * 1000))
-        while bg__alive "$pid"; do
-            if bg__mc_ready "$port"; then
-                MC_PORT=$port MC_PID=$pid MC_SERVER=127.0.0.1:$port
-                export MC_PORT MC_PID MC_SERVER
-                return 0
-            fi
-            bg__now
-            if [ "$BG__MS" -ge "$end" ]; then
-                bg_fatal "memcached on port $port not ready after ${BG_TIMEOUT}s"
-            fi
-            sleep 0.05
-        done
-        wait "$pid" 2>/dev/null
-        bg_untrack "$pid"
+        bg__mc_try "$port" "$@" && return 0
         bg_log "memcached on port $port exited early (attempt $attempt); retrying"
         sleep 0.5
     done
