@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define DEFAULT_MAX_SCAN ((size_t)1 << 20)
 #define MAX_PARTS 96
@@ -145,14 +148,40 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * Several ASCII needles (at most 64) searched in one pass: a bit set per
  * (lower-cased) first and second byte filters the candidates, survivors
  * are compared in full. Needles are fixed strings of this file, so the
- * work per input byte is bounded by a constant: linear time. */
+ * work per input byte is bounded by a constant: linear time.
+ *
+ * The scanners are built once (scanners_ready) and only read afterwards,
+ * so threads share them. Where SSE2 is there (every x86-64), sixteen
+ * bytes at a time are tested against the needles' first two bytes with
+ * the 0x20 bit forced on: for a letter that is its lower case, for any
+ * other byte it is a superset of the exact test, and every survivor goes
+ * through the exact byte-wise check below, so the filter never changes a
+ * result. */
+#define MSCAN_FOLD_MAX 12 /* bytes compared at once; more: the byte loop */
+
 struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
     unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
+    unsigned char fold0[MSCAN_FOLD_MAX]; /* distinct (first byte | 0x20) */
+    unsigned char fold1[MSCAN_FOLD_MAX]; /* distinct (second byte | 0x20) */
+    size_t nfold0, nfold1;               /* MSCAN_FOLD_MAX + 1: too many */
 };
+
+/* Add f to the set fold[0..*nf), counting past MSCAN_FOLD_MAX. */
+static void fold_add(unsigned char *fold, size_t *nf, unsigned char f)
+{
+    size_t k = 0;
+    while (k < *nf && k < MSCAN_FOLD_MAX && fold[k] != f)
+        k++;
+    if (k == *nf) {
+        if (k < MSCAN_FOLD_MAX)
+            fold[k] = f;
+        *nf = k + 1;
+    }
+}
 
 static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
 {
@@ -174,41 +203,116 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
         }
+        fold_add(ms->fold0, &ms->nfold0, (unsigned char)(a | 0x20));
+        if (l > 1)
+            fold_add(ms->fold1, &ms->nfold1, (unsigned char)(b | 0x20));
+        else /* any second byte: no second-byte filter */
+            ms->nfold1 = MSCAN_FOLD_MAX + 1;
     }
 }
 
-/* First match at or after *pos of a needle in the set `want`: returns its
+/* Is there a needle of `want` at h[i]? Its index, or -1. */
+static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_t n,
+                           size_t i, unsigned long long want)
+{
+    unsigned char b0 = h[i];
+    if (!ms->first[b0])
+        return -1;
+    unsigned long long mk = ms->t0[lc(b0)] & want;
+    if (!mk)
+        return -1;
+    unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
+    if (b1 & 0x80)
+        return -1;
+    mk &= ms->t1[lc(b1)];
+    while (mk) {
+        int k = __builtin_ctzll(mk);
+        mk &= mk - 1;
+        size_t l = ms->len[k];
+        if (l > n - i)
+            continue;
+        const char *nd = ms->nd[k];
+        size_t j = 2;
+        while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
+            j++;
+        if (j >= l)
+            return k;
+    }
+    return -1;
+}
+
+#ifdef __SSE2__
+/* Bytes of v equal to one of f[0..nf), as a 16-byte mask. */
+static inline __m128i fold_eq(__m128i v, const __m128i *f, size_t nf)
+{
+    __m128i m = _mm_cmpeq_epi8(v, f[0]);
+    switch (nf) { /* fall through: one compare per byte of the set */
+    case 12: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[11])); /* fall through */
+    case 11: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[10])); /* fall through */
+    case 10: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[9]));  /* fall through */
+    case 9: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[8]));   /* fall through */
+    case 8: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[7]));   /* fall through */
+    case 7: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[6]));   /* fall through */
+    case 6: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[5]));   /* fall through */
+    case 5: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[4]));   /* fall through */
+    case 4: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[3]));   /* fall through */
+    case 3: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[2]));   /* fall through */
+    case 2: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[1]));   /* fall through */
+    default: break;
+    }
+    return m;
+}
+#endif
+
+/* First match at or after pos of a needle in the set `want`: returns its
  * index and sets *at, or -1. */
 static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
                       unsigned long long want, size_t *at)
 {
     const unsigned char *h = (const unsigned char *)hay;
-    for (size_t i = pos; i < n; i++) {
+    size_t i = pos;
+    if (ms->cnt == 0)
+        return -1;
+#ifdef __SSE2__
+    if (ms->nfold0 <= MSCAN_FOLD_MAX) {
+        /* candidates: first byte in fold0 and, where every needle has a
+         * second byte, the next byte in fold1 (17 bytes must be there) */
+        int two = ms->nfold1 <= MSCAN_FOLD_MAX;
+        __m128i f0[MSCAN_FOLD_MAX], f1[MSCAN_FOLD_MAX];
+        const __m128i bit = _mm_set1_epi8(0x20);
+        for (size_t k = 0; k < ms->nfold0; k++)
+            f0[k] = _mm_set1_epi8((char)ms->fold0[k]);
+        for (size_t k = 0; two && k < ms->nfold1; k++)
+            f1[k] = _mm_set1_epi8((char)ms->fold1[k]);
+        for (; n >= 17 && i <= n - 17; i += 16) {
+            __m128i v0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), bit);
+            __m128i m = fold_eq(v0, f0, ms->nfold0);
+            if (two) {
+                __m128i v1 = _mm_or_si128(
+                    _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1)), bit);
+                m = _mm_and_si128(m, fold_eq(v1, f1, ms->nfold1));
+            }
+            unsigned mask = (unsigned)_mm_movemask_epi8(m);
+            while (mask) {
+                size_t j = i + (size_t)__builtin_ctz(mask);
+                mask &= mask - 1;
+                int k = mscan_at(ms, h, n, j, want);
+                if (k >= 0) {
+                    *at = j;
+                    return k;
+                }
+            }
+        }
+    }
+#endif
+    for (; i < n; i++) {
         while (!ms->first[h[i]])
             if (++i >= n)
                 return -1;
-        unsigned char b0 = h[i];
-        unsigned long long mk = ms->t0[lc(b0)] & want;
-        if (!mk)
-            continue;
-        unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
-        if (b1 & 0x80)
-            continue;
-        mk &= ms->t1[lc(b1)];
-        while (mk) {
-            int k = __builtin_ctzll(mk);
-            mk &= mk - 1;
-            size_t l = ms->len[k];
-            if (l > n - i)
-                continue;
-            const char *nd = ms->nd[k];
-            size_t j = 2;
-            while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
-                j++;
-            if (j >= l) {
-                *at = i;
-                return k;
-            }
+        int k = mscan_at(ms, h, n, i, want);
+        if (k >= 0) {
+            *at = i;
+            return k;
         }
     }
     return -1;
