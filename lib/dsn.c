@@ -11,6 +11,7 @@
 #include "dsn.h"
 #include "mime.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -318,6 +319,21 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
     return -1;
 }
 
+/* MSCAN_STATIC(name, needles): a scanner for a constant needle array,
+ * built on first use; name_scanner() returns it. */
+#define MSCAN_STATIC(name, needles)                                        \
+    static struct mscan name##_ms;                                         \
+    static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                 \
+    static void name##_build(void)                                         \
+    {                                                                      \
+        mscan_init(&name##_ms, needles, sizeof needles / sizeof needles[0] - 1); \
+    }                                                                      \
+    static const struct mscan *name##_scanner(void)                        \
+    {                                                                      \
+        pthread_once(&name##_once, name##_build);                          \
+        return &name##_ms;                                                 \
+    }
+
 static int ci_prefix(const char *s, const char *pre)
 {
     while (*pre) {
@@ -522,13 +538,14 @@ static int find_reply(const char *s, char *out, size_t osz)
     return 0;
 }
 
+static const char *const cmd_lead[] = { "in reply to ", "after ", "response to ",
+                                    ">>> ", "command ", "did not like our ",
+                                    "most progress was ", "(state ", NULL };
+MSCAN_STATIC(cmd_lead, cmd_lead)
 /* The SMTP command a diagnostic mentions: "in reply to RCPT TO command",
  * "after RCPT TO:<...>", "after end of data", ">>> DATA". */
 static int find_command(const char *s, size_t n, char *out, size_t osz)
 {
-    static const char *const lead[] = { "in reply to ", "after ", "response to ",
-                                        ">>> ", "command ", "did not like our ",
-                                        "most progress was ", "(state ", NULL };
     static const struct { const char *w, *cmd; } words[] = {
         { "rcpt", "RCPT" }, { "mail from", "MAIL" }, { "mail", "MAIL" },
         { "end of data", "DATA" }, { "data", "DATA" }, { "ehlo", "EHLO" },
@@ -540,13 +557,12 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
         { "12)", "AUTH" }, { "13)", "MAIL" }, { "14)", "RCPT" },
         { "15)", "DATA" }, { "17)", "DATA" }, { "18)", "DATA" }, { NULL, NULL } };
     const char *bestcmd = NULL;
-    struct mscan ms;
-    mscan_init(&ms, lead, sizeof lead / sizeof lead[0] - 1);
+    const struct mscan *ms = cmd_lead_scanner();
     size_t pos = 0, at;
     int l;
-    while (!bestcmd && (l = mscan_next(&ms, s, n, pos, ~0ULL, &at)) >= 0) {
-        const char *w = s + at + strlen(lead[l]);
-        size_t rem = n - (at + strlen(lead[l]));
+    while (!bestcmd && (l = mscan_next(ms, s, n, pos, ~0ULL, &at)) >= 0) {
+        const char *w = s + at + ms->len[l];
+        size_t rem = n - (at + ms->len[l]);
         for (int k = 0; words[k].w; k++) {
             size_t wl = strlen(words[k].w);
             if (wl <= rem && ci_prefix(w, words[k].w) &&
@@ -1088,34 +1104,33 @@ static void build_text(struct ctx *c)
     c->text_len = o;
 }
 
+static const char *const cut_marks[] = {
+    "--- Below this line is a copy of the message",
+    "------ This is a copy of the message",
+    "----- Original message -----",
+    "------- Returned mail follows",
+    "----- Unsent message follows -----",
+    "-----Original Message-----",
+    "Original message headers:",
+    "Original message follows",
+    "The original message follows",
+    "Below is a copy of the original message",
+    "Original Message Headers",
+    "------ Original message ------",
+    "The headers of your message",
+    "----- The header of the original message",
+    "--- The header of the original message",
+    "------ Failed message follows",
+    "Content-Type: message/rfc822",
+    "------- Header of the message follows",
+    "------- Returned Message --------",
+    NULL };
+MSCAN_STATIC(cut_marks, cut_marks)
 /* Where the returned original starts inside the human text. */
 static size_t text_cut(const char *t, size_t n)
 {
-    static const char *const marks[] = {
-        "--- Below this line is a copy of the message",
-        "------ This is a copy of the message",
-        "----- Original message -----",
-        "------- Returned mail follows",
-        "----- Unsent message follows -----",
-        "-----Original Message-----",
-        "Original message headers:",
-        "Original message follows",
-        "The original message follows",
-        "Below is a copy of the original message",
-        "Original Message Headers",
-        "------ Original message ------",
-        "The headers of your message",
-        "----- The header of the original message",
-        "--- The header of the original message",
-        "------ Failed message follows",
-        "Content-Type: message/rfc822",
-        "------- Header of the message follows",
-        "------- Returned Message --------",
-        NULL };
-    struct mscan ms;
     size_t at;
-    mscan_init(&ms, marks, sizeof marks / sizeof marks[0] - 1);
-    return mscan_next(&ms, t, n, 0, ~0ULL, &at) >= 0 ? at : n;
+    return mscan_next(cut_marks_scanner(), t, n, 0, ~0ULL, &at) >= 0 ? at : n;
 }
 
 static int line_is_header_of_original(const char *l, size_t n)
@@ -1268,6 +1283,14 @@ static void find_host(const char *s, size_t n, char *out, size_t osz)
     }
 }
 
+static const char *const strong_marks[] = {
+    "Remote Server returned ", "The error that the other server returned was:",
+    " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
+    "reason: ",
+    /* weaker: a vendor's heading before its summary (Gmail) */
+    "Technical details of permanent failure:", "Technical details of temporary failure:",
+    "The response was:", "did not reach the following recipient(s):", NULL };
+MSCAN_STATIC(strong_marks, strong_marks)
 /* Fill a recipient's diag etc. from the text region [rb, re). */
 static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size_t re,
                            int overwrite_diag)
@@ -1294,24 +1317,16 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     size_t best = re;
     int own_line = 0;
     /* the remote server's own words, where a vendor labels them */
-    static const char *const strong[] = {
-        "Remote Server returned ", "The error that the other server returned was:",
-        " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
-        "reason: ",
-        /* weaker: a vendor's heading before its summary (Gmail) */
-        "Technical details of permanent failure:", "Technical details of temporary failure:",
-        "The response was:", "did not reach the following recipient(s):", NULL };
     {
-        struct mscan ms;
+        const struct mscan *ms = strong_marks_scanner();
         size_t at;
-        mscan_init(&ms, strong, sizeof strong / sizeof strong[0] - 1);
-        int k = mscan_next(&ms, t + rb, re - rb, 0, (1ULL << 7) - 1, &at);
+        int k = mscan_next(ms, t + rb, re - rb, 0, (1ULL << 7) - 1, &at);
         if (k < 0)
-            k = mscan_next(&ms, t + rb, re - rb, 0, ~0ULL, &at);
+            k = mscan_next(ms, t + rb, re - rb, 0, ~0ULL, &at);
         if (k >= 0) {
             best = rb + at;
             if (k != 3)
-                best += strlen(strong[k]);
+                best += ms->len[k];
         }
     }
     {
@@ -1622,6 +1637,23 @@ static const struct fmt_mark fmt_marks[] = {
     { "generic", "RCPT TO:" },
     { NULL, NULL } };
 
+/* The marks alone, in table order, for the scanner. */
+static const char *fmt_mark_text[64];
+static struct mscan fmt_ms;
+static pthread_once_t fmt_once = PTHREAD_ONCE_INIT;
+static void fmt_build(void)
+{
+    size_t nm = 0;
+    for (; fmt_marks[nm].fmt && nm < 64; nm++)
+        fmt_mark_text[nm] = fmt_marks[nm].mark;
+    mscan_init(&fmt_ms, fmt_mark_text, nm);
+}
+static const struct mscan *fmt_scanner(void)
+{
+    pthread_once(&fmt_once, fmt_build);
+    return &fmt_ms;
+}
+
 /* SES JSON notifications: "emailAddress":"..." entries. */
 static int parse_ses_json(struct ctx *c, const char *t, size_t n)
 {
@@ -1800,16 +1832,12 @@ static int parse_vendor(struct ctx *c, int force)
     size_t scan = n < 65536 ? n : 65536;
     {
         /* one pass: the first mark in table order that occurs */
-        const char *marks[64];
-        size_t nm = 0;
-        for (; fmt_marks[nm].fmt && nm < 64; nm++)
-            marks[nm] = fmt_marks[nm].mark;
-        struct mscan ms;
-        mscan_init(&ms, marks, nm);
+        const struct mscan *ms = fmt_scanner();
+        size_t nm = ms->cnt;
         unsigned long long want = nm >= 64 ? ~0ULL : (1ULL << nm) - 1;
         size_t pos = 0, at;
         int k, found = -1;
-        while (want && (k = mscan_next(&ms, t, scan, pos, want, &at)) >= 0) {
+        while (want && (k = mscan_next(ms, t, scan, pos, want, &at)) >= 0) {
             found = k;
             want = (1ULL << k) - 1; /* only earlier table entries can win */
             pos = at + 1;
