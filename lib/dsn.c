@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define MSCAN_SHUFTI 1
+#include <tmmintrin.h>
 #endif
 
 #define DEFAULT_MAX_SCAN ((size_t)1 << 20)
@@ -151,37 +152,34 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * are compared in full. Needles are fixed strings of this file, so the
  * work per input byte is bounded by a constant: linear time.
  *
- * The scanners are built once (scanners_ready) and only read afterwards,
- * so threads share them. Where SSE2 is there (every x86-64), sixteen
- * bytes at a time are tested against the needles' first two bytes with
- * the 0x20 bit forced on: for a letter that is its lower case, for any
- * other byte it is a superset of the exact test, and every survivor goes
- * through the exact byte-wise check below, so the filter never changes a
- * result. */
-#define MSCAN_FOLD_MAX 12 /* bytes compared at once; more: the byte loop */
-
+ * The scanners are built once (MSCAN_STATIC) and only read afterwards, so
+ * threads share them. On x86-64 CPUs with SSSE3 (all since 2006; checked
+ * at run time, the byte loop is the fallback) sixteen positions at a time
+ * are tested for "first, second and third byte can start a needle" with
+ * two nibble-table lookups per byte (pshufb). The bytes are tested with the
+ * 0x20 bit forced on: for a letter that is its lower case, for any other
+ * byte a superset of the exact test; every survivor goes through the exact
+ * byte-wise check (mscan_at), so the filter never changes a result. No
+ * library does this for a fixed needle set: libc's memmem takes one
+ * needle, and a regex engine would be a dependency for 60 strings. */
 struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
     unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
-    unsigned char fold0[MSCAN_FOLD_MAX]; /* distinct (first byte | 0x20) */
-    unsigned char fold1[MSCAN_FOLD_MAX]; /* distinct (second byte | 0x20) */
-    size_t nfold0, nfold1;               /* MSCAN_FOLD_MAX + 1: too many */
+    /* nibble tables of (byte | 0x20): bit h of lo[x & 15] is set when
+     * the byte (h << 4 | x & 15) is in the set, hi[h] = 1 << h; one pair
+     * each for the first, second and third byte of the needles */
+    unsigned char lo0[16], hi0[16], lo1[16], hi1[16], lo2[16], hi2[16];
 };
 
-/* Add f to the set fold[0..*nf), counting past MSCAN_FOLD_MAX. */
-static void fold_add(unsigned char *fold, size_t *nf, unsigned char f)
+/* Put the folded byte f (< 0x80) into the set held by lo/hi. */
+static void nibble_add(unsigned char *lo, unsigned char *hi, unsigned char f)
 {
-    size_t k = 0;
-    while (k < *nf && k < MSCAN_FOLD_MAX && fold[k] != f)
-        k++;
-    if (k == *nf) {
-        if (k < MSCAN_FOLD_MAX)
-            fold[k] = f;
-        *nf = k + 1;
-    }
+    unsigned h = (unsigned)f >> 4 & 7;
+    lo[f & 15] |= (unsigned char)(1u << h);
+    hi[h] = (unsigned char)(1u << h);
 }
 
 static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
@@ -198,17 +196,29 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         ms->first[a] = 1;
         if (a >= 'a' && a <= 'z')
             ms->first[a - 32] = 1;
+        nibble_add(ms->lo0, ms->hi0, (unsigned char)(a | 0x20));
         if (l > 1) {
             ms->t1[b] |= 1ULL << i;
+            nibble_add(ms->lo1, ms->hi1, (unsigned char)(b | 0x20));
         } else {
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
+            for (unsigned k = 0; k < 128; k++) /* any second byte */
+                nibble_add(ms->lo1, ms->hi1, (unsigned char)(k | 0x20));
         }
-        fold_add(ms->fold0, &ms->nfold0, (unsigned char)(a | 0x20));
-        if (l > 1)
-            fold_add(ms->fold1, &ms->nfold1, (unsigned char)(b | 0x20));
-        else /* any second byte: no second-byte filter */
-            ms->nfold1 = MSCAN_FOLD_MAX + 1;
+        if (l > 2) {
+            unsigned char c = (unsigned char)lc((unsigned char)nd[i][2]);
+            /* a byte >= 0x80 only matches itself: no nibble set for it */
+            if (c & 0x80) {
+                memset(ms->hi2, 0xff, sizeof ms->hi2);
+                memset(ms->lo2, 0xff, sizeof ms->lo2);
+            } else {
+                nibble_add(ms->lo2, ms->hi2, (unsigned char)(c | 0x20));
+            }
+        } else {
+            for (unsigned k = 0; k < 128; k++) /* any third byte */
+                nibble_add(ms->lo2, ms->hi2, (unsigned char)(k | 0x20));
+        }
     }
 }
 
@@ -242,26 +252,59 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
     return -1;
 }
 
-#ifdef __SSE2__
-/* Bytes of v equal to one of f[0..nf), as a 16-byte mask. */
-static inline __m128i fold_eq(__m128i v, const __m128i *f, size_t nf)
+#ifdef MSCAN_SHUFTI
+/* 0xff where (byte | 0x20) of v is in the set of lo/hi. */
+__attribute__((target("ssse3"))) static inline __m128i
+nibble_in(__m128i v, __m128i lo, __m128i hi)
 {
-    __m128i m = _mm_cmpeq_epi8(v, f[0]);
-    switch (nf) { /* fall through: one compare per byte of the set */
-    case 12: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[11])); /* fall through */
-    case 11: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[10])); /* fall through */
-    case 10: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[9]));  /* fall through */
-    case 9: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[8]));   /* fall through */
-    case 8: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[7]));   /* fall through */
-    case 7: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[6]));   /* fall through */
-    case 6: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[5]));   /* fall through */
-    case 5: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[4]));   /* fall through */
-    case 4: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[3]));   /* fall through */
-    case 3: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[2]));   /* fall through */
-    case 2: m = _mm_or_si128(m, _mm_cmpeq_epi8(v, f[1]));   /* fall through */
-    default: break;
+    const __m128i low4 = _mm_set1_epi8(0x0f);
+    v = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i a = _mm_shuffle_epi8(lo, _mm_and_si128(v, low4));
+    __m128i b = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
+    return _mm_andnot_si128(_mm_cmpeq_epi8(_mm_and_si128(a, b), _mm_setzero_si128()),
+                            _mm_set1_epi8(-1));
+}
+
+/* mscan_next's loop over whole 18-byte windows; returns where it stopped
+ * (the byte loop goes on from there) or sets *k and *at. */
+__attribute__((target("ssse3"))) static size_t
+mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
+           unsigned long long want, int *k, size_t *at)
+{
+    const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo0);
+    const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi0);
+    const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo1);
+    const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi1);
+    const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo2);
+    const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi2);
+    *k = -1;
+    for (; n >= 18 && i <= n - 18; i += 16) {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1));
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 2));
+        __m128i m = _mm_and_si128(nibble_in(v0, lo0, hi0), nibble_in(v1, lo1, hi1));
+        m = _mm_and_si128(m, nibble_in(v2, lo2, hi2));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        while (mask) {
+            size_t j = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            int r = mscan_at(ms, h, n, j, want);
+            if (r >= 0) {
+                *k = r;
+                *at = j;
+                return j;
+            }
+        }
     }
-    return m;
+    return i;
+}
+
+static int have_ssse3;
+static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
+static void ssse3_probe(void)
+{
+    __builtin_cpu_init();
+    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
 }
 #endif
 
@@ -274,36 +317,13 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
     size_t i = pos;
     if (ms->cnt == 0)
         return -1;
-#ifdef __SSE2__
-    if (ms->nfold0 <= MSCAN_FOLD_MAX) {
-        /* candidates: first byte in fold0 and, where every needle has a
-         * second byte, the next byte in fold1 (17 bytes must be there) */
-        int two = ms->nfold1 <= MSCAN_FOLD_MAX;
-        __m128i f0[MSCAN_FOLD_MAX], f1[MSCAN_FOLD_MAX];
-        const __m128i bit = _mm_set1_epi8(0x20);
-        for (size_t k = 0; k < ms->nfold0; k++)
-            f0[k] = _mm_set1_epi8((char)ms->fold0[k]);
-        for (size_t k = 0; two && k < ms->nfold1; k++)
-            f1[k] = _mm_set1_epi8((char)ms->fold1[k]);
-        for (; n >= 17 && i <= n - 17; i += 16) {
-            __m128i v0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), bit);
-            __m128i m = fold_eq(v0, f0, ms->nfold0);
-            if (two) {
-                __m128i v1 = _mm_or_si128(
-                    _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1)), bit);
-                m = _mm_and_si128(m, fold_eq(v1, f1, ms->nfold1));
-            }
-            unsigned mask = (unsigned)_mm_movemask_epi8(m);
-            while (mask) {
-                size_t j = i + (size_t)__builtin_ctz(mask);
-                mask &= mask - 1;
-                int k = mscan_at(ms, h, n, j, want);
-                if (k >= 0) {
-                    *at = j;
-                    return k;
-                }
-            }
-        }
+#ifdef MSCAN_SHUFTI
+    pthread_once(&ssse3_once, ssse3_probe);
+    if (have_ssse3) {
+        int k;
+        i = mscan_wide(ms, h, n, i, want, &k, at);
+        if (k >= 0)
+            return k;
     }
 #endif
     for (; i < n; i++) {
