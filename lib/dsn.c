@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define MSCAN_SHUFTI 1
 #include <tmmintrin.h>
@@ -95,10 +98,11 @@ static const char *ci_find_kmp(const char *hay, size_t n, const char *needle, si
 }
 
 /* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
- * hay[0,n). Fast path: scan for the first two bytes, compare the rest;
- * when the comparisons cost more than a few passes over the input
- * (hostile, repetitive text), continue with Knuth-Morris-Pratt, so the
- * time stays linear in n whatever the needle. */
+ * hay[0,n). Fast path: find the positions where the first two bytes occur
+ * (sixteen at a time with SSE2, else eight at a time for the first byte),
+ * compare the rest; when the comparisons cost more than a few passes over
+ * the input (hostile, repetitive text), continue with Knuth-Morris-Pratt,
+ * so the time stays linear in n whatever the needle. */
 static const char *ci_find(const char *hay, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
@@ -112,11 +116,43 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
     size_t budget = 2 * n + 256;
     size_t last = n - m;
+    size_t i = 0;
+#ifdef __SSE2__
+    if (m > 1) {
+        /* candidates: (byte | 0x20) equal to the needle's first two bytes
+         * | 0x20 - a superset of the case-insensitive test, checked below */
+        const __m128i bit = _mm_set1_epi8(0x20);
+        const __m128i f0 = _mm_set1_epi8((char)(c0 | 0x20));
+        const __m128i f1 = _mm_set1_epi8((char)(c1 | 0x20));
+        for (; n >= 17 && i <= n - 17 && i <= last; i += 16) {
+            __m128i v0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), bit);
+            __m128i v1 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i + 1)), bit);
+            unsigned mask = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(v0, f0), _mm_cmpeq_epi8(v1, f1)));
+            while (mask) {
+                size_t j = i + (size_t)__builtin_ctz(mask);
+                mask &= mask - 1;
+                if (j > last)
+                    return NULL;
+                if (lc(h[j]) != c0 || lc(h[j + 1]) != c1)
+                    continue;
+                size_t k = 2;
+                while (k < m && lc(h[j + k]) == lc((unsigned char)needle[k]))
+                    k++;
+                if (k == m)
+                    return hay + j;
+                if (k > budget)
+                    return ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
+                budget -= k;
+            }
+        }
+    }
+#endif
     /* eight bytes at a time while neither case of the first byte occurs
      * (the classic "has zero byte" test on x ^ pattern) */
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     const uint64_t p0 = ones * (uint64_t)c0, pu = ones * (uint64_t)u0;
-    for (size_t i = 0; i <= last; i++) {
+    for (; i <= last; i++) {
         while (i + 8 <= n) {
             uint64_t w, x, y;
             memcpy(&w, h + i, 8);
