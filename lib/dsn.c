@@ -1191,17 +1191,23 @@ static size_t text_cut(const char *t, size_t n)
 
 static int line_is_header_of_original(const char *l, size_t n)
 {
-    static const char *const hdrs[] = {
-        "from:", "return-path:", "sender:", "reply-to:", "message-id:",
-        "in-reply-to:", "references:", "received:", "envelope-from",
-        "reporting-mta:", "x-", "dkim-", "cc:", "date:", "mail from:",
-        "list-", "errors-to:", "resent-", NULL };
+    static const struct { const char *s; size_t n; } hdrs[] = {
+#define H(x) { x, sizeof x - 1 }
+        H("from:"), H("return-path:"), H("sender:"), H("reply-to:"), H("message-id:"),
+        H("in-reply-to:"), H("references:"), H("received:"), H("envelope-from"),
+        H("reporting-mta:"), H("x-"), H("dkim-"), H("cc:"), H("date:"), H("mail from:"),
+        H("list-"), H("errors-to:"), H("resent-"),
+#undef H
+    };
     while (n > 0 && (*l == ' ' || *l == '\t' || *l == '>')) {
         l++;
         n--;
     }
-    for (int i = 0; hdrs[i]; i++)
-        if (n >= strlen(hdrs[i]) && ci_prefix(l, hdrs[i]))
+    /* every name starts with a letter: most lines are out at once */
+    if (n == 0 || !strchr("fFrRsSmMiIeExXdDcClL", *l))
+        return 0;
+    for (size_t i = 0; i < sizeof hdrs / sizeof hdrs[0]; i++)
+        if (n >= hdrs[i].n && lc((unsigned char)*l) == hdrs[i].s[0] && ci_prefix(l, hdrs[i].s))
             return 1;
     return 0;
 }
@@ -1250,6 +1256,13 @@ static void collect_senders(struct ctx *c, const char *t, size_t n, size_t cut)
 }
 
 /* Does the address at line[b,e) look like a failed recipient? */
+static const char *const rcpt_keys[] = {
+    "recipient", "address", "delivered to", "deliver to", "message to",
+    "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
+    "destinataire", "for ", "account", "to '", "to \"", "userid", "user:",
+    "attempts:", "undeliverable to", NULL };
+MSCAN_STATIC(rcpt_keys, rcpt_keys)
+
 static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
 {
     size_t s = 0;
@@ -1277,20 +1290,10 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
         return 1;
     if (e + 3 <= ln && line[e] == '.' && line[e + 1] == '.' && line[e + 2] == '.')
         return 1;
-    /* a key word shortly before it */
-    static const char *const keys[] = {
-        "recipient", "address", "delivered to", "deliver to", "message to",
-        "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
-        "destinataire", "for ", "account", "to '", "to \"", "userid", "user:",
-        "attempts:", "undeliverable to", NULL };
-    size_t from = b > 60 ? b - 60 : 0;
-    for (int i = 0; keys[i]; i++) {
-        const char *k = ci_find(line + from, b - from, keys[i]);
-        if (k && !ci_find(line + from, b - from, "from:") &&
-            !ci_find(line + from, b - from, "sender"))
-            return 1;
-    }
-    return 0;
+    /* a key word shortly before it (rcpt_keys), and no sender's */
+    size_t from = b > 60 ? b - 60 : 0, at;
+    return mscan_next(rcpt_keys_scanner(), line + from, b - from, 0, ~0ULL, &at) >= 0 &&
+           !ci_find(line + from, b - from, "from:") && !ci_find(line + from, b - from, "sender");
 }
 
 /* Length of the line at p (up to n), without CR/LF. */
