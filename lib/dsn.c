@@ -1090,9 +1090,10 @@ static size_t html_to_text(char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '<') {
-            size_t j = i + 1;
-            while (j < n && s[j] != '>' && j - i < 512)
-                j++;
+            /* the tag's end: the first '>' within 512 bytes */
+            size_t lim = n - i > 512 ? i + 512 : n;
+            const char *gt = i + 1 < lim ? memchr(s + i + 1, '>', lim - i - 1) : NULL;
+            size_t j = gt ? (size_t)(gt - s) : lim;
             int nl = (j - i >= 3 && (ci_prefix(s + i + 1, "br") || ci_prefix(s + i + 1, "/p") ||
                                      ci_prefix(s + i + 1, "/div") || ci_prefix(s + i + 1, "/tr") ||
                                      ci_prefix(s + i + 1, "p>") || ci_prefix(s + i + 1, "p ") ||
