@@ -1068,18 +1068,20 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
         return;
     c->out->orig_headers = b;
     c->out->orig_headers_len = hl;
+    struct bg_mime_hdrs hx;
+    bg_mime_index(b, hl, &hx);
     char v[512];
-    if (bg_mime_header(b, hl, "message-id", v, sizeof v)) {
+    if (bg_mime_hdr_get(&hx, "message-id", v, sizeof v)) {
         char a[320];
         value_addr(v, a, sizeof a);
         scpy(c->out->orig_message_id, sizeof c->out->orig_message_id, a);
     }
-    if (bg_mime_header(b, hl, "from", v, sizeof v) ||
-        bg_mime_header(b, hl, "return-path", v, sizeof v)) {
+    if (bg_mime_hdr_get(&hx, "from", v, sizeof v) ||
+        bg_mime_hdr_get(&hx, "return-path", v, sizeof v)) {
         value_addr(v, c->out->orig_from, sizeof c->out->orig_from);
     }
-    bg_mime_header(b, hl, "to", c->orig_to, sizeof c->orig_to);
-    if (bg_mime_header(b, hl, "x-hmxmroriginalrecipient", v, sizeof v))
+    bg_mime_hdr_get(&hx, "to", c->orig_to, sizeof c->orig_to);
+    if (bg_mime_hdr_get(&hx, "x-hmxmroriginalrecipient", v, sizeof v))
         value_addr(v, c->hmxmr, sizeof c->hmxmr);
 }
 
@@ -2117,17 +2119,19 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
 
     size_t boff;
     size_t hl = bg_mime_split(msg, len, &boff);
+    struct bg_mime_hdrs hx;
+    bg_mime_index(msg, hl, &hx);
     char v[1024];
-    if (bg_mime_header(msg, hl, "subject", v, sizeof v))
+    if (bg_mime_hdr_get(&hx, "subject", v, sizeof v))
         bg_mime_decode_words(v, c->subject, sizeof c->subject);
-    if (bg_mime_header(msg, hl, "from", v, sizeof v))
+    if (bg_mime_hdr_get(&hx, "from", v, sizeof v))
         bg_mime_decode_words(v, c->from, sizeof c->from);
-    bg_mime_header(msg, hl, "to", c->to, sizeof c->to);
-    bg_mime_header(msg, hl, "x-failed-recipients", c->xfailed, sizeof c->xfailed);
-    if (bg_mime_header(msg, hl, "x-postfix-queue-id", v, sizeof v))
+    bg_mime_hdr_get(&hx, "to", c->to, sizeof c->to);
+    bg_mime_hdr_get(&hx, "x-failed-recipients", c->xfailed, sizeof c->xfailed);
+    if (bg_mime_hdr_get(&hx, "x-postfix-queue-id", v, sizeof v))
         scpy(out->queue_id, sizeof out->queue_id, v);
 
-    c->nparts = bg_mime_walk(msg, len, BG_DSN_MAX_DEPTH, c->parts, MAX_PARTS);
+    c->nparts = bg_mime_walk_hdrs(msg, len, &hx, BG_DSN_MAX_DEPTH, c->parts, MAX_PARTS);
     build_text(c);
 
     /* machine-readable parts */
@@ -2208,11 +2212,11 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         goto done;
     }
     char as[128] = "", xar[128] = "", prec[64] = "";
-    bg_mime_header(msg, hl, "auto-submitted", as, sizeof as);
-    int xauto = bg_mime_header(msg, hl, "x-autoreply", xar, sizeof xar) ||
-                bg_mime_header(msg, hl, "x-autorespond", xar, sizeof xar) ||
-                bg_mime_header(msg, hl, "x-autoresponder", xar, sizeof xar);
-    bg_mime_header(msg, hl, "precedence", prec, sizeof prec);
+    bg_mime_hdr_get(&hx, "auto-submitted", as, sizeof as);
+    int xauto = bg_mime_hdr_get(&hx, "x-autoreply", xar, sizeof xar) ||
+                bg_mime_hdr_get(&hx, "x-autorespond", xar, sizeof xar) ||
+                bg_mime_hdr_get(&hx, "x-autoresponder", xar, sizeof xar);
+    bg_mime_hdr_get(&hx, "precedence", prec, sizeof prec);
     int daemon = from_daemon(c->from);
     int bsubj = subject_bounce(c->subject);
     int strong_auto = xauto || ci_prefix(prec, "auto_reply") ||

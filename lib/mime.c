@@ -1,6 +1,9 @@
 /* mime.c - bounded MIME helpers; see mime.h. */
+#define _GNU_SOURCE /* memmem */
 #include "mime.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
@@ -22,21 +25,101 @@ static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
 
 size_t bg_mime_split(const char *p, size_t len, size_t *body_off)
 {
+    /* the first empty line ("", or a lone CR) ends the headers */
     size_t i = 0;
     while (i < len) {
-        size_t cl;
-        size_t next = line_end(p, len, i, &cl);
-        if (cl == 0) {
-            /* empty line: headers end before it */
+        if (p[i] == '\n' || (p[i] == '\r' && (i + 1 == len || p[i + 1] == '\n'))) {
             if (body_off)
-                *body_off = next;
+                *body_off = p[i] == '\n' ? i + 1 : i + 1 == len ? len : i + 2;
             return i;
         }
-        i = next;
+        const char *nl = memchr(p + i, '\n', len - i);
+        if (!nl)
+            break;
+        i = (size_t)(nl - p) + 1;
     }
     if (body_off)
         *body_off = len;
     return len;
+}
+
+/* The bytes a field value drops (runs of them become one space): NUL,
+ * TAB, CR and SP. */
+static int vblank(unsigned c)
+{
+    return c <= ' ' && ((0x100002201ull >> c) & 1);
+}
+
+/* The first offset in [j, lend) whose byte vblank() takes, lend if none.
+ * Eight bytes at a time while none of them is below '!' (the word test is
+ * exact for "some byte < 0x21": no borrow happens without one). */
+static size_t run_end(const char *h, size_t j, size_t lend)
+{
+    for (;;) {
+        while (lend - j >= 8) {
+            uint64_t x;
+            memcpy(&x, h + j, 8);
+            if (((x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull) != 0)
+                break;
+            j += 8;
+        }
+        size_t stop = lend - j >= 8 ? j + 8 : lend;
+        for (; j < stop; j++)
+            if (vblank((unsigned char)h[j]))
+                return j;
+        if (j >= lend)
+            return lend;
+    }
+}
+
+/* Unfold the value of a field whose first ':' is at colon; lend is the end
+ * of its line's content (CR excluded), next the start of the line after.
+ * Stores the value into val (see bg_mime_next_field) and returns the
+ * offset past the field's continuation lines. */
+static size_t field_value(const char *h, size_t hlen, size_t colon,
+                          size_t lend, size_t next, char *val, size_t valsz)
+{
+    size_t o = 0;
+    int pend_sp = 0;
+    size_t j = colon + 1;
+    size_t i;
+    for (;;) {
+        if (o + 1 >= valsz)
+            j = lend; /* val is full: only the end of the field matters */
+        while (j < lend) {
+            if (vblank((unsigned char)h[j])) {
+                pend_sp = o > 0;
+                j++;
+                continue;
+            }
+            /* a run of non-blank bytes, copied at once */
+            size_t r = run_end(h, j + 1, lend);
+            if (pend_sp && o + 1 < valsz)
+                val[o++] = ' ';
+            pend_sp = 0;
+            if (o + 1 < valsz) {
+                size_t cp = r - j, room = valsz - 1 - o;
+                if (cp > room)
+                    cp = room;
+                memcpy(val + o, h + j, cp);
+                o += cp;
+            }
+            j = r;
+        }
+        i = next;
+        if (i < hlen && (h[i] == ' ' || h[i] == '\t')) {
+            size_t cl;
+            next = line_end(h, hlen, i, &cl);
+            j = i;
+            lend = i + cl;
+            pend_sp = o > 0;
+            continue;
+        }
+        break;
+    }
+    if (valsz)
+        val[o] = 0;
+    return i;
 }
 
 int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
@@ -69,81 +152,176 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
         if (namesz)
             name[k] = 0;
         /* value: rest of this line plus continuation lines */
-        size_t o = 0;
-        int pend_sp = 0;
-        size_t j = (size_t)(colon - h) + 1;
-        size_t lend = i + cl;
-        for (;;) {
-            while (j < lend) {
-                unsigned char c = (unsigned char)h[j];
-                if (c == ' ' || c == '\t' || c == '\r' || c == 0) {
-                    pend_sp = o > 0;
-                    j++;
-                    continue;
-                }
-                /* a run of non-blank bytes, copied at once */
-                size_t r = j + 1;
-                while (r < lend && h[r] != ' ' && h[r] != '\t' && h[r] != '\r' && h[r] != 0)
-                    r++;
-                if (pend_sp && o + 1 < valsz)
-                    val[o++] = ' ';
-                pend_sp = 0;
-                if (o + 1 < valsz) {
-                    size_t cp = r - j, room = valsz - 1 - o;
-                    if (cp > room)
-                        cp = room;
-                    memcpy(val + o, h + j, cp);
-                    o += cp;
-                }
-                j = r;
-            }
-            i = next;
-            if (i < hlen && (h[i] == ' ' || h[i] == '\t')) {
-                next = line_end(h, hlen, i, &cl);
-                j = i;
-                lend = i + cl;
-                pend_sp = o > 0;
-                continue;
-            }
-            break;
-        }
-        if (valsz)
-            val[o] = 0;
-        *pos = i;
+        *pos = field_value(h, hlen, (size_t)(colon - h), i + cl, next, val, valsz);
         return 1;
     }
     *pos = hlen;
     return 0;
 }
 
-int bg_mime_header(const char *h, size_t hlen, const char *name,
-                   char *val, size_t valsz)
+/* The value of the field whose line's first ':' is at colon. */
+static void value_at_colon(const char *h, size_t hlen, size_t colon,
+                           char *val, size_t valsz)
 {
-    /* Compare names in place and decode only the matching field: a header
-     * block is looked up many times, and most fields are not wanted. */
-    size_t nl = strlen(name);
-    size_t i = 0;
-    while (i < hlen) {
+    const char *e = memchr(h + colon, '\n', hlen - colon);
+    size_t lend = e ? (size_t)(e - h) : hlen;
+    size_t next = e ? lend + 1 : hlen;
+    /* h[colon] is ':', so a CR before the LF is never the colon */
+    if (h[lend - 1] == '\r')
+        lend--;
+    field_value(h, hlen, colon, lend, next, val, valsz);
+}
+
+/* The value of the field on the line at i, which has a ':'. */
+static void value_at(const char *h, size_t hlen, size_t i, char *val,
+                     size_t valsz)
+{
+    const char *e = memchr(h + i, '\n', hlen - i);
+    size_t lend = e ? (size_t)(e - h) : hlen;
+    const char *colon = memchr(h + i, ':', lend - i);
+    value_at_colon(h, hlen, (size_t)(colon - h), val, valsz);
+}
+
+#define NOT_FOUND ((size_t)-1)
+
+struct want {
+    const char *name;
+    size_t nl;
+    size_t at; /* line of the first field so named, NOT_FOUND if none */
+};
+
+/* One pass over the lines of h from offset from (a line start): the first
+ * field line of each of the k names. A line names name when it does not
+ * start with a blank, begins with name (case-insensitively), then blanks,
+ * then ':'. Stops once every name is found. */
+static void find_fields(const char *h, size_t hlen, size_t from,
+                        struct want *w, size_t k)
+{
+    size_t left = 0;
+    for (size_t q = 0; q < k; q++) {
+        w[q].at = NOT_FOUND;
+        left++;
+    }
+    size_t i = from;
+    while (i < hlen && left) {
         const char *e = memchr(h + i, '\n', hlen - i);
-        size_t next = e ? (size_t)(e - h) + 1 : hlen;
         size_t lend = e ? (size_t)(e - h) : hlen;
-        if (h[i] != ' ' && h[i] != '\t' && lend - i > nl) {
-            size_t k = 0;
-            while (k < nl && lc((unsigned char)h[i + k]) == lc((unsigned char)name[k]))
-                k++;
-            if (k == nl) {
+        if (h[i] != ' ' && h[i] != '\t') {
+            for (size_t q = 0; q < k; q++) {
+                size_t nl = w[q].nl;
+                const char *name = w[q].name;
+                if (w[q].at != NOT_FOUND || lend - i <= nl)
+                    continue;
+                size_t m = 0;
+                while (m < nl && lc((unsigned char)h[i + m]) == lc((unsigned char)name[m]))
+                    m++;
+                if (m != nl)
+                    continue;
                 size_t j = i + nl;
                 while (j < lend && (h[j] == ' ' || h[j] == '\t'))
                     j++;
                 if (j < lend && h[j] == ':') {
-                    char n[64];
-                    size_t pos = i;
-                    if (bg_mime_next_field(h, hlen, &pos, n, sizeof n, val, valsz))
-                        return 1;
+                    w[q].at = i;
+                    left--;
                 }
             }
         }
-        i = next;
+        i = e ? lend + 1 : hlen;
+    }
+}
+
+int bg_mime_header(const char *h, size_t hlen, const char *name,
+                   char *val, size_t valsz)
+{
+    /* Compare names in place and decode only the matching field: most
+     * fields are not wanted. */
+    struct want w = { name, strlen(name), NOT_FOUND };
+    find_fields(h, hlen, 0, &w, 1);
+    if (w.at != NOT_FOUND) {
+        value_at(h, hlen, w.at, val, valsz);
+        return 1;
+    }
+    if (valsz)
+        val[0] = 0;
+    return 0;
+}
+
+/* Longer names are not indexed by length (their key matches no lookup's)
+ * and lookups of them scan. */
+#define IDX_NAME_MAX 1024u
+#define KEY_LONG (~0ull)
+
+/* The index key of a name of nlen bytes at s: equal for names equal but
+ * for case (c | 0x20 maps both cases of a letter to one byte). */
+static unsigned long long name_key(const char *s, size_t nlen)
+{
+    if (nlen >= IDX_NAME_MAX)
+        return KEY_LONG;
+    if (nlen == 0)
+        return 0;
+    unsigned f = (unsigned char)s[0] | 0x20u;
+    unsigned m = (unsigned char)s[nlen / 2] | 0x20u;
+    unsigned l = (unsigned char)s[nlen - 1] | 0x20u;
+    return (unsigned long long)nlen << 32 | f << 16 | m << 8 | l;
+}
+
+void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
+{
+    x->h = h;
+    x->hlen = hlen;
+    x->n = 0;
+    x->rest = hlen;
+    size_t i = 0;
+    while (i < hlen) {
+        const char *e = memchr(h + i, '\n', hlen - i);
+        size_t lend = e ? (size_t)(e - h) : hlen;
+        const char *c;
+        if (h[i] != ' ' && h[i] != '\t' && (c = memchr(h + i, ':', lend - i)) != NULL) {
+            if (x->n == BG_MIME_HDRS_MAX) {
+                x->rest = i;
+                return;
+            }
+            size_t nlen = (size_t)(c - (h + i));
+            while (nlen > 0 && (h[i + nlen - 1] == ' ' || h[i + nlen - 1] == '\t'))
+                nlen--;
+            struct bg_mime_hdr_ent *en = &x->e[x->n++];
+            en->off = i;
+            en->colon = (size_t)(c - h);
+            en->key = name_key(h + i, nlen);
+        }
+        i = e ? lend + 1 : hlen;
+    }
+}
+
+int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
+                    char *val, size_t valsz)
+{
+    const char *h = x->h;
+    /* the index holds names cut at the first ':' and trimmed of trailing
+     * blanks: a name with those bytes is looked up the slow way */
+    size_t nl = strcspn(name, ": \t");
+    if (name[nl] || nl >= IDX_NAME_MAX)
+        return bg_mime_header(h, x->hlen, name, val, valsz);
+    unsigned long long key = name_key(name, nl);
+    for (size_t k = 0; k < x->n; k++) {
+        const struct bg_mime_hdr_ent *en = &x->e[k];
+        if (en->key != key)
+            continue;
+        size_t m = 0;
+        while (m < nl && lc((unsigned char)h[en->off + m]) == lc((unsigned char)name[m]))
+            m++;
+        if (m == nl) {
+            value_at_colon(h, x->hlen, en->colon, val, valsz);
+            return 1;
+        }
+    }
+    if (x->rest < x->hlen) {
+        struct want w = { name, nl, NOT_FOUND };
+        find_fields(h, x->hlen, x->rest, &w, 1);
+        if (w.at != NOT_FOUND) {
+            value_at(h, x->hlen, w.at, val, valsz);
+            return 1;
+        }
     }
     if (valsz)
         val[0] = 0;
@@ -461,6 +639,7 @@ struct walk {
     struct bg_mime_part *parts;
     size_t max, n;
     int maxdepth;
+    const struct bg_mime_hdrs *top; /* the message's header index, or NULL */
 };
 
 static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
@@ -471,16 +650,36 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     size_t boff;
     size_t hl = bg_mime_split(p, len, &boff);
     struct bg_mime_part *pt = &w->parts[w->n++];
-    char v[512];
     memset(pt, 0, sizeof *pt);
     pt->hdr = p;
     pt->hdr_len = hl;
     pt->body = p + boff;
     pt->body_len = len - boff;
     pt->depth = depth;
-    int has_ct = bg_mime_header(p, hl, "content-type", v, sizeof v) && v[0];
+    /* Content-Type is read once, big enough for the boundary parameter
+     * (the media type is cut far shorter); both fields in one pass over
+     * the header block, or from the caller's index of it */
+    char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
+    char te[64];
+    int ct_found, te_found;
+    if (depth == 0 && w->top && w->top->h == p && w->top->hlen == hl) {
+        ct_found = bg_mime_hdr_get(w->top, "content-type", ct, sizeof ct);
+        te_found = bg_mime_hdr_get(w->top, "content-transfer-encoding", te, sizeof te);
+    } else {
+        struct want wt[2] = { { "content-type", 12, NOT_FOUND },
+                              { "content-transfer-encoding", 25, NOT_FOUND } };
+        find_fields(p, hl, 0, wt, 2);
+        ct_found = wt[0].at != NOT_FOUND;
+        te_found = wt[1].at != NOT_FOUND;
+        ct[0] = 0;
+        if (ct_found)
+            value_at(p, hl, wt[0].at, ct, sizeof ct);
+        if (te_found)
+            value_at(p, hl, wt[1].at, te, sizeof te);
+    }
+    int has_ct = ct_found && ct[0];
     if (has_ct)
-        bg_mime_media_type(v, pt->type, sizeof pt->type);
+        bg_mime_media_type(ct, pt->type, sizeof pt->type);
     if (!strchr(pt->type, '/')) {
         size_t k = strlen(deftype);
         if (k >= sizeof pt->type)
@@ -488,18 +687,14 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         memcpy(pt->type, deftype, k);
         pt->type[k] = 0;
     }
-    char te[64];
-    if (bg_mime_header(p, hl, "content-transfer-encoding", te, sizeof te))
+    if (te_found)
         pt->enc = bg_mime_encoding(te);
     char b[BG_MIME_BOUNDARY_MAX + 2];
     int guessed = 0;
     if (depth >= w->maxdepth)
         return;
     if (strncmp(pt->type, "multipart/", 10) == 0) {
-        /* the boundary parameter can be longer than v holds: re-read it */
-        char big[BG_MIME_BOUNDARY_MAX * 2 + 128];
-        if (!bg_mime_header(p, hl, "content-type", big, sizeof big) ||
-            !bg_mime_param(big, "boundary", b, sizeof b)) {
+        if (!ct_found || !bg_mime_param(ct, "boundary", b, sizeof b)) {
             if (!guess_boundary(pt->body, pt->body_len, b, sizeof b))
                 return;
             guessed = 1;
@@ -519,11 +714,29 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         strcmp(pt->type, "multipart/digest") == 0 ? "message/rfc822" : "text/plain";
     const char *body = pt->body;
     size_t blen_body = pt->body_len;
-    size_t i = 0;
     size_t start = 0;
     int in_part = 0;
     int found = 0;
-    while (i < blen_body && w->n < w->max) {
+    /* Delimiters are lines starting with "--" boundary: visit only those,
+     * the first line and then every "\n--boundary". Each match is a
+     * different line (the needle has one LF, at its start), and the next
+     * search starts at the LF that ends the line: linear in blen_body. */
+    char nd[BG_MIME_BOUNDARY_MAX + 3];
+    nd[0] = '\n';
+    nd[1] = '-';
+    nd[2] = '-';
+    memcpy(nd + 3, b, blen);
+    size_t i = 0;
+    int cand = blen_body >= blen + 2 && memcmp(body, nd + 1, blen + 2) == 0;
+    while (w->n < w->max) {
+        if (!cand) {
+            const char *m = i < blen_body ? memmem(body + i, blen_body - i, nd, blen + 3)
+                                          : NULL;
+            if (!m)
+                break;
+            i = (size_t)(m - body) + 1;
+        }
+        cand = 0;
         size_t cl;
         size_t next = line_end(body, blen_body, i, &cl);
         int d = is_delim(body + i, cl, b, blen);
@@ -558,7 +771,9 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
             in_part = 1;
             start = next;
         }
-        i = next;
+        if (next >= blen_body)
+            break;
+        i = next - 1; /* the LF that ends this line */
     }
     if (in_part && start < blen_body && w->n < w->max)
         walk_entity(w, body + start, blen_body - start, depth + 1, child_def);
@@ -572,7 +787,14 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
 size_t bg_mime_walk(const char *msg, size_t len, int maxdepth,
                     struct bg_mime_part *parts, size_t maxparts)
 {
-    struct walk w = { parts, maxparts, 0, maxdepth };
+    return bg_mime_walk_hdrs(msg, len, NULL, maxdepth, parts, maxparts);
+}
+
+size_t bg_mime_walk_hdrs(const char *msg, size_t len,
+                         const struct bg_mime_hdrs *idx, int maxdepth,
+                         struct bg_mime_part *parts, size_t maxparts)
+{
+    struct walk w = { parts, maxparts, 0, maxdepth, idx };
     if (!msg || !parts || !maxparts)
         return 0;
     walk_entity(&w, msg, len, 0, "text/plain");

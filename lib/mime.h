@@ -34,6 +34,30 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
 int bg_mime_header(const char *h, size_t hlen, const char *name,
                    char *val, size_t valsz);
 
+/* A header block indexed once for many lookups: each field line's name
+ * (position, length, a few of its bytes case-folded) for the first
+ * BG_MIME_HDRS_MAX fields; lookups past those fall back to a scan of the
+ * rest. Points into h, which must outlive it. No allocation. */
+#define BG_MIME_HDRS_MAX 64
+struct bg_mime_hdr_ent {
+    size_t off;      /* start of the field's line */
+    size_t colon;    /* its first ':' */
+    unsigned long long key; /* name length (without trailing blanks) and
+                             * its first, middle and last byte, case
+                             * folded: a filter before comparing names */
+};
+struct bg_mime_hdrs {
+    const char *h;
+    size_t hlen;
+    size_t n;        /* entries in e[] */
+    size_t rest;     /* lines from here on are not indexed (hlen: none) */
+    struct bg_mime_hdr_ent e[BG_MIME_HDRS_MAX];
+};
+void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *idx);
+/* Same result as bg_mime_header(idx->h, idx->hlen, name, val, valsz). */
+int bg_mime_hdr_get(const struct bg_mime_hdrs *idx, const char *name,
+                    char *val, size_t valsz);
+
 /* From a Content-Type value: the media type lower-cased ("text/plain"). */
 void bg_mime_media_type(const char *ctval, char *out, size_t outsz);
 /* A parameter of a structured value (quotes removed); 1 found, 0 not. */
@@ -71,5 +95,12 @@ struct bg_mime_part {
  * the number of parts stored. Linear in len per nesting level. */
 size_t bg_mime_walk(const char *msg, size_t len, int maxdepth,
                     struct bg_mime_part *parts, size_t maxparts);
+/* The same walk for a message whose header block the caller has indexed
+ * (bg_mime_index over the bg_mime_split of msg): the top-level fields are
+ * looked up there instead of read again. idx may be NULL; an index of any
+ * other block is ignored. */
+size_t bg_mime_walk_hdrs(const char *msg, size_t len,
+                         const struct bg_mime_hdrs *idx, int maxdepth,
+                         struct bg_mime_part *parts, size_t maxparts);
 
 #endif

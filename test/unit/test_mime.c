@@ -1,0 +1,273 @@
+/* test_mime.c - the header index (bg_mime_index, bg_mime_hdr_get), the
+ * walk that uses it (bg_mime_walk_hdrs) and the boundary search of
+ * bg_mime_walk. Every input is copied into an exact-size heap buffer (no
+ * NUL after it) so valgrind/ASan catch any read past its length. */
+#include "mime.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *dup_exact(const char *s, size_t n)
+{
+    char *p = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* bg_mime_hdr_get must answer exactly as bg_mime_header: found or not,
+ * and the same value, for every valsz. */
+static void same_as_header(const struct bg_mime_hdrs *x, const char *name)
+{
+    static const size_t sizes[] = { 1, 2, 5, 16, 600 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char a[600], b[600];
+        memset(a, 'A', sizeof a);
+        memset(b, 'B', sizeof b);
+        int ra = bg_mime_header(x->h, x->hlen, name, a, sizes[s]);
+        int rb = bg_mime_hdr_get(x, name, b, sizes[s]);
+        ck_assert_msg(ra == rb, "found differs for \"%s\"", name);
+        ck_assert_msg(strcmp(a, b) == 0, "\"%s\": \"%s\" vs \"%s\"", name, a, b);
+    }
+}
+
+START_TEST(index_lookups)
+{
+    static const char h[] =
+        "Received: from a\r\n\tby b; Mon, 1 Jan 2024\r\n"
+        "SUBJECT:  Undelivered \t Mail\r\n   Returned\r\n"
+        "From : MAILER-DAEMON@example.org\r\n"
+        "garbage line without a colon\r\n"
+        " Indented: not a field\r\n"
+        "To:\r\n"
+        "x y: spaced name\r\n"
+        "a:b: colon\r\n"
+        ":empty name\r\n"
+        "Subject: second subject\r\n"
+        "X-Nul: a\0b\r\n"
+        "Content-Type: text/plain;\r\n charset=us-ascii\r\n"
+        "Last: no newline";
+    size_t n = sizeof h - 1;
+    char *p = dup_exact(h, n);
+    struct bg_mime_hdrs x;
+    bg_mime_index(p, n, &x);
+    ck_assert_uint_eq(x.rest, n); /* everything indexed */
+
+    char v[128];
+    ck_assert(bg_mime_hdr_get(&x, "subject", v, sizeof v));
+    ck_assert_str_eq(v, "Undelivered Mail Returned"); /* first one, unfolded */
+    ck_assert(bg_mime_hdr_get(&x, "from", v, sizeof v));
+    ck_assert_str_eq(v, "MAILER-DAEMON@example.org");
+    ck_assert(bg_mime_hdr_get(&x, "TO", v, sizeof v));
+    ck_assert_str_eq(v, "");
+    ck_assert(bg_mime_hdr_get(&x, "content-type", v, sizeof v));
+    ck_assert_str_eq(v, "text/plain; charset=us-ascii");
+    ck_assert(bg_mime_hdr_get(&x, "last", v, sizeof v));
+    ck_assert_str_eq(v, "no newline");
+    ck_assert(!bg_mime_hdr_get(&x, "indented", v, sizeof v));
+    ck_assert_str_eq(v, "");
+    ck_assert(!bg_mime_hdr_get(&x, "x-failed-recipients", v, sizeof v));
+
+    static const char *const names[] = {
+        "subject", "Subject", "from", "to", "received", "garbage line without a colon",
+        "indented", "x y", "x", "a", "a:b", "", "x-nul", "content-type", "last",
+        "to ", "content", "content-type-x", "nothere",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        same_as_header(&x, names[i]);
+    free(p);
+}
+END_TEST
+
+START_TEST(index_overflow)
+{
+    /* more fields than the index holds: later ones are still found, and
+     * the first match still wins */
+    size_t cap = 200 * 40 + 200;
+    char *h = malloc(cap);
+    ck_assert_ptr_nonnull(h);
+    size_t n = 0;
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(h + n, cap - n, "X-F%d: value %d\n", i, i);
+    n += (size_t)snprintf(h + n, cap - n, "X-F5: again\nX-Tail: end");
+    char *p = dup_exact(h, n);
+    free(h);
+    struct bg_mime_hdrs x;
+    bg_mime_index(p, n, &x);
+    ck_assert_uint_eq(x.n, BG_MIME_HDRS_MAX);
+    ck_assert_uint_lt(x.rest, n);
+    char v[64];
+    ck_assert(bg_mime_hdr_get(&x, "x-f5", v, sizeof v));
+    ck_assert_str_eq(v, "value 5");
+    ck_assert(bg_mime_hdr_get(&x, "X-F150", v, sizeof v));
+    ck_assert_str_eq(v, "value 150");
+    ck_assert(bg_mime_hdr_get(&x, "x-tail", v, sizeof v));
+    ck_assert_str_eq(v, "end");
+    ck_assert(!bg_mime_hdr_get(&x, "x-f200", v, sizeof v));
+    static const char *const names[] = { "x-f0", "x-f63", "x-f64", "x-f65", "x-f199",
+                                         "x-tail", "x-f", "x y", "nothere" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        same_as_header(&x, names[i]);
+    free(p);
+}
+END_TEST
+
+START_TEST(index_hostile)
+{
+    /* empty block, a lone colon, NULs, and a 1 MB line */
+    struct bg_mime_hdrs x;
+    char v[32];
+    bg_mime_index("", 0, &x);
+    ck_assert(!bg_mime_hdr_get(&x, "subject", v, sizeof v));
+    ck_assert_str_eq(v, "");
+
+    size_t n = 1 << 20;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 'a', n);
+    memcpy(p, "Subject", 7);
+    p[n / 2] = ':';
+    p[n / 3] = 0;
+    bg_mime_index(p, n, &x);
+    ck_assert_uint_eq(x.n, 1);
+    ck_assert(!bg_mime_hdr_get(&x, "subject", v, sizeof v));
+    same_as_header(&x, "subject");
+    memset(p, 'a', n);
+    memcpy(p, "Subject: ", 9);
+    bg_mime_index(p, n, &x);
+    ck_assert(bg_mime_hdr_get(&x, "subject", v, sizeof v));
+    ck_assert_uint_eq(strlen(v), sizeof v - 1);
+    same_as_header(&x, "subject");
+    free(p);
+}
+END_TEST
+
+static void walk_both(const char *m, size_t n, struct bg_mime_part *pa, size_t *na)
+{
+    struct bg_mime_part pb[16];
+    struct bg_mime_hdrs x;
+    size_t hl = bg_mime_split(m, n, NULL);
+    bg_mime_index(m, hl, &x);
+    memset(pa, 0, 16 * sizeof *pa);
+    memset(pb, 0, sizeof pb);
+    *na = bg_mime_walk(m, n, 8, pa, 16);
+    size_t nb = bg_mime_walk_hdrs(m, n, &x, 8, pb, 16);
+    ck_assert_uint_eq(*na, nb);
+    ck_assert(memcmp(pa, pb, sizeof pb) == 0);
+    /* an index of some other block is ignored */
+    bg_mime_index(m, hl / 2, &x);
+    memset(pb, 0, sizeof pb);
+    nb = bg_mime_walk_hdrs(m, n, &x, 8, pb, 16);
+    ck_assert_uint_eq(*na, nb);
+    ck_assert(memcmp(pa, pb, sizeof pb) == 0);
+}
+
+static int body_is(const struct bg_mime_part *pt, const char *s)
+{
+    return pt->body_len == strlen(s) && memcmp(pt->body, s, pt->body_len) == 0;
+}
+
+START_TEST(walk_delimiters)
+{
+    /* only whole lines starting "--B" delimit: not "--B" mid-line, not
+     * "--BX"; trailing blanks and a CR are allowed; the close delimiter
+     * ends the parts */
+    static const char m[] =
+        "Content-Type: multipart/mixed;\r\n boundary=\"B\"\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        "preamble --B\r\n"
+        "--B \t\r\n"
+        "\r\none --B\r\n--BX\r\n"
+        "--B\n"
+        "Content-Type: text/html\n"
+        "Content-Transfer-Encoding: Base64\n\n"
+        "dHdv\n"
+        "--B--  \r\n"
+        "--B\r\nepilogue\r\n";
+    size_t n = sizeof m - 1;
+    char *p = dup_exact(m, n);
+    struct bg_mime_part pt[16];
+    size_t np;
+    walk_both(p, n, pt, &np);
+    ck_assert_uint_eq(np, 3);
+    ck_assert(pt[0].multipart);
+    ck_assert_str_eq(pt[0].type, "multipart/mixed");
+    ck_assert_str_eq(pt[1].type, "text/plain");
+    ck_assert(body_is(&pt[1], "one --B\r\n--BX"));
+    ck_assert_str_eq(pt[2].type, "text/html");
+    ck_assert_int_eq(pt[2].enc, BG_ENC_BASE64);
+    ck_assert(body_is(&pt[2], "dHdv"));
+    free(p);
+}
+END_TEST
+
+START_TEST(walk_first_line_and_guessed)
+{
+    /* a delimiter on the very first body line; a guessed boundary keeps
+     * the text before it as a part */
+    static const char m1[] = "Content-Type: multipart/report; boundary=Z\n\n--Z\n\nfirst\n--Z--";
+    static const char m2[] = "Subject: x\n\nYour mail failed.\n--guess\nContent-Type: "
+                             "message/rfc822\n\nFrom: a\n--guess--\n";
+    struct bg_mime_part pt[16];
+    size_t np;
+    char *p = dup_exact(m1, sizeof m1 - 1);
+    walk_both(p, sizeof m1 - 1, pt, &np);
+    ck_assert_uint_eq(np, 2);
+    ck_assert(body_is(&pt[1], "first"));
+    free(p);
+    p = dup_exact(m2, sizeof m2 - 1);
+    walk_both(p, sizeof m2 - 1, pt, &np);
+    ck_assert_uint_eq(np, 3);
+    ck_assert_str_eq(pt[0].type, "multipart/mixed");
+    ck_assert(body_is(&pt[1], "Your mail failed.\n"));
+    ck_assert_str_eq(pt[2].type, "message/rfc822");
+    ck_assert(body_is(&pt[2], "From: a"));
+    free(p);
+}
+END_TEST
+
+START_TEST(walk_long_line_of_boundaries)
+{
+    /* 1 MB without a line break, full of "--B": one line, no delimiter
+     * after the first; then the same with a break before each */
+    size_t n = 1 << 20;
+    char *m = malloc(n);
+    ck_assert_ptr_nonnull(m);
+    static const char hd[] = "Content-Type: multipart/mixed; boundary=B\n\n--B\n";
+    memcpy(m, hd, sizeof hd - 1);
+    for (size_t i = sizeof hd - 1; i < n; i++)
+        m[i] = "--B"[(i - (sizeof hd - 1)) % 3];
+    struct bg_mime_part pt[16];
+    size_t np;
+    walk_both(m, n, pt, &np);
+    ck_assert_uint_eq(np, 2);
+    ck_assert_uint_eq(pt[1].body_len, 0); /* the part is all header */
+    ck_assert_uint_eq(pt[1].hdr_len, n - (sizeof hd - 1));
+    for (size_t i = sizeof hd - 1; i < n; i += 4)
+        m[i] = '\n';
+    walk_both(m, n, pt, &np);
+    ck_assert_uint_eq(np, 16); /* capped by maxparts */
+    free(m);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("mime");
+    TCase *t = tcase_create("index");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, index_lookups);
+    tcase_add_test(t, index_overflow);
+    tcase_add_test(t, index_hostile);
+    suite_add_tcase(s, t);
+    TCase *w = tcase_create("walk");
+    tcase_set_timeout(w, 60);
+    tcase_add_test(w, walk_delimiters);
+    tcase_add_test(w, walk_first_line_and_guessed);
+    tcase_add_test(w, walk_long_line_of_boundaries);
+    suite_add_tcase(s, w);
+    return s;
+}
+
+BG_UNIT_MAIN(make_suite)
