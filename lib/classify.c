@@ -144,20 +144,32 @@ struct ac {
     size_t npat, cappat;
     /* compiled (st != NULL once ac_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
+    unsigned char rawcls[256]; /* raw text byte -> class of lc(byte), or
+                              * AC_RAW_BLANK / AC_RAW_STOP (NUL) */
+    uint32_t space_cls;      /* class of ' ' */
     uint32_t ncls;           /* classes including 0 */
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
-    uint32_t *dense;         /* ndense * ncls next states */
+    uint32_t dlim;           /* ndense * ncls, see "state codes" */
+    uint32_t *dense;         /* ndense rows of ncls state codes */
     struct ac_state *st;
     unsigned char *ecls;     /* sparse goto edges: class */
-    uint32_t *eto;           /*                    target state */
+    uint32_t *eto;           /*                    target state code */
     uint32_t *outs;          /* targets, grouped per state */
 };
 
 #define AC_NONE UINT32_MAX
+/* State codes. A transition (dense cell, sparse edge) holds a code, not a
+ * state number, so that the scanner needs neither a multiplication nor a
+ * second load per byte: a dense state j is j * ncls (the offset of its
+ * row), a sparse state j >= ndense is dlim + (j - ndense); AC_EMIT is set
+ * when the target state reports something. */
+#define AC_EMIT (1u << 31)
+#define AC_RAW_BLANK 254         /* rawcls values beyond any class */
+#define AC_RAW_STOP 255
 /* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
-#define AC_DENSE_DEPTH 6
+#define AC_DENSE_DEPTH 10
 #define AC_DENSE_CELLS (1u << 20)
 
 static int ac_init(struct ac *a)
@@ -332,11 +344,14 @@ enum { REP_BOUNCE = 1, REP_FEEDBACK = 2, REP_AUTOREPLY = 4 };
 
 /* One item of a status=/code=/mta=/cmd= list, with what matching needs
  * worked out at load time (no strlen or strcmp per classification). */
-enum { IT_EXACT = 0, IT_PREFIX, IT_EMPTY, IT_GLOB };
+enum { IT_EXACT = 0, IT_PREFIX, IT_EMPTY, IT_GLOB, IT_NEVER };
 struct item {
     char *s;                 /* NUL-terminated */
     size_t len;              /* strlen(s); for IT_PREFIX the '*' excluded */
     int kind;                /* IT_*: "-" is IT_EMPTY in every list */
+    /* status=/code= IT_EXACT and IT_PREFIX: the item as 16 zero-padded
+     * bytes and which of them must agree (see code_match) */
+    uint64_t w[2], m[2];
 };
 struct strlist { size_t n; struct item *v; };
 
@@ -494,6 +509,11 @@ static int check_codes(struct pctx *p, const char *key, const struct strlist *l,
     return 0;
 }
 
+/* Status and reply code values are compared as CODE_BUF zero-padded
+ * bytes (two 64-bit words). */
+#define CODE_BUF 16
+_Static_assert(CODE_BUF == 2 * sizeof(uint64_t), "code_match compares two words");
+
 /* status=/code= items: "-" empty, trailing '*' a prefix (its length
  * without the '*'; "*" is the empty prefix: any non-empty value), else
  * exact. The same reading as the old per-call strcmp/strncmp. */
@@ -501,13 +521,26 @@ static void code_kinds(struct strlist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         struct item *it = &l->v[i];
-        if (it->len == 1 && it->s[0] == '-')
+        if (it->len == 1 && it->s[0] == '-') {
             it->kind = IT_EMPTY;
-        else if (it->len && it->s[it->len - 1] == '*') {
+            continue;
+        }
+        if (it->len && it->s[it->len - 1] == '*') {
             it->kind = IT_PREFIX;
             it->len--;
         } else
             it->kind = IT_EXACT;
+        if (it->len >= CODE_BUF) {
+            /* longer than any value can be (status and code are held in
+             * CODE_BUF bytes with their NUL): exact or prefix, no match */
+            it->kind = IT_NEVER;
+            continue;
+        }
+        unsigned char b[CODE_BUF] = { 0 }, m[CODE_BUF] = { 0 };
+        memcpy(b, it->s, it->len);
+        memset(m, 0xff, it->kind == IT_EXACT ? CODE_BUF : it->len);
+        memcpy(it->w, b, sizeof it->w);
+        memcpy(it->m, m, sizeof it->m);
     }
 }
 
@@ -796,6 +829,12 @@ static int bitmap_get(const uint64_t *w, size_t i)
     return (int)((w[i >> 6] >> (i & 63)) & 1);
 }
 
+/* State number -> state code (see AC_EMIT), without the flag. */
+static uint32_t ac_code(const struct ac *a, uint32_t j)
+{
+    return j < a->ndense ? j * a->ncls : a->dlim + (j - a->ndense);
+}
+
 /* Rule bitmaps, then the automaton: the trie becomes the scanner's form
  * (see the comment at struct ac_edge) and is freed. On failure the rule
  * set must be discarded. */
@@ -865,17 +904,23 @@ static int rules_compile(struct bg_rules *r)
         newid[order[j]] = (uint32_t)j;
 
     /* byte classes */
-    unsigned char cls_byte[256];
     uint32_t ncls = 1;
     memset(a->cls, 0, sizeof a->cls);
     for (size_t e = 0; e < a->nedge; e++)
         a->cls[a->edge[e].c] = 1;
     for (int b = 0; b < 256; b++)
         if (a->cls[b]) {
-            a->cls[b] = (unsigned char)ncls;   /* ncls <= 256: bytes 1..255 */
-            cls_byte[ncls++] = (unsigned char)b;
+            if (ncls >= AC_RAW_BLANK)
+                goto out;                      /* cannot happen, see below */
+            a->cls[b] = (unsigned char)ncls++;
         }
-    a->ncls = ncls;
+    /* Patterns are normalized: no upper case, no NUL, no blank but ' ',
+     * so at most 256 - 26 - 6 bytes have a class and ncls < AC_RAW_BLANK.
+     * rawcls reads diagnostic text as normalize() would present it. */
+    for (int b = 0; b < 256; b++)
+        a->rawcls[b] = b == 0 ? AC_RAW_STOP
+                     : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
+    a->space_cls = a->cls[' '];
 
     /* dense rows: a BFS prefix, so a state's fail target (shallower) has
      * its row filled before the state itself */
@@ -883,35 +928,21 @@ static int rules_compile(struct bg_rules *r)
     while (nd < nn && depth[order[nd]] <= AC_DENSE_DEPTH &&
            (nd + 1) * ncls <= AC_DENSE_CELLS)
         nd++;
-    a->dense = malloc(nd * ncls * sizeof *a->dense);
+    a->dense = malloc((nd ? nd : 1) * ncls * sizeof *a->dense);
     if (!a->dense)
         goto out;
-    for (size_t j = 0; j < nd; j++) {
-        uint32_t o = order[j];
-        uint32_t *row = a->dense + j * ncls;
-        const uint32_t *frow = j ? a->dense + (size_t)newid[a->node[o].fail] * ncls
-                                 : NULL;
-        row[0] = 0;
-        for (uint32_t k = 1; k < ncls; k++) {
-            uint32_t c = ac_child(a, o, cls_byte[k]);
-            row[k] = c != AC_NONE ? newid[c] : frow ? frow[k] : 0;
-        }
-    }
+    if (nd * ncls + nn >= AC_EMIT)
+        goto out;          /* codes need bit 31 free; far beyond the limits */
+    a->ndense = (uint32_t)nd;
+    a->ncls = ncls;
+    a->dlim = (uint32_t)(nd * ncls);
 
-    /* per state: sparse edges (deep states), fail, report chain, targets */
-    size_t ne = 0, no = 0;
+    /* per state: what it reports (own targets, dictionary chain) */
+    size_t no = 0;
     for (size_t j = 0; j < nn; j++) {
         uint32_t o = order[j];
         struct ac_state *x = &a->st[j];
         x->fail = newid[a->node[o].fail];
-        x->edge_first = (uint32_t)ne;
-        if (j >= nd)
-            for (uint32_t e = a->node[o].first_edge; e != AC_NONE; e = a->edge[e].next) {
-                a->ecls[ne] = a->cls[a->edge[e].c];
-                a->eto[ne] = newid[a->edge[e].to];
-                ne++;
-            }
-        x->edge_n = (uint32_t)(ne - x->edge_first);
         x->dict = newid[a->node[o].dict];      /* root (0) means none */
         x->out_first = (uint32_t)no;
         for (uint32_t p = a->node[o].out; p != AC_NONE; p = a->pat_next[p]) {
@@ -924,8 +955,39 @@ static int rules_compile(struct bg_rules *r)
         x->out_n = (uint32_t)(no - x->out_first);
         x->emit = x->out_n ? (uint32_t)j : x->dict;
     }
+    /* newid[] from here on: state codes (no longer needed as numbers) */
+    for (size_t o = 0; o < nn; o++) {
+        uint32_t j = newid[o];
+        newid[o] = ac_code(a, j) | (a->st[j].emit ? AC_EMIT : 0);
+    }
+
+    /* Transitions: dense rows for [0, nd), goto edges for the rest. A
+     * transition into a state that reports something carries AC_EMIT, so
+     * the scanner needs no extra load per byte to know. */
+    size_t ne = 0;
+    for (size_t j = 0; j < nn; j++) {
+        uint32_t o = order[j];
+        struct ac_state *x = &a->st[j];
+        x->edge_first = (uint32_t)ne;
+        if (j < nd) {
+            /* the fail state's row (j > 0), then this state's own edges */
+            uint32_t *row = a->dense + j * ncls;
+            if (j)
+                memcpy(row, a->dense + (size_t)x->fail * ncls, ncls * sizeof *row);
+            else
+                memset(row, 0, ncls * sizeof *row);
+            for (uint32_t e = a->node[o].first_edge; e != AC_NONE; e = a->edge[e].next)
+                row[a->cls[a->edge[e].c]] = newid[a->edge[e].to];
+        } else {
+            for (uint32_t e = a->node[o].first_edge; e != AC_NONE; e = a->edge[e].next) {
+                a->ecls[ne] = a->cls[a->edge[e].c];
+                a->eto[ne] = newid[a->edge[e].to];
+                ne++;
+            }
+        }
+        x->edge_n = (uint32_t)(ne - x->edge_first);
+    }
     a->nstate = (uint32_t)nn;
-    a->ndense = (uint32_t)nd;
     ac_free_trie(a);
     rc = 0;
 out:
@@ -1128,27 +1190,25 @@ struct bg_rules *bg_rules_load(const char *path, char *err, size_t errsz)
 /* ---------------------------------------------------------------- */
 /* Matching                                                          */
 
-/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact
- * (kinds and lengths worked out by code_kinds). v has length vlen. */
-static int code_match(const struct strlist *l, const char *v, size_t vlen)
+/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact.
+ * v is the value as CODE_BUF zero-padded bytes (vw, two words; vlen =
+ * strlen). An exact item matches when all 16 bytes are equal (both are
+ * zero-padded, neither holds a NUL inside), a prefix when its first len
+ * bytes are (m masks the rest; a shorter v has zeros where the item has
+ * digits or dots). Values are never empty for either, as before. */
+static int code_match(const struct strlist *l, const uint64_t *vw, size_t vlen)
 {
     if (l->n == 0)
         return 1;
     for (size_t i = 0; i < l->n; i++) {
         const struct item *it = &l->v[i];
-        switch (it->kind) {
-        case IT_EMPTY:
+        if (it->kind == IT_EMPTY) {
             if (vlen == 0)
                 return 1;
-            break;
-        case IT_PREFIX:
-            if (vlen && vlen >= it->len && memcmp(v, it->s, it->len) == 0)
-                return 1;
-            break;
-        default:
-            if (vlen == it->len && vlen && memcmp(v, it->s, vlen) == 0)
-                return 1;
-            break;
+        } else if (it->kind != IT_NEVER && vlen &&
+                   (vw[0] & it->m[0]) == it->w[0] &&
+                   (vw[1] & it->m[1]) == it->w[1]) {
+            return 1;
         }
     }
     return 0;
@@ -1213,50 +1273,121 @@ static int cmd_match(const struct strlist *l, const char *cmd_up, size_t cmd_len
     return 0;
 }
 
-/* One text byte through a deep (sparse) state: its goto edge if it has
- * one, else down the fail chain until a state has the edge or is dense.
- * Every fail link leads to a shallower state and the root is dense, so
- * this ends within depth steps. */
-static uint32_t ac_step_sparse(const struct ac *a, uint32_t s, uint32_t k)
+/* One text byte (class k) through the sparse state j: its goto edge if
+ * it has one, else down the fail chain until a state has the edge or is
+ * dense. Every fail link leads to a shallower state and the root is
+ * dense, so this ends within depth steps. Returns the transition: a state
+ * code with AC_EMIT. */
+static uint32_t ac_step_sparse(const struct ac *a, uint32_t j, uint32_t k)
 {
     if (k == 0)
         return 0;            /* a byte in no pattern: back to the root */
     for (;;) {
-        const struct ac_state *x = &a->st[s];
+        const struct ac_state *x = &a->st[j];
         for (uint32_t e = x->edge_first; e < x->edge_first + x->edge_n; e++)
             if (a->ecls[e] == k)
                 return a->eto[e];
-        s = x->fail;
-        if (s < a->ndense)
-            return a->dense[(size_t)s * a->ncls + k];
+        j = x->fail;
+        if (j < a->ndense)
+            return a->dense[(size_t)j * a->ncls + k];
     }
 }
 
-/* Set the target bits of every pattern occurring in t[0, n). */
-static void ac_scan(const struct ac *a, const unsigned char *t, size_t n,
-                    uint64_t *hits)
+/* Entered the state with code c (the transition had AC_EMIT): set the
+ * target bits of every pattern ending there, along the dictionary chain. */
+static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits)
 {
-    const struct ac_state *st = a->st;
-    if (!st)
+    uint32_t j = c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+    for (uint32_t o = a->st[j].emit; o != 0; o = a->st[o].dict) {
+        const uint32_t *p = a->outs + a->st[o].out_first;
+        for (uint32_t q = 0; q < a->st[o].out_n; q++)
+            bitmap_set(hits, p[q]);
+    }
+}
+
+/* One normalized byte of class k from the state with code c; returns the
+ * new code. Small and called in two places of the hot loop: inline. */
+static inline uint32_t ac_feed(const struct ac *a, const uint32_t *dense,
+                               uint32_t dlim, uint32_t c, uint32_t k,
+                               uint64_t *hits)
+{
+    uint32_t v = c < dlim ? dense[c + k]
+                          : ac_step_sparse(a, c - dlim + a->ndense, k);
+    c = v & ~AC_EMIT;
+    if (v & AC_EMIT)
+        ac_emit(a, c, hits);
+    return c;
+}
+
+/* Set the target bits of every pattern occurring in the diagnostic text
+ * in[0, inlen) AS NORMALIZED: this is normalize(in, inlen, buf,
+ * TEXT_SCAN_MAX) fused with the automaton walk, so the text is read once
+ * and never copied. It must stay the same reading as normalize(): NUL ends
+ * the text, a run of blanks is one ' ' and only between two non-blanks
+ * (none leading, none trailing), ASCII lower-cased, and output stops
+ * before it would reach TEXT_SCAN_MAX bytes (o + 1 >= TEXT_SCAN_MAX).
+ *
+ * That bound needs no test per byte: every normalized byte stands for a
+ * distinct input byte before it (a char for itself, a space for a blank
+ * of the run it replaces), so when input byte i is handled, o <= i, and
+ * o <= i - 1 if a space is pending. As inlen <= TEXT_SCAN_MAX, the bound
+ * can only bite on the char of input byte TEXT_SCAN_MAX - 1; the main loop
+ * stops short of that byte and the tail handles it with normalize()'s own
+ * test. */
+static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
+                         uint64_t *hits)
+{
+    if (!a->st)
         return;
+    if (inlen > TEXT_SCAN_MAX)
+        inlen = TEXT_SCAN_MAX;              /* callers never pass more */
     const uint32_t *dense = a->dense;
-    const uint32_t nd = a->ndense, nc = a->ncls;
-    uint32_t s = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t k = a->cls[t[i]];
-        s = s < nd ? dense[(size_t)s * nc + k] : ac_step_sparse(a, s, k);
-        for (uint32_t o = st[s].emit; o != 0; o = st[o].dict) {
-            const uint32_t *p = a->outs + st[o].out_first;
-            for (uint32_t j = 0; j < st[o].out_n; j++)
-                bitmap_set(hits, p[j]);
+    const uint32_t dlim = a->dlim, space = a->space_cls;
+    const unsigned char *cls = a->rawcls;
+    const size_t n1 = inlen < TEXT_SCAN_MAX ? inlen : TEXT_SCAN_MAX - 1;
+    uint32_t c = 0;                         /* the root's code */
+    size_t dropped = 0;                     /* input bytes not (yet) fed:
+                                             * o == i - dropped */
+    size_t i;
+    int pending_space = 0;
+    for (i = 0; i < n1; i++) {
+        uint32_t k = cls[(unsigned char)in[i]];
+        if (k >= AC_RAW_BLANK) {
+            if (k == AC_RAW_STOP)
+                return;
+            pending_space = i > dropped;    /* o > 0 */
+            dropped++;
+            continue;
         }
+        if (pending_space) {
+            c = ac_feed(a, dense, dlim, c, space, hits);
+            dropped--;
+            pending_space = 0;
+        }
+        c = ac_feed(a, dense, dlim, c, k, hits);
+    }
+    if (i < inlen) {                        /* i == TEXT_SCAN_MAX - 1 */
+        size_t o = i - dropped;
+        uint32_t k = cls[(unsigned char)in[i]];
+        if (k >= AC_RAW_BLANK)
+            return;                         /* a blank here feeds nothing */
+        if (pending_space) {
+            if (o + 1 >= TEXT_SCAN_MAX)
+                return;
+            c = ac_feed(a, dense, dlim, c, space, hits);
+            o++;
+        }
+        if (o + 1 >= TEXT_SCAN_MAX)
+            return;
+        ac_feed(a, dense, dlim, c, k, hits);
     }
 }
 
 /* Normalized facts used by all rule sets. */
 struct nfacts {
-    char status[16];
-    char code[4];
+    char status[CODE_BUF];
+    char code[CODE_BUF];        /* at most 3 bytes, as ever: copied with 4 */
+    uint64_t status_w[2], code_w[2];  /* the same bytes, for code_match */
     char mta[256];
     char cmd[16];
     char cmd_up[16];            /* cmd upper-cased (a-z), cmd_len bytes */
@@ -1266,49 +1397,66 @@ struct nfacts {
     unsigned action_bit;
     unsigned report;
     int permanent;              /* 1 perm, 0 temp */
-    unsigned char text[TEXT_SCAN_MAX];
-    size_t textlen;
+    const char *diag;           /* the diagnostic text, dlen bytes (no NUL */
+    size_t dlen;                /* inside, at most TEXT_SCAN_MAX): every   */
+                                /* scan normalizes it on the fly           */
 };
 
 static int isdig(int c) { return c >= '0' && c <= '9'; }
 
-/* Find an enhanced status code "[245].d{1,3}.d{1,3}" as a word in s. */
+/* An enhanced status code "[245].d{1,3}.d{1,3}" as a word at s[i]? */
+static int status_at(const char *s, size_t n, size_t i, char *out, size_t outsz)
+{
+    char c = s[i];
+    if (c != '2' && c != '4' && c != '5')
+        return -1;
+    if (i > 0 && (isdig((unsigned char)s[i - 1]) || s[i - 1] == '.'))
+        return -1;
+    size_t j = i + 1;
+    if (j >= n || s[j] != '.')
+        return -1;
+    j++;
+    size_t d1 = 0;
+    while (j < n && isdig((unsigned char)s[j]) && d1 < 4) {
+        j++;
+        d1++;
+    }
+    if (d1 == 0 || d1 > 3 || j >= n || s[j] != '.')
+        return -1;
+    j++;
+    size_t d2 = 0;
+    while (j < n && isdig((unsigned char)s[j]) && d2 < 4) {
+        j++;
+        d2++;
+    }
+    if (d2 == 0 || d2 > 3)
+        return -1;
+    if (j < n && (isdig((unsigned char)s[j]) ||
+                  (s[j] == '.' && j + 1 < n && isdig((unsigned char)s[j + 1]))))
+        return -1;
+    size_t len = j - i;
+    if (len >= outsz)
+        return -1;
+    memcpy(out, s + i, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* Find an enhanced status code "[245].d{1,3}.d{1,3}" as a word in s: the
+ * first i < n - 4 where status_at() holds. Every such i has a '.' at
+ * i + 1, so only the dots are visited (memchr), in order. */
 static int find_status(const char *s, size_t n, char *out, size_t outsz)
 {
-    for (size_t i = 0; i + 4 < n + 0 && i < n; i++) {
-        char c = s[i];
-        if (c != '2' && c != '4' && c != '5')
-            continue;
-        if (i > 0 && (isdig((unsigned char)s[i - 1]) || s[i - 1] == '.'))
-            continue;
-        size_t j = i + 1;
-        if (j >= n || s[j] != '.')
-            continue;
-        j++;
-        size_t d1 = 0;
-        while (j < n && isdig((unsigned char)s[j]) && d1 < 4) {
-            j++;
-            d1++;
-        }
-        if (d1 == 0 || d1 > 3 || j >= n || s[j] != '.')
-            continue;
-        j++;
-        size_t d2 = 0;
-        while (j < n && isdig((unsigned char)s[j]) && d2 < 4) {
-            j++;
-            d2++;
-        }
-        if (d2 == 0 || d2 > 3)
-            continue;
-        if (j < n && (isdig((unsigned char)s[j]) ||
-                      (s[j] == '.' && j + 1 < n && isdig((unsigned char)s[j + 1]))))
-            continue;
-        size_t len = j - i;
-        if (len >= outsz)
-            continue;
-        memcpy(out, s + i, len);
-        out[len] = '\0';
-        return 0;
+    if (n < 5)
+        return -1;
+    const char *p = s + 1, *end = s + n - 3;   /* dots at [1, n - 3) */
+    while (p < end) {
+        const char *d = memchr(p, '.', (size_t)(end - p));
+        if (!d)
+            break;
+        if (status_at(s, n, (size_t)(d - s) - 1, out, outsz) == 0)
+            return 0;
+        p = d + 1;
     }
     return -1;
 }
@@ -1367,8 +1515,10 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
         rcpt = bitmap_get(hits, 2 * r->nword * 64);
         data = bitmap_get(hits, 2 * r->nword * 64 + 1);
     } else {
+        unsigned char text[TEXT_SCAN_MAX];
+        size_t tlen = normalize(n->diag, n->dlen, text, sizeof text);
         for (size_t k = 0; k < AC_N_NEEDLES; k++)
-            if (has_sub(n->text, n->textlen, cmd_needles[k]))
+            if (has_sub(text, tlen, cmd_needles[k]))
                 *(k < AC_N_RCPT ? &rcpt : &data) = 1;
     }
     if (rcpt)
@@ -1382,10 +1532,11 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
  * bg_classify). */
 static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
 {
-    memset(n, 0, offsetof(struct nfacts, text));
-    n->textlen = 0;
+    memset(n, 0, sizeof *n);
     const char *diag = f->diag ? f->diag : "";
     size_t dlen = bounded_len(diag, TEXT_SCAN_MAX);
+    n->diag = diag;
+    n->dlen = dlen;
 
     if (f->status && *f->status)
         copy_str(n->status, f->status, sizeof n->status);
@@ -1393,11 +1544,13 @@ static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
         find_status(diag, dlen, n->status, sizeof n->status);
     /* lower-case nothing here: codes are digits; strip junk after code */
     if (f->reply_code && *f->reply_code)
-        copy_str(n->code, f->reply_code, sizeof n->code);
+        copy_str(n->code, f->reply_code, 4);
     else
         find_code(diag, dlen, n->code);
     n->status_len = strlen(n->status);
     n->code_len = strlen(n->code);
+    memcpy(n->status_w, n->status, sizeof n->status_w);
+    memcpy(n->code_w, n->code, sizeof n->code_w);
     n->status_fc = fc_of(n->status);
     n->code_fc = fc_of(n->code);
     if (f->remote_mta)
@@ -1419,8 +1572,6 @@ static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
         n->permanent = 1;
     else
         n->permanent = f->action != BG_ACTION_DELAYED;
-
-    n->textlen = normalize(diag, dlen, n->text, sizeof n->text);
 }
 
 /* First rule of r (in file order) whose conditions all hold. Only rules
@@ -1449,9 +1600,9 @@ static const struct rule *match_set(const struct bg_rules *r,
                 continue;
             if (ru->actions && !(ru->actions & n->action_bit))
                 continue;
-            if (!code_match(&ru->status, n->status, n->status_len))
+            if (!code_match(&ru->status, n->status_w, n->status_len))
                 continue;
-            if (!code_match(&ru->code, n->code, n->code_len))
+            if (!code_match(&ru->code, n->code_w, n->code_len))
                 continue;
             if (!cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
                 continue;
@@ -1482,7 +1633,7 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
         if (nw > HIT_WORDS_MAX)
             continue;        /* cannot happen: nrule <= RULES_MAX_RULES */
         memset(hits, 0, nw * sizeof hits[0]);
-        ac_scan(&r->ac, n.text, n.textlen, hits);
+        ac_scan_text(&r->ac, n.diag, n.dlen, hits);
         if (!cmd_known) {
             /* Every automaton carries the needles and sees the same text,
              * so the first set decides for all. */
