@@ -95,7 +95,7 @@ static int class_lookup(const char *s, enum bg_class *c)
 
 /* The automaton is built in two stages. While parsing, patterns go into a
  * plain trie (linked edge lists, cheap to grow). Once the whole rule set is
- * known, ac_compile() (further down, it needs the rules) turns the trie
+ * known, rules_compile() (further down, it needs the rules) turns the trie
  * into the form the scanner uses and frees the trie:
  *
  *   - bytes are mapped to classes (every byte that occurs in some pattern
@@ -142,7 +142,7 @@ struct ac {
     uint32_t root_next[256]; /* dense transitions for the root */
     uint32_t *pat_next;      /* per pattern id: next id ending at same node */
     size_t npat, cappat;
-    /* compiled (st != NULL once ac_compile succeeded) */
+    /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
     unsigned char rawcls[256]; /* raw text byte -> class of lc(byte), or
                               * AC_RAW_BLANK / AC_RAW_STOP (NUL) */
@@ -273,12 +273,11 @@ static int ac_add(struct ac *a, const unsigned char *p, size_t len)
  * BFS order (root first) and depth[] their depth; both have nnode slots. */
 static void ac_links(struct ac *a, uint32_t *order, uint32_t *depth)
 {
-    size_t qh = 0, qt = 0;
+    size_t qh = 1, qt = 0;               /* the root is order[0], done */
     for (int c = 0; c < 256; c++)
         a->root_next[c] = 0;
     order[qt++] = 0;
     depth[0] = 0;
-    qh = 1;
     for (uint32_t e = a->node[0].first_edge; e != AC_NONE; e = a->edge[e].next) {
         uint32_t t = a->edge[e].to;
         a->root_next[a->edge[e].c] = t;
@@ -369,7 +368,6 @@ struct rule {
     unsigned report;           /* REP_* mask; 0 = any */
     uint32_t text_first, text_n;     /* alternative ids */
     uint32_t notext_first, notext_n;
-    unsigned status_fc, code_fc;     /* 1<<FC_* a value can have to match */
 };
 
 struct bg_rules {
@@ -476,7 +474,8 @@ static int parse_list(struct pctx *p, const char *key, const char *val,
         out->v = nv;
         out->v[out->n].s = item;
         out->v[out->n].len = n;
-        /* the caller sets kind per list type (list_kinds) */
+        /* "-" is IT_EMPTY in every list; parse_rule refines the rest per
+         * list type (code_kinds, IT_GLOB for mta=) */
         out->v[out->n].kind = (n == 1 && item[0] == '-') ? IT_EMPTY : IT_EXACT;
         out->n++;
         s = e ? e + 1 : s + n;
