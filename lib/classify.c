@@ -93,6 +93,25 @@ static int class_lookup(const char *s, enum bg_class *c)
 /* ---------------------------------------------------------------- */
 /* Aho-Corasick over normalized bytes                                */
 
+/* The automaton is built in two stages. While parsing, patterns go into a
+ * plain trie (linked edge lists, cheap to grow). Once the whole rule set is
+ * known, rules_compile() (further down, it needs the rules) turns the trie
+ * into the form the scanner uses and frees the trie:
+ *
+ *   - bytes are mapped to classes (every byte that occurs in some pattern
+ *     gets its own class, all other bytes share class 0, on which every
+ *     state goes back to the root);
+ *   - states are renumbered in BFS order, so depth never decreases with
+ *     the state number; the first ndense states (the root and the shallow
+ *     states, where the scanner spends nearly all its time) get a full
+ *     row of DFA transitions per class: one table load per text byte;
+ *   - deeper states keep their few goto edges (contiguous, by class) and
+ *     their fail link; following fail links from one ends in a dense
+ *     state after at most depth steps;
+ *   - what a state reports is not pattern ids but "targets": bit numbers
+ *     in a per-call hit bitmap, one bit per rule for text=, one per rule
+ *     for notext=, and two for the built-in command needles. */
+
 struct ac_edge { uint32_t to, next; unsigned char c; };
 
 struct ac_node {
@@ -102,7 +121,20 @@ struct ac_node {
     uint32_t out;            /* first pattern id ending here, UINT32_MAX none */
 };
 
+/* One state of the compiled automaton. */
+struct ac_state {
+    uint32_t fail;           /* sparse states only: fail link */
+    uint32_t edge_first;     /* sparse states only: goto edges in ecls/eto */
+    uint32_t edge_n;
+    uint32_t emit;           /* first state whose targets apply here: this
+                              * state, the nearest on the fail chain, or 0 */
+    uint32_t dict;           /* next state with targets on the fail chain, 0 */
+    uint32_t out_first;      /* this state's own targets in outs[] */
+    uint32_t out_n;
+};
+
 struct ac {
+    /* trie, only while parsing */
     struct ac_node *node;
     size_t nnode, capnode;
     struct ac_edge *edge;
@@ -110,9 +142,35 @@ struct ac {
     uint32_t root_next[256]; /* dense transitions for the root */
     uint32_t *pat_next;      /* per pattern id: next id ending at same node */
     size_t npat, cappat;
+    /* compiled (st != NULL once rules_compile succeeded) */
+    unsigned char cls[256];  /* byte -> class, 0: in no pattern */
+    unsigned char rawcls[256]; /* raw text byte -> class of lc(byte), or
+                              * AC_RAW_BLANK / AC_RAW_STOP (NUL) */
+    uint32_t space_cls;      /* class of ' ' */
+    uint32_t ncls;           /* classes including 0 */
+    uint32_t nstate;
+    uint32_t ndense;         /* states [0, ndense) have a dense row */
+    uint32_t dlim;           /* ndense * ncls, see "state codes" */
+    uint32_t *dense;         /* ndense rows of ncls state codes */
+    struct ac_state *st;
+    unsigned char *ecls;     /* sparse goto edges: class */
+    uint32_t *eto;           /*                    target state code */
+    uint32_t *outs;          /* targets, grouped per state */
 };
 
 #define AC_NONE UINT32_MAX
+/* State codes. A transition (dense cell, sparse edge) holds a code, not a
+ * state number, so that the scanner needs neither a multiplication nor a
+ * second load per byte: a dense state j is j * ncls (the offset of its
+ * row), a sparse state j >= ndense is dlim + (j - ndense); AC_EMIT is set
+ * when the target state reports something. */
+#define AC_EMIT (1u << 31)
+#define AC_RAW_BLANK 254         /* rawcls values beyond any class */
+#define AC_RAW_STOP 255
+/* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
+ * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
+#define AC_DENSE_DEPTH 10
+#define AC_DENSE_CELLS (1u << 20)
 
 static int ac_init(struct ac *a)
 {
@@ -129,11 +187,25 @@ static int ac_init(struct ac *a)
     return 0;
 }
 
-static void ac_free(struct ac *a)
+static void ac_free_trie(struct ac *a)
 {
     free(a->node);
     free(a->edge);
     free(a->pat_next);
+    a->node = NULL;
+    a->edge = NULL;
+    a->pat_next = NULL;
+    a->nnode = a->capnode = a->nedge = a->capedge = a->cappat = 0;
+}
+
+static void ac_free(struct ac *a)
+{
+    ac_free_trie(a);
+    free(a->dense);
+    free(a->st);
+    free(a->ecls);
+    free(a->eto);
+    free(a->outs);
     memset(a, 0, sizeof *a);
 }
 
@@ -148,6 +220,8 @@ static uint32_t ac_child(const struct ac *a, uint32_t s, unsigned char c)
 /* Add pattern p (already normalized, len>0) with id == a->npat. */
 static int ac_add(struct ac *a, const unsigned char *p, size_t len)
 {
+    if (!a->node)
+        return -1;           /* already compiled: the trie is gone */
     uint32_t s = 0;
     for (size_t i = 0; i < len; i++) {
         uint32_t t = ac_child(a, s, p[i]);
@@ -195,24 +269,25 @@ static int ac_add(struct ac *a, const unsigned char *p, size_t len)
     return 0;
 }
 
-/* Fail and dictionary links, BFS. */
-static int ac_build(struct ac *a)
+/* Fail and dictionary links of the trie, BFS. order[] receives the nodes in
+ * BFS order (root first) and depth[] their depth; both have nnode slots. */
+static void ac_links(struct ac *a, uint32_t *order, uint32_t *depth)
 {
-    uint32_t *queue = malloc(a->nnode * sizeof *queue);
-    if (!queue)
-        return -1;
-    size_t qh = 0, qt = 0;
+    size_t qh = 1, qt = 0;               /* the root is order[0], done */
     for (int c = 0; c < 256; c++)
         a->root_next[c] = 0;
+    order[qt++] = 0;
+    depth[0] = 0;
     for (uint32_t e = a->node[0].first_edge; e != AC_NONE; e = a->edge[e].next) {
         uint32_t t = a->edge[e].to;
         a->root_next[a->edge[e].c] = t;
         a->node[t].fail = 0;
         a->node[t].dict = 0;
-        queue[qt++] = t;
+        depth[t] = 1;
+        order[qt++] = t;
     }
     while (qh < qt) {
-        uint32_t s = queue[qh++];
+        uint32_t s = order[qh++];
         for (uint32_t e = a->node[s].first_edge; e != AC_NONE; e = a->edge[e].next) {
             uint32_t t = a->edge[e].to;
             unsigned char c = a->edge[e].c;
@@ -230,47 +305,9 @@ static int ac_build(struct ac *a)
             }
             a->node[t].fail = g;
             a->node[t].dict = a->node[g].out != AC_NONE ? g : a->node[g].dict;
-            queue[qt++] = t;
+            depth[t] = depth[s] + 1;
+            order[qt++] = t;
         }
-    }
-    free(queue);
-    return 0;
-}
-
-static void bit_set(unsigned char *bits, uint32_t i)
-{
-    bits[i >> 3] |= (unsigned char)(1u << (i & 7));
-}
-
-static int bit_get(const unsigned char *bits, uint32_t i)
-{
-    return (bits[i >> 3] >> (i & 7)) & 1;
-}
-
-static void ac_scan(const struct ac *a, const unsigned char *t, size_t n,
-                    unsigned char *bits)
-{
-    if (a->npat == 0)
-        return;
-    uint32_t s = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = t[i];
-        for (;;) {
-            if (s == 0) {
-                s = a->root_next[c];
-                break;
-            }
-            uint32_t g = ac_child(a, s, c);
-            if (g != AC_NONE) {
-                s = g;
-                break;
-            }
-            s = a->node[s].fail;
-        }
-        for (uint32_t o = a->node[s].out != AC_NONE ? s : a->node[s].dict; o != 0;
-             o = a->node[o].dict)
-            for (uint32_t p = a->node[o].out; p != AC_NONE; p = a->pat_next[p])
-                bit_set(bits, p);
     }
 }
 
@@ -304,7 +341,22 @@ static size_t normalize(const char *in, size_t inlen, unsigned char *out,
 
 enum { REP_BOUNCE = 1, REP_FEEDBACK = 2, REP_AUTOREPLY = 4 };
 
-struct strlist { size_t n; char **v; };
+/* One item of a status=/code=/mta=/cmd= list, with what matching needs
+ * worked out at load time (no strlen or strcmp per classification). */
+enum { IT_EXACT = 0, IT_PREFIX, IT_EMPTY, IT_GLOB, IT_NEVER };
+struct item {
+    char *s;                 /* NUL-terminated */
+    size_t len;              /* strlen(s); for IT_PREFIX the '*' excluded */
+    int kind;                /* IT_*: "-" is IT_EMPTY in every list */
+    /* status=/code= IT_EXACT and IT_PREFIX: the item as 16 zero-padded
+     * bytes and which of them must agree (see code_match) */
+    uint64_t w[2], m[2];
+};
+struct strlist { size_t n; struct item *v; };
+
+/* First byte classes of a status or reply code, for the per-call rule
+ * filter: "", '2', '4', '5', anything else. */
+enum { FC_EMPTY = 0, FC_2, FC_4, FC_5, FC_OTHER, FC_N };
 
 struct rule {
     char id[48];
@@ -324,12 +376,19 @@ struct bg_rules {
     struct ac ac;
     const struct bg_rules *next;     /* consulted when nothing here matches */
     int is_static;
+    /* Compiled with the automaton: bitmaps over rules, nword 64-bit words
+     * each. Rule i is bit i%64 of word i/64. */
+    size_t nword;
+    uint64_t *cand_static;           /* rules without text=: always tried */
+    uint64_t *fc_status;             /* FC_N bitmaps: rules a status of that
+                                      * first-byte class can satisfy */
+    uint64_t *fc_code;               /* same for the reply code */
 };
 
 static void strlist_free(struct strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
+        free(l->v[i].s);
     free(l->v);
     l->v = NULL;
     l->n = 0;
@@ -347,6 +406,11 @@ static void rules_clear(struct bg_rules *r)
     r->rule = NULL;
     r->nrule = 0;
     ac_free(&r->ac);
+    free(r->cand_static);
+    free(r->fc_status);
+    free(r->fc_code);
+    r->cand_static = r->fc_status = r->fc_code = NULL;
+    r->nword = 0;
 }
 
 void bg_rules_free(struct bg_rules *r)
@@ -402,13 +466,18 @@ static int parse_list(struct pctx *p, const char *key, const char *val,
             item[i] = (char)(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c) : lc(c));
         }
         item[n] = '\0';
-        char **nv = realloc(out->v, (out->n + 1) * sizeof *nv);
+        struct item *nv = realloc(out->v, (out->n + 1) * sizeof *nv);
         if (!nv) {
             free(item);
             return perr(p, "out of memory", NULL);
         }
         out->v = nv;
-        out->v[out->n++] = item;
+        out->v[out->n].s = item;
+        out->v[out->n].len = n;
+        /* "-" is IT_EMPTY in every list; parse_rule refines the rest per
+         * list type (code_kinds, IT_GLOB for mta=) */
+        out->v[out->n].kind = (n == 1 && item[0] == '-') ? IT_EMPTY : IT_EXACT;
+        out->n++;
         s = e ? e + 1 : s + n;
         if (e && *s == '\0')
             return perr(p, "trailing comma in %s= list", key);
@@ -421,7 +490,7 @@ static int check_codes(struct pctx *p, const char *key, const struct strlist *l,
                        int dots)
 {
     for (size_t i = 0; i < l->n; i++) {
-        const char *s = l->v[i];
+        const char *s = l->v[i].s;
         if (strcmp(s, "-") == 0 || strcmp(s, "*") == 0)
             continue;
         size_t n = strlen(s);
@@ -437,6 +506,41 @@ static int check_codes(struct pctx *p, const char *key, const struct strlist *l,
         }
     }
     return 0;
+}
+
+/* Status and reply code values are compared as CODE_BUF zero-padded
+ * bytes (two 64-bit words). */
+#define CODE_BUF 16
+_Static_assert(CODE_BUF == 2 * sizeof(uint64_t), "code_match compares two words");
+
+/* status=/code= items: "-" empty, trailing '*' a prefix (its length
+ * without the '*'; "*" is the empty prefix: any non-empty value), else
+ * exact. The same reading as the old per-call strcmp/strncmp. */
+static void code_kinds(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct item *it = &l->v[i];
+        if (it->len == 1 && it->s[0] == '-') {
+            it->kind = IT_EMPTY;
+            continue;
+        }
+        if (it->len && it->s[it->len - 1] == '*') {
+            it->kind = IT_PREFIX;
+            it->len--;
+        } else
+            it->kind = IT_EXACT;
+        if (it->len >= CODE_BUF) {
+            /* longer than any value can be (status and code are held in
+             * CODE_BUF bytes with their NUL): exact or prefix, no match */
+            it->kind = IT_NEVER;
+            continue;
+        }
+        unsigned char b[CODE_BUF] = { 0 }, m[CODE_BUF] = { 0 };
+        memcpy(b, it->s, it->len);
+        memset(m, 0xff, it->kind == IT_EXACT ? CODE_BUF : it->len);
+        memcpy(it->w, b, sizeof it->w);
+        memcpy(it->m, m, sizeof it->m);
+    }
 }
 
 /* text="a|b|c": alternatives into the automaton. \" \\ \| escapes. */
@@ -493,10 +597,10 @@ static int parse_actions(struct pctx *p, const char *val, unsigned *mask)
     for (size_t i = 0; i < l.n; i++) {
         size_t k;
         for (k = 0; k < sizeof action_names / sizeof action_names[0]; k++)
-            if (strcmp(l.v[i], action_names[k]) == 0)
+            if (strcmp(l.v[i].s, action_names[k]) == 0)
                 break;
         if (k == sizeof action_names / sizeof action_names[0]) {
-            int rc = perr(p, "unknown action '%s'", l.v[i]);
+            int rc = perr(p, "unknown action '%s'", l.v[i].s);
             strlist_free(&l);
             return rc;
         }
@@ -516,14 +620,14 @@ static int parse_report(struct pctx *p, const char *val, unsigned *mask)
         return -1;
     }
     for (size_t i = 0; i < l.n; i++) {
-        if (strcmp(l.v[i], "bounce") == 0)
+        if (strcmp(l.v[i].s, "bounce") == 0)
             *mask |= REP_BOUNCE;
-        else if (strcmp(l.v[i], "feedback") == 0)
+        else if (strcmp(l.v[i].s, "feedback") == 0)
             *mask |= REP_FEEDBACK;
-        else if (strcmp(l.v[i], "autoreply") == 0)
+        else if (strcmp(l.v[i].s, "autoreply") == 0)
             *mask |= REP_AUTOREPLY;
         else {
-            int rc = perr(p, "unknown report kind '%s'", l.v[i]);
+            int rc = perr(p, "unknown report kind '%s'", l.v[i].s);
             strlist_free(&l);
             return rc;
         }
@@ -632,12 +736,19 @@ static int parse_rule(struct pctx *p, struct bg_rules *r, const char *line)
             rc = parse_list(p, key, val, 0, &cur->status);
             if (rc == 0)
                 rc = check_codes(p, key, &cur->status, 1);
+            if (rc == 0)
+                code_kinds(&cur->status);
         } else if (strcmp(key, "code") == 0) {
             rc = parse_list(p, key, val, 0, &cur->code);
             if (rc == 0)
                 rc = check_codes(p, key, &cur->code, 0);
+            if (rc == 0)
+                code_kinds(&cur->code);
         } else if (strcmp(key, "mta") == 0) {
             rc = parse_list(p, key, val, 0, &cur->mta);
+            for (size_t i = 0; rc == 0 && i < cur->mta.n; i++)
+                if (cur->mta.v[i].kind != IT_EMPTY)
+                    cur->mta.v[i].kind = IT_GLOB;
         } else if (strcmp(key, "cmd") == 0) {
             rc = parse_list(p, key, val, 1, &cur->cmd);
         } else if (strcmp(key, "action") == 0) {
@@ -655,6 +766,240 @@ static int parse_rule(struct pctx *p, struct bg_rules *r, const char *line)
             return -1;
     }
     return n < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Compiling a parsed rule set                                       */
+
+/* Needles that name the SMTP command when the report did not ("... RCPT TO
+ * response", "[RCPT_TO]", "SMTP:RCPT host"). They ride along in every
+ * automaton, so the scan that matches the rules finds them too. Already in
+ * normalized form. The first AC_N_RCPT say RCPT, the rest DATA. */
+static const char *const cmd_needles[] = {
+    "rcpt to", "rcpt_to", "smtp:rcpt",
+    "end of data", "after data", "data command",
+};
+#define AC_N_NEEDLES (sizeof cmd_needles / sizeof cmd_needles[0])
+#define AC_N_RCPT 3
+
+/* Hit bitmap of one scan (see struct ac): text= bits of rules in words
+ * [0, nword), notext= bits in [nword, 2 nword), the two needle bits in
+ * word 2 nword. */
+#define HIT_WORDS_MAX (2 * ((RULES_MAX_RULES + 63) / 64) + 1)
+
+static unsigned fc_of(const char *v)
+{
+    switch (v[0]) {
+    case '\0': return FC_EMPTY;
+    case '2': return FC_2;
+    case '4': return FC_4;
+    case '5': return FC_5;
+    default: return FC_OTHER;
+    }
+}
+
+/* First-byte classes of the values a status=/code= list can match: a
+ * necessary condition only (code_match still decides). */
+static unsigned list_fc(const struct strlist *l)
+{
+    const unsigned all = (1u << FC_N) - 1, nonempty = all & ~(1u << FC_EMPTY);
+    if (l->n == 0)
+        return all;
+    unsigned m = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct item *it = &l->v[i];
+        if (it->kind == IT_EMPTY)
+            m |= 1u << FC_EMPTY;
+        else if (it->kind == IT_PREFIX && it->len == 0)
+            m |= nonempty;                     /* "*" */
+        else
+            m |= 1u << fc_of(it->s);           /* value must start with s[0] */
+    }
+    return m;
+}
+
+static void bitmap_set(uint64_t *w, size_t i)
+{
+    w[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+static int bitmap_get(const uint64_t *w, size_t i)
+{
+    return (int)((w[i >> 6] >> (i & 63)) & 1);
+}
+
+/* State number -> state code (see AC_EMIT), without the flag. */
+static uint32_t ac_code(const struct ac *a, uint32_t j)
+{
+    return j < a->ndense ? j * a->ncls : a->dlim + (j - a->ndense);
+}
+
+/* Rule bitmaps, then the automaton: the trie becomes the scanner's form
+ * (see the comment at struct ac_edge) and is freed. On failure the rule
+ * set must be discarded. */
+static int rules_compile(struct bg_rules *r)
+{
+    struct ac *a = &r->ac;
+    if (!a->node || r->nrule > RULES_MAX_RULES)
+        return -1;
+    size_t npat_rules = a->npat;
+    for (size_t k = 0; k < AC_N_NEEDLES; k++)
+        if (ac_add(a, (const unsigned char *)cmd_needles[k],
+                   strlen(cmd_needles[k])) < 0)
+            return -1;
+
+    size_t W = (r->nrule + 63) / 64;
+    r->nword = W;
+    r->cand_static = calloc(W ? W : 1, sizeof *r->cand_static);
+    r->fc_status = calloc(FC_N * (W ? W : 1), sizeof *r->fc_status);
+    r->fc_code = calloc(FC_N * (W ? W : 1), sizeof *r->fc_code);
+    if (!r->cand_static || !r->fc_status || !r->fc_code)
+        return -1;
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        if (ru->text_n == 0)
+            bitmap_set(r->cand_static, i);
+        unsigned sm = list_fc(&ru->status), cm = list_fc(&ru->code);
+        for (unsigned c = 0; c < FC_N; c++) {
+            if (sm & (1u << c))
+                bitmap_set(r->fc_status + c * W, i);
+            if (cm & (1u << c))
+                bitmap_set(r->fc_code + c * W, i);
+        }
+    }
+
+    int rc = -1;
+    size_t nn = a->nnode, ntgt = 2 * W * 64 + 2;
+    uint32_t *tgt = malloc(a->npat * sizeof *tgt);
+    uint32_t *order = malloc(nn * sizeof *order);
+    uint32_t *depth = malloc(nn * sizeof *depth);
+    uint32_t *newid = malloc(nn * sizeof *newid);
+    uint32_t *stamp = calloc(ntgt, sizeof *stamp);
+    a->st = calloc(nn, sizeof *a->st);
+    a->ecls = malloc(a->nedge ? a->nedge : 1);
+    a->eto = malloc((a->nedge ? a->nedge : 1) * sizeof *a->eto);
+    a->outs = malloc(a->npat * sizeof *a->outs);
+    if (!tgt || !order || !depth || !newid || !stamp || !a->st || !a->ecls ||
+        !a->eto || !a->outs)
+        goto out;
+
+    /* pattern id -> target bit */
+    for (size_t p = 0; p < a->npat; p++)
+        tgt[p] = AC_NONE;
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        for (uint32_t k = 0; k < ru->text_n; k++)
+            if ((size_t)ru->text_first + k < npat_rules)
+                tgt[ru->text_first + k] = (uint32_t)i;
+        for (uint32_t k = 0; k < ru->notext_n; k++)
+            if ((size_t)ru->notext_first + k < npat_rules)
+                tgt[ru->notext_first + k] = (uint32_t)(W * 64 + i);
+    }
+    for (size_t k = 0; k < AC_N_NEEDLES; k++)
+        tgt[npat_rules + k] = (uint32_t)(2 * W * 64 + (k < AC_N_RCPT ? 0 : 1));
+
+    ac_links(a, order, depth);
+    for (size_t j = 0; j < nn; j++)
+        newid[order[j]] = (uint32_t)j;
+
+    /* byte classes */
+    uint32_t ncls = 1;
+    memset(a->cls, 0, sizeof a->cls);
+    for (size_t e = 0; e < a->nedge; e++)
+        a->cls[a->edge[e].c] = 1;
+    for (int b = 0; b < 256; b++)
+        if (a->cls[b]) {
+            if (ncls >= AC_RAW_BLANK)
+                goto out;                      /* cannot happen, see below */
+            a->cls[b] = (unsigned char)ncls++;
+        }
+    /* Patterns are normalized: no upper case, no NUL, no blank but ' ',
+     * so at most 256 - 26 - 6 bytes have a class and ncls < AC_RAW_BLANK.
+     * rawcls reads diagnostic text as normalize() would present it. */
+    for (int b = 0; b < 256; b++)
+        a->rawcls[b] = b == 0 ? AC_RAW_STOP
+                     : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
+    a->space_cls = a->cls[' '];
+
+    /* dense rows: a BFS prefix, so a state's fail target (shallower) has
+     * its row filled before the state itself */
+    size_t nd = 0;
+    while (nd < nn && depth[order[nd]] <= AC_DENSE_DEPTH &&
+           (nd + 1) * ncls <= AC_DENSE_CELLS)
+        nd++;
+    a->dense = malloc((nd ? nd : 1) * ncls * sizeof *a->dense);
+    if (!a->dense)
+        goto out;
+    if (nd * ncls + nn >= AC_EMIT)
+        goto out;          /* codes need bit 31 free; far beyond the limits */
+    a->ndense = (uint32_t)nd;
+    a->ncls = ncls;
+    a->dlim = (uint32_t)(nd * ncls);
+
+    /* per state: what it reports (own targets, dictionary chain) */
+    size_t no = 0;
+    for (size_t j = 0; j < nn; j++) {
+        uint32_t o = order[j];
+        struct ac_state *x = &a->st[j];
+        x->fail = newid[a->node[o].fail];
+        x->dict = newid[a->node[o].dict];      /* root (0) means none */
+        x->out_first = (uint32_t)no;
+        for (uint32_t p = a->node[o].out; p != AC_NONE; p = a->pat_next[p]) {
+            uint32_t t = tgt[p];
+            if (t == AC_NONE || t >= ntgt || stamp[t] == j + 1)
+                continue;                      /* one entry per target */
+            stamp[t] = (uint32_t)(j + 1);
+            a->outs[no++] = t;
+        }
+        x->out_n = (uint32_t)(no - x->out_first);
+        x->emit = x->out_n ? (uint32_t)j : x->dict;
+    }
+    /* newid[] from here on: state codes (no longer needed as numbers) */
+    for (size_t o = 0; o < nn; o++) {
+        uint32_t j = newid[o];
+        newid[o] = ac_code(a, j) | (a->st[j].emit ? AC_EMIT : 0);
+    }
+
+    /* Transitions: dense rows for [0, nd), goto edges for the rest. A
+     * transition into a state that reports something carries AC_EMIT, so
+     * the scanner needs no extra load per byte to know. */
+    size_t ne = 0;
+    for (size_t j = 0; j < nn; j++) {
+        uint32_t o = order[j];
+        struct ac_state *x = &a->st[j];
+        x->edge_first = (uint32_t)ne;
+        if (j < nd) {
+            /* the fail state's row (j > 0), then this state's own edges */
+            uint32_t *row = a->dense + j * ncls;
+            if (j)
+                memcpy(row, a->dense + (size_t)x->fail * ncls, ncls * sizeof *row);
+            else
+                memset(row, 0, ncls * sizeof *row);
+            for (uint32_t e = a->node[o].first_edge; e != AC_NONE; e = a->edge[e].next)
+                row[a->cls[a->edge[e].c]] = newid[a->edge[e].to];
+        } else {
+            for (uint32_t e = a->node[o].first_edge; e != AC_NONE; e = a->edge[e].next) {
+                a->ecls[ne] = a->cls[a->edge[e].c];
+                a->eto[ne] = newid[a->edge[e].to];
+                ne++;
+            }
+        }
+        x->edge_n = (uint32_t)(ne - x->edge_first);
+    }
+    a->nstate = (uint32_t)nn;
+    ac_free_trie(a);
+    rc = 0;
+out:
+    if (rc < 0) {
+        free(a->st);
+        a->st = NULL;                          /* "not compiled" */
+    }
+    free(tgt);
+    free(order);
+    free(depth);
+    free(newid);
+    free(stamp);
+    return rc;
 }
 
 /* Parse a whole rules text into r (initialized by caller). A logical rule
@@ -744,7 +1089,7 @@ static int parse_text_all(struct pctx *p, struct bg_rules *r, const char *txt,
     }
 out:
     free(buf);
-    if (rc == 0 && ac_build(&r->ac) < 0)
+    if (rc == 0 && rules_compile(r) < 0)
         rc = perr(p, "out of memory", NULL);
     return rc;
 }
@@ -844,25 +1189,24 @@ struct bg_rules *bg_rules_load(const char *path, char *err, size_t errsz)
 /* ---------------------------------------------------------------- */
 /* Matching                                                          */
 
-/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact. */
-static int code_match(const struct strlist *l, const char *v)
+/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact.
+ * v is the value as CODE_BUF zero-padded bytes (vw, two words; vlen =
+ * strlen). An exact item matches when all 16 bytes are equal (both are
+ * zero-padded, neither holds a NUL inside), a prefix when its first len
+ * bytes are (m masks the rest; a shorter v has zeros where the item has
+ * digits or dots). Values are never empty for either, as before. */
+static int code_match(const struct strlist *l, const uint64_t *vw, size_t vlen)
 {
     if (l->n == 0)
         return 1;
     for (size_t i = 0; i < l->n; i++) {
-        const char *pat = l->v[i];
-        if (pat[0] == '-' && pat[1] == '\0') {
-            if (*v == '\0')
+        const struct item *it = &l->v[i];
+        if (it->kind == IT_EMPTY) {
+            if (vlen == 0)
                 return 1;
-            continue;
-        }
-        if (*v == '\0')
-            continue;
-        size_t n = strlen(pat);
-        if (n && pat[n - 1] == '*') {
-            if (strncmp(v, pat, n - 1) == 0)
-                return 1;
-        } else if (strcmp(v, pat) == 0) {
+        } else if (it->kind != IT_NEVER && vlen &&
+                   (vw[0] & it->m[0]) == it->w[0] &&
+                   (vw[1] & it->m[1]) == it->w[1]) {
             return 1;
         }
     }
@@ -898,98 +1242,220 @@ static int mta_match(const struct strlist *l, const char *mta)
     if (l->n == 0)
         return 1;
     for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->v[i], "-") == 0) {
+        if (l->v[i].kind == IT_EMPTY) {
             if (*mta == '\0')
                 return 1;
             continue;
         }
-        if (*mta && glob_match(l->v[i], mta))
+        if (*mta && glob_match(l->v[i].s, mta))
             return 1;
     }
     return 0;
 }
 
-static int cmd_match(const struct strlist *l, const char *cmd)
+/* Items are upper-cased at load time, cmd_up is the command upper-cased
+ * (a-z only, like the items) once per call: equal length and bytes. */
+static int cmd_match(const struct strlist *l, const char *cmd_up, size_t cmd_len)
 {
     if (l->n == 0)
         return 1;
     for (size_t i = 0; i < l->n; i++) {
-        const char *a = l->v[i], *b = cmd;
-        if (strcmp(a, "-") == 0) {
-            if (*cmd == '\0')
+        const struct item *it = &l->v[i];
+        if (it->kind == IT_EMPTY) {
+            if (cmd_len == 0)
                 return 1;
             continue;
         }
-        while (*a && *b && *a == (char)(*b >= 'a' && *b <= 'z' ? *b - 32 : *b)) {
-            a++;
-            b++;
-        }
-        if (*a == '\0' && *b == '\0')
+        if (it->len == cmd_len && memcmp(it->s, cmd_up, cmd_len) == 0)
             return 1;
     }
     return 0;
 }
 
-static int any_bit(const unsigned char *bits, uint32_t first, uint32_t n)
+/* One text byte (class k) through the sparse state j: its goto edge if
+ * it has one, else down the fail chain until a state has the edge or is
+ * dense. Every fail link leads to a shallower state and the root is
+ * dense, so this ends within depth steps. Returns the transition: a state
+ * code with AC_EMIT. */
+static uint32_t ac_step_sparse(const struct ac *a, uint32_t j, uint32_t k)
 {
-    for (uint32_t i = 0; i < n; i++)
-        if (bit_get(bits, first + i))
-            return 1;
-    return 0;
+    if (k == 0)
+        return 0;            /* a byte in no pattern: back to the root */
+    for (;;) {
+        const struct ac_state *x = &a->st[j];
+        for (uint32_t e = x->edge_first; e < x->edge_first + x->edge_n; e++)
+            if (a->ecls[e] == k)
+                return a->eto[e];
+        j = x->fail;
+        if (j < a->ndense)
+            return a->dense[(size_t)j * a->ncls + k];
+    }
+}
+
+/* Entered the state with code c (the transition had AC_EMIT): set the
+ * target bits of every pattern ending there, along the dictionary chain. */
+static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits)
+{
+    uint32_t j = c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+    for (uint32_t o = a->st[j].emit; o != 0; o = a->st[o].dict) {
+        const uint32_t *p = a->outs + a->st[o].out_first;
+        for (uint32_t q = 0; q < a->st[o].out_n; q++)
+            bitmap_set(hits, p[q]);
+    }
+}
+
+/* One normalized byte of class k from the state with code c; returns the
+ * new code. Small and called in two places of the hot loop: inline. */
+static inline uint32_t ac_feed(const struct ac *a, const uint32_t *dense,
+                               uint32_t dlim, uint32_t c, uint32_t k,
+                               uint64_t *hits)
+{
+    uint32_t v = c < dlim ? dense[c + k]
+                          : ac_step_sparse(a, c - dlim + a->ndense, k);
+    c = v & ~AC_EMIT;
+    if (v & AC_EMIT)
+        ac_emit(a, c, hits);
+    return c;
+}
+
+/* Set the target bits of every pattern occurring in the diagnostic text
+ * in[0, inlen) AS NORMALIZED: this is normalize(in, inlen, buf,
+ * TEXT_SCAN_MAX) fused with the automaton walk, so the text is read once
+ * and never copied. It must stay the same reading as normalize(): NUL ends
+ * the text, a run of blanks is one ' ' and only between two non-blanks
+ * (none leading, none trailing), ASCII lower-cased, and output stops
+ * before it would reach TEXT_SCAN_MAX bytes (o + 1 >= TEXT_SCAN_MAX).
+ *
+ * That bound needs no test per byte: every normalized byte stands for a
+ * distinct input byte before it (a char for itself, a space for a blank
+ * of the run it replaces), so when input byte i is handled, o <= i, and
+ * o <= i - 1 if a space is pending. As inlen <= TEXT_SCAN_MAX, the bound
+ * can only bite on the char of input byte TEXT_SCAN_MAX - 1; the main loop
+ * stops short of that byte and the tail handles it with normalize()'s own
+ * test. */
+static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
+                         uint64_t *hits)
+{
+    if (!a->st)
+        return;
+    if (inlen > TEXT_SCAN_MAX)
+        inlen = TEXT_SCAN_MAX;              /* callers never pass more */
+    const uint32_t *dense = a->dense;
+    const uint32_t dlim = a->dlim, space = a->space_cls;
+    const unsigned char *cls = a->rawcls;
+    const size_t n1 = inlen < TEXT_SCAN_MAX ? inlen : TEXT_SCAN_MAX - 1;
+    uint32_t c = 0;                         /* the root's code */
+    size_t dropped = 0;                     /* input bytes not (yet) fed:
+                                             * o == i - dropped */
+    size_t i;
+    int pending_space = 0;
+    for (i = 0; i < n1; i++) {
+        uint32_t k = cls[(unsigned char)in[i]];
+        if (k >= AC_RAW_BLANK) {
+            if (k == AC_RAW_STOP)
+                return;
+            pending_space = i > dropped;    /* o > 0 */
+            dropped++;
+            continue;
+        }
+        if (pending_space) {
+            c = ac_feed(a, dense, dlim, c, space, hits);
+            dropped--;
+            pending_space = 0;
+        }
+        c = ac_feed(a, dense, dlim, c, k, hits);
+    }
+    if (i < inlen) {                        /* i == TEXT_SCAN_MAX - 1 */
+        size_t o = i - dropped;
+        uint32_t k = cls[(unsigned char)in[i]];
+        if (k >= AC_RAW_BLANK)
+            return;                         /* a blank here feeds nothing */
+        if (pending_space) {
+            if (o + 1 >= TEXT_SCAN_MAX)
+                return;
+            c = ac_feed(a, dense, dlim, c, space, hits);
+            o++;
+        }
+        if (o + 1 >= TEXT_SCAN_MAX)
+            return;
+        ac_feed(a, dense, dlim, c, k, hits);
+    }
 }
 
 /* Normalized facts used by all rule sets. */
 struct nfacts {
-    char status[16];
-    char code[4];
+    char status[CODE_BUF];
+    char code[CODE_BUF];        /* at most 3 bytes, as ever: copied with 4 */
+    uint64_t status_w[2], code_w[2];  /* the same bytes, for code_match */
     char mta[256];
     char cmd[16];
+    char cmd_up[16];            /* cmd upper-cased (a-z), cmd_len bytes */
+    size_t cmd_len;
+    size_t status_len, code_len;
+    unsigned status_fc, code_fc;  /* FC_* of status and code */
     unsigned action_bit;
     unsigned report;
     int permanent;              /* 1 perm, 0 temp */
-    unsigned char text[TEXT_SCAN_MAX];
-    size_t textlen;
+    const char *diag;           /* the diagnostic text, dlen bytes (no NUL */
+    size_t dlen;                /* inside, at most TEXT_SCAN_MAX): every   */
+                                /* scan normalizes it on the fly           */
 };
 
 static int isdig(int c) { return c >= '0' && c <= '9'; }
 
-/* Find an enhanced status code "[245].d{1,3}.d{1,3}" as a word in s. */
+/* An enhanced status code "[245].d{1,3}.d{1,3}" as a word at s[i]? */
+static int status_at(const char *s, size_t n, size_t i, char *out, size_t outsz)
+{
+    char c = s[i];
+    if (c != '2' && c != '4' && c != '5')
+        return -1;
+    if (i > 0 && (isdig((unsigned char)s[i - 1]) || s[i - 1] == '.'))
+        return -1;
+    size_t j = i + 1;
+    if (j >= n || s[j] != '.')
+        return -1;
+    j++;
+    size_t d1 = 0;
+    while (j < n && isdig((unsigned char)s[j]) && d1 < 4) {
+        j++;
+        d1++;
+    }
+    if (d1 == 0 || d1 > 3 || j >= n || s[j] != '.')
+        return -1;
+    j++;
+    size_t d2 = 0;
+    while (j < n && isdig((unsigned char)s[j]) && d2 < 4) {
+        j++;
+        d2++;
+    }
+    if (d2 == 0 || d2 > 3)
+        return -1;
+    if (j < n && (isdig((unsigned char)s[j]) ||
+                  (s[j] == '.' && j + 1 < n && isdig((unsigned char)s[j + 1]))))
+        return -1;
+    size_t len = j - i;
+    if (len >= outsz)
+        return -1;
+    memcpy(out, s + i, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* Find an enhanced status code "[245].d{1,3}.d{1,3}" as a word in s: the
+ * first i < n - 4 where status_at() holds. Every such i has a '.' at
+ * i + 1, so only the dots are visited (memchr), in order. */
 static int find_status(const char *s, size_t n, char *out, size_t outsz)
 {
-    for (size_t i = 0; i + 4 < n + 0 && i < n; i++) {
-        char c = s[i];
-        if (c != '2' && c != '4' && c != '5')
-            continue;
-        if (i > 0 && (isdig((unsigned char)s[i - 1]) || s[i - 1] == '.'))
-            continue;
-        size_t j = i + 1;
-        if (j >= n || s[j] != '.')
-            continue;
-        j++;
-        size_t d1 = 0;
-        while (j < n && isdig((unsigned char)s[j]) && d1 < 4) {
-            j++;
-            d1++;
-        }
-        if (d1 == 0 || d1 > 3 || j >= n || s[j] != '.')
-            continue;
-        j++;
-        size_t d2 = 0;
-        while (j < n && isdig((unsigned char)s[j]) && d2 < 4) {
-            j++;
-            d2++;
-        }
-        if (d2 == 0 || d2 > 3)
-            continue;
-        if (j < n && (isdig((unsigned char)s[j]) ||
-                      (s[j] == '.' && j + 1 < n && isdig((unsigned char)s[j + 1]))))
-            continue;
-        size_t len = j - i;
-        if (len >= outsz)
-            continue;
-        memcpy(out, s + i, len);
-        out[len] = '\0';
-        return 0;
+    if (n < 5)
+        return -1;
+    const char *p = s + 1, *end = s + n - 3;   /* dots at [1, n - 3) */
+    while (p < end) {
+        const char *d = memchr(p, '.', (size_t)(end - p));
+        if (!d)
+            break;
+        if (status_at(s, n, (size_t)(d - s) - 1, out, outsz) == 0)
+            return 0;
+        p = d + 1;
     }
     return -1;
 }
@@ -1026,12 +1492,50 @@ static size_t bounded_len(const char *s, size_t max)
     return z ? (size_t)(z - s) : max;
 }
 
+/* The command, upper-cased for cmd_match (a-z only, as the items). */
+static void cmd_finish(struct nfacts *n)
+{
+    size_t i = 0;
+    for (; i < sizeof n->cmd && n->cmd[i]; i++) {
+        unsigned char c = (unsigned char)n->cmd[i];
+        n->cmd_up[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    n->cmd_len = i;
+}
+
+/* The command, when the report did not name it but the text does: from the
+ * needle bits of the first scan, or (a set without compiled automaton,
+ * only the empty fallback of default_init) by looking. RCPT before DATA. */
+static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
+                          const uint64_t *hits)
+{
+    int rcpt = 0, data = 0;
+    if (r->ac.st) {
+        rcpt = bitmap_get(hits, 2 * r->nword * 64);
+        data = bitmap_get(hits, 2 * r->nword * 64 + 1);
+    } else {
+        unsigned char text[TEXT_SCAN_MAX];
+        size_t tlen = normalize(n->diag, n->dlen, text, sizeof text);
+        for (size_t k = 0; k < AC_N_NEEDLES; k++)
+            if (has_sub(text, tlen, cmd_needles[k]))
+                *(k < AC_N_RCPT ? &rcpt : &data) = 1;
+    }
+    if (rcpt)
+        copy_str(n->cmd, "RCPT", sizeof n->cmd);
+    else if (data)
+        copy_str(n->cmd, "DATA", sizeof n->cmd);
+    cmd_finish(n);
+}
+
+/* Everything but the command-from-text (done with the first scan, see
+ * bg_classify). */
 static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
 {
-    memset(n, 0, offsetof(struct nfacts, text));
-    n->textlen = 0;
+    memset(n, 0, sizeof *n);
     const char *diag = f->diag ? f->diag : "";
     size_t dlen = bounded_len(diag, TEXT_SCAN_MAX);
+    n->diag = diag;
+    n->dlen = dlen;
 
     if (f->status && *f->status)
         copy_str(n->status, f->status, sizeof n->status);
@@ -1039,9 +1543,15 @@ static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
         find_status(diag, dlen, n->status, sizeof n->status);
     /* lower-case nothing here: codes are digits; strip junk after code */
     if (f->reply_code && *f->reply_code)
-        copy_str(n->code, f->reply_code, sizeof n->code);
+        copy_str(n->code, f->reply_code, 4);
     else
         find_code(diag, dlen, n->code);
+    n->status_len = strlen(n->status);
+    n->code_len = strlen(n->code);
+    memcpy(n->status_w, n->status, sizeof n->status_w);
+    memcpy(n->code_w, n->code, sizeof n->code_w);
+    n->status_fc = fc_of(n->status);
+    n->code_fc = fc_of(n->code);
     if (f->remote_mta)
         copy_str(n->mta, f->remote_mta, sizeof n->mta);
     if (f->command)
@@ -1061,50 +1571,48 @@ static void facts_normalize(const struct bg_facts *f, struct nfacts *n)
         n->permanent = 1;
     else
         n->permanent = f->action != BG_ACTION_DELAYED;
-
-    n->textlen = normalize(diag, dlen, n->text, sizeof n->text);
-
-    /* The command, when the report did not name it but the text does
-     * ("... RCPT TO response", "[RCPT_TO]", "SMTP:RCPT host"). */
-    if (n->cmd[0] == '\0') {
-        static const char *const rcpt[] = { "rcpt to", "rcpt_to", "smtp:rcpt", NULL };
-        static const char *const data[] = { "end of data", "after data", "data command", NULL };
-        for (int i = 0; rcpt[i] && !n->cmd[0]; i++)
-            if (has_sub(n->text, n->textlen, rcpt[i]))
-                copy_str(n->cmd, "RCPT", sizeof n->cmd);
-        for (int i = 0; data[i] && !n->cmd[0]; i++)
-            if (has_sub(n->text, n->textlen, data[i]))
-                copy_str(n->cmd, "DATA", sizeof n->cmd);
-    }
 }
 
+/* First rule of r (in file order) whose conditions all hold. Only rules
+ * that can match are looked at: those without text= plus those whose
+ * text= hit in this scan, narrowed by the first byte of status and code;
+ * every condition is then checked in full, as before. */
 static const struct rule *match_set(const struct bg_rules *r,
-                                    const struct nfacts *n)
+                                    const struct nfacts *n,
+                                    const uint64_t *hits)
 {
-    unsigned char bits[RULES_MAX_ALTS / 8];
-    size_t nb = (r->ac.npat + 7) / 8;
-    memset(bits, 0, nb);
-    ac_scan(&r->ac, n->text, n->textlen, bits);
-
-    for (size_t i = 0; i < r->nrule; i++) {
-        const struct rule *ru = &r->rule[i];
-        if (ru->report && !(ru->report & n->report))
-            continue;
-        if (ru->actions && !(ru->actions & n->action_bit))
-            continue;
-        if (!code_match(&ru->status, n->status))
-            continue;
-        if (!code_match(&ru->code, n->code))
-            continue;
-        if (!cmd_match(&ru->cmd, n->cmd))
-            continue;
-        if (!mta_match(&ru->mta, n->mta))
-            continue;
-        if (ru->text_n && !any_bit(bits, ru->text_first, ru->text_n))
-            continue;
-        if (ru->notext_n && any_bit(bits, ru->notext_first, ru->notext_n))
-            continue;
-        return ru;
+    size_t W = r->nword;
+    if (r->nrule == 0 || !r->cand_static)
+        return NULL;
+    const uint64_t *fs = r->fc_status + n->status_fc * W;
+    const uint64_t *fc = r->fc_code + n->code_fc * W;
+    const uint64_t *nothits = hits + W;
+    for (size_t w = 0; w < W; w++) {
+        uint64_t c = (r->cand_static[w] | hits[w]) & fs[w] & fc[w];
+        while (c) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(c);
+            c &= c - 1;
+            if (i >= r->nrule)
+                return NULL;
+            const struct rule *ru = &r->rule[i];
+            if (ru->report && !(ru->report & n->report))
+                continue;
+            if (ru->actions && !(ru->actions & n->action_bit))
+                continue;
+            if (!code_match(&ru->status, n->status_w, n->status_len))
+                continue;
+            if (!code_match(&ru->code, n->code_w, n->code_len))
+                continue;
+            if (!cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
+                continue;
+            if (!mta_match(&ru->mta, n->mta))
+                continue;
+            if (ru->text_n && !bitmap_get(hits, i))
+                continue;
+            if (ru->notext_n && bitmap_get(nothits, i))
+                continue;
+            return ru;
+        }
     }
     return NULL;
 }
@@ -1115,8 +1623,23 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
     struct nfacts n;
     memset(v, 0, sizeof *v);
     facts_normalize(f, &n);
+    int cmd_known = n.cmd[0] != '\0';
+    if (cmd_known)
+        cmd_finish(&n);
     for (const struct bg_rules *r = rules; r; r = r->next) {
-        const struct rule *ru = match_set(r, &n);
+        uint64_t hits[HIT_WORDS_MAX];
+        size_t nw = 2 * r->nword + 1;
+        if (nw > HIT_WORDS_MAX)
+            continue;        /* cannot happen: nrule <= RULES_MAX_RULES */
+        memset(hits, 0, nw * sizeof hits[0]);
+        ac_scan_text(&r->ac, n.diag, n.dlen, hits);
+        if (!cmd_known) {
+            /* Every automaton carries the needles and sees the same text,
+             * so the first set decides for all. */
+            cmd_from_text(&n, r, hits);
+            cmd_known = 1;
+        }
+        const struct rule *ru = match_set(r, &n, hits);
         if (ru) {
             v->cls = ru->hard_or_soft ? (n.permanent ? BG_CLASS_HARD : BG_CLASS_SOFT)
                                       : ru->cls;

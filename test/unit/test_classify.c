@@ -465,6 +465,154 @@ START_TEST(hostile_facts)
 }
 END_TEST
 
+/* Classify diag (status, code, cmd as given) with the rules in text,
+ * layered before the defaults; returns the deciding rule's id. */
+static const char *classify_with(const char *rules, const char *status,
+                                 const char *code, const char *cmd,
+                                 const char *diag, char *out, size_t outsz)
+{
+    const char *p = write_tmp(rules);
+    char err[256] = "";
+    struct bg_rules *r = bg_rules_load(p, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    struct bg_facts f;
+    struct bg_verdict v;
+    memset(&f, 0, sizeof f);
+    f.action = BG_ACTION_FAILED;
+    f.status = status;
+    f.reply_code = code;
+    f.command = cmd;
+    f.diag = diag;
+    bg_classify(r, &f, &v);
+    bg_rules_free(r);
+    remove(p);
+    snprintf(out, outsz, "%s", v.rule);
+    return out;
+}
+
+/* The diagnostic text is looked at normalized and bounded: 4096 input
+ * bytes, at most 4095 normalized ones. Patterns right at the bound. */
+START_TEST(text_bound)
+{
+    static char d[5000];
+    char got[64];
+    const char *rules = "end-zq  block blocked text=\"zq\"\n"
+                        "end-z   block rejected text=\"az\"\n";
+    /* 4096 bytes, no blank: the last byte is cut by the output bound */
+    memset(d, 'a', 4094);
+    memcpy(d + 4094, "zq", 3);
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, d, got, sizeof got), "end-z");
+    /* 4095 bytes: all of it */
+    memset(d, 'a', 4093);
+    memcpy(d + 4093, "zq", 3);
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, d, got, sizeof got), "end-zq");
+    /* 4096 bytes with a blank run: normalized shorter, the last byte counts */
+    memset(d, 'a', 4092);
+    memcpy(d + 4092, "  zq", 5);
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, d, got, sizeof got), "end-zq");
+    /* a single blank costs nothing: 4096 bytes, last byte cut again */
+    memset(d, 'a', 4093);
+    memcpy(d + 4093, " zq", 4);
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, d, got, sizeof got), "end-zq");
+    /* beyond 4096 input bytes nothing is seen */
+    memset(d, 'a', 4096);
+    memcpy(d + 4096, "zq", 3);
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, d, got, sizeof got), "end-zq");
+    /* blanks: leading/trailing ignored, runs are one space, any case */
+    ck_assert_str_eq(classify_with("sp block blocked text=\"x y\"\n", "", "", NULL,
+                                   " \t X \r\n\v\f Y ", got, sizeof got), "sp");
+    ck_assert_str_ne(classify_with("sp block blocked text=\"x y\"\n", "", "", NULL,
+                                   "xy", got, sizeof got), "sp");
+}
+END_TEST
+
+/* Long patterns, overlapping ones, matches found only through fail links;
+ * notext= beats text= of the same rule. */
+START_TEST(text_overlap)
+{
+    char got[64];
+    const char *rules =
+        "deep    block blocked text=\"abcabcabcabcabcabd\"\n"
+        "suffix  block rejected text=\"cabcabx|bcq\"\n"
+        "neg     block spamdetected text=\"needle\" notext=\"needles\"\n"
+        "dup     block virusdetected text=\"virus|virus|irus|us found\"\n";
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "xx abcabcabcabcabcabcabd yy", got, sizeof got), "deep");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL,
+        "abcabcabcabcabcabcab", got, sizeof got), "deep");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "abcabcabcabcabcabx", got, sizeof got), "suffix");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "abcabcabcabcabcabcq", got, sizeof got), "suffix");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "a needle here", got, sizeof got), "neg");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL,
+        "needles here", got, sizeof got), "neg");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "VIRUS FOUND", got, sizeof got), "dup");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL,
+        "xirus", got, sizeof got), "dup");
+}
+END_TEST
+
+/* status=/code=/cmd= items: exact, prefix, "*", "-", values truncated as
+ * held (status 15 bytes, reply code 3), items longer than any value. */
+START_TEST(list_items)
+{
+    char got[64];
+    const char *rules =
+        "long-ex  block blocked     status=5.1.100000000000000\n"
+        "long-pre block rejected    status=5.1.10000000000000*\n"
+        "ex15     block spamdetected status=5.1.10000000000\n"
+        "code3    block securityerror code=550\n"
+        "code4    block authfailure code=5501\n"
+        "any      block requireptr  status=-,* code=4*,- cmd=rcpt\n";
+    ck_assert_str_eq(classify_with(rules, "5.1.10000000000000000", "", NULL, "",
+                                   got, sizeof got), "ex15");
+    ck_assert_str_eq(classify_with(rules, "", "5501", NULL, "",
+                                   got, sizeof got), "code3");
+    ck_assert_str_eq(classify_with(rules, "4.0.0", "", "Rcpt", "",
+                                   got, sizeof got), "any");
+    ck_assert_str_eq(classify_with(rules, "", "421", "RCPT", "",
+                                   got, sizeof got), "any");
+    ck_assert_str_ne(classify_with(rules, "", "521", "RCPT", "",
+                                   got, sizeof got), "any");
+    ck_assert_str_ne(classify_with(rules, "", "", "RCPTX", "",
+                                   got, sizeof got), "any");
+    ck_assert_str_ne(classify_with(rules, "", "", "RCP", "",
+                                   got, sizeof got), "any");
+}
+END_TEST
+
+/* The command from the text ("RCPT TO", "after DATA") when the report has
+ * none, for the site rules and the defaults after them; a named command
+ * wins over the text; RCPT over DATA. */
+START_TEST(cmd_from_text)
+{
+    char got[64];
+    const char *rules =
+        "site-rcpt block blocked   cmd=RCPT text=\"zork\"\n"
+        "site-data block rejected  cmd=DATA text=\"zork\"\n"
+        "site-none block norelaying cmd=- text=\"zork\"\n";
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "550 zork at RCPT  TO",
+                                   got, sizeof got), "site-rcpt");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "zork after data command",
+                                   got, sizeof got), "site-data");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "zork end of data, smtp:rcpt",
+                                   got, sizeof got), "site-rcpt");
+    ck_assert_str_eq(classify_with(rules, "", "", "DATA", "zork rcpt_to",
+                                   got, sizeof got), "site-data");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "zork rcpt",
+                                   got, sizeof got), "site-none");
+    /* decided once, before the defaults: their cmd=RCPT rules see it */
+    const char *none = "unrelated block blocked text=\"qqqq\"\n";
+    char a[64], b[64];
+    classify_with(none, "", "", NULL, "550 RCPT TO:<a@b> user unknown", a, sizeof a);
+    classify_with(none, "", "", "RCPT", "550 <a@b> user unknown", b, sizeof b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("classify");
@@ -477,6 +625,10 @@ static Suite *make_suite(void)
     tcase_add_loop_test(t, bad_rules, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(t, load_errors_name_file);
     tcase_add_test(t, hostile_facts);
+    tcase_add_test(t, text_bound);
+    tcase_add_test(t, text_overlap);
+    tcase_add_test(t, list_items);
+    tcase_add_test(t, cmd_from_text);
     suite_add_tcase(s, t);
     TCase *p = tcase_create("policy");
     tcase_add_test(p, policy_defaults);
