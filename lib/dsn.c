@@ -97,6 +97,24 @@ static const char *ci_find_kmp(const char *hay, size_t n, const char *needle, si
     return NULL;
 }
 
+/* ci_find's check of a candidate h[j] whose first byte matched (m >= 2,
+ * j + m within the input): 1 when the needle is there, 0 when not; the
+ * bytes compared are paid from *budget, and 2 says it ran out (go on
+ * with KMP from j + 1). */
+static int ci_rest(const unsigned char *h, size_t j, const char *needle, size_t m,
+                   size_t *budget)
+{
+    size_t k = 1;
+    while (k < m && lc(h[j + k]) == lc((unsigned char)needle[k]))
+        k++;
+    if (k == m)
+        return 1;
+    if (k > *budget)
+        return 2;
+    *budget -= k;
+    return 0;
+}
+
 /* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
  * hay[0,n). Fast path: find the positions where the first two bytes occur
  * (sixteen at a time with SSE2, else eight at a time for the first byte),
@@ -134,16 +152,13 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
                 mask &= mask - 1;
                 if (j > last)
                     return NULL;
-                if (lc(h[j]) != c0 || lc(h[j + 1]) != c1)
+                if (lc(h[j]) != c0)
                     continue;
-                size_t k = 2;
-                while (k < m && lc(h[j + k]) == lc((unsigned char)needle[k]))
-                    k++;
-                if (k == m)
+                int r = ci_rest(h, j, needle, m, &budget);
+                if (r == 1)
                     return hay + j;
-                if (k > budget)
+                if (r == 2)
                     return ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
-                budget -= k;
             }
         }
     }
@@ -168,16 +183,11 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
             continue;
         if (m == 1)
             return hay + i;
-        if (lc(h[i + 1]) != c1)
-            continue;
-        size_t k = 2;
-        while (k < m && lc(h[i + k]) == lc((unsigned char)needle[k]))
-            k++;
-        if (k == m)
+        int r = ci_rest(h, i, needle, m, &budget);
+        if (r == 1)
             return hay + i;
-        if (k > budget)
+        if (r == 2)
             return ci_find_kmp(hay + i + 1, n - i - 1, needle, m);
-        budget -= k;
     }
     return NULL;
 }
