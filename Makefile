@@ -79,6 +79,10 @@ test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_A)
 test/tools/%: test/tools/%.c $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
 
+BENCH_MEM = test/bench/classify-mem
+$(BENCH_MEM): test/bench/classify-mem.c $(LIB_A)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
+
 # Everything: unit, integration (real memcached + daemon) and end-to-end
 # (a private Postfix; needs root, as Postfix's master does).
 check: check-unit check-integration check-e2e
@@ -124,7 +128,7 @@ soak: all $(TESTTOOL_BIN)
 corpus: $(CTL)
 	@sh test/corpus-eval.sh
 
-bench: $(CTL)
+bench: $(CTL) $(BENCH_MEM)
 	@sh test/bench/classify-bench.sh
 
 run: all
@@ -147,5 +151,5 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bouncegate/
 
 clean:
-	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN)
+	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN) $(BENCH_MEM)
 	rm -rf test/fuzz/bin
