@@ -22,6 +22,9 @@
 #                       checkout when run from a git worktree)
 #   ROUNDS=n            passes over the corpus per turn (default 10)
 #   REPEATS=n           turns of each tool (default 3)
+#
+# Each turn also runs both in memory (files read first, no open/read per
+# message): test/bench/classify-mem against Sisimai->make(\$text).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$here/../shared/corpus}
@@ -60,20 +63,38 @@ done
 
 # Sisimai: one perl process per turn, same files, same number of rounds;
 # module loading and a first message are outside the timed loop.
+# With "mem", the files are read into memory first and each message is
+# handed over as a scalar reference (Sisimai::Mail::Memory).
 sisimai_turn() {
     perl -MSisimai -MTime::HiRes=time -e '
-        my ($rounds, @f) = @ARGV;
-        Sisimai->make($f[0], delivered => 1, vacation => 1);   # warm up / load
+        my ($mem, $rounds, @f) = @ARGV;
+        my @in = @f;
+        if ($mem eq "mem") {
+            @in = ();
+            for my $f (@f) {
+                open(my $fh, "<:raw", $f) or die "$f: $!";
+                local $/;
+                push @in, scalar <$fh>;
+            }
+        }
+        my $arg = sub { my $x = $_[0]; return $mem eq "mem" ? \$x : $x };
+        Sisimai->make($arg->($in[0]), delivered => 1, vacation => 1);   # warm up / load
         my $t0 = time; my $n = 0;
         for (1 .. $rounds) {
-            for my $f (@f) {
-                my $d = Sisimai->make($f, delivered => 1, vacation => 1);
+            for my $x (@in) {
+                my $d = Sisimai->make($arg->($x), delivered => 1, vacation => 1);
                 $n += scalar @{ $d || [] };
             }
         }
         printf "%.1f %.3f %d %s\n", @f * $rounds / (time - $t0), time - $t0, $n, $Sisimai::VERSION;
-    ' "$rounds" ./*.eml
+    ' "$1" "$rounds" ./*.eml
 }
+
+# The same in memory on our side: test/bench/classify-mem (built by
+# `make bench`) reads the files once and times parse + classify + policy
+# + one formatted line per recipient, as the milter does with a report.
+mem=$here/test/bench/classify-mem
+[ -x "$mem" ] || mem=
 
 best_ours=0 best_sis=0 ratios=
 t=1
@@ -90,16 +111,33 @@ EOT
     best_ours=$(echo "$ours $best_ours" | awk '{ print ($1 > $2) ? $1 : $2 }')
     if [ "$sisimai" = 1 ]; then
         read -r srate sdt sn sver <<EOT
-$(sisimai_turn "$@")
+$(sisimai_turn file)
 EOT
         line="$line; Sisimai $sver ${sdt}s = $srate msg/s ($sn results); ratio $(echo "$ours $srate" | awk '{ printf "%.0fx", $1 / $2 }')"
         ratios="$ratios $(echo "$ours $srate" | awk '{ printf "%.0f", $1 / $2 }')"
         best_sis=$(echo "$srate $best_sis" | awk '{ print ($1 > $2) ? $1 : $2 }')
     fi
     echo "$line"
+    if [ -n "$mem" ]; then
+        mrate=$("$mem" "$rounds" ./*.eml | sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p')
+        line="turn $t, in memory: classify-mem $mrate msg/s"
+        best_mem=$(echo "$mrate ${best_mem:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+        if [ "$sisimai" = 1 ]; then
+            read -r msrate msdt msn msver <<EOT
+$(sisimai_turn mem)
+EOT
+            line="$line; Sisimai ${msdt}s = $msrate msg/s ($msn results); ratio $(echo "$mrate $msrate" | awk '{ printf "%.0fx", $1 / $2 }')"
+            mratios="${mratios:-} $(echo "$mrate $msrate" | awk '{ printf "%.0f", $1 / $2 }')"
+            best_msis=$(echo "$msrate ${best_msis:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+        fi
+        echo "$line"
+    fi
     t=$((t + 1))
 done
 echo "bouncegatectl classify: best $best_ours msg/s"
 [ "$sisimai" = 1 ] || exit 0
 echo "Sisimai->make: best $best_sis msg/s"
 echo "$best_ours $best_sis" | awk -v r="$ratios" '{ printf "ratio: %.0fx best to best (per turn:%s; target >= 100x)\n", $1 / $2, r }'
+[ -n "$mem" ] || exit 0
+echo "in memory: classify-mem best $best_mem msg/s, Sisimai best $best_msis msg/s"
+echo "$best_mem $best_msis" | awk -v r="$mratios" '{ printf "ratio in memory: %.0fx best to best (per turn:%s)\n", $1 / $2, r }'
