@@ -1097,10 +1097,38 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
 
 /* ---- human-readable text ---------------------------------------------- */
 
+/* Offset of the first '<' or '&' in s[i, n), or n. */
+static size_t next_markup(const char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
+    for (; n >= 16 && i <= n - 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)));
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    while (i < n && s[i] != '<' && s[i] != '&')
+        i++;
+    return i;
+}
+
 static size_t html_to_text(char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
+        /* plain text up to the next tag or entity: moved down at once */
+        size_t run = next_markup(s, i, n) - i;
+        if (run) {
+            if (o != i)
+                memmove(s + o, s + i, run);
+            o += run;
+            i += run;
+            if (i >= n)
+                break;
+        }
         if (s[i] == '<') {
             /* the tag's end: the first '>' within 512 bytes */
             size_t lim = n - i > 512 ? i + 512 : n;
