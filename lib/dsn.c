@@ -562,6 +562,36 @@ static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
     size_t j = at + 1, jlim = n - at > 256 ? at + 256 : n; /* j - at < 256 */
     size_t dd = n;
     int ok = 0;
+#ifdef __SSE2__
+    /* 16 at a time while there are as many before jlim */
+    unsigned prevdot = 0;
+    while (jlim - j >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+        __m128i lw = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+        __m128i dg = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+        __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(lw, _mm_set1_epi8(25)), lw);
+        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(dg, _mm_set1_epi8(9)), dg);
+        __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+        unsigned an = (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit));
+        unsigned dm = (unsigned)_mm_movemask_epi8(dot);
+        unsigned om = (unsigned)_mm_movemask_epi8(other);
+        unsigned stop = ~(an | dm | om) & 0xFFFFu;
+        unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 16;
+        unsigned valid = (1u << k) - 1;
+        if (an & valid)
+            ok = 1;
+        dm &= valid;
+        unsigned pairs = dm & ((dm << 1) | prevdot);
+        if (pairs && dd == n)
+            dd = j + (size_t)__builtin_ctz(pairs);
+        j += k;
+        if (k < 16)
+            goto dom_end;
+        prevdot = dm >> 15;
+    }
+#endif
     for (; j < jlim; j++) {
         unsigned f = cc_tab[(unsigned char)s[j]];
         if (!(f & CC_DOM))
@@ -570,6 +600,9 @@ static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
         if (s[j] == '.' && s[j - 1] == '.' && dd == n)
             dd = j;
     }
+#ifdef __SSE2__
+dom_end:
+#endif
     while (j > at + 1 && (s[j - 1] == '.' || s[j - 1] == '-'))
         j--;
     if (i == at || j <= at + 1)
@@ -629,26 +662,35 @@ static void value_addr(const char *v, char *out, size_t osz)
 
 /* ---- codes ---------------------------------------------------------------- */
 
+enum { LEAD_STATUS, LEAD_REPLY };
 #ifdef __SSE2__
-/* Bit i set when s[i] (of 16) is '2', '4' or '5': where a code can start. */
-static inline unsigned code_lead_mask(const char *s)
+/* Bit i set when s[i] (of 16) is '2', '4' or '5' and, for LEAD_STATUS,
+ * as far as these 16 bytes tell, followed by '.': where a code can start.
+ * The caller checks each. */
+static inline unsigned code_lead_mask(const char *s, int kind)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('2'));
-    __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(3)), d);
+    __m128i d2 = _mm_sub_epi8(v, _mm_set1_epi8('2'));
+    __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d2, _mm_set1_epi8(3)), d2);
     __m128i three = _mm_cmpeq_epi8(v, _mm_set1_epi8('3'));
-    return (unsigned)_mm_movemask_epi8(_mm_andnot_si128(three, in));
+    unsigned lead = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(three, in));
+    if (kind == LEAD_STATUS) {
+        unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        return lead & ((dot >> 1) | 0x8000u);
+    }
+    return lead;
 }
 #endif
 
-/* Each p in [0, n) with s[p] one of '2', '4', '5', in order, into body
- * (a statement that may return). */
+/* Each p in [0, n) with s[p] one of '2', '4', '5' (some of those that
+ * kind rules out skipped), in order, into body (a statement that may
+ * return). */
 #ifdef __SSE2__
-#define FOR_CODE_LEAD(s, n, p, body)                                           \
+#define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
     do {                                                                       \
         size_t base_ = 0;                                                      \
         for (; (n) - base_ >= 16; base_ += 16) {                               \
-            unsigned m_ = code_lead_mask((s) + base_);                         \
+            unsigned m_ = code_lead_mask((s) + base_, kind);                   \
             while (m_) {                                                       \
                 size_t p = base_ + (size_t)__builtin_ctz(m_);                  \
                 m_ &= m_ - 1;                                                  \
@@ -661,7 +703,7 @@ static inline unsigned code_lead_mask(const char *s)
             }                                                                  \
     } while (0)
 #else
-#define FOR_CODE_LEAD(s, n, p, body)                                           \
+#define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
     do {                                                                       \
         for (size_t p = 0; p < (n); p++)                                       \
             if ((s)[p] == '2' || (s)[p] == '4' || (s)[p] == '5') {             \
@@ -705,7 +747,7 @@ static inline size_t status_end(const char *s, size_t n, size_t p)
  * no NUL: the bytes from s[n] on read as the end of the string. */
 static int find_status_n(const char *s, size_t n, char *out, size_t osz)
 {
-    FOR_CODE_LEAD(s, n, p, {
+    FOR_CODE_LEAD(s, n, LEAD_STATUS, p, {
         size_t q = status_end(s, n, p);
         if (q) {
             scopy(out, osz, s + p, q - p);
@@ -741,7 +783,7 @@ static inline int reply_at(const char *s, size_t n, size_t p)
  * holding no NUL. */
 static int find_reply_n(const char *s, size_t n, char *out, size_t osz)
 {
-    FOR_CODE_LEAD(s, n, p, {
+    FOR_CODE_LEAD(s, n, LEAD_REPLY, p, {
         if (reply_at(s, n, p)) {
             /* "550 for RCPT", "550 5.1.1", "550 User": all accepted */
             scopy(out, osz, s + p, 3);
@@ -1525,6 +1567,26 @@ static void find_host(const char *s, size_t n, char *out, size_t osz)
     }
 }
 
+/* Just after the last '\n' of t[rb - lim, rb) (from t[0] when rb < lim),
+ * else its start: the start of rb's line, at most lim bytes back. */
+static size_t line_start_back(const char *t, size_t rb, size_t lim)
+{
+    size_t lo = rb > lim ? rb - lim : 0, i = rb;
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n');
+    while (i - lo >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + i - 16));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (m)
+            return i - 16 + (size_t)(31 - __builtin_clz(m)) + 1;
+        i -= 16;
+    }
+#endif
+    while (i > lo && t[i - 1] != '\n')
+        i--;
+    return i;
+}
+
 static const char *const strong_marks[] = {
     "Remote Server returned ", "The error that the other server returned was:",
     " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
@@ -1543,9 +1605,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     if (re - rb > 8192)
         re = rb + 8192;
     /* the start of the address' line, at most 256 bytes back */
-    size_t rlb = rb;
-    while (rlb > 0 && t[rlb - 1] != '\n' && rb - rlb < 256)
-        rlb--;
+    size_t rlb = line_start_back(t, rb, 256);
     if (!r->command[0]) {
         /* ">>> RCPT To:<addr>": the command precedes the address */
         size_t lb = rlb;
