@@ -420,80 +420,194 @@ static int ci_eq(const char *a, const char *b)
     return *a == 0 && *b == 0;
 }
 
+/* Byte classes of the per-recipient helpers below, by table: they are
+ * called per byte of every diagnostic and address. */
+enum { CC_DIGIT = 1, CC_ALNUM = 2, CC_LOCAL = 4, CC_DOM = 8 };
+/* CC_LOCAL: addr_local_char - alnum, ".!#$%&'*+/=?^_`{|}~-", >= 0x80;
+ * CC_DOM: a domain's byte - alnum, ".-_" */
+static const unsigned char cc_tab[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 4, 0, 4, 4, 4, 4, 4, 0, 0, 4, 4, 0, 12, 12, 4,
+    15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 0, 0, 0, 4, 0, 4,
+    0, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14,
+    14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 0, 0, 0, 4, 12,
+    4, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14,
+    14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 4, 4, 4, 4, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+static inline int cc_is(int c, int f) { return cc_tab[(unsigned char)c] & f; }
+
+#ifdef __SSE2__
+/* How many of the 16 bytes at src copy through collapsing unchanged, 0 if
+ * not all: only plain single spaces between other printable bytes (no
+ * control byte, no NUL, no run of white space), the first a space only
+ * when output precedes it; a space in the last byte stays for the next
+ * step (15). The caller has no space pending. */
+static inline size_t collapse_run16(const char *src, int at_start)
+{
+    const __m128i c20 = _mm_set1_epi8(0x20);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src);
+    unsigned le = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, c20), v));
+    if (!le)
+        return 16;
+    unsigned spc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c20));
+    if (le != spc || (le & (le >> 1)) || (at_start && (le & 1)))
+        return 0;
+    return (le & 0x8000) ? 15 : 16;
+}
+#endif
+
 /* Collapse runs of white space to one space, trim; in place. */
+static size_t collapse_n(char *s, size_t n)
+{
+    size_t r = 0, w = 0;
+    int sp = 0;
+    while (r < n) {
+        size_t lim = n - r > 16 ? r + 16 : n;
+#ifdef __SSE2__
+        if (!sp && n - r >= 16) {
+            size_t k = collapse_run16(s + r, w == 0);
+            if (k) {
+                /* loaded before stored; w <= r */
+                _mm_storeu_si128((__m128i *)(void *)(s + w),
+                                 _mm_loadu_si128((const __m128i *)(const void *)(s + r)));
+                w += k;
+                r += k;
+                continue;
+            }
+        }
+#endif
+        for (; r < lim; r++) {
+            unsigned char c = (unsigned char)s[r];
+            if (c <= 0x20) { /* is_sp(c) || c < 0x20 */
+                sp = w != 0;
+                continue;
+            }
+            if (sp)
+                s[w++] = ' ';
+            sp = 0;
+            s[w++] = (char)c;
+        }
+    }
+    s[w] = 0;
+    return w;
+}
+
 static void collapse(char *s)
 {
-    char *w = s;
-    int sp = 0;
-    for (char *r = s; *r; r++) {
-        unsigned char c = (unsigned char)*r;
-        if (is_sp(c) || c < 0x20) {
-            sp = w != s;
-            continue;
-        }
-        if (sp)
-            *w++ = ' ';
-        sp = 0;
-        *w++ = (char)c;
-    }
-    *w = 0;
+    collapse_n(s, strlen(s));
 }
 
 /* Copy n bytes of text collapsed into dst. */
 static void copy_collapsed(char *dst, size_t dsz, const char *src, size_t n)
 {
-    size_t o = 0;
+    size_t o = 0, i = 0;
     int sp = 0;
     if (!dsz)
         return;
-    for (size_t i = 0; i < n && o + 1 < dsz; i++) {
-        unsigned char c = (unsigned char)src[i];
-        if (is_sp(c) || c < 0x20) {
-            sp = o > 0;
-            continue;
+    while (i < n && o + 1 < dsz) {
+        size_t lim = n - i > 16 ? i + 16 : n;
+#ifdef __SSE2__
+        /* room for all 16 and what the byte loop would check (o + 2 < dsz) */
+        if (!sp && n - i >= 16 && o + 18 <= dsz) {
+            size_t k = collapse_run16(src + i, o == 0);
+            if (k) {
+                _mm_storeu_si128((__m128i *)(void *)(dst + o),
+                                 _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+                o += k;
+                i += k;
+                continue;
+            }
         }
-        if (sp && o + 2 < dsz)
-            dst[o++] = ' ';
-        sp = 0;
-        dst[o++] = (char)c;
+#endif
+        for (; i < lim && o + 1 < dsz; i++) {
+            unsigned char c = (unsigned char)src[i];
+            if (c <= 0x20) { /* is_sp(c) || c < 0x20 */
+                sp = o > 0;
+                continue;
+            }
+            if (sp && o + 2 < dsz)
+                dst[o++] = ' ';
+            sp = 0;
+            dst[o++] = (char)c;
+        }
     }
     dst[o] = 0;
 }
 
 /* ---- addresses ---------------------------------------------------------- */
 
-static int addr_local_char(int c)
-{
-    return is_alnum(c) || (c != 0 && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL) ||
-           c >= 0x80;
-}
-static int addr_dom_char(int c) { return is_alnum(c) || c == '.' || c == '-' || c == '_'; }
+static int addr_local_char(int c) { return cc_is(c, CC_LOCAL); }
 
 /* Around the '@' at s[at] (s has n bytes): address bounds. 1 if plausible. */
 static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
 {
-    size_t i = at;
-    while (i > 0 && at - i < 128 && addr_local_char((unsigned char)s[i - 1]))
+    size_t i = at, ilim = at > 128 ? at - 128 : 0; /* at - i < 128 */
+    while (i > ilim && addr_local_char((unsigned char)s[i - 1]))
         i--;
     /* a leading quote char of the surrounding text is no part of it */
     while (i < at && (s[i] == '\'' || s[i] == '.'))
         i++;
-    size_t j = at + 1;
-    while (j < n && j - at < 256 && addr_dom_char((unsigned char)s[j]))
-        j++;
+    /* the domain needs a letter or digit, and no ".." (dd: the second
+     * dot of the first one); the trailing dots and dashes cut below are
+     * neither */
+    size_t j = at + 1, jlim = n - at > 256 ? at + 256 : n; /* j - at < 256 */
+    size_t dd = n;
+    int ok = 0;
+#ifdef __SSE2__
+    /* 16 at a time while there are as many before jlim */
+    unsigned prevdot = 0;
+    while (jlim - j >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+        __m128i lw = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+        __m128i dg = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+        __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(lw, _mm_set1_epi8(25)), lw);
+        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(dg, _mm_set1_epi8(9)), dg);
+        __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+        unsigned an = (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit));
+        unsigned dm = (unsigned)_mm_movemask_epi8(dot);
+        unsigned om = (unsigned)_mm_movemask_epi8(other);
+        unsigned stop = ~(an | dm | om) & 0xFFFFu;
+        unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 16;
+        unsigned valid = (1u << k) - 1;
+        if (an & valid)
+            ok = 1;
+        dm &= valid;
+        unsigned pairs = dm & ((dm << 1) | prevdot);
+        if (pairs && dd == n)
+            dd = j + (size_t)__builtin_ctz(pairs);
+        j += k;
+        if (k < 16)
+            goto dom_end;
+        prevdot = dm >> 15;
+    }
+#endif
+    for (; j < jlim; j++) {
+        unsigned f = cc_tab[(unsigned char)s[j]];
+        if (!(f & CC_DOM))
+            break;
+        ok |= (int)(f & CC_ALNUM);
+        if (s[j] == '.' && s[j - 1] == '.' && dd == n)
+            dd = j;
+    }
+#ifdef __SSE2__
+dom_end:
+#endif
     while (j > at + 1 && (s[j - 1] == '.' || s[j - 1] == '-'))
         j--;
     if (i == at || j <= at + 1)
         return 0;
-    /* the domain needs a letter or digit, and no ".." */
-    int ok = 0;
-    for (size_t k = at + 1; k < j; k++) {
-        if (is_alnum((unsigned char)s[k]))
-            ok = 1;
-        if (s[k] == '.' && k + 1 < j && s[k + 1] == '.')
-            return 0;
-    }
-    if (!ok)
+    if (!ok || dd < j)
         return 0;
     *b = i;
     *e = j;
@@ -548,60 +662,140 @@ static void value_addr(const char *v, char *out, size_t osz)
 
 /* ---- codes ---------------------------------------------------------------- */
 
-/* Find an enhanced status code "X.Y.Z" (X in 2,4,5) in s. */
-static int find_status(const char *s, char *out, size_t osz)
+enum { LEAD_STATUS, LEAD_REPLY };
+#ifdef __SSE2__
+/* Bit i set when s[i] (of 16) is '2', '4' or '5' and, for LEAD_STATUS,
+ * as far as these 16 bytes tell, followed by '.': where a code can start.
+ * The caller checks each. */
+static inline unsigned code_lead_mask(const char *s, int kind)
 {
-    for (const char *p = s; *p; p++) {
-        if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') || p[1] != '.')
-            continue;
-        if (p > s && (is_alnum((unsigned char)p[-1]) || p[-1] == '.'))
-            continue;
-        const char *q = p + 2;
-        int d = 0;
-        while (is_digit((unsigned char)*q) && d < 4) {
-            q++;
-            d++;
-        }
-        if (d < 1 || d > 3 || *q != '.')
-            continue;
-        q++;
-        d = 0;
-        while (is_digit((unsigned char)*q) && d < 4) {
-            q++;
-            d++;
-        }
-        if (d < 1 || d > 3)
-            continue;
-        if (*q == '.' && is_digit((unsigned char)q[1]))
-            continue; /* an IP address */
-        if (is_alnum((unsigned char)*q))
-            continue;
-        scopy(out, osz, p, (size_t)(q - p));
-        return 1;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i d2 = _mm_sub_epi8(v, _mm_set1_epi8('2'));
+    __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d2, _mm_set1_epi8(3)), d2);
+    __m128i three = _mm_cmpeq_epi8(v, _mm_set1_epi8('3'));
+    unsigned lead = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(three, in));
+    if (kind == LEAD_STATUS) {
+        unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+        return lead & ((dot >> 1) | 0x8000u);
     }
+    return lead;
+}
+#endif
+
+/* Each p in [0, n) with s[p] one of '2', '4', '5' (some of those that
+ * kind rules out skipped), in order, into body (a statement that may
+ * return). */
+#ifdef __SSE2__
+#define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
+    do {                                                                       \
+        size_t base_ = 0;                                                      \
+        for (; (n) - base_ >= 16; base_ += 16) {                               \
+            unsigned m_ = code_lead_mask((s) + base_, kind);                   \
+            while (m_) {                                                       \
+                size_t p = base_ + (size_t)__builtin_ctz(m_);                  \
+                m_ &= m_ - 1;                                                  \
+                body                                                           \
+            }                                                                  \
+        }                                                                      \
+        for (size_t p = base_; p < (n); p++)                                   \
+            if ((s)[p] == '2' || (s)[p] == '4' || (s)[p] == '5') {             \
+                body                                                           \
+            }                                                                  \
+    } while (0)
+#else
+#define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
+    do {                                                                       \
+        for (size_t p = 0; p < (n); p++)                                       \
+            if ((s)[p] == '2' || (s)[p] == '4' || (s)[p] == '5') {             \
+                body                                                           \
+            }                                                                  \
+    } while (0)
+#endif
+
+/* The end of an enhanced status code "X.Y.Z" starting at s[p] (one of
+ * '2', '4', '5'), s having n bytes and no NUL; 0 if none starts there. */
+static inline size_t status_end(const char *s, size_t n, size_t p)
+{
+    if (p + 1 >= n || s[p + 1] != '.')
+        return 0;
+    if (p > 0 && (cc_is(s[p - 1], CC_ALNUM) || s[p - 1] == '.'))
+        return 0;
+    size_t q = p + 2;
+    int d = 0;
+    while (q < n && cc_is(s[q], CC_DIGIT) && d < 4) {
+        q++;
+        d++;
+    }
+    if (d < 1 || d > 3 || q >= n || s[q] != '.')
+        return 0;
+    q++;
+    d = 0;
+    while (q < n && cc_is(s[q], CC_DIGIT) && d < 4) {
+        q++;
+        d++;
+    }
+    if (d < 1 || d > 3)
+        return 0;
+    if (q + 1 < n && s[q] == '.' && cc_is(s[q + 1], CC_DIGIT))
+        return 0; /* an IP address */
+    if (q < n && cc_is(s[q], CC_ALNUM))
+        return 0;
+    return q;
+}
+
+/* Find an enhanced status code "X.Y.Z" (X in 2,4,5) in s[0, n), s holding
+ * no NUL: the bytes from s[n] on read as the end of the string. */
+static int find_status_n(const char *s, size_t n, char *out, size_t osz)
+{
+    FOR_CODE_LEAD(s, n, LEAD_STATUS, p, {
+        size_t q = status_end(s, n, p);
+        if (q) {
+            scopy(out, osz, s + p, q - p);
+            return 1;
+        }
+    });
     return 0;
 }
 
-/* Find an SMTP reply code ("550 ", "550-", "550" at end) in s. */
+static int find_status(const char *s, char *out, size_t osz)
+{
+    return find_status_n(s, strlen(s), out, osz);
+}
+
+/* Is there an SMTP reply code at s[p] (one of '2', '4', '5'), s having
+ * n bytes and no NUL? */
+static inline int reply_at(const char *s, size_t n, size_t p)
+{
+    if (p + 2 >= n || !cc_is(s[p + 1], CC_DIGIT) || !cc_is(s[p + 2], CC_DIGIT))
+        return 0;
+    if (p > 0) {
+        char b = s[p - 1];
+        if (cc_is(b, CC_ALNUM) || b == '.' || b == '-' || b == ':' || b == '#' || b == '/')
+            return 0;
+    }
+    char c = p + 3 < n ? s[p + 3] : 0;
+    if (!(c == ' ' || c == '-' || c == 0 || c == '\'' || c == ']' || c == ')'))
+        return 0;
+    return s[p + 1] <= '5';
+}
+
+/* Find an SMTP reply code ("550 ", "550-", "550" at end) in s[0, n), s
+ * holding no NUL. */
+static int find_reply_n(const char *s, size_t n, char *out, size_t osz)
+{
+    FOR_CODE_LEAD(s, n, LEAD_REPLY, p, {
+        if (reply_at(s, n, p)) {
+            /* "550 for RCPT", "550 5.1.1", "550 User": all accepted */
+            scopy(out, osz, s + p, 3);
+            return 1;
+        }
+    });
+    return 0;
+}
+
 static int find_reply(const char *s, char *out, size_t osz)
 {
-    for (const char *p = s; *p; p++) {
-        if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') ||
-            !is_digit((unsigned char)p[1]) || !is_digit((unsigned char)p[2]))
-            continue;
-        if (p > s && (is_alnum((unsigned char)p[-1]) || p[-1] == '.' ||
-                      p[-1] == '-' || p[-1] == ':' || p[-1] == '#' || p[-1] == '/'))
-            continue;
-        char c = p[3];
-        if (!(c == ' ' || c == '-' || c == 0 || c == '\'' || c == ']' || c == ')'))
-            continue;
-        if (p[1] > '5')
-            continue;
-        /* "550 for RCPT", "550 5.1.1", "550 User": all accepted */
-        scopy(out, osz, p, 3);
-        return 1;
-    }
-    return 0;
+    return find_reply_n(s, strlen(s), out, osz);
 }
 
 static const char *const cmd_lead[] = { "in reply to ", "after ", "response to ",
@@ -612,16 +806,18 @@ MSCAN_STATIC(cmd_lead, cmd_lead)
  * "after RCPT TO:<...>", "after end of data", ">>> DATA". */
 static int find_command(const char *s, size_t n, char *out, size_t osz)
 {
-    static const struct { const char *w, *cmd; } words[] = {
-        { "rcpt", "RCPT" }, { "mail from", "MAIL" }, { "mail", "MAIL" },
-        { "end of data", "DATA" }, { "data", "DATA" }, { "ehlo", "EHLO" },
-        { "helo", "HELO" }, { "starttls", "STARTTLS" },
-        { "initial connection", "CONN" }, { "connect", "CONN" },
-        { "greeting", "CONN" }, { "auth", "AUTH" },
+#define W(w, cmd) { w, sizeof w - 1, cmd }
+    static const struct { const char *w; size_t wl; const char *cmd; } words[] = {
+        W("rcpt", "RCPT"), W("mail from", "MAIL"), W("mail", "MAIL"),
+        W("end of data", "DATA"), W("data", "DATA"), W("ehlo", "EHLO"),
+        W("helo", "HELO"), W("starttls", "STARTTLS"),
+        W("initial connection", "CONN"), W("connect", "CONN"),
+        W("greeting", "CONN"), W("auth", "AUTH"),
         /* Gmail's "(state N)" after the remote reply: the SMTP state */
-        { "6)", "STARTTLS" }, { "8)", "AUTH" }, { "9)", "STARTTLS" },
-        { "12)", "AUTH" }, { "13)", "MAIL" }, { "14)", "RCPT" },
-        { "15)", "DATA" }, { "17)", "DATA" }, { "18)", "DATA" }, { NULL, NULL } };
+        W("6)", "STARTTLS"), W("8)", "AUTH"), W("9)", "STARTTLS"),
+        W("12)", "AUTH"), W("13)", "MAIL"), W("14)", "RCPT"),
+        W("15)", "DATA"), W("17)", "DATA"), W("18)", "DATA"), { NULL, 0, NULL } };
+#undef W
     const char *bestcmd = NULL;
     const struct mscan *ms = cmd_lead_scanner();
     size_t pos = 0, at;
@@ -630,8 +826,8 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
         const char *w = s + at + ms->len[l];
         size_t rem = n - (at + ms->len[l]);
         for (int k = 0; words[k].w; k++) {
-            size_t wl = strlen(words[k].w);
-            if (wl <= rem && ci_prefix(w, words[k].w) &&
+            size_t wl = words[k].wl;
+            if (wl <= rem && lc((unsigned char)*w) == words[k].w[0] && ci_prefix(w, words[k].w) &&
                 (wl == rem || !is_alnum((unsigned char)w[wl]))) {
                 bestcmd = words[k].cmd;
                 break;
@@ -649,12 +845,12 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
 /* A multi-line SMTP reply flattened into one line repeats its code at
  * every line: "550-5.7.1 Messages with multiple 550-5.7.1 addresses in
  * From:". Keep the first, drop the repeats (also Gmail's "550 550 ..."),
- * so the words read as one sentence. In place. */
-static void strip_repeated_codes(char *d)
+ * so the words read as one sentence. In place; returns the new length. */
+static size_t strip_repeated_codes(char *d)
 {
     if (!((d[0] == '2' || d[0] == '4' || d[0] == '5') && is_digit((unsigned char)d[1]) &&
           is_digit((unsigned char)d[2]) && (d[3] == '-' || d[3] == ' ')))
-        return;
+        return strlen(d);
     char st[16] = "";
     size_t sl = 0;
     {
@@ -668,25 +864,33 @@ static void strip_repeated_codes(char *d)
             st[sl] = 0;
         }
     }
+    /* a repeat starts with d[0]: jump from one d[0] to the next, move
+     * the kept text in pieces; w stays 4 or more behind r once a repeat
+     * was dropped, so every byte looked at is still the original */
     char *w = d + 4;
-    const char *r = d + 4;
-    while (*r) {
-        if (r[-1] == ' ' && r[0] == d[0] && r[1] == d[1] && r[2] == d[2] &&
-            (r[3] == '-' || r[3] == ' ')) {
-            const char *q = r + 4;
+    const char *r = d + 4, *from = r, *x;
+    while ((x = strchr(from, d[0])) != NULL) {
+        if (x[-1] == ' ' && x[1] == d[1] && x[2] == d[2] && (x[3] == '-' || x[3] == ' ')) {
+            const char *q = x + 4;
             if (sl && strncmp(q, st, sl) == 0 && (q[sl] == ' ' || q[sl] == 0))
                 q += sl;
             while (*q == ' ')
                 q++;
-            r = q;
+            memmove(w, r, (size_t)(x - r));
+            w += x - r;
+            r = from = q;
             continue;
         }
-        *w++ = *r++;
+        from = x + 1;
     }
+    size_t k = strlen(r);
+    memmove(w, r, k);
+    w += k;
     *w = 0;
-    size_t L = strlen(d);
+    size_t L = (size_t)(w - d);
     while (L > 0 && d[L - 1] == ' ')
         d[--L] = 0;
+    return L;
 }
 
 /* A session transcript in a failure report ("Out: 250 2.1.5 Ok ... Out:
@@ -719,14 +923,14 @@ static void skip_success_codes(const char *d, char *out, size_t osz,
 
 static void fill_codes(struct bg_dsn_rcpt *r)
 {
-    strip_repeated_codes(r->diag);
+    size_t dn = strip_repeated_codes(r->diag);
     if (!r->status[0]) {
-        if (find_status(r->diag, r->status, sizeof r->status))
+        if (find_status_n(r->diag, dn, r->status, sizeof r->status))
             skip_success_codes(r->diag, r->status, sizeof r->status, find_status);
     } else if (strcmp(r->status + 1, ".0.0") == 0) {
         /* "Status: 5.0.0" says nothing; the reply may be more precise */
         char s2[16], code[4];
-        if (find_reply(r->diag, code, sizeof code)) {
+        if (find_reply_n(r->diag, dn, code, sizeof code)) {
             /* the status right after the reply code: "550 5.1.1", "550-'5.7.1" */
             const char *q = strstr(r->diag, code);
             q = q ? q + 3 : "";
@@ -737,10 +941,10 @@ static void fill_codes(struct bg_dsn_rcpt *r)
                 scpy(r->status, sizeof r->status, s2);
         }
     }
-    if (!r->reply_code[0] && find_reply(r->diag, r->reply_code, sizeof r->reply_code))
+    if (!r->reply_code[0] && find_reply_n(r->diag, dn, r->reply_code, sizeof r->reply_code))
         skip_success_codes(r->diag, r->reply_code, sizeof r->reply_code, find_reply);
     if (!r->command[0])
-        find_command(r->diag, strlen(r->diag), r->command, sizeof r->command);
+        find_command(r->diag, dn, r->command, sizeof r->command);
     if (r->action == BG_ACTION_UNKNOWN && r->status[0]) {
         if (r->status[0] == '5')
             r->action = BG_ACTION_FAILED;
@@ -805,8 +1009,12 @@ static void after_type(const char *v, char *out, size_t osz)
     const char *s = semi ? semi + 1 : v;
     while (*s == ' ')
         s++;
-    scpy(out, osz, s);
-    collapse(out);
+    size_t n = strlen(s);
+    scopy(out, osz, s, n);
+    if (osz)
+        collapse_n(out, n < osz ? n : osz - 1);
+    else
+        collapse(out);
 }
 
 /* ---- message/delivery-status ------------------------------------------- */
@@ -1348,12 +1556,16 @@ static size_t line_len(const char *p, size_t n, size_t *adv)
     return e;
 }
 
+/* A reply or status code in the line's first 255 bytes, up to a NUL. */
 static int line_has_code(const char *l, size_t n)
 {
-    char tmp[256];
     char code[8];
-    scopy(tmp, sizeof tmp, l, n);
-    return find_reply(tmp, code, sizeof code) || find_status(tmp, code, sizeof code);
+    if (n > 255)
+        n = 255;
+    const char *z = memchr(l, 0, n);
+    if (z)
+        n = (size_t)(z - l);
+    return find_reply_n(l, n, code, sizeof code) || find_status_n(l, n, code, sizeof code);
 }
 
 /* Remote host from "host mx.example.com[..] said", "talking to x.y". */
@@ -1383,6 +1595,26 @@ static void find_host(const char *s, size_t n, char *out, size_t osz)
     }
 }
 
+/* Just after the last '\n' of t[rb - lim, rb) (from t[0] when rb < lim),
+ * else its start: the start of rb's line, at most lim bytes back. */
+static size_t line_start_back(const char *t, size_t rb, size_t lim)
+{
+    size_t lo = rb > lim ? rb - lim : 0, i = rb;
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n');
+    while (i - lo >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + i - 16));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (m)
+            return i - 16 + (size_t)(31 - __builtin_clz(m)) + 1;
+        i -= 16;
+    }
+#endif
+    while (i > lo && t[i - 1] != '\n')
+        i--;
+    return i;
+}
+
 static const char *const strong_marks[] = {
     "Remote Server returned ", "The error that the other server returned was:",
     " said:", "SMTP error from remote mail server", "<<< ", "Remote host said:",
@@ -1400,11 +1632,11 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     /* the reply sits next to the address: bound the work per recipient */
     if (re - rb > 8192)
         re = rb + 8192;
+    /* the start of the address' line, at most 256 bytes back */
+    size_t rlb = line_start_back(t, rb, 256);
     if (!r->command[0]) {
         /* ">>> RCPT To:<addr>": the command precedes the address */
-        size_t lb = rb;
-        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
-            lb--;
+        size_t lb = rlb;
         find_command(t + lb, re - lb, r->command, sizeof r->command);
     }
     if (!r->remote_mta[0])
@@ -1433,9 +1665,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         /* sendmail's "554 <a@b>... Remote protocol error": the address'
          * own line starts with the reply - it is this recipient's, not
          * the next line's (another recipient's) */
-        size_t lb = rb;
-        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
-            lb--;
+        size_t lb = rlb;
         size_t k = lb;
         while (k < rb && (t[k] == ' ' || t[k] == '\t'))
             k++;
@@ -1476,9 +1706,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
          * next paragraph; a line holding nothing but the address (Gmail's
          * indented recipient) is no diagnostic */
         start = rb;
-        size_t lb = rb;
-        while (lb > 0 && t[lb - 1] != '\n' && rb - lb < 256)
-            lb--;
+        size_t lb = rlb;
         size_t l = line_len(t + lb, re - lb, &adv);
         size_t k = 0, al = strlen(r->rcpt);
         while (k < l && strchr(" \t<>\"'()[]", t[lb + k]))
