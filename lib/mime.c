@@ -88,8 +88,17 @@ static uint64_t low_bytes(uint64_t x)
     return (x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull;
 }
 
+/* Is h[j] a space between two bytes of the value that are not blank
+ * (h[j - 1] is one, the caller knows)? It stands for itself then: the
+ * space the blank run before the next byte becomes. */
+static int lone_sp(const char *h, size_t j, size_t lend)
+{
+    return h[j] == ' ' && j + 1 < lend && !vblank((unsigned char)h[j + 1]);
+}
+
 /* Unfold the value of a field whose first ':' is at colon; lend is the end
- * of its line's content (CR excluded), next the start of the line after.
+ * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
+ * LF), next the start of the line after.
  * Stores the value into val (see bg_mime_next_field) and returns the
  * offset past the field's continuation lines. */
 static size_t field_value(const char *h, size_t hlen, size_t colon,
@@ -122,7 +131,9 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
             size_t room = valsz - 1 - o; /* > 0 */
             for (;;) {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                if (lend - j >= 8 && room >= 8) {
+                /* the line's end (CR, LF) is below '!' too: eight bytes
+                 * may be read past it while they are in the block */
+                if (hlen - j >= 8 && room >= 8) {
                     uint64_t x;
                     memcpy(&x, h + j, 8);
                     memcpy(val + o, &x, 8);
@@ -138,15 +149,16 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     o += k;
                     j += k;
                     room -= k;
-                    if (vblank((unsigned char)h[j]))
+                    if (j >= lend || (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
                         break; /* the run ends (room > 0: k < 8) */
-                    o++; /* a control byte, part of the run */
+                    o++; /* a control byte, or a lone space: kept */
                     j++;
                     room--;
                     continue;
                 }
 #endif
-                if (j >= lend || room == 0 || vblank((unsigned char)h[j]))
+                if (j >= lend || room == 0 ||
+                    (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
                     break;
                 val[o++] = h[j++];
                 room--;
@@ -319,8 +331,6 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
 #define IDX_NAME_MAX 1024u
 #define KEY_LONG (~0ull)
 #define NO_ENT 0xffu
-/* The bytes that end a looked-up name: NUL, TAB, SP and ':'. */
-#define NAME_STOP (1ull | 1ull << '\t' | 1ull << ' ' | 1ull << ':')
 
 _Static_assert(BG_MIME_HDRS_MAX < NO_ENT, "entry numbers fit a byte");
 _Static_assert((BG_MIME_HDRS_BUCKETS & (BG_MIME_HDRS_BUCKETS - 1)) == 0,
@@ -418,18 +428,13 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
     return hl;
 }
 
-int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
-                    char *val, size_t valsz)
+/* The index lookup of a name of nl bytes with no ':' and no blank at its
+ * end: a line names it exactly when the line's name (cut at its first
+ * ':' and trimmed of trailing blanks) equals it, which the index holds. */
+static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                   char *val, size_t valsz)
 {
     const char *h = x->h;
-    /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: a name with those bytes is looked up the slow way */
-    size_t nl = 0;
-    unsigned ch;
-    while ((ch = (unsigned char)name[nl]) > ':' || !((NAME_STOP >> ch) & 1))
-        nl++;
-    if (name[nl] || nl >= IDX_NAME_MAX)
-        return bg_mime_header(h, x->hlen, name, val, valsz);
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
@@ -449,6 +454,19 @@ int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
     if (valsz)
         val[0] = 0;
     return 0;
+}
+
+int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
+                    char *val, size_t valsz)
+{
+    /* the index holds names cut at the first ':' and trimmed of trailing
+     * blanks: a name with a ':' or a blank at its end is looked up the
+     * slow way (blanks inside a name are the same either way) */
+    size_t nl = strlen(name);
+    if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
+        memchr(name, ':', nl))
+        return bg_mime_header(x->h, x->hlen, name, val, valsz);
+    return idx_get(x, name, nl, val, valsz);
 }
 
 /* The bytes that end a media type: NUL, TAB, LF, CR, SP and ';' (all
@@ -558,15 +576,25 @@ enum bg_mime_enc bg_mime_encoding(const char *v)
     return BG_ENC_IDENTITY;
 }
 
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
+/* The value of each base64 digit (both alphabets), -1 for other bytes. */
+static const signed char b64v[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, 62, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
                           size_t outsz)
@@ -574,8 +602,26 @@ size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
     unsigned acc = 0;
     int bits = 0;
     size_t o = 0;
+    const unsigned char *u = (const unsigned char *)in;
     for (size_t i = 0; i < inlen && o < outsz; i++) {
-        int v = b64v((unsigned char)in[i]);
+        if (bits == 0) {
+            /* whole quads of digits: three bytes each (what the digit
+             * at a time below makes of them) */
+            while (inlen - i >= 4 && outsz - o >= 3) {
+                int a = b64v[u[i]], b = b64v[u[i + 1]], c = b64v[u[i + 2]], d = b64v[u[i + 3]];
+                if ((a | b | c | d) < 0)
+                    break;
+                acc = (unsigned)a << 18 | (unsigned)b << 12 | (unsigned)c << 6 | (unsigned)d;
+                out[o] = (char)(acc >> 16);
+                out[o + 1] = (char)(acc >> 8);
+                out[o + 2] = (char)acc;
+                o += 3;
+                i += 4;
+            }
+            if (i >= inlen || o >= outsz)
+                break;
+        }
+        int v = b64v[u[i]];
         if (v < 0) {
             if (in[i] == '=') { /* padding: drop partial bits */
                 acc = 0;
@@ -619,10 +665,10 @@ static size_t qp_generic(const char *in, size_t inlen, char *out,
         }
         unsigned char c = (unsigned char)in[i];
         if (c == '=') {
-            if (i + 2 < inlen && hexv((unsigned char)in[i + 1]) >= 0 &&
-                hexv((unsigned char)in[i + 2]) >= 0) {
-                out[o++] = (char)(hexv((unsigned char)in[i + 1]) * 16 +
-                                  hexv((unsigned char)in[i + 2]));
+            int hi = i + 2 < inlen ? hexv((unsigned char)in[i + 1]) : -1;
+            int lo = hi >= 0 ? hexv((unsigned char)in[i + 2]) : -1;
+            if (lo >= 0) {
+                out[o++] = (char)(hi * 16 + lo);
                 i += 2;
                 continue;
             }
@@ -849,8 +895,8 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     if (depth == 0 && w->top && w->top->h == p && w->top->msg_len == len) {
         hl = w->top->hlen;
         boff = w->top->body_off;
-        ct_found = bg_mime_hdr_get(w->top, "content-type", ct, sizeof ct);
-        te_found = bg_mime_hdr_get(w->top, "content-transfer-encoding", te, sizeof te);
+        ct_found = idx_get(w->top, "content-type", 12, ct, sizeof ct);
+        te_found = idx_get(w->top, "content-transfer-encoding", 25, te, sizeof te);
     } else {
         struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
                               { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };

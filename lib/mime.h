@@ -26,7 +26,8 @@ size_t bg_mime_split(const char *p, size_t len, size_t *body_off);
  * stores the field name (lower-cased, truncated) and the unfolded value
  * (folds and runs of white space collapsed to one space, trimmed,
  * truncated) and returns 1; returns 0 at the end. Lines without a colon
- * are skipped. */
+ * are skipped. Here and in the lookups below, bytes of val after its
+ * terminating NUL (still within valsz) are unspecified. */
 int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
                        char *name, size_t namesz, char *val, size_t valsz);
 

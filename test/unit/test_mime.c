@@ -73,7 +73,7 @@ START_TEST(index_lookups)
     static const char *const names[] = {
         "subject", "Subject", "from", "to", "received", "garbage line without a colon",
         "indented", "x y", "x", "a", "a:b", "", "x-nul", "content-type", "last",
-        "to ", "content", "content-type-x", "nothere",
+        "to ", "content", "content-type-x", "nothere", "x\ty", "x y ", "x  y",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         same_as_header(&x, names[i]);
@@ -435,6 +435,35 @@ START_TEST(string_helpers)
 }
 END_TEST
 
+START_TEST(decoders_cut)
+{
+    /* whole quads and single digits give the same bytes: every output
+     * size gets a prefix of the whole; both alphabets, line breaks and
+     * garbage skipped, padding drops partial bits */
+    static const char b64[] = "SGVsbG8gV29y\r\nbGQh-_8=Pz8/\nQQ==QUJD*RA";
+    static const char want[] = "Hello World!\xfb\xff???AABCD";
+    char out[64];
+    size_t wl = sizeof want - 1;
+    for (size_t sz = 0; sz <= wl + 2; sz++) {
+        memset(out, 'Z', sizeof out);
+        size_t n = bg_mime_b64_decode(b64, sizeof b64 - 1, out, sz);
+        ck_assert_uint_eq(n, sz < wl ? sz : wl);
+        ck_assert(memcmp(out, want, n) == 0);
+        ck_assert_int_eq(out[n], 'Z');
+    }
+    static const char qp[] = "caf=C3=A9 =3d=\r\nsoft =  \nbreak =ZZ =4";
+    static const char qwant[] = "caf\xc3\xa9 =soft break =ZZ =4";
+    size_t ql = sizeof qwant - 1;
+    for (size_t sz = 0; sz <= ql + 2; sz++) {
+        memset(out, 'Z', sizeof out);
+        size_t n = bg_mime_qp_decode(qp, sizeof qp - 1, out, sz);
+        ck_assert_uint_eq(n, sz < ql ? sz : ql);
+        ck_assert(memcmp(out, qwant, n) == 0);
+        ck_assert_int_eq(out[n], 'Z');
+    }
+}
+END_TEST
+
 START_TEST(walk_near_miss_boundaries)
 {
     /* a long boundary and a body of lines that all nearly match it (the
@@ -474,6 +503,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, index_name_with_colon);
     tcase_add_test(t, field_value_runs);
     tcase_add_test(t, string_helpers);
+    tcase_add_test(t, decoders_cut);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
