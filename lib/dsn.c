@@ -1279,15 +1279,14 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
         b++;
         n--;
     }
-    size_t hl = headers_only ? n : bg_mime_split(b, n, NULL);
-    if (headers_only)
-        hl = bg_mime_split(b, n, NULL);
+    /* headers_only or not, the headers end at the first empty line */
+    (void)headers_only;
+    struct bg_mime_hdrs hx;
+    size_t hl = bg_mime_index_msg(b, n, NULL, &hx);
     if (hl == 0)
         return;
     c->out->orig_headers = b;
     c->out->orig_headers_len = hl;
-    struct bg_mime_hdrs hx;
-    bg_mime_index(b, hl, &hx);
     char v[512];
     if (bg_mime_hdr_get(&hx, "message-id", v, sizeof v)) {
         char a[320];
@@ -2383,10 +2382,8 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
     }
     int rc = -1;
 
-    size_t boff;
-    size_t hl = bg_mime_split(msg, len, &boff);
     struct bg_mime_hdrs hx;
-    bg_mime_index(msg, hl, &hx);
+    bg_mime_index_msg(msg, len, NULL, &hx);
     char v[1024];
     if (bg_mime_hdr_get(&hx, "subject", v, sizeof v))
         bg_mime_decode_words(v, c->subject, sizeof c->subject);

@@ -9,6 +9,21 @@
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+/* Do the bytes a and b match but for ASCII case? */
+static int ci_eq(unsigned char a, unsigned char b)
+{
+    return a == b || ((a | 0x20u) == (b | 0x20u) && (unsigned)((a | 0x20u) - 'a') < 26u);
+}
+
+/* Do the n bytes at s name name (case-insensitively)? */
+static int ci_name(const char *s, const char *name, size_t n)
+{
+    for (size_t m = 0; m < n; m++)
+        if (!ci_eq((unsigned char)s[m], (unsigned char)name[m]))
+            return 0;
+    return 1;
+}
+
 /* Offset just past the end of the line starting at i (past the LF), and
  * the line's content length without CR/LF in *cl. */
 static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
@@ -23,14 +38,29 @@ static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
     return nl ? e + 1 : len;
 }
 
+/* Does an empty line ("", or a lone CR) start at i (< len)? Then the
+ * offset of what follows it in *next. */
+static int empty_line(const char *p, size_t len, size_t i, size_t *next)
+{
+    if (p[i] == '\n') {
+        *next = i + 1;
+        return 1;
+    }
+    if (p[i] == '\r' && (i + 1 == len || p[i + 1] == '\n')) {
+        *next = i + 1 == len ? len : i + 2;
+        return 1;
+    }
+    return 0;
+}
+
 size_t bg_mime_split(const char *p, size_t len, size_t *body_off)
 {
     /* the first empty line ("", or a lone CR) ends the headers */
-    size_t i = 0;
+    size_t i = 0, next;
     while (i < len) {
-        if (p[i] == '\n' || (p[i] == '\r' && (i + 1 == len || p[i + 1] == '\n'))) {
+        if (empty_line(p, len, i, &next)) {
             if (body_off)
-                *body_off = p[i] == '\n' ? i + 1 : i + 1 == len ? len : i + 2;
+                *body_off = next;
             return i;
         }
         const char *nl = memchr(p + i, '\n', len - i);
@@ -50,30 +80,25 @@ static int vblank(unsigned c)
     return c <= ' ' && ((0x100002201ull >> c) & 1);
 }
 
-/* The first offset in [j, lend) whose byte vblank() takes, lend if none.
- * Eight bytes at a time while none of them is below '!' (the word test is
- * exact for "some byte < 0x21": no borrow happens without one). */
-static size_t run_end(const char *h, size_t j, size_t lend)
+/* The high bit of each byte of x below '!', and maybe of bytes after the
+ * first such (a borrow): nonzero exactly when x has one, and its lowest
+ * bit in memory order marks the first. */
+static uint64_t low_bytes(uint64_t x)
 {
-    for (;;) {
-        while (lend - j >= 8) {
-            uint64_t x;
-            memcpy(&x, h + j, 8);
-            if (((x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull) != 0)
-                break;
-            j += 8;
-        }
-        size_t stop = lend - j >= 8 ? j + 8 : lend;
-        for (; j < stop; j++)
-            if (vblank((unsigned char)h[j]))
-                return j;
-        if (j >= lend)
-            return lend;
-    }
+    return (x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull;
+}
+
+/* Is h[j] a space between two bytes of the value that are not blank
+ * (h[j - 1] is one, the caller knows)? It stands for itself then: the
+ * space the blank run before the next byte becomes. */
+static int lone_sp(const char *h, size_t j, size_t lend)
+{
+    return h[j] == ' ' && j + 1 < lend && !vblank((unsigned char)h[j + 1]);
 }
 
 /* Unfold the value of a field whose first ':' is at colon; lend is the end
- * of its line's content (CR excluded), next the start of the line after.
+ * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
+ * LF), next the start of the line after.
  * Stores the value into val (see bg_mime_next_field) and returns the
  * offset past the field's continuation lines. */
 static size_t field_value(const char *h, size_t hlen, size_t colon,
@@ -92,19 +117,56 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                 j++;
                 continue;
             }
-            /* a run of non-blank bytes, copied at once */
-            size_t r = run_end(h, j + 1, lend);
-            if (pend_sp && o + 1 < valsz)
+            if (pend_sp) {
+                pend_sp = 0;
                 val[o++] = ' ';
-            pend_sp = 0;
-            if (o + 1 < valsz) {
-                size_t cp = r - j, room = valsz - 1 - o;
-                if (cp > room)
-                    cp = room;
-                memcpy(val + o, h + j, cp);
-                o += cp;
+                if (o + 1 >= valsz) {
+                    j = lend;
+                    break;
+                }
             }
-            j = r;
+            /* a run of non-blank bytes, copied eight at a time while
+             * there is room for eight (bytes of val past the run may be
+             * written: they are overwritten or past the final NUL) */
+            size_t room = valsz - 1 - o; /* > 0 */
+            for (;;) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the line's end (CR, LF) is below '!' too: eight bytes
+                 * may be read past it while they are in the block */
+                if (hlen - j >= 8 && room >= 8) {
+                    uint64_t x;
+                    memcpy(&x, h + j, 8);
+                    memcpy(val + o, &x, 8);
+                    uint64_t low = low_bytes(x);
+                    if (!low) {
+                        o += 8;
+                        j += 8;
+                        room -= 8;
+                        continue;
+                    }
+                    /* the lowest flagged byte is exact: the first < '!' */
+                    size_t k = (size_t)__builtin_ctzll(low) >> 3;
+                    o += k;
+                    j += k;
+                    room -= k;
+                    if (j >= lend || (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
+                        break; /* the run ends (room > 0: k < 8) */
+                    o++; /* a control byte, or a lone space: kept */
+                    j++;
+                    room--;
+                    continue;
+                }
+#endif
+                if (j >= lend || room == 0 ||
+                    (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
+                    break;
+                val[o++] = h[j++];
+                room--;
+            }
+            if (room == 0) {
+                j = lend; /* full */
+                break;
+            }
         }
         i = next;
         if (i < hlen && (h[i] == ' ' || h[i] == '\t')) {
@@ -146,11 +208,14 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
         size_t nlen = (size_t)(colon - (h + i));
         while (nlen > 0 && (h[i + nlen - 1] == ' ' || h[i + nlen - 1] == '\t'))
             nlen--;
-        size_t k;
-        for (k = 0; k < nlen && k + 1 < namesz; k++)
-            name[k] = (char)lc((unsigned char)h[i + k]);
-        if (namesz)
+        if (namesz) {
+            size_t k, lim = nlen < namesz - 1 ? nlen : namesz - 1;
+            for (k = 0; k < lim; k++) {
+                unsigned ch = (unsigned char)h[i + k];
+                name[k] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
+            }
             name[k] = 0;
+        }
         /* value: rest of this line plus continuation lines */
         *pos = field_value(h, hlen, (size_t)(colon - h), i + cl, next, val, valsz);
         return 1;
@@ -159,27 +224,16 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
     return 0;
 }
 
-/* The value of the field whose line's first ':' is at colon. */
-static void value_at_colon(const char *h, size_t hlen, size_t colon,
-                           char *val, size_t valsz)
+/* The value of the field whose line's first ':' is at colon and whose
+ * line ends at eol (its LF, or hlen). */
+static void value_of(const char *h, size_t hlen, size_t colon, size_t eol,
+                     char *val, size_t valsz)
 {
-    const char *e = memchr(h + colon, '\n', hlen - colon);
-    size_t lend = e ? (size_t)(e - h) : hlen;
-    size_t next = e ? lend + 1 : hlen;
+    size_t lend = eol;
     /* h[colon] is ':', so a CR before the LF is never the colon */
     if (h[lend - 1] == '\r')
         lend--;
-    field_value(h, hlen, colon, lend, next, val, valsz);
-}
-
-/* The value of the field on the line at i, which has a ':'. */
-static void value_at(const char *h, size_t hlen, size_t i, char *val,
-                     size_t valsz)
-{
-    const char *e = memchr(h + i, '\n', hlen - i);
-    size_t lend = e ? (size_t)(e - h) : hlen;
-    const char *colon = memchr(h + i, ':', lend - i);
-    value_at_colon(h, hlen, (size_t)(colon - h), val, valsz);
+    field_value(h, hlen, colon, lend, eol < hlen ? eol + 1 : hlen, val, valsz);
 }
 
 #define NOT_FOUND ((size_t)-1)
@@ -187,47 +241,73 @@ static void value_at(const char *h, size_t hlen, size_t i, char *val,
 struct want {
     const char *name;
     size_t nl;
-    size_t at; /* line of the first field so named, NOT_FOUND if none */
+    size_t at;    /* line of the first field so named, NOT_FOUND if none */
+    size_t colon; /* its ':' */
+    size_t eol;   /* the LF ending its line, or the end of the block */
 };
+
+/* Does the line [i, lend) name w (not starting with a blank, checked by
+ * the caller)? It does when it begins with the name (case-insensitively),
+ * then blanks, then ':'. */
+static int line_names(const char *h, size_t i, size_t lend, struct want *w)
+{
+    size_t nl = w->nl;
+    if (lend - i <= nl || !ci_name(h + i, w->name, nl))
+        return 0;
+    size_t j = i + nl;
+    while (j < lend && (h[j] == ' ' || h[j] == '\t'))
+        j++;
+    if (j < lend && h[j] == ':') {
+        /* the value starts after the line's first ':', which is in the
+         * name when the name has one */
+        const char *c = memchr(h + i, ':', nl);
+        w->at = i;
+        w->colon = c ? (size_t)(c - h) : j;
+        w->eol = lend;
+        return 1;
+    }
+    return 0;
+}
 
 /* One pass over the lines of h from offset from (a line start): the first
  * field line of each of the k names. A line names name when it does not
  * start with a blank, begins with name (case-insensitively), then blanks,
- * then ':'. Stops once every name is found. */
-static void find_fields(const char *h, size_t hlen, size_t from,
-                        struct want *w, size_t k)
+ * then ':'. Stops once every name is found.
+ *
+ * split: h is a whole entity (len bytes) and the block ends at its first
+ * empty line as in bg_mime_split; returns the block's length and stores
+ * the body's offset in *body_off. Otherwise the block is [0, len) and the
+ * return value is len. */
+static size_t find_fields(const char *h, size_t len, size_t from, int split,
+                          size_t *body_off, struct want *w, size_t k)
 {
     size_t left = 0;
     for (size_t q = 0; q < k; q++) {
         w[q].at = NOT_FOUND;
         left++;
     }
-    size_t i = from;
-    while (i < hlen && left) {
-        const char *e = memchr(h + i, '\n', hlen - i);
-        size_t lend = e ? (size_t)(e - h) : hlen;
-        if (h[i] != ' ' && h[i] != '\t') {
-            for (size_t q = 0; q < k; q++) {
-                size_t nl = w[q].nl;
-                const char *name = w[q].name;
-                if (w[q].at != NOT_FOUND || lend - i <= nl)
-                    continue;
-                size_t m = 0;
-                while (m < nl && lc((unsigned char)h[i + m]) == lc((unsigned char)name[m]))
-                    m++;
-                if (m != nl)
-                    continue;
-                size_t j = i + nl;
-                while (j < lend && (h[j] == ' ' || h[j] == '\t'))
-                    j++;
-                if (j < lend && h[j] == ':') {
-                    w[q].at = i;
-                    left--;
-                }
-            }
+    size_t i = from, next;
+    while (i < len) {
+        if (split && empty_line(h, len, i, &next)) {
+            *body_off = next;
+            return i;
         }
-        i = e ? lend + 1 : hlen;
+        if (!left && !split)
+            break;
+        const char *e = memchr(h + i, '\n', len - i);
+        size_t lend = e ? (size_t)(e - h) : len;
+        if (left && h[i] != ' ' && h[i] != '\t') {
+            for (size_t q = 0; q < k; q++)
+                if (w[q].at == NOT_FOUND && line_names(h, i, lend, &w[q]))
+                    left--;
+        }
+        if (!e)
+            break;
+        i = lend + 1;
     }
+    if (split)
+        *body_off = len;
+    return len;
 }
 
 int bg_mime_header(const char *h, size_t hlen, const char *name,
@@ -235,10 +315,10 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
 {
     /* Compare names in place and decode only the matching field: most
      * fields are not wanted. */
-    struct want w = { name, strlen(name), NOT_FOUND };
-    find_fields(h, hlen, 0, &w, 1);
+    struct want w = { name, strlen(name), NOT_FOUND, 0, 0 };
+    find_fields(h, hlen, 0, 0, NULL, &w, 1);
     if (w.at != NOT_FOUND) {
-        value_at(h, hlen, w.at, val, valsz);
+        value_of(h, hlen, w.colon, w.eol, val, valsz);
         return 1;
     }
     if (valsz)
@@ -250,10 +330,16 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
  * and lookups of them scan. */
 #define IDX_NAME_MAX 1024u
 #define KEY_LONG (~0ull)
+#define NO_ENT 0xffu
+
+_Static_assert(BG_MIME_HDRS_MAX < NO_ENT, "entry numbers fit a byte");
+_Static_assert((BG_MIME_HDRS_BUCKETS & (BG_MIME_HDRS_BUCKETS - 1)) == 0,
+               "a power of two of buckets");
 
 /* The index key of a name of nlen bytes at s: equal for names equal but
  * for case (c | 0x20 maps both cases of a letter to one byte). */
-static unsigned long long name_key(const char *s, size_t nlen)
+static inline __attribute__((always_inline)) unsigned long long
+name_key(const char *s, size_t nlen)
 {
     if (nlen >= IDX_NAME_MAX)
         return KEY_LONG;
@@ -265,61 +351,103 @@ static unsigned long long name_key(const char *s, size_t nlen)
     return (unsigned long long)nlen << 32 | f << 16 | m << 8 | l;
 }
 
-void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
+static unsigned key_bucket(unsigned long long key)
 {
-    x->h = h;
-    x->hlen = hlen;
-    x->n = 0;
-    x->rest = hlen;
-    size_t i = 0;
-    while (i < hlen) {
-        const char *e = memchr(h + i, '\n', hlen - i);
-        size_t lend = e ? (size_t)(e - h) : hlen;
-        const char *c;
-        if (h[i] != ' ' && h[i] != '\t' && (c = memchr(h + i, ':', lend - i)) != NULL) {
-            if (x->n == BG_MIME_HDRS_MAX) {
-                x->rest = i;
-                return;
-            }
-            size_t nlen = (size_t)(c - (h + i));
-            while (nlen > 0 && (h[i + nlen - 1] == ' ' || h[i + nlen - 1] == '\t'))
-                nlen--;
-            struct bg_mime_hdr_ent *en = &x->e[x->n++];
-            en->off = i;
-            en->colon = (size_t)(c - h);
-            en->key = name_key(h + i, nlen);
-        }
-        i = e ? lend + 1 : hlen;
-    }
+    return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 40) & (BG_MIME_HDRS_BUCKETS - 1);
 }
 
-int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
-                    char *val, size_t valsz)
+/* Index the field lines of h: the block [0, len), or with split the
+ * header block of the entity h[0, len) (see find_fields). Returns the
+ * block's length. */
+static size_t index_lines(const char *h, size_t len, int split,
+                          struct bg_mime_hdrs *x)
+{
+    unsigned char tail[BG_MIME_HDRS_BUCKETS];
+    memset(x->head, NO_ENT, sizeof x->head);
+    x->h = h;
+    x->n = 0;
+    x->rest = NOT_FOUND;
+    size_t i = 0, next, hl = len, boff = len;
+    while (i < len) {
+        if (split && empty_line(h, len, i, &next)) {
+            hl = i;
+            boff = next;
+            break;
+        }
+        const char *e = memchr(h + i, '\n', len - i);
+        size_t lend = e ? (size_t)(e - h) : len;
+        const char *c;
+        if (x->rest == NOT_FOUND && h[i] != ' ' && h[i] != '\t' &&
+            (c = memchr(h + i, ':', lend - i)) != NULL) {
+            if (x->n == BG_MIME_HDRS_MAX) {
+                x->rest = i;
+                if (!split)
+                    break;
+            } else {
+                size_t nlen = (size_t)(c - (h + i));
+                while (nlen > 0 && (h[i + nlen - 1] == ' ' || h[i + nlen - 1] == '\t'))
+                    nlen--;
+                size_t k = x->n++;
+                struct bg_mime_hdr_ent *en = &x->e[k];
+                en->off = i;
+                en->colon = (size_t)(c - h);
+                en->eol = lend;
+                en->key = name_key(h + i, nlen);
+                unsigned b = key_bucket(en->key);
+                x->chain[k] = NO_ENT;
+                if (x->head[b] == NO_ENT)
+                    x->head[b] = (unsigned char)k;
+                else
+                    x->chain[tail[b]] = (unsigned char)k;
+                tail[b] = (unsigned char)k;
+            }
+        }
+        if (!e)
+            break;
+        i = lend + 1;
+    }
+    x->hlen = hl;
+    if (x->rest == NOT_FOUND)
+        x->rest = hl;
+    x->msg_len = split ? len : NOT_FOUND;
+    x->body_off = boff;
+    return hl;
+}
+
+void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
+{
+    index_lines(h, hlen, 0, x);
+}
+
+size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
+                         struct bg_mime_hdrs *x)
+{
+    size_t hl = index_lines(msg, len, 1, x);
+    if (body_off)
+        *body_off = x->body_off;
+    return hl;
+}
+
+/* The index lookup of a name of nl bytes with no ':' and no blank at its
+ * end: a line names it exactly when the line's name (cut at its first
+ * ':' and trimmed of trailing blanks) equals it, which the index holds. */
+static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                   char *val, size_t valsz)
 {
     const char *h = x->h;
-    /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: a name with those bytes is looked up the slow way */
-    size_t nl = strcspn(name, ": \t");
-    if (name[nl] || nl >= IDX_NAME_MAX)
-        return bg_mime_header(h, x->hlen, name, val, valsz);
     unsigned long long key = name_key(name, nl);
-    for (size_t k = 0; k < x->n; k++) {
+    for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
-        if (en->key != key)
-            continue;
-        size_t m = 0;
-        while (m < nl && lc((unsigned char)h[en->off + m]) == lc((unsigned char)name[m]))
-            m++;
-        if (m == nl) {
-            value_at_colon(h, x->hlen, en->colon, val, valsz);
+        if (en->key == key && ci_name(h + en->off, name, nl)) {
+            value_of(h, x->hlen, en->colon, en->eol, val, valsz);
             return 1;
         }
     }
     if (x->rest < x->hlen) {
-        struct want w = { name, nl, NOT_FOUND };
-        find_fields(h, x->hlen, x->rest, &w, 1);
+        struct want w = { name, nl, NOT_FOUND, 0, 0 };
+        find_fields(h, x->hlen, x->rest, 0, NULL, &w, 1);
         if (w.at != NOT_FOUND) {
-            value_at(h, x->hlen, w.at, val, valsz);
+            value_of(h, x->hlen, w.colon, w.eol, val, valsz);
             return 1;
         }
     }
@@ -328,18 +456,43 @@ int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
     return 0;
 }
 
+int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
+                    char *val, size_t valsz)
+{
+    /* the index holds names cut at the first ':' and trimmed of trailing
+     * blanks: a name with a ':' or a blank at its end is looked up the
+     * slow way (blanks inside a name are the same either way) */
+    size_t nl = strlen(name);
+    if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
+        memchr(name, ':', nl))
+        return bg_mime_header(x->h, x->hlen, name, val, valsz);
+    return idx_get(x, name, nl, val, valsz);
+}
+
+/* The bytes that end a media type: NUL, TAB, LF, CR, SP and ';' (all
+ * below 64: a bit each). */
+#define TYPE_STOP (1ull | 1ull << '\t' | 1ull << '\n' | 1ull << '\r' | 1ull << ' ' | 1ull << ';')
+
 void bg_mime_media_type(const char *ctval, char *out, size_t outsz)
 {
     size_t o = 0;
     const char *s = ctval;
     while (*s && is_ws((unsigned char)*s))
         s++;
-    for (; *s && *s != ';' && !is_ws((unsigned char)*s); s++)
-        if (o + 1 < outsz)
-            out[o++] = (char)lc((unsigned char)*s);
-    if (outsz)
-        out[o] = 0;
+    if (!outsz)
+        return;
+    unsigned ch;
+    /* nothing past a full out is stored: stop there */
+    while (o + 1 < outsz &&
+           ((ch = (unsigned char)*s) > ';' || !((TYPE_STOP >> ch) & 1))) {
+        out[o++] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
+        s++;
+    }
+    out[o] = 0;
 }
+
+/* The bytes that matter outside quotes: NUL, '"' and ';'. */
+#define PARAM_STOP (1ull | 1ull << '"' | 1ull << ';')
 
 int bg_mime_param(const char *ctval, const char *param, char *out,
                   size_t outsz)
@@ -352,11 +505,22 @@ int bg_mime_param(const char *ctval, const char *param, char *out,
     while (*s) {
         /* find next ';' outside quotes */
         int q = 0;
-        while (*s && (q || *s != ';')) {
-            if (*s == '"')
-                q = !q;
-            else if (*s == '\\' && q && s[1])
+        for (;;) {
+            unsigned ch = (unsigned char)*s;
+            if (!q) {
+                /* outside quotes only NUL, '"' and ';' matter */
+                while (ch > ';' || !((PARAM_STOP >> ch) & 1))
+                    ch = (unsigned char)*++s;
+                if (ch != '"')
+                    break; /* NUL or ';' */
+                q = 1;
+            } else if (!ch) {
+                break;
+            } else if (ch == '"') {
+                q = 0;
+            } else if (ch == '\\' && s[1]) {
                 s++;
+            }
             s++;
         }
         if (!*s)
@@ -412,15 +576,25 @@ enum bg_mime_enc bg_mime_encoding(const char *v)
     return BG_ENC_IDENTITY;
 }
 
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
+/* The value of each base64 digit (both alphabets), -1 for other bytes. */
+static const signed char b64v[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, 62, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
                           size_t outsz)
@@ -428,8 +602,26 @@ size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
     unsigned acc = 0;
     int bits = 0;
     size_t o = 0;
+    const unsigned char *u = (const unsigned char *)in;
     for (size_t i = 0; i < inlen && o < outsz; i++) {
-        int v = b64v((unsigned char)in[i]);
+        if (bits == 0) {
+            /* whole quads of digits: three bytes each (what the digit
+             * at a time below makes of them) */
+            while (inlen - i >= 4 && outsz - o >= 3) {
+                int a = b64v[u[i]], b = b64v[u[i + 1]], c = b64v[u[i + 2]], d = b64v[u[i + 3]];
+                if ((a | b | c | d) < 0)
+                    break;
+                acc = (unsigned)a << 18 | (unsigned)b << 12 | (unsigned)c << 6 | (unsigned)d;
+                out[o] = (char)(acc >> 16);
+                out[o + 1] = (char)(acc >> 8);
+                out[o + 2] = (char)acc;
+                o += 3;
+                i += 4;
+            }
+            if (i >= inlen || o >= outsz)
+                break;
+        }
+        int v = b64v[u[i]];
         if (v < 0) {
             if (in[i] == '=') { /* padding: drop partial bits */
                 acc = 0;
@@ -473,10 +665,10 @@ static size_t qp_generic(const char *in, size_t inlen, char *out,
         }
         unsigned char c = (unsigned char)in[i];
         if (c == '=') {
-            if (i + 2 < inlen && hexv((unsigned char)in[i + 1]) >= 0 &&
-                hexv((unsigned char)in[i + 2]) >= 0) {
-                out[o++] = (char)(hexv((unsigned char)in[i + 1]) * 16 +
-                                  hexv((unsigned char)in[i + 2]));
+            int hi = i + 2 < inlen ? hexv((unsigned char)in[i + 1]) : -1;
+            int lo = hi >= 0 ? hexv((unsigned char)in[i + 2]) : -1;
+            if (lo >= 0) {
+                out[o++] = (char)(hi * 16 + lo);
                 i += 2;
                 continue;
             }
@@ -578,6 +770,13 @@ void bg_mime_decode_words(const char *in, char *out, size_t outsz)
         }
         last_was_word = 0;
         out[o++] = *s++;
+        /* what comes before the next '=' is copied as it is */
+        size_t run = (size_t)(strchrnul(s, '=') - s), room = outsz - 1 - o;
+        if (run > room)
+            run = room;
+        memcpy(out + o, s, run);
+        o += run;
+        s += run;
     }
     out[o] = 0;
 }
@@ -635,6 +834,45 @@ static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
     return 0;
 }
 
+/* A search for "\n--" boundary (f.m bytes, at most 255) through a body,
+ * set up once per multipart: Horspool's, which skips by the last byte of
+ * the window. Linear: a window is compared in full only when it starts
+ * at an LF, and the needle's only LF is its first byte, so the compare
+ * stops by the next LF of the body. */
+struct finder {
+    size_t m;
+    unsigned char nd[BG_MIME_BOUNDARY_MAX + 3];
+    unsigned char shift[256];
+};
+
+_Static_assert(BG_MIME_BOUNDARY_MAX + 3 <= 255, "shifts fit a byte");
+
+static void finder_init(struct finder *f)
+{
+    memset(f->shift, (int)f->m, sizeof f->shift);
+    for (size_t k = 0; k + 1 < f->m; k++)
+        f->shift[f->nd[k]] = (unsigned char)(f->m - 1 - k);
+}
+
+/* The first match at or after from, NOT_FOUND if none. */
+static size_t finder_next(const struct finder *f, const char *t, size_t n, size_t from)
+{
+    size_t m = f->m;
+    if (n < m || from > n - m)
+        return NOT_FOUND;
+    const unsigned char *u = (const unsigned char *)t;
+    const unsigned char last = f->nd[m - 1];
+    size_t pos = from, end = n - m;
+    for (;;) {
+        unsigned char c = u[pos + m - 1];
+        if (c == last && u[pos] == '\n' && memcmp(u + pos + 1, f->nd + 1, m - 2) == 0)
+            return pos;
+        pos += f->shift[c];
+        if (pos > end)
+            return NOT_FOUND;
+    }
+}
+
 struct walk {
     struct bg_mime_part *parts;
     size_t max, n;
@@ -647,8 +885,30 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
 {
     if (w->n >= w->max)
         return;
-    size_t boff;
-    size_t hl = bg_mime_split(p, len, &boff);
+    /* Content-Type is read once, big enough for the boundary parameter
+     * (the media type is cut far shorter); the split and both fields in
+     * one pass over the header block, or from the caller's index of it */
+    char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
+    char te[64];
+    int ct_found, te_found;
+    size_t boff, hl;
+    if (depth == 0 && w->top && w->top->h == p && w->top->msg_len == len) {
+        hl = w->top->hlen;
+        boff = w->top->body_off;
+        ct_found = idx_get(w->top, "content-type", 12, ct, sizeof ct);
+        te_found = idx_get(w->top, "content-transfer-encoding", 25, te, sizeof te);
+    } else {
+        struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
+                              { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };
+        hl = find_fields(p, len, 0, 1, &boff, wt, 2);
+        ct_found = wt[0].at != NOT_FOUND;
+        te_found = wt[1].at != NOT_FOUND;
+        ct[0] = 0;
+        if (ct_found)
+            value_of(p, hl, wt[0].colon, wt[0].eol, ct, sizeof ct);
+        if (te_found)
+            value_of(p, hl, wt[1].colon, wt[1].eol, te, sizeof te);
+    }
     struct bg_mime_part *pt = &w->parts[w->n++];
     memset(pt, 0, sizeof *pt);
     pt->hdr = p;
@@ -656,27 +916,6 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->body = p + boff;
     pt->body_len = len - boff;
     pt->depth = depth;
-    /* Content-Type is read once, big enough for the boundary parameter
-     * (the media type is cut far shorter); both fields in one pass over
-     * the header block, or from the caller's index of it */
-    char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
-    char te[64];
-    int ct_found, te_found;
-    if (depth == 0 && w->top && w->top->h == p && w->top->hlen == hl) {
-        ct_found = bg_mime_hdr_get(w->top, "content-type", ct, sizeof ct);
-        te_found = bg_mime_hdr_get(w->top, "content-transfer-encoding", te, sizeof te);
-    } else {
-        struct want wt[2] = { { "content-type", 12, NOT_FOUND },
-                              { "content-transfer-encoding", 25, NOT_FOUND } };
-        find_fields(p, hl, 0, wt, 2);
-        ct_found = wt[0].at != NOT_FOUND;
-        te_found = wt[1].at != NOT_FOUND;
-        ct[0] = 0;
-        if (ct_found)
-            value_at(p, hl, wt[0].at, ct, sizeof ct);
-        if (te_found)
-            value_at(p, hl, wt[1].at, te, sizeof te);
-    }
     int has_ct = ct_found && ct[0];
     if (has_ct)
         bg_mime_media_type(ct, pt->type, sizeof pt->type);
@@ -721,20 +960,21 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
      * the first line and then every "\n--boundary". Each match is a
      * different line (the needle has one LF, at its start), and the next
      * search starts at the LF that ends the line: linear in blen_body. */
-    char nd[BG_MIME_BOUNDARY_MAX + 3];
-    nd[0] = '\n';
-    nd[1] = '-';
-    nd[2] = '-';
-    memcpy(nd + 3, b, blen);
+    struct finder f;
+    f.m = blen + 3;
+    f.nd[0] = '\n';
+    f.nd[1] = '-';
+    f.nd[2] = '-';
+    memcpy(f.nd + 3, b, blen);
+    finder_init(&f);
     size_t i = 0;
-    int cand = blen_body >= blen + 2 && memcmp(body, nd + 1, blen + 2) == 0;
+    int cand = blen_body >= blen + 2 && memcmp(body, f.nd + 1, blen + 2) == 0;
     while (w->n < w->max) {
         if (!cand) {
-            const char *m = i < blen_body ? memmem(body + i, blen_body - i, nd, blen + 3)
-                                          : NULL;
-            if (!m)
+            size_t at = finder_next(&f, body, blen_body, i);
+            if (at == NOT_FOUND)
                 break;
-            i = (size_t)(m - body) + 1;
+            i = at + 1;
         }
         cand = 0;
         size_t cl;

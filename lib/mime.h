@@ -26,7 +26,8 @@ size_t bg_mime_split(const char *p, size_t len, size_t *body_off);
  * stores the field name (lower-cased, truncated) and the unfolded value
  * (folds and runs of white space collapsed to one space, trimmed,
  * truncated) and returns 1; returns 0 at the end. Lines without a colon
- * are skipped. */
+ * are skipped. Here and in the lookups below, bytes of val after its
+ * terminating NUL (still within valsz) are unspecified. */
 int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
                        char *name, size_t namesz, char *val, size_t valsz);
 
@@ -36,12 +37,16 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
 
 /* A header block indexed once for many lookups: each field line's name
  * (position, length, a few of its bytes case-folded) for the first
- * BG_MIME_HDRS_MAX fields; lookups past those fall back to a scan of the
- * rest. Points into h, which must outlive it. No allocation. */
+ * BG_MIME_HDRS_MAX fields, chained by a hash of that key so a lookup
+ * visits only the fields that may match; lookups past those fall back to
+ * a scan of the rest. Points into h, which must outlive it. No
+ * allocation. */
 #define BG_MIME_HDRS_MAX 64
+#define BG_MIME_HDRS_BUCKETS 64
 struct bg_mime_hdr_ent {
     size_t off;      /* start of the field's line */
     size_t colon;    /* its first ':' */
+    size_t eol;      /* the LF that ends the line, or hlen */
     unsigned long long key; /* name length (without trailing blanks) and
                              * its first, middle and last byte, case
                              * folded: a filter before comparing names */
@@ -51,9 +56,19 @@ struct bg_mime_hdrs {
     size_t hlen;
     size_t n;        /* entries in e[] */
     size_t rest;     /* lines from here on are not indexed (hlen: none) */
+    size_t msg_len;  /* bg_mime_index_msg: length of the message h starts;
+                      * bg_mime_index: (size_t)-1 */
+    size_t body_off; /* bg_mime_index_msg: offset of the body */
+    unsigned char head[BG_MIME_HDRS_BUCKETS]; /* first entry per bucket */
+    unsigned char chain[BG_MIME_HDRS_MAX];    /* next entry, same bucket */
     struct bg_mime_hdr_ent e[BG_MIME_HDRS_MAX];
 };
 void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *idx);
+/* bg_mime_split and bg_mime_index of its header block in one pass over
+ * the header lines: returns what bg_mime_split(msg, len, body_off)
+ * returns, and idx is what bg_mime_index(msg, <that>, idx) makes. */
+size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
+                         struct bg_mime_hdrs *idx);
 /* Same result as bg_mime_header(idx->h, idx->hlen, name, val, valsz). */
 int bg_mime_hdr_get(const struct bg_mime_hdrs *idx, const char *name,
                     char *val, size_t valsz);
@@ -96,9 +111,9 @@ struct bg_mime_part {
 size_t bg_mime_walk(const char *msg, size_t len, int maxdepth,
                     struct bg_mime_part *parts, size_t maxparts);
 /* The same walk for a message whose header block the caller has indexed
- * (bg_mime_index over the bg_mime_split of msg): the top-level fields are
- * looked up there instead of read again. idx may be NULL; an index of any
- * other block is ignored. */
+ * with bg_mime_index_msg(msg, len, ...): the top-level split and fields
+ * are taken from there instead of read again. idx may be NULL; an index
+ * made any other way, or of any other message, is ignored. */
 size_t bg_mime_walk_hdrs(const char *msg, size_t len,
                          const struct bg_mime_hdrs *idx, int maxdepth,
                          struct bg_mime_part *parts, size_t maxparts);

@@ -1,4 +1,5 @@
-/* test_mime.c - the header index (bg_mime_index, bg_mime_hdr_get), the
+/* test_mime.c - the header index (bg_mime_index, bg_mime_index_msg,
+ * bg_mime_hdr_get), field values, the string helpers, the
  * walk that uses it (bg_mime_walk_hdrs) and the boundary search of
  * bg_mime_walk. Every input is copied into an exact-size heap buffer (no
  * NUL after it) so valgrind/ASan catch any read past its length. */
@@ -72,7 +73,7 @@ START_TEST(index_lookups)
     static const char *const names[] = {
         "subject", "Subject", "from", "to", "received", "garbage line without a colon",
         "indented", "x y", "x", "a", "a:b", "", "x-nul", "content-type", "last",
-        "to ", "content", "content-type-x", "nothere",
+        "to ", "content", "content-type-x", "nothere", "x\ty", "x y ", "x  y",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         same_as_header(&x, names[i]);
@@ -155,6 +156,22 @@ static void walk_both(const char *m, size_t n, struct bg_mime_part *pa, size_t *
     size_t nb = bg_mime_walk_hdrs(m, n, &x, 8, pb, 16);
     ck_assert_uint_eq(*na, nb);
     ck_assert(memcmp(pa, pb, sizeof pb) == 0);
+    /* the index bg_mime_index_msg makes gives the same walk */
+    struct bg_mime_hdrs y;
+    size_t boff;
+    ck_assert_uint_eq(bg_mime_index_msg(m, n, &boff, &y), hl);
+    memset(pb, 0, sizeof pb);
+    nb = bg_mime_walk_hdrs(m, n, &y, 8, pb, 16);
+    ck_assert_uint_eq(*na, nb);
+    ck_assert(memcmp(pa, pb, sizeof pb) == 0);
+    /* so does one of a shorter message at the same place: ignored */
+    if (n > 0) {
+        bg_mime_index_msg(m, n - 1, NULL, &y);
+        memset(pb, 0, sizeof pb);
+        nb = bg_mime_walk_hdrs(m, n, &y, 8, pb, 16);
+        ck_assert_uint_eq(*na, nb);
+        ck_assert(memcmp(pa, pb, sizeof pb) == 0);
+    }
     /* an index of some other block is ignored */
     bg_mime_index(m, hl / 2, &x);
     memset(pb, 0, sizeof pb);
@@ -252,6 +269,228 @@ START_TEST(walk_long_line_of_boundaries)
 }
 END_TEST
 
+/* bg_mime_index_msg = bg_mime_split + bg_mime_index of the block */
+static void index_msg_agrees(const char *m, size_t n)
+{
+    char *p = dup_exact(m, n);
+    size_t b1 = 12345, b2 = 54321;
+    size_t h1 = bg_mime_split(p, n, &b1);
+    static struct bg_mime_hdrs x, y;
+    size_t h2 = bg_mime_index_msg(p, n, &b2, &y);
+    ck_assert_uint_eq(h1, h2);
+    ck_assert_uint_eq(b1, b2);
+    ck_assert_uint_eq(bg_mime_index_msg(p, n, NULL, &y), h1);
+    bg_mime_index(p, h1, &x);
+    ck_assert_ptr_eq(x.h, y.h);
+    ck_assert_uint_eq(x.hlen, y.hlen);
+    ck_assert_uint_eq(x.n, y.n);
+    ck_assert_uint_eq(x.rest, y.rest);
+    for (size_t i = 0; i < x.n; i++) {
+        ck_assert_uint_eq(x.e[i].off, y.e[i].off);
+        ck_assert_uint_eq(x.e[i].colon, y.e[i].colon);
+        ck_assert_uint_eq(x.e[i].eol, y.e[i].eol);
+        ck_assert(x.e[i].key == y.e[i].key);
+    }
+    static const char *const names[] = { "subject", "from", "to", "x-f3", "x-f70", "x-tail",
+                                         "body", "a:b", "content-type", "" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        same_as_header(&x, names[i]);
+        same_as_header(&y, names[i]);
+    }
+    free(p);
+}
+
+START_TEST(index_msg_split)
+{
+    static const char *const msgs[] = {
+        "", "\n", "\r", "\r\n", "\r\r\n", "Subject: a\n", "Subject: a",
+        "Subject: a\r\n\r\nBody: b\r\n", "Subject: a\n\nBody: b\n",
+        "Subject: a\r\rBody: b", "Subject: a\n\rBody: b", "Subject: a\n\r",
+        "Subject: a\n \nBody: b\n\n", "From: x\n\tfolded\n\nTo: y\n",
+        "a:b: colon\nA:B : v\n\nbody", ":\n\n", "To\n\nSubject: not a header\n",
+    };
+    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++)
+        index_msg_agrees(msgs[i], strlen(msgs[i]));
+    /* more fields than the index holds, then a body with more of them */
+    size_t cap = 100 * 40 + 200;
+    char *h = malloc(cap);
+    ck_assert_ptr_nonnull(h);
+    size_t n = 0;
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(h + n, cap - n, "X-F%d: value %d\r\n", i, i);
+    n += (size_t)snprintf(h + n, cap - n, "X-Tail: end\r\n\r\nBody: x\r\nX-F3: no\r\n");
+    index_msg_agrees(h, n);
+    index_msg_agrees(h, n - 30);
+    free(h);
+}
+END_TEST
+
+START_TEST(index_name_with_colon)
+{
+    /* a looked-up name with a ':' matches lines starting with it; the
+     * value starts after the line's first ':' */
+    static const char m[] = "A:B : v\r\nx: y\r\n";
+    char *p = dup_exact(m, sizeof m - 1);
+    struct bg_mime_hdrs x;
+    bg_mime_index(p, sizeof m - 1, &x);
+    char v[32];
+    ck_assert(bg_mime_hdr_get(&x, "a:b", v, sizeof v));
+    ck_assert_str_eq(v, "B : v");
+    ck_assert(bg_mime_header(p, sizeof m - 1, "a:b", v, sizeof v));
+    ck_assert_str_eq(v, "B : v");
+    ck_assert(bg_mime_hdr_get(&x, "a", v, sizeof v));
+    ck_assert_str_eq(v, "B : v");
+    free(p);
+}
+END_TEST
+
+/* The value bg_mime_next_field must give: blanks (NUL, TAB, CR, SP) and
+ * folds collapsed to one space, trimmed, cut to valsz - 1 bytes. */
+static void naive_value(const char *v, size_t n, char *out, size_t outsz)
+{
+    size_t o = 0;
+    int sp = 0;
+    for (size_t i = 0; i < n && o + 1 < outsz; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == 0 || c == '\t' || c == '\r' || c == ' ' || c == '\n') {
+            sp = o > 0;
+            continue;
+        }
+        if (sp) {
+            out[o++] = ' ';
+            sp = 0;
+            if (o + 1 >= outsz)
+                break;
+        }
+        out[o++] = (char)c;
+    }
+    if (outsz)
+        out[o] = 0;
+}
+
+START_TEST(field_value_runs)
+{
+    /* long runs (copied eight bytes at a time), control bytes inside
+     * runs, blanks of every kind, folds; cut at every size */
+    static const char v[] = "  abcdefghijklmnopqrstuvwxyz0123456789\x01\x02" "ABCDEFGH\x7f\xff"
+                            "xyz \t\r a\0b\x1f" "cdefghij\r\n\tfolded-run-of-many-bytes   \r\n"
+                            " 12345678 1234567 123456789\x08" "0123456789abcdef";
+    static const char pre[] = "X-Long:";
+    size_t vl = sizeof v - 1, n = sizeof pre - 1 + vl;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, pre, sizeof pre - 1);
+    memcpy(p + sizeof pre - 1, v, vl);
+    for (size_t sz = 0; sz <= 200; sz++) {
+        char a[256], b[256], nm[16];
+        memset(a, 'A', sizeof a);
+        memset(b, 'B', sizeof b);
+        naive_value(v, vl, b, sz);
+        size_t pos = 0;
+        ck_assert(bg_mime_next_field(p, n, &pos, nm, sizeof nm, a, sz));
+        ck_assert_uint_eq(pos, n);
+        ck_assert_str_eq(nm, "x-long");
+        if (sz)
+            ck_assert_str_eq(a, b);
+        else
+            ck_assert_int_eq(a[0], 'A'); /* nothing written */
+    }
+    free(p);
+}
+END_TEST
+
+START_TEST(string_helpers)
+{
+    char out[64];
+    /* media type: lower-cased, ends at blanks and ';', cut to size */
+    bg_mime_media_type(" \tMultiPart/REPORT ;x", out, sizeof out);
+    ck_assert_str_eq(out, "multipart/report");
+    bg_mime_media_type("Text/Plain", out, 5);
+    ck_assert_str_eq(out, "text");
+    bg_mime_media_type("\xc1@[`{Z", out, sizeof out);
+    ck_assert_str_eq(out, "\xc1@[`{z");
+    out[0] = 'X';
+    bg_mime_media_type("a", out, 0);
+    ck_assert_int_eq(out[0], 'X');
+    ck_assert_int_eq(bg_mime_encoding(" BASE64 "), BG_ENC_BASE64);
+    ck_assert_int_eq(bg_mime_encoding("Quoted-Printable;"), BG_ENC_QP);
+    ck_assert_int_eq(bg_mime_encoding("7bit"), BG_ENC_IDENTITY);
+    /* parameters: ';' inside quotes is not a separator, escapes */
+    static const char ct[] = "multipart/mixed; a=\"x;boundary=no\\\";\"; Boundary = \"b\\\"q;\"; c=d";
+    ck_assert(bg_mime_param(ct, "boundary", out, sizeof out));
+    ck_assert_str_eq(out, "b\"q;");
+    ck_assert(bg_mime_param(ct, "a", out, sizeof out));
+    ck_assert_str_eq(out, "x;boundary=no\";");
+    ck_assert(bg_mime_param(ct, "c", out, 2));
+    ck_assert_str_eq(out, "d");
+    ck_assert(!bg_mime_param(ct, "d", out, sizeof out));
+    ck_assert(!bg_mime_param("text/plain; x=\"unterminated;boundary=b", "boundary", out, sizeof out));
+    /* encoded words; plain runs between them copied as they are, cut */
+    bg_mime_decode_words("Re: =?utf-8?B?SGVsbG8=?= =?x?Q?w=6Frld_!?= plain = text", out, sizeof out);
+    ck_assert_str_eq(out, "Re: Helloworld ! plain = text");
+    bg_mime_decode_words("abcdefgh=?bad", out, 5);
+    ck_assert_str_eq(out, "abcd");
+    bg_mime_decode_words("abc=?bad", out, sizeof out);
+    ck_assert_str_eq(out, "abc=?bad");
+}
+END_TEST
+
+START_TEST(decoders_cut)
+{
+    /* whole quads and single digits give the same bytes: every output
+     * size gets a prefix of the whole; both alphabets, line breaks and
+     * garbage skipped, padding drops partial bits */
+    static const char b64[] = "SGVsbG8gV29y\r\nbGQh-_8=Pz8/\nQQ==QUJD*RA";
+    static const char want[] = "Hello World!\xfb\xff???AABCD";
+    char out[64];
+    size_t wl = sizeof want - 1;
+    for (size_t sz = 0; sz <= wl + 2; sz++) {
+        memset(out, 'Z', sizeof out);
+        size_t n = bg_mime_b64_decode(b64, sizeof b64 - 1, out, sz);
+        ck_assert_uint_eq(n, sz < wl ? sz : wl);
+        ck_assert(memcmp(out, want, n) == 0);
+        ck_assert_int_eq(out[n], 'Z');
+    }
+    static const char qp[] = "caf=C3=A9 =3d=\r\nsoft =  \nbreak =ZZ =4";
+    static const char qwant[] = "caf\xc3\xa9 =soft break =ZZ =4";
+    size_t ql = sizeof qwant - 1;
+    for (size_t sz = 0; sz <= ql + 2; sz++) {
+        memset(out, 'Z', sizeof out);
+        size_t n = bg_mime_qp_decode(qp, sizeof qp - 1, out, sz);
+        ck_assert_uint_eq(n, sz < ql ? sz : ql);
+        ck_assert(memcmp(out, qwant, n) == 0);
+        ck_assert_int_eq(out[n], 'Z');
+    }
+}
+END_TEST
+
+START_TEST(walk_near_miss_boundaries)
+{
+    /* a long boundary and a body of lines that all nearly match it (the
+     * search stays linear), then one that does */
+    char b[BG_MIME_BOUNDARY_MAX + 1];
+    memset(b, 'a', BG_MIME_BOUNDARY_MAX);
+    b[BG_MIME_BOUNDARY_MAX] = 0;
+    size_t lines = 4000, ll = 3 + BG_MIME_BOUNDARY_MAX;
+    size_t cap = 300 + (lines + 2) * (ll + 2);
+    char *m = malloc(cap);
+    ck_assert_ptr_nonnull(m);
+    size_t n = (size_t)snprintf(m, cap, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n", b);
+    for (size_t i = 0; i < lines; i++) {
+        n += (size_t)snprintf(m + n, cap - n, "--%s\n", b);
+        m[n - 2 - (i % BG_MIME_BOUNDARY_MAX)] = 'b'; /* a miss somewhere */
+    }
+    n += (size_t)snprintf(m + n, cap - n, "--%s\n\nx\n--%s--\n", b, b);
+    struct bg_mime_part pt[16];
+    size_t np;
+    walk_both(m, n, pt, &np);
+    ck_assert_uint_eq(np, 2);
+    ck_assert(pt[0].multipart);
+    ck_assert(body_is(&pt[1], "x"));
+    free(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -260,12 +499,18 @@ static Suite *make_suite(void)
     tcase_add_test(t, index_lookups);
     tcase_add_test(t, index_overflow);
     tcase_add_test(t, index_hostile);
+    tcase_add_test(t, index_msg_split);
+    tcase_add_test(t, index_name_with_colon);
+    tcase_add_test(t, field_value_runs);
+    tcase_add_test(t, string_helpers);
+    tcase_add_test(t, decoders_cut);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
     tcase_add_test(w, walk_delimiters);
     tcase_add_test(w, walk_first_line_and_guessed);
     tcase_add_test(w, walk_long_line_of_boundaries);
+    tcase_add_test(w, walk_near_miss_boundaries);
     suite_add_tcase(s, w);
     return s;
 }
