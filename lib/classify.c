@@ -1617,6 +1617,23 @@ static const struct rule *match_set(const struct bg_rules *r,
     return NULL;
 }
 
+void bg_facts_from_dsn(const struct bg_dsn *d, const struct bg_dsn_rcpt *r,
+                       struct bg_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    if (r) {
+        f->action = r->action;
+        f->status = r->status;
+        f->reply_code = r->reply_code;
+        f->diag = r->diag;
+        f->remote_mta = r->remote_mta;
+        f->command = r->command;
+    }
+    f->is_feedback = d->kind == BG_REPORT_ARF;
+    f->feedback_type = d->feedback_type;
+    f->is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
+}
+
 void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
                  struct bg_verdict *v)
 {

@@ -38,6 +38,10 @@ void bg_rules_free(struct bg_rules *r);
 
 void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
                  struct bg_verdict *v);
+/* The facts of recipient r of the parsed report d (r NULL: the report as
+ * a whole, no recipient). f points into d, which must outlive it. */
+void bg_facts_from_dsn(const struct bg_dsn *d, const struct bg_dsn_rcpt *r,
+                       struct bg_facts *f);
 
 /* Policy: what each class / reason does. */
 enum bg_policy_action { BG_POLICY_NONE = 0, BG_POLICY_COUNT, BG_POLICY_SUPPRESS };

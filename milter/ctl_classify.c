@@ -243,12 +243,10 @@ static void classify_one(FILE *out, int json, const char *name,
     int rc = bg_dsn_parse(buf, len, &opts, d);
 
     if (rc < 0 || d->nrcpt == 0) {
-        memset(&f, 0, sizeof f);
-        if (rc == 0) {
-            f.is_feedback = d->kind == BG_REPORT_ARF;
-            f.feedback_type = d->feedback_type;
-            f.is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
-        }
+        if (rc == 0)
+            bg_facts_from_dsn(d, NULL, &f);
+        else
+            memset(&f, 0, sizeof f);
         bg_classify(rules, &f, &v);
         if (rc < 0) {
             /* Not a report at all: nothing we can learn from it. */
@@ -266,16 +264,7 @@ static void classify_one(FILE *out, int json, const char *name,
     size_t n = d->nrcpt < BG_DSN_MAX_RCPT ? d->nrcpt : BG_DSN_MAX_RCPT;
     for (size_t i = 0; i < n; i++) {
         const struct bg_dsn_rcpt *r = &d->r[i];
-        memset(&f, 0, sizeof f);
-        f.action = r->action;
-        f.status = r->status;
-        f.reply_code = r->reply_code;
-        f.diag = r->diag;
-        f.remote_mta = r->remote_mta;
-        f.command = r->command;
-        f.is_feedback = d->kind == BG_REPORT_ARF;
-        f.feedback_type = d->feedback_type;
-        f.is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
+        bg_facts_from_dsn(d, r, &f);
         bg_classify(rules, &f, &v);
         struct line l = { name, r->rcpt[0] ? r->rcpt : r->orig_rcpt, r->status,
                           &v, bg_policy_decide(policy, &v), r->diag,

@@ -21,21 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-static void facts_from(const struct bg_dsn *d, const struct bg_dsn_rcpt *x,
-                       struct bg_facts *f)
-{
-    memset(f, 0, sizeof *f);
-    f->action = x->action;
-    f->status = x->status;
-    f->reply_code = x->reply_code;
-    f->diag = x->diag;
-    f->remote_mta = x->remote_mta;
-    f->command = x->command;
-    f->is_feedback = d->kind == BG_REPORT_ARF;
-    f->feedback_type = d->feedback_type;
-    f->is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
-}
-
 static const char *source_of(const struct bg_dsn *d, int local)
 {
     if (local)
@@ -113,7 +98,7 @@ void report_learn(struct runtime *r, const char *id, const char *buf, size_t len
         }
         struct bg_facts f;
         struct bg_verdict v;
-        facts_from(d, x, &f);
+        bg_facts_from_dsn(d, x, &f);
         bg_classify(r->learner.rules, &f, &v);
         struct bg_event e = {
             .rcpt = norm, .v = &v, .status = x->status, .diag = x->diag,

@@ -62,7 +62,10 @@ static size_t one(const struct msg *m, struct bg_dsn *d, const struct bg_rules *
     int rc = bg_dsn_parse(m->buf, m->len, &opts, d);
     size_t n = rc == 0 ? (d->nrcpt < BG_DSN_MAX_RCPT ? d->nrcpt : BG_DSN_MAX_RCPT) : 0;
     if (n == 0) {
-        memset(&f, 0, sizeof f);
+        if (rc == 0)
+            bg_facts_from_dsn(d, NULL, &f);
+        else
+            memset(&f, 0, sizeof f);
         bg_classify(rules, &f, &v);
         int w = snprintf(line, sizeof line, "-\t-\t%s\t%s\t%s\n", v.reason, v.rule,
                          bg_policy_action_name(bg_policy_decide(pol, &v)));
@@ -70,16 +73,7 @@ static size_t one(const struct msg *m, struct bg_dsn *d, const struct bg_rules *
     }
     for (size_t i = 0; i < n; i++) {
         const struct bg_dsn_rcpt *r = &d->r[i];
-        memset(&f, 0, sizeof f);
-        f.action = r->action;
-        f.status = r->status;
-        f.reply_code = r->reply_code;
-        f.diag = r->diag;
-        f.remote_mta = r->remote_mta;
-        f.command = r->command;
-        f.is_feedback = d->kind == BG_REPORT_ARF;
-        f.feedback_type = d->feedback_type;
-        f.is_autoreply = d->kind == BG_REPORT_AUTOREPLY;
+        bg_facts_from_dsn(d, r, &f);
         bg_classify(rules, &f, &v);
         int w = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\n", r->rcpt,
                          r->status[0] ? r->status : "-", v.reason, v.rule,

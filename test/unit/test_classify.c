@@ -613,6 +613,35 @@ START_TEST(cmd_from_text)
 }
 END_TEST
 
+/* The facts handed to the classifier come from the parsed report: one
+ * recipient's fields, or (no recipient) only the report's kind. */
+START_TEST(facts_from_dsn)
+{
+    static struct bg_dsn d;
+    struct bg_facts f;
+    memset(&d, 0, sizeof d);
+    d.kind = BG_REPORT_ARF;
+    snprintf(d.feedback_type, sizeof d.feedback_type, "abuse");
+    d.nrcpt = 1;
+    d.r[0].action = BG_ACTION_FAILED;
+    snprintf(d.r[0].status, sizeof d.r[0].status, "5.1.1");
+    snprintf(d.r[0].diag, sizeof d.r[0].diag, "user unknown");
+    bg_facts_from_dsn(&d, &d.r[0], &f);
+    ck_assert_int_eq(f.action, BG_ACTION_FAILED);
+    ck_assert_str_eq(f.status, "5.1.1");
+    ck_assert_str_eq(f.diag, "user unknown");
+    ck_assert_int_eq(f.is_feedback, 1);
+    ck_assert_int_eq(f.is_autoreply, 0);
+    ck_assert_str_eq(f.feedback_type, "abuse");
+    d.kind = BG_REPORT_AUTOREPLY;
+    bg_facts_from_dsn(&d, NULL, &f);
+    ck_assert_ptr_null(f.status);
+    ck_assert_ptr_null(f.diag);
+    ck_assert_int_eq(f.is_feedback, 0);
+    ck_assert_int_eq(f.is_autoreply, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("classify");
@@ -629,6 +658,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, text_overlap);
     tcase_add_test(t, list_items);
     tcase_add_test(t, cmd_from_text);
+    tcase_add_test(t, facts_from_dsn);
     suite_add_tcase(s, t);
     TCase *p = tcase_create("policy");
     tcase_add_test(p, policy_defaults);
