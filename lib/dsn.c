@@ -202,30 +202,47 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * threads share them. On x86-64 CPUs with SSSE3 (all since 2006; checked
  * at run time, the byte loop is the fallback) sixteen positions at a time
  * are tested for "first, second and third byte can start a needle" with
- * two nibble-table lookups per byte (pshufb). The bytes are tested with the
- * 0x20 bit forced on: for a letter that is its lower case, for any other
- * byte a superset of the exact test; every survivor goes through the exact
- * byte-wise check (mscan_at), so the filter never changes a result. No
- * library does this for a fixed needle set: libc's memmem takes one
- * needle, and a regex engine would be a dependency for 60 strings. */
+ * two nibble-table lookups per byte (pshufb), the "Teddy" filter of
+ * Hyperscan: the needles are put in 8 buckets, a table entry holds one bit
+ * per bucket, and the three bytes' bits are ANDed before the test, so a
+ * position survives only when all three bytes fit needles of the SAME
+ * bucket - far fewer survivors than one set per byte position, where
+ * "the" passes for needles starting "th", "?h?e" and so on. The bytes are
+ * tested with the 0x20 bit forced on: for a letter that is its lower
+ * case, for any other byte a superset of the exact test; every survivor
+ * goes through the exact byte-wise check (mscan_at), so the filter never
+ * changes a result. No library does this for a fixed needle set: libc's
+ * memmem takes one needle, and a regex engine would be a dependency for
+ * 60 strings. */
+#define MSCAN_BUCKETS 8
 struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
     unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
-    /* nibble tables of (byte | 0x20): bit h of lo[x & 15] is set when
-     * the byte (h << 4 | x & 15) is in the set, hi[h] = 1 << h; one pair
-     * each for the first, second and third byte of the needles */
-    unsigned char lo0[16], hi0[16], lo1[16], hi1[16], lo2[16], hi2[16];
+    unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
+    /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..2) with
+     * 0x20 forced on: the buckets holding a needle that byte can be part of */
+    unsigned char lo[3][16], hi[3][16];
 };
 
-/* Put the folded byte f (< 0x80) into the set held by lo/hi. */
-static void nibble_add(unsigned char *lo, unsigned char *hi, unsigned char f)
+/* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
+ * of bucket b. */
+static void bucket_add(struct mscan *ms, int p, unsigned b, unsigned char f)
 {
-    unsigned h = (unsigned)f >> 4 & 7;
-    lo[f & 15] |= (unsigned char)(1u << h);
-    hi[h] = (unsigned char)(1u << h);
+    ms->lo[p][f & 15] |= (unsigned char)(1u << b);
+    ms->hi[p][f >> 4] |= (unsigned char)(1u << b);
+}
+
+/* Folded first three bytes of needle i (0 past its end): the key needles
+ * are sorted by to share buckets with look-alikes. */
+static unsigned fold3(const char *nd, size_t l)
+{
+    unsigned k = 0;
+    for (size_t j = 0; j < 3; j++)
+        k = k << 8 | (j < l ? ((unsigned)lc((unsigned char)nd[j]) | 0x20u) : 0u);
+    return k;
 }
 
 static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
@@ -233,37 +250,44 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
     memset(ms, 0, sizeof *ms);
     ms->nd = nd;
     ms->cnt = cnt > 64 ? 64 : cnt;
+    /* buckets: needles in order of their folded first bytes, cut into 8
+     * runs of about equal size, so a bucket's needles look alike and its
+     * nibble sets stay small (insertion sort: at most 64 fixed needles) */
+    unsigned char ord[64];
     for (size_t i = 0; i < ms->cnt; i++) {
+        size_t j = i;
+        unsigned k = fold3(nd[i], strlen(nd[i]));
+        while (j > 0 && fold3(nd[ord[j - 1]], strlen(nd[ord[j - 1]])) > k) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = (unsigned char)i;
+    }
+    for (size_t r = 0; r < ms->cnt; r++) {
+        size_t i = ord[r];
+        unsigned b = (unsigned)(r * MSCAN_BUCKETS / ms->cnt);
+        ms->bucket[b] |= 1ULL << i;
         size_t l = strlen(nd[i]);
         ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
         unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
-        unsigned char b = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
+        unsigned char c1 = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
         ms->t0[a] |= 1ULL << i;
         ms->first[a] = 1;
         if (a >= 'a' && a <= 'z')
             ms->first[a - 32] = 1;
-        nibble_add(ms->lo0, ms->hi0, (unsigned char)(a | 0x20));
-        if (l > 1) {
-            ms->t1[b] |= 1ULL << i;
-            nibble_add(ms->lo1, ms->hi1, (unsigned char)(b | 0x20));
-        } else {
+        if (l > 1)
+            ms->t1[c1] |= 1ULL << i;
+        else
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
-            for (unsigned k = 0; k < 128; k++) /* any second byte */
-                nibble_add(ms->lo1, ms->hi1, (unsigned char)(k | 0x20));
-        }
-        if (l > 2) {
-            unsigned char c = (unsigned char)lc((unsigned char)nd[i][2]);
-            /* a byte >= 0x80 only matches itself: no nibble set for it */
-            if (c & 0x80) {
-                memset(ms->hi2, 0xff, sizeof ms->hi2);
-                memset(ms->lo2, 0xff, sizeof ms->lo2);
+        for (int p = 0; p < 3; p++) {
+            if ((size_t)p < l) {
+                unsigned char f = (unsigned char)(lc((unsigned char)nd[i][p]) | 0x20);
+                bucket_add(ms, p, b, f);
             } else {
-                nibble_add(ms->lo2, ms->hi2, (unsigned char)(c | 0x20));
+                for (unsigned k = 0; k < 256; k++) /* any byte there */
+                    bucket_add(ms, p, b, (unsigned char)(k | 0x20));
             }
-        } else {
-            for (unsigned k = 0; k < 128; k++) /* any third byte */
-                nibble_add(ms->lo2, ms->hi2, (unsigned char)(k | 0x20));
         }
     }
 }
@@ -298,17 +322,27 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
     return -1;
 }
 
+/* The buckets holding a needle of want. */
+static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
+{
+    unsigned bm = 0;
+    for (unsigned b = 0; b < MSCAN_BUCKETS; b++)
+        if (ms->bucket[b] & want)
+            bm |= 1u << b;
+    return bm;
+}
+
 #ifdef MSCAN_SHUFTI
-/* 0xff where (byte | 0x20) of v is in the set of lo/hi. */
+/* Per byte of v: the buckets whose needles may have (byte | 0x20) at the
+ * offset lo/hi describe. */
 __attribute__((target("ssse3"))) static inline __m128i
-nibble_in(__m128i v, __m128i lo, __m128i hi)
+bucket_bits(__m128i v, __m128i lo, __m128i hi)
 {
     const __m128i low4 = _mm_set1_epi8(0x0f);
     v = _mm_or_si128(v, _mm_set1_epi8(0x20));
     __m128i a = _mm_shuffle_epi8(lo, _mm_and_si128(v, low4));
     __m128i b = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
-    return _mm_andnot_si128(_mm_cmpeq_epi8(_mm_and_si128(a, b), _mm_setzero_si128()),
-                            _mm_set1_epi8(-1));
+    return _mm_and_si128(a, b);
 }
 
 /* mscan_next's loop over whole 18-byte windows; returns where it stopped
@@ -317,28 +351,39 @@ __attribute__((target("ssse3"))) static size_t
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
            unsigned long long want, int *k, size_t *at)
 {
-    const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo0);
-    const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi0);
-    const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo1);
-    const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi1);
-    const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo2);
-    const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi2);
+    const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]);
+    const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[0]);
+    const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[1]);
+    const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
+    const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[2]);
+    const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
+    /* buckets without a wanted needle are no candidates */
+    const __m128i live = _mm_set1_epi8((char)mscan_buckets(ms, want));
+    const __m128i zero = _mm_setzero_si128();
     *k = -1;
     for (; n >= 18 && i <= n - 18; i += 16) {
         __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
         __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1));
         __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 2));
-        __m128i m = _mm_and_si128(nibble_in(v0, lo0, hi0), nibble_in(v1, lo1, hi1));
-        m = _mm_and_si128(m, nibble_in(v2, lo2, hi2));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        __m128i m = _mm_and_si128(bucket_bits(v0, lo0, hi0), bucket_bits(v1, lo1, hi1));
+        m = _mm_and_si128(_mm_and_si128(m, bucket_bits(v2, lo2, hi2)), live);
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
+        if (!mask)
+            continue;
+        unsigned char bits[16];
+        _mm_storeu_si128((__m128i *)(void *)bits, m);
         while (mask) {
-            size_t j = i + (size_t)__builtin_ctz(mask);
+            unsigned o = (unsigned)__builtin_ctz(mask);
             mask &= mask - 1;
-            int r = mscan_at(ms, h, n, j, want);
+            /* only the needles of the buckets that matched */
+            unsigned long long cand = 0;
+            for (unsigned bb = bits[o]; bb; bb &= bb - 1)
+                cand |= ms->bucket[__builtin_ctz(bb)];
+            int r = mscan_at(ms, h, n, i + o, want & cand);
             if (r >= 0) {
                 *k = r;
-                *at = j;
-                return j;
+                *at = i + o;
+                return i + o;
             }
         }
     }
