@@ -219,6 +219,7 @@ struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
+    size_t maxlen;            /* of the longest needle */
     unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
@@ -269,6 +270,8 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         ms->bucket[b] |= 1ULL << i;
         size_t l = strlen(nd[i]);
         ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
+        if (ms->len[i] > ms->maxlen)
+            ms->maxlen = ms->len[i];
         unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
         unsigned char c1 = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
         ms->t0[a] |= 1ULL << i;
@@ -1008,6 +1011,10 @@ struct ctx {
     char *buf;          /* decode scratch: len + 1 bytes */
     char *text;         /* human-readable text, NUL-terminated */
     size_t text_len;
+    /* text_cut(text), found lazily (cut_before): the positions before
+     * cut_from hold no cut mark; cut is it once cut_done */
+    size_t cut, cut_from;
+    int cut_done;
     char subject[512];
     char from[512];
     char to[512];
@@ -1475,11 +1482,34 @@ static const char *const cut_marks[] = {
     "------- Returned Message --------",
     NULL };
 MSCAN_STATIC(cut_marks, cut_marks)
-/* Where the returned original starts inside the human text. */
-static size_t text_cut(const char *t, size_t n)
+/* Where the returned original starts inside the human text (the first
+ * cut mark), if that is before lim; else lim (at most text_len). A DSN's
+ * text seldom has a mark, and its readers only ask about the text up to
+ * a recipient's mention: searching the positions before lim, and only
+ * those not searched before, spares a pass over the rest. A mark that
+ * starts before lim ends before lim + maxlen - 1: that window finds every
+ * one, in the order of the whole text's search. */
+static size_t cut_before(struct ctx *c, size_t lim)
 {
-    size_t at;
-    return mscan_next(cut_marks_scanner(), t, n, 0, ~0ULL, &at) >= 0 ? at : n;
+    if (lim > c->text_len)
+        lim = c->text_len;
+    if (c->cut_done)
+        return c->cut < lim ? c->cut : lim;
+    if (lim <= c->cut_from)
+        return lim;
+    const struct mscan *ms = cut_marks_scanner();
+    size_t w = c->text_len - lim > ms->maxlen ? lim + ms->maxlen - 1 : c->text_len, at;
+    if (mscan_next(ms, c->text, w, c->cut_from, ~0ULL, &at) >= 0 && at < lim) {
+        c->cut_done = 1;
+        c->cut = at;
+        return at;
+    }
+    c->cut_from = lim;
+    if (lim == c->text_len) {
+        c->cut_done = 1;
+        c->cut = lim;
+    }
+    return lim;
 }
 
 static int line_is_header_of_original(const char *l, size_t n)
@@ -2226,7 +2256,7 @@ static int parse_vendor(struct ctx *c, int force)
     if (strcmp(fmt, "ses") == 0 && parse_ses_json(c, t, n))
         return 1;
 
-    size_t cut = text_cut(t, n);
+    size_t cut = cut_before(c, n);
     size_t first_at[BG_DSN_MAX_RCPT];
     size_t nfound0 = c->out->nrcpt;
     size_t i = 0, adv;
@@ -2364,17 +2394,23 @@ static void set_autoreply(struct ctx *c)
 
 static void finish_dsn(struct ctx *c)
 {
-    size_t cut = c->text ? text_cut(c->text, c->text_len) : 0;
     for (size_t k = 0; k < c->out->nrcpt; k++) {
         struct bg_dsn_rcpt *r = &c->out->r[k];
         fill_codes(r);
         if (!c->text_len)
             continue;
-        /* details the DSN part leaves out, from the human text */
-        const char *h = ci_find(c->text, cut, r->rcpt);
+        /* details the DSN part leaves out, from the human text before the
+         * returned original: the first mention in the whole text when it
+         * ends before the cut (a later one would end later still) */
+        const char *h = ci_find(c->text, c->text_len, r->rcpt);
+        if (h) {
+            size_t he = (size_t)(h - c->text) + strlen(r->rcpt);
+            if (cut_before(c, he) < he)
+                h = NULL;
+        }
         if (h) {
             size_t rb = (size_t)(h - c->text);
-            size_t re = rb + 2048 < cut ? rb + 2048 : cut;
+            size_t re = cut_before(c, rb + 2048);
             /* up to the next recipient's mention */
             for (size_t j = 0; j < c->out->nrcpt; j++) {
                 if (j == k)
