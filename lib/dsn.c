@@ -222,6 +222,12 @@ struct mscan {
     size_t maxlen;            /* of the longest needle */
     unsigned char first[256]; /* byte may start some needle (either case) */
     unsigned long long t0[128], t1[128];
+    /* the first 8 bytes (fewer when shorter) of each needle, lower case,
+     * as one word: the input's 8 bytes with the 0x20 bit forced on where
+     * the needle has a letter (cs) equal it under mask exactly when
+     * they match case-insensitively (for a non-letter lc() changes no
+     * byte that could equal it) */
+    uint64_t pre[64], cs[64], pmask[64];
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..2) with
      * 0x20 forced on: the buckets holding a needle that byte can be part of */
@@ -274,6 +280,13 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
             ms->maxlen = ms->len[i];
         unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
         unsigned char c1 = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
+        for (size_t j = 0; j < 8 && j < l; j++) {
+            unsigned char f = (unsigned char)lc((unsigned char)nd[i][j]);
+            ms->pre[i] |= (uint64_t)f << (8 * j);
+            ms->pmask[i] |= (uint64_t)0xff << (8 * j);
+            if (f >= 'a' && f <= 'z')
+                ms->cs[i] |= (uint64_t)0x20 << (8 * j);
+        }
         ms->t0[a] |= 1ULL << i;
         ms->first[a] = 1;
         if (a >= 'a' && a <= 'z')
@@ -309,6 +322,11 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
     if (b1 & 0x80)
         return -1;
     mk &= ms->t1[lc(b1)];
+    /* eight bytes at once where there are eight (little-endian words) */
+    uint64_t w = 0;
+    int wide = n - i >= 8;
+    if (wide)
+        memcpy(&w, h + i, 8);
     while (mk) {
         int k = __builtin_ctzll(mk);
         mk &= mk - 1;
@@ -317,6 +335,11 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
             continue;
         const char *nd = ms->nd[k];
         size_t j = 2;
+        if (wide && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+            if (((w | ms->cs[k]) ^ ms->pre[k]) & ms->pmask[k])
+                continue;
+            j = l < 8 ? l : 8;
+        }
         while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
             j++;
         if (j >= l)
