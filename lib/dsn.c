@@ -1032,7 +1032,7 @@ struct ctx {
     struct bg_dsn *out;
     size_t nparts;
     char *buf;          /* decode scratch: len + 1 bytes */
-    char *text;         /* human-readable text, NUL-terminated */
+    char *text;         /* human-readable text, NUL-terminated, len + 1 bytes */
     size_t text_len;
     /* text_cut(text), found lazily (cut_before): the positions before
      * cut_from hold no cut mark; cut is it once cut_done */
@@ -1046,7 +1046,9 @@ struct ctx {
     char hmxmr[320];      /* Hotmail JMRP X-HmXmrOriginalRecipient */
     char senders[4][320]; /* envelope/header senders seen in the text */
     int nsenders;
-    struct bg_mime_part parts[MAX_PARTS]; /* last: not zeroed, [0,nparts) set */
+    char field[FIELD_MAX];  /* a delivery-status field's value */
+    struct bg_mime_part parts[MAX_PARTS]; /* [0,nparts) set */
+    /* buf and text follow in the same allocation (ctx_new) */
 };
 
 static struct bg_dsn_rcpt *rcpt_add(struct bg_dsn *out, const char *addr)
@@ -1150,9 +1152,7 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
     struct bg_dsn_rcpt cur;
     int have = 0, has_final = 0;
     char name[48];
-    char *val = malloc(FIELD_MAX);
-    if (!val)
-        return;
+    char *val = c->field;
     memset(&cur, 0, sizeof cur);
     size_t i = 0;
     while (i < n) {
@@ -1290,7 +1290,6 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
         i = next > i ? next : n;
     }
     ds_commit(c, &cur, &have);
-    free(val);
 }
 
 /* ---- ARF ------------------------------------------------------------------ */
@@ -2450,6 +2449,33 @@ static void finish_dsn(struct ctx *c)
 
 static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest);
 
+/* The context of one message, with its two len + 1 byte buffers in the
+ * same allocation (one malloc per message, not three), or NULL. Only the
+ * fields that may be read before they are written are set: the rest (the
+ * part table, the field buffer, string tails) is written first, and
+ * clearing all of it cost more than the allocation. */
+static struct ctx *ctx_new(const char *msg, size_t len, struct bg_dsn *out)
+{
+    if (len > (SIZE_MAX - sizeof(struct ctx)) / 2 - 1)
+        return NULL;
+    struct ctx *c = malloc(sizeof *c + 2 * (len + 1));
+    if (!c)
+        return NULL;
+    c->msg = msg;
+    c->len = len;
+    c->out = out;
+    c->nparts = 0;
+    c->buf = (char *)(c + 1);
+    c->text = c->buf + len + 1;
+    c->text_len = 0;
+    c->cut = c->cut_from = 0;
+    c->cut_done = 0;
+    c->subject[0] = c->from[0] = c->to[0] = 0;
+    c->orig_to[0] = c->xfailed[0] = c->hmxmr[0] = 0;
+    c->nsenders = 0;
+    return c;
+}
+
 int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
                  struct bg_dsn *out)
 {
@@ -2469,21 +2495,9 @@ int bg_dsn_parse(const char *msg, size_t len, const struct bg_dsn_opts *opts,
 static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
 {
 
-    struct ctx *c = malloc(sizeof *c);
+    struct ctx *c = ctx_new(msg, len, out);
     if (!c)
         return -1;
-    memset(c, 0, offsetof(struct ctx, parts));
-    c->msg = msg;
-    c->len = len;
-    c->out = out;
-    c->buf = malloc(len + 1);
-    c->text = malloc(len + 1);
-    if (!c->buf || !c->text) {
-        free(c->buf);
-        free(c->text);
-        free(c);
-        return -1;
-    }
     int rc = -1;
 
     struct bg_mime_hdrs hx;
@@ -2634,8 +2648,6 @@ done:
             break;
         }
     }
-    free(c->buf);
-    free(c->text);
     free(c);
     return rc;
 }
