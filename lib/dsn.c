@@ -1664,31 +1664,36 @@ static int line_has_code(const char *l, size_t n)
     return find_reply_n(l, n, code, sizeof code) || find_status_n(l, n, code, sizeof code);
 }
 
-/* Remote host from "host mx.example.com[..] said", "talking to x.y". */
+static const char *const host_keys[] = { "host ", "talking to ", "remote host ",
+                                         "Remote-MTA: dns; ", "mta ", NULL };
+MSCAN_STATIC(host_keys, host_keys)
+/* Remote host from "host mx.example.com[..] said", "talking to x.y": the
+ * first host name after the earliest key of the list that has one after
+ * it. One pass: a key found with a host name is the answer unless an
+ * earlier key of the list has one further on, so only those are looked
+ * for after it (no two keys can start at the same byte). */
 static void find_host(const char *s, size_t n, char *out, size_t osz)
 {
-    static const char *const keys[] = { "host ", "talking to ", "remote host ",
-                                        "Remote-MTA: dns; ", "mta ", NULL };
-    for (int i = 0; keys[i]; i++) {
-        const char *p = s;
-        size_t rem = n;
-        const char *h;
-        while ((h = ci_find(p, rem, keys[i])) != NULL) {
-            const char *q = h + strlen(keys[i]);
-            size_t k = 0;
-            while ((size_t)(q - s) + k < n && (is_alnum((unsigned char)q[k]) ||
-                                             q[k] == '.' || q[k] == '-'))
-                k++;
-            while (k > 0 && q[k - 1] == '.')
-                k--;
-            if (k > 3 && memchr(q, '.', k)) {
-                scopy(out, osz, q, k);
-                return;
-            }
-            rem -= (size_t)(h + 1 - p);
-            p = h + 1;
+    const struct mscan *ms = host_keys_scanner();
+    unsigned long long want = ~0ULL;
+    size_t pos = 0, at, hb = 0, hk = 0;
+    int l;
+    while (want && (l = mscan_next(ms, s, n, pos, want, &at)) >= 0) {
+        size_t q = at + ms->len[l], k = 0;
+        while (q + k < n && (is_alnum((unsigned char)s[q + k]) || s[q + k] == '.' ||
+                             s[q + k] == '-'))
+            k++;
+        while (k > 0 && s[q + k - 1] == '.')
+            k--;
+        if (k > 3 && memchr(s + q, '.', k)) {
+            hb = q;
+            hk = k;
+            want = (1ULL << l) - 1;
         }
+        pos = at + 1;
     }
+    if (hk)
+        scopy(out, osz, s + hb, hk);
 }
 
 /* Just after the last '\n' of t[rb - lim, rb) (from t[0] when rb < lim),
@@ -1746,11 +1751,21 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     int own_line = 0;
     /* the remote server's own words, where a vendor labels them */
     {
+        /* the first of the seven strong marks, else the first of any: one
+         * pass that after a weak mark looks for strong ones only (a strong
+         * one at the same byte would have been found, lower index first) */
         const struct mscan *ms = strong_marks_scanner();
-        size_t at;
-        int k = mscan_next(ms, t + rb, re - rb, 0, (1ULL << 7) - 1, &at);
-        if (k < 0)
-            k = mscan_next(ms, t + rb, re - rb, 0, ~0ULL, &at);
+        size_t at, wat = 0;
+        int k = mscan_next(ms, t + rb, re - rb, 0, ~0ULL, &at), wk = -1;
+        if (k >= 7) {
+            wk = k;
+            wat = at;
+            k = mscan_next(ms, t + rb, re - rb, at + 1, (1ULL << 7) - 1, &at);
+            if (k < 0) {
+                k = wk;
+                at = wat;
+            }
+        }
         if (k >= 0) {
             best = rb + at;
             if (k != 3)
