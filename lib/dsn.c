@@ -229,6 +229,8 @@ struct mscan {
      * byte that could equal it) */
     uint64_t pre[64], cs[64], pmask[64];
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
+    unsigned long long all;   /* every needle */
+    unsigned all_buckets;     /* every bucket in use */
     /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..2) with
      * 0x20 forced on: the buckets holding a needle that byte can be part of */
     unsigned char lo[3][16], hi[3][16];
@@ -274,6 +276,8 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         size_t i = ord[r];
         unsigned b = (unsigned)(r * MSCAN_BUCKETS / ms->cnt);
         ms->bucket[b] |= 1ULL << i;
+        ms->all |= 1ULL << i;
+        ms->all_buckets |= 1u << b;
         size_t l = strlen(nd[i]);
         ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
         if (ms->len[i] > ms->maxlen)
@@ -351,6 +355,8 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
 /* The buckets holding a needle of want. */
 static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
 {
+    if ((want & ms->all) == ms->all)
+        return ms->all_buckets; /* the usual call: every needle */
     unsigned bm = 0;
     for (unsigned b = 0; b < MSCAN_BUCKETS; b++)
         if (ms->bucket[b] & want)
@@ -399,7 +405,7 @@ bucket_bits(__m128i v, __m128i lo, __m128i hi)
  * (the byte loop goes on from there) or sets *k and *at. */
 __attribute__((target("ssse3"))) static size_t
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-           unsigned long long want, int *k, size_t *at)
+           unsigned long long want, unsigned bm, int *k, size_t *at)
 {
     const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]);
     const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[0]);
@@ -407,8 +413,8 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
     const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[2]);
     const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
-    /* buckets without a wanted needle are no candidates */
-    const __m128i live = _mm_set1_epi8((char)mscan_buckets(ms, want));
+    /* buckets without a wanted needle (bm) are no candidates */
+    const __m128i live = _mm_set1_epi8((char)bm);
     const __m128i zero = _mm_setzero_si128();
     *k = -1;
     for (; n >= 18 && i <= n - 18; i += 16) {
@@ -444,14 +450,14 @@ bucket_bits32(__m256i v, __m256i lo, __m256i hi)
 
 __attribute__((target("avx2"))) static size_t
 mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-             unsigned long long want, int *k, size_t *at)
+             unsigned long long want, unsigned bm, int *k, size_t *at)
 {
 #define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
     const __m256i lo0 = TAB32(ms->lo[0]), hi0 = TAB32(ms->hi[0]);
     const __m256i lo1 = TAB32(ms->lo[1]), hi1 = TAB32(ms->hi[1]);
     const __m256i lo2 = TAB32(ms->lo[2]), hi2 = TAB32(ms->hi[2]);
 #undef TAB32
-    const __m256i live = _mm256_set1_epi8((char)mscan_buckets(ms, want));
+    const __m256i live = _mm256_set1_epi8((char)bm);
     const __m256i zero = _mm256_setzero_si256();
     *k = -1;
     for (; n >= 34 && i <= n - 34; i += 32) {
@@ -492,15 +498,16 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
         return -1;
 #ifdef MSCAN_SHUFTI
     pthread_once(&ssse3_once, ssse3_probe);
-    if (have_avx2) {
+    /* (short inputs, e.g. a diagnostic, go to the byte loop at once) */
+    if (have_ssse3 && i < n && n - i >= 18) {
+        unsigned bm = mscan_buckets(ms, want);
         int k;
-        i = mscan_wide32(ms, h, n, i, want, &k, at);
-        if (k >= 0)
-            return k;
-    }
-    if (have_ssse3) {
-        int k;
-        i = mscan_wide(ms, h, n, i, want, &k, at);
+        if (have_avx2 && n - i >= 34) {
+            i = mscan_wide32(ms, h, n, i, want, bm, &k, at);
+            if (k >= 0)
+                return k;
+        }
+        i = mscan_wide(ms, h, n, i, want, bm, &k, at);
         if (k >= 0)
             return k;
     }
