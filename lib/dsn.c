@@ -56,6 +56,7 @@ static int is_alnum(int c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+static int is_alpha_c(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int is_sp(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 static void scopy(char *dst, size_t dsz, const char *src, size_t n)
@@ -228,6 +229,12 @@ struct mscan {
      * they match case-insensitively (for a non-letter lc() changes no
      * byte that could equal it) */
     uint64_t pre[64], cs[64], pmask[64];
+    /* compat[d]: the needles that can match where exactly d (1..7) of the
+     * 8 bytes from the candidate on are its first byte, or at least 8 (8):
+     * a needle whose first byte is no letter must repeat it exactly as
+     * often ("-----Original" only where five dashes and no sixth); runs of
+     * dashes would otherwise try every dashed needle at every byte */
+    unsigned long long compat[9];
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     unsigned long long all;   /* every needle */
     unsigned all_buckets;     /* every bucket in use */
@@ -284,6 +291,12 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
             ms->maxlen = ms->len[i];
         unsigned char a = (unsigned char)lc((unsigned char)nd[i][0]) & 0x7f;
         unsigned char c1 = l > 1 ? (unsigned char)lc((unsigned char)nd[i][1]) & 0x7f : 0;
+        size_t lead = 1, l8 = l < 8 ? l : 8;
+        while (lead < l8 && nd[i][lead] == nd[i][0])
+            lead++;
+        for (unsigned d = 1; d <= 8; d++)
+            if (is_alpha_c((unsigned char)nd[i][0]) || (lead == l8 ? d >= lead : d == lead))
+                ms->compat[d] |= 1ULL << i;
         for (size_t j = 0; j < 8 && j < l; j++) {
             unsigned char f = (unsigned char)lc((unsigned char)nd[i][j]);
             ms->pre[i] |= (uint64_t)f << (8 * j);
@@ -313,7 +326,7 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
 }
 
 /* Is there a needle of `want` at h[i]? Its index, or -1. */
-static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_t n,
+__attribute__((always_inline)) static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_t n,
                            size_t i, unsigned long long want)
 {
     unsigned char b0 = h[i];
@@ -329,8 +342,11 @@ static inline int mscan_at(const struct mscan *ms, const unsigned char *h, size_
     /* eight bytes at once where there are eight (little-endian words) */
     uint64_t w = 0;
     int wide = n - i >= 8;
-    if (wide)
+    if (wide && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
         memcpy(&w, h + i, 8);
+        uint64_t x = w ^ (0x0101010101010101ULL * b0);
+        mk &= ms->compat[x ? __builtin_ctzll(x) >> 3 : 8];
+    }
     while (mk) {
         int k = __builtin_ctzll(mk);
         mk &= mk - 1;
@@ -368,7 +384,7 @@ static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
 /* The filter's survivors at base + (bit of mask), their buckets in
  * bits[]: the first wanted needle there, checked in full, sets *k and
  * *at; 1 then, else 0. */
-static inline int mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n,
+__attribute__((always_inline)) static inline int mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n,
                               size_t base, unsigned mask, const unsigned char *bits,
                               unsigned long long want, int *k, size_t *at)
 {
@@ -376,8 +392,9 @@ static inline int mscan_cands(const struct mscan *ms, const unsigned char *h, si
         unsigned o = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
         /* only the needles of the buckets that matched */
-        unsigned long long cand = 0;
-        for (unsigned bb = bits[o]; bb; bb &= bb - 1)
+        unsigned bb = bits[o]; /* not 0: o is a survivor */
+        unsigned long long cand = ms->bucket[__builtin_ctz(bb)];
+        for (bb &= bb - 1; bb; bb &= bb - 1)
             cand |= ms->bucket[__builtin_ctz(bb)];
         int r = mscan_at(ms, h, n, base + o, want & cand);
         if (r >= 0) {
