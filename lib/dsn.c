@@ -2479,26 +2479,28 @@ static int subject_autoreply(const char *s)
     return 0;
 }
 
+/* Does any of the patterns occur: one pass for all (ASCII patterns
+ * only, see mscan), not one per pattern. */
+static const char *const bounce_subjects[] = {
+    "undeliver", "delivery status", "failure", "returned mail",
+    "mail delivery", "delivery notification", "failed", "not delivered",
+    "nondeliver", "non-deliver", "bounce", "rejected", "could not",
+    "couldn't", "error", "delayed", "warning", NULL };
+MSCAN_STATIC(bounce_subjects, bounce_subjects)
 static int subject_bounce(const char *s)
 {
-    static const char *const pats[] = {
-        "undeliver", "delivery status", "failure", "returned mail",
-        "mail delivery", "delivery notification", "failed", "not delivered",
-        "nondeliver", "non-deliver", "bounce", "rejected", "could not",
-        "couldn't", "error", "delayed", "warning", NULL };
-    size_t n = strlen(s);
-    for (int i = 0; pats[i]; i++)
-        if (ci_find(s, n, pats[i]))
-            return 1;
-    return 0;
+    size_t at;
+    return mscan_next(bounce_subjects_scanner(), s, strlen(s), 0, ~0ULL, &at) >= 0;
 }
 
+static const char *const daemon_names[] = {
+    "mailer-daemon", "postmaster", "mail delivery", "mailerdaemon", "mail-daemon",
+    "post_master", NULL };
+MSCAN_STATIC(daemon_names, daemon_names)
 static int from_daemon(const char *f)
 {
-    size_t n = strlen(f);
-    return ci_find(f, n, "mailer-daemon") || ci_find(f, n, "postmaster") ||
-           ci_find(f, n, "mail delivery") || ci_find(f, n, "mailerdaemon") ||
-           ci_find(f, n, "mail-daemon") || ci_find(f, n, "post_master");
+    size_t at;
+    return mscan_next(daemon_names_scanner(), f, strlen(f), 0, ~0ULL, &at) >= 0;
 }
 
 static void set_autoreply(struct ctx *c)
