@@ -874,6 +874,124 @@ START_TEST(repeated_codes_hostile)
 }
 END_TEST
 
+/* ---- the scanners' answers (one-pass rewrites must keep them) ---------- */
+
+START_TEST(format_mark_table_order)
+{
+    /* the earliest entry of the mark table wins, not the earliest byte;
+     * a mark past the first 64 KiB of text is not looked at */
+    static const char m[] =
+        "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\nundeliverable\n"
+        "Hi. This is the qmail-send program at x.example.\n<bob@y.example>:\n"
+        "550 5.1.1 no mailbox\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(m, sizeof m - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(d->format, "qmail");
+    free(d);
+
+    size_t cap = 70000, o;
+    char *big = malloc(cap);
+    ck_assert_ptr_nonnull(big);
+    o = (size_t)snprintf(big, cap, "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n"
+                                   "undeliverable\n<bob@y.example>:\n550 5.1.1 no mailbox\n");
+    while (o < 66000) {
+        memcpy(big + o, "filler text line of no meaning\n", 31);
+        o += 31;
+    }
+    o += (size_t)snprintf(big + o, cap - o, "This is the qmail-send program at x.example.\n");
+    d = parse_mem(big, o, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(d->format, "generic");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    free(d);
+    free(big);
+}
+END_TEST
+
+START_TEST(cut_mark_inside_dash_run)
+{
+    /* "------ Original message ------" starts at the seventh of twelve
+     * dashes: the returned original's To: is no recipient */
+    static const char m[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n\n"
+        "Delivery has failed to these recipients or groups:\n\nuser@a.example\n"
+        "The mailbox is full.\n\n------------ Original message ------------\n"
+        "To: other@b.example\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(m, sizeof m - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(d->format, "exchange");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "user@a.example");
+    ck_assert_str_eq(d->r[0].diag, "The mailbox is full.");
+    free(d);
+}
+END_TEST
+
+START_TEST(host_key_order_and_strong_mark)
+{
+    /* "host " outranks an earlier "mta "; a strong reply mark outranks an
+     * earlier weak one ("The response was:") */
+    static const char m1[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n\n"
+        "Delivery has failed to these recipients or groups:\n\nuser@a.example\n"
+        "mta relay.example.org reported an error:\n"
+        "host mx.a.example said: 550 5.1.1 User unknown\n";
+    static const char m2[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n\n"
+        "Delivery has failed to these recipients or groups:\n\nuser@a.example\n"
+        "The response was: see below\n\nRemote host said: 550 5.1.1 No such user here\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(m1, sizeof m1 - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].remote_mta, "mx.a.example");
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 User unknown");
+    free(d);
+    d = parse_mem(m2, sizeof m2 - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].diag, "550 5.1.1 No such user here");
+    free(d);
+}
+END_TEST
+
+START_TEST(dsn_text_details_before_cut_only)
+{
+    /* a DSN takes details from its text only where the recipient is named
+     * before the returned original starts */
+    static const char head[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nThis is the mail system.\n\n";
+    static const char cut[] = "------ This is a copy of the message, including all the headers. ------\n";
+    static const char said[] =
+        "<bob@y.example>: host mx.y.example said: 550 5.1.1 unknown user (in reply to "
+        "RCPT TO command)\n\n";
+    static const char tail[] =
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.example\n\n"
+        "Final-Recipient: rfc822; bob@y.example\nAction: failed\nStatus: 5.1.1\n\n--b--\n";
+    char m[2048];
+    int rc;
+    int n = snprintf(m, sizeof m, "%s%s%s", head, said, tail);
+    struct bg_dsn *d = parse_mem(m, (size_t)n, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].remote_mta, "mx.y.example");
+    ck_assert_str_eq(d->r[0].command, "RCPT");
+    free(d);
+    n = snprintf(m, sizeof m, "%s%s%s%s", head, cut, said, tail);
+    d = parse_mem(m, (size_t)n, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].remote_mta, "");
+    ck_assert_str_eq(d->r[0].command, "");
+    ck_assert_str_eq(d->r[0].status, "5.1.1");
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("dsn");
@@ -915,6 +1033,10 @@ static Suite *make_suite(void)
     tcase_add_test(f, base64_delivery_status);
     tcase_add_test(f, global_delivery_status_qp);
     tcase_add_test(f, not_a_report);
+    tcase_add_test(f, format_mark_table_order);
+    tcase_add_test(f, cut_mark_inside_dash_run);
+    tcase_add_test(f, host_key_order_and_strong_mark);
+    tcase_add_test(f, dsn_text_details_before_cut_only);
     suite_add_tcase(s, f);
     TCase *h = tcase_create("hostile");
     tcase_set_timeout(h, 60);
