@@ -128,9 +128,7 @@ struct ac_edge { uint32_t to, next; unsigned char c; };
  * head: the (up to) 8 bytes after the anchor, under mask, compared
  * first. */
 struct ac_verify { uint64_t head, mask; uint32_t target, off, len; };
-#ifndef AC_ANCHOR
 #define AC_ANCHOR 8
-#endif
 
 struct ac_node {
     uint32_t first_edge;     /* UINT32_MAX: none */
@@ -195,9 +193,7 @@ struct ac {
 #define AC_RAW_STOP 255
 /* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
-#ifndef AC_DENSE_DEPTH
 #define AC_DENSE_DEPTH 10
-#endif
 #define AC_DENSE_CELLS (1u << 20)
 
 static int ac_init(struct ac *a)
