@@ -110,9 +110,25 @@ static int class_lookup(const char *s, enum bg_class *c)
  *     state after at most depth steps;
  *   - what a state reports is not pattern ids but "targets": bit numbers
  *     in a per-call hit bitmap, one bit per rule for text=, one per rule
- *     for notext=, and two for the built-in command needles. */
+ *     for notext=, and two for the built-in command needles;
+ *   - only the first AC_ANCHOR bytes of a pattern go into the trie (its
+ *     anchor). The rules' patterns are phrases ("the email account that
+ *     you tried to reach does not exist"), and their tails made up most
+ *     of the states - 12,000 for the default rules, over 1 MB of tables
+ *     that a scan of a few hundred bytes walks through cache miss after
+ *     cache miss. Where a longer pattern's anchor ends, the state holds a
+ *     verify entry instead of its target: the rest of the pattern is
+ *     compared with the normalized text (which is why the text is
+ *     normalized into a buffer before the scan). Same hits, a quarter of
+ *     the states, all of them dense for the default rules. */
 
 struct ac_edge { uint32_t to, next; unsigned char c; };
+
+/* A pattern longer than AC_ANCHOR: its target and its bytes in pool;
+ * head: the (up to) 8 bytes after the anchor, under mask, compared
+ * first. */
+struct ac_verify { uint64_t head, mask; uint32_t target, off, len; };
+#define AC_ANCHOR 8
 
 struct ac_node {
     uint32_t first_edge;     /* UINT32_MAX: none */
@@ -141,12 +157,17 @@ struct ac {
     size_t nedge, capedge;
     uint32_t root_next[256]; /* dense transitions for the root */
     uint32_t *pat_next;      /* per pattern id: next id ending at same node */
+    uint32_t *pat_off;       /* per pattern id: its bytes in pool */
+    uint32_t *pat_len;
     size_t npat, cappat;
+    unsigned char *pool;     /* the bytes of every pattern longer than
+                              * AC_ANCHOR; kept after compiling (tails are
+                              * compared there) */
+    size_t npool, cappool;
     /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
-    unsigned char rawcls[256]; /* raw text byte -> class of lc(byte), or
-                              * AC_RAW_BLANK / AC_RAW_STOP (NUL) */
-    uint32_t space_cls;      /* class of ' ' */
+    unsigned char raw_cls[256]; /* text byte -> class of its normalized
+                              * form, or AC_RAW_BLANK / AC_RAW_STOP */
     uint32_t ncls;           /* classes including 0 */
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
@@ -155,7 +176,9 @@ struct ac {
     struct ac_state *st;
     unsigned char *ecls;     /* sparse goto edges: class */
     uint32_t *eto;           /*                    target state code */
-    uint32_t *outs;          /* targets, grouped per state */
+    uint32_t *outs;          /* targets, grouped per state; AC_VERIFY|v:
+                              * verify entry v, see ac_emit */
+    struct ac_verify *ver;   /* patterns longer than their anchor */
 };
 
 #define AC_NONE UINT32_MAX
@@ -165,7 +188,8 @@ struct ac {
  * row), a sparse state j >= ndense is dlim + (j - ndense); AC_EMIT is set
  * when the target state reports something. */
 #define AC_EMIT (1u << 31)
-#define AC_RAW_BLANK 254         /* rawcls values beyond any class */
+#define AC_VERIFY (1u << 31)     /* an outs[] entry that is a verify entry */
+#define AC_RAW_BLANK 254         /* raw_cls values beyond any class */
 #define AC_RAW_STOP 255
 /* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
@@ -192,9 +216,13 @@ static void ac_free_trie(struct ac *a)
     free(a->node);
     free(a->edge);
     free(a->pat_next);
+    free(a->pat_off);
+    free(a->pat_len);
     a->node = NULL;
     a->edge = NULL;
     a->pat_next = NULL;
+    a->pat_off = NULL;
+    a->pat_len = NULL;
     a->nnode = a->capnode = a->nedge = a->capedge = a->cappat = 0;
 }
 
@@ -206,6 +234,8 @@ static void ac_free(struct ac *a)
     free(a->ecls);
     free(a->eto);
     free(a->outs);
+    free(a->ver);
+    free(a->pool);
     memset(a, 0, sizeof *a);
 }
 
@@ -217,13 +247,26 @@ static uint32_t ac_child(const struct ac *a, uint32_t s, unsigned char c)
     return AC_NONE;
 }
 
-/* Add pattern p (already normalized, len>0) with id == a->npat. */
+/* Add pattern p (already normalized, len>0) with id == a->npat: its
+ * anchor (first AC_ANCHOR bytes) to the trie, the whole of a longer one
+ * to the pool. */
 static int ac_add(struct ac *a, const unsigned char *p, size_t len)
 {
-    if (!a->node)
+    if (!a->node || len == 0 || len > RULES_MAX_PAT)
         return -1;           /* already compiled: the trie is gone */
+    if (len > AC_ANCHOR && a->npool + len > a->cappool) {
+        size_t nc = a->cappool ? a->cappool * 2 : 4096;
+        while (nc < a->npool + len)
+            nc *= 2;
+        unsigned char *np = realloc(a->pool, nc);
+        if (!np)
+            return -1;
+        a->pool = np;
+        a->cappool = nc;
+    }
+    size_t alen = len > AC_ANCHOR ? AC_ANCHOR : len;
     uint32_t s = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < alen; i++) {
         uint32_t t = ac_child(a, s, p[i]);
         if (t == AC_NONE) {
             if (a->nnode == a->capnode) {
@@ -261,7 +304,21 @@ static int ac_add(struct ac *a, const unsigned char *p, size_t len)
         if (!np)
             return -1;
         a->pat_next = np;
+        np = realloc(a->pat_off, nc * sizeof *np);
+        if (!np)
+            return -1;
+        a->pat_off = np;
+        np = realloc(a->pat_len, nc * sizeof *np);
+        if (!np)
+            return -1;
+        a->pat_len = np;
         a->cappat = nc;
+    }
+    a->pat_off[a->npat] = (uint32_t)a->npool;
+    a->pat_len[a->npat] = (uint32_t)len;
+    if (len > AC_ANCHOR) {
+        memcpy(a->pool + a->npool, p, len);
+        a->npool += len;
     }
     a->pat_next[a->npat] = a->node[s].out;
     a->node[s].out = (uint32_t)a->npat;
@@ -878,9 +935,10 @@ static int rules_compile(struct bg_rules *r)
     a->st = calloc(nn, sizeof *a->st);
     a->ecls = malloc(a->nedge ? a->nedge : 1);
     a->eto = malloc((a->nedge ? a->nedge : 1) * sizeof *a->eto);
-    a->outs = malloc(a->npat * sizeof *a->outs);
+    a->outs = malloc((a->npat ? a->npat : 1) * sizeof *a->outs);
+    a->ver = malloc((a->npat ? a->npat : 1) * sizeof *a->ver);
     if (!tgt || !order || !depth || !newid || !stamp || !a->st || !a->ecls ||
-        !a->eto || !a->outs)
+        !a->eto || !a->outs || !a->ver)
         goto out;
 
     /* pattern id -> target bit */
@@ -907,19 +965,14 @@ static int rules_compile(struct bg_rules *r)
     memset(a->cls, 0, sizeof a->cls);
     for (size_t e = 0; e < a->nedge; e++)
         a->cls[a->edge[e].c] = 1;
-    for (int b = 0; b < 256; b++)
-        if (a->cls[b]) {
-            if (ncls >= AC_RAW_BLANK)
-                goto out;                      /* cannot happen, see below */
-            a->cls[b] = (unsigned char)ncls++;
-        }
     /* Patterns are normalized: no upper case, no NUL, no blank but ' ',
-     * so at most 256 - 26 - 6 bytes have a class and ncls < AC_RAW_BLANK.
-     * rawcls reads diagnostic text as normalize() would present it. */
+     * so at most 256 - 26 - 6 bytes have a class: ncls < AC_RAW_BLANK. */
     for (int b = 0; b < 256; b++)
-        a->rawcls[b] = b == 0 ? AC_RAW_STOP
-                     : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
-    a->space_cls = a->cls[' '];
+        if (a->cls[b])
+            a->cls[b] = (unsigned char)ncls++;
+    for (int b = 0; b < 256; b++)
+        a->raw_cls[b] = b == 0 ? AC_RAW_STOP
+                      : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
 
     /* dense rows: a BFS prefix, so a state's fail target (shallower) has
      * its row filled before the state itself */
@@ -937,7 +990,7 @@ static int rules_compile(struct bg_rules *r)
     a->dlim = (uint32_t)(nd * ncls);
 
     /* per state: what it reports (own targets, dictionary chain) */
-    size_t no = 0;
+    size_t no = 0, nv = 0;
     for (size_t j = 0; j < nn; j++) {
         uint32_t o = order[j];
         struct ac_state *x = &a->st[j];
@@ -948,6 +1001,20 @@ static int rules_compile(struct bg_rules *r)
             uint32_t t = tgt[p];
             if (t == AC_NONE || t >= ntgt || stamp[t] == j + 1)
                 continue;                      /* one entry per target */
+            if (a->pat_len[p] > AC_ANCHOR) {
+                /* only the anchor ends here: the tail is to be compared */
+                a->ver[nv].target = t;
+                a->ver[nv].off = a->pat_off[p];
+                a->ver[nv].len = a->pat_len[p];
+                size_t h = a->pat_len[p] - AC_ANCHOR;
+                unsigned char hb[8] = { 0 }, mb[8] = { 0 };
+                memcpy(hb, a->pool + a->pat_off[p] + AC_ANCHOR, h < 8 ? h : 8);
+                memset(mb, 0xff, h < 8 ? h : 8);
+                memcpy(&a->ver[nv].head, hb, 8);
+                memcpy(&a->ver[nv].mask, mb, 8);
+                a->outs[no++] = AC_VERIFY | (uint32_t)nv++;
+                continue;
+            }
             stamp[t] = (uint32_t)(j + 1);
             a->outs[no++] = t;
         }
@@ -1292,94 +1359,168 @@ static uint32_t ac_step_sparse(const struct ac *a, uint32_t j, uint32_t k)
     }
 }
 
-/* Entered the state with code c (the transition had AC_EMIT): set the
- * target bits of every pattern ending there, along the dictionary chain. */
-static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits)
+/* Entered the state with code c (the transition had AC_EMIT) with the
+ * byte t[end - 1]: set the target bits of every pattern ending there,
+ * along the dictionary chain. A verify entry stands for a pattern whose
+ * anchor is t[end - AC_ANCHOR, end): its target is hit when the rest of
+ * the pattern follows in t[end, n). */
+static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
+                    const unsigned char *t, size_t n, size_t end)
 {
     uint32_t j = c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
     for (uint32_t o = a->st[j].emit; o != 0; o = a->st[o].dict) {
         const uint32_t *p = a->outs + a->st[o].out_first;
-        for (uint32_t q = 0; q < a->st[o].out_n; q++)
-            bitmap_set(hits, p[q]);
+        for (uint32_t q = 0; q < a->st[o].out_n; q++) {
+            uint32_t x = p[q];
+            if (x & AC_VERIFY) {
+                /* t has 8 zero bytes after its end: the 8-byte load is
+                 * always inside it */
+                const struct ac_verify *v = &a->ver[x & ~AC_VERIFY];
+                size_t rest = v->len - AC_ANCHOR;
+                uint64_t w;
+                memcpy(&w, t + end, 8);
+                if (rest > n - end || (w & v->mask) != v->head ||
+                    (rest > 8 && memcmp(t + end + 8, a->pool + v->off + AC_ANCHOR + 8,
+                                        rest - 8) != 0))
+                    continue;
+                x = v->target;
+            }
+            bitmap_set(hits, x);
+        }
     }
 }
 
-/* One normalized byte of class k from the state with code c; returns the
- * new code. Small and called in two places of the hot loop: inline. */
-static inline uint32_t ac_feed(const struct ac *a, const uint32_t *dense,
-                               uint32_t dlim, uint32_t c, uint32_t k,
-                               uint64_t *hits)
+/* Bytes of diagnostic text as normalize() presents them: norm_tab maps a
+ * byte to its lower case, a blank to ' ' and NUL to 0; raw_cls maps it to
+ * the automaton's class of that, or AC_RAW_BLANK / AC_RAW_STOP. */
+static unsigned char norm_tab[256];
+static pthread_once_t norm_once = PTHREAD_ONCE_INIT;
+static void norm_tab_init(void)
 {
-    uint32_t v = c < dlim ? dense[c + k]
-                          : ac_step_sparse(a, c - dlim + a->ndense, k);
-    c = v & ~AC_EMIT;
-    if (v & AC_EMIT)
-        ac_emit(a, c, hits);
-    return c;
+    for (int b = 0; b < 256; b++)
+        norm_tab[b] = (unsigned char)(b == 0 ? 0 : is_blank(b) ? ' ' : lc(b));
+}
+
+/* The automaton over t[0, n), already normalized; emits at once, as the
+ * whole text is known. */
+static void ac_scan_norm(const struct ac *a, const unsigned char *t, size_t n,
+                         uint64_t *hits)
+{
+    const uint32_t *dense = a->dense;
+    const uint32_t dlim = a->dlim;
+    uint32_t c = 0;                         /* the root's code */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = a->cls[t[i]];
+        uint32_t v = c < dlim ? dense[c + k]
+                              : ac_step_sparse(a, c - dlim + a->ndense, k);
+        c = v & ~AC_EMIT;
+        if (v & AC_EMIT)
+            ac_emit(a, c, hits, t, n, i + 1);
+    }
 }
 
 /* Set the target bits of every pattern occurring in the diagnostic text
- * in[0, inlen) AS NORMALIZED: this is normalize(in, inlen, buf,
- * TEXT_SCAN_MAX) fused with the automaton walk, so the text is read once
- * and never copied. It must stay the same reading as normalize(): NUL ends
- * the text, a run of blanks is one ' ' and only between two non-blanks
- * (none leading, none trailing), ASCII lower-cased, and output stops
- * before it would reach TEXT_SCAN_MAX bytes (o + 1 >= TEXT_SCAN_MAX).
+ * in[0, inlen) AS NORMALIZED by normalize(in, inlen, buf, TEXT_SCAN_MAX).
  *
- * That bound needs no test per byte: every normalized byte stands for a
- * distinct input byte before it (a char for itself, a space for a blank
- * of the run it replaces), so when input byte i is handled, o <= i, and
- * o <= i - 1 if a space is pending. As inlen <= TEXT_SCAN_MAX, the bound
- * can only bite on the char of input byte TEXT_SCAN_MAX - 1; the main loop
- * stops short of that byte and the tail handles it with normalize()'s own
- * test. */
+ * One pass normalizes into t[] and walks the automaton. A state that
+ * reports something is rare (about two per text); its verify entries
+ * need the text after the anchor, which is not normalized yet, so the
+ * pass only notes where it entered such a state and the notes are worked
+ * off once the text is complete. Should a text enter more than EMIT_MAX
+ * of them, the notes are dropped and the automaton walks the finished
+ * text again, emitting at once: the same hits, only slower.
+ *
+ * While inlen < TEXT_SCAN_MAX the output, never longer than the input,
+ * cannot reach normalize()'s bound, so the loop has no test for it; a
+ * longer text is normalized by normalize() itself first. */
+#define EMIT_MAX 64
+
+/* Where the pass entered a state that reports something. */
+struct ac_notes {
+    uint32_t code[EMIT_MAX];
+    uint16_t end[EMIT_MAX];
+    size_t n;
+    int overflow;
+};
+
+/* One normalized byte of class k from the state with code c; returns the
+ * new code and notes an emit. all_dense: every state has a dense row (the
+ * default rules), so no test for sparse states; a constant at each call,
+ * the compiler makes two loops of ac_pass. */
+static inline __attribute__((always_inline)) uint32_t
+ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
+        struct ac_notes *nt, const int all_dense)
+{
+    uint32_t v = all_dense || c < a->dlim ? a->dense[c + k]
+                                          : ac_step_sparse(a, c - a->dlim + a->ndense, k);
+    c = v & ~AC_EMIT;
+    if (__builtin_expect((v & AC_EMIT) != 0, 0)) {
+        if (nt->n < EMIT_MAX) {
+            nt->code[nt->n] = c;
+            nt->end[nt->n++] = (uint16_t)end;
+        } else {
+            nt->overflow = 1;
+        }
+    }
+    return c;
+}
+
+/* The single pass of ac_scan_text (inlen < TEXT_SCAN_MAX): returns the
+ * normalized length. */
+static inline __attribute__((always_inline)) size_t
+ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char *t,
+        struct ac_notes *nt, const int all_dense)
+{
+    const unsigned char *cls = a->raw_cls;
+    const uint32_t space = a->cls[' '];
+    uint32_t c = 0;                         /* the root's code */
+    size_t o = 0;
+    int pending_space = 0;
+    for (size_t i = 0; i < inlen; i++) {
+        uint32_t k = cls[s[i]];
+        if (__builtin_expect(k >= AC_RAW_BLANK, 0)) {
+            if (k == AC_RAW_STOP)
+                break;
+            pending_space = o > 0;
+            continue;
+        }
+        if (pending_space) {
+            t[o++] = ' ';
+            c = ac_feed(a, c, space, o, nt, all_dense);
+            pending_space = 0;
+        }
+        t[o++] = norm_tab[s[i]];
+        c = ac_feed(a, c, k, o, nt, all_dense);
+    }
+    return o;
+}
+
 static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
                          uint64_t *hits)
 {
     if (!a->st)
         return;
-    if (inlen > TEXT_SCAN_MAX)
-        inlen = TEXT_SCAN_MAX;              /* callers never pass more */
-    const uint32_t *dense = a->dense;
-    const uint32_t dlim = a->dlim, space = a->space_cls;
-    const unsigned char *cls = a->rawcls;
-    const size_t n1 = inlen < TEXT_SCAN_MAX ? inlen : TEXT_SCAN_MAX - 1;
-    uint32_t c = 0;                         /* the root's code */
-    size_t dropped = 0;                     /* input bytes not (yet) fed:
-                                             * o == i - dropped */
-    size_t i;
-    int pending_space = 0;
-    for (i = 0; i < n1; i++) {
-        uint32_t k = cls[(unsigned char)in[i]];
-        if (k >= AC_RAW_BLANK) {
-            if (k == AC_RAW_STOP)
-                return;
-            pending_space = i > dropped;    /* o > 0 */
-            dropped++;
-            continue;
-        }
-        if (pending_space) {
-            c = ac_feed(a, dense, dlim, c, space, hits);
-            dropped--;
-            pending_space = 0;
-        }
-        c = ac_feed(a, dense, dlim, c, k, hits);
+    unsigned char t[TEXT_SCAN_MAX + 8];
+    if (inlen >= TEXT_SCAN_MAX) {
+        size_t n = normalize(in, inlen, t, TEXT_SCAN_MAX);
+        memset(t + n, 0, 8);                /* see ac_emit */
+        ac_scan_norm(a, t, n, hits);
+        return;
     }
-    if (i < inlen) {                        /* i == TEXT_SCAN_MAX - 1 */
-        size_t o = i - dropped;
-        uint32_t k = cls[(unsigned char)in[i]];
-        if (k >= AC_RAW_BLANK)
-            return;                         /* a blank here feeds nothing */
-        if (pending_space) {
-            if (o + 1 >= TEXT_SCAN_MAX)
-                return;
-            c = ac_feed(a, dense, dlim, c, space, hits);
-            o++;
-        }
-        if (o + 1 >= TEXT_SCAN_MAX)
-            return;
-        ac_feed(a, dense, dlim, c, k, hits);
+    pthread_once(&norm_once, norm_tab_init);
+    const unsigned char *s = (const unsigned char *)in;
+    struct ac_notes nt;
+    nt.n = 0;
+    nt.overflow = 0;
+    size_t n = a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, 1)
+                                      : ac_pass(a, s, inlen, t, &nt, 0);
+    memset(t + n, 0, 8);                    /* see ac_emit */
+    if (nt.overflow) {
+        ac_scan_norm(a, t, n, hits);
+        return;
     }
+    for (size_t e = 0; e < nt.n; e++)
+        ac_emit(a, nt.code[e], hits, t, n, nt.end[e]);
 }
 
 /* Normalized facts used by all rule sets. */

@@ -1,4 +1,4 @@
-/* ctl_classify.c - `bouncegatectl classify [--json] [FILE...]`.
+/* ctl_classify.c - `bouncegatectl classify [--json] [--mbox] [FILE...]`.
  *
  * Parses each FILE (stdin when none or "-") as a bounce / report, and
  * prints one line per recipient:
@@ -8,9 +8,13 @@
  * control bytes (tab, newline, ...) inside a field are printed as '?', so
  * every record stays one line of exactly seven columns.
  *
+ * With --mbox each FILE is a mailbox in mbox format (lib/mbox.c), every
+ * message in it is classified, and FILE is printed as NAME:N, N the
+ * message's number in the mailbox (from 1).
+ *
  * One heap buffer (max_scan bytes) and one struct bg_dsn are reused for
  * all files, so thousands of files in one call cost no more memory than
- * one. Returns 0, 1 on a usage error, 2 when some file could not be read
+ * one; a mailbox is streamed through a buffer of about max_scan bytes. Returns 0, 1 on a usage error, 2 when some file could not be read
  * (the others are still processed).
  */
 #include <errno.h>
@@ -23,6 +27,7 @@
 #include "classify.h"
 #include "ctl.h"
 #include "dsn.h"
+#include "mbox.h"
 #include "record.h"
 
 #define CTL_DEFAULT_SCAN (1024 * 1024)
@@ -274,6 +279,41 @@ static void classify_one(FILE *out, int json, const char *name,
     }
 }
 
+/* Every message of the mailbox NAME ("-": stdin), as NAME:N. Returns 0,
+ * or -1 when it could not be opened or read (what was read before an
+ * error is still classified). */
+static int classify_mbox(FILE *out, int json, const char *name, size_t max_scan,
+                         struct bg_dsn *d, const struct bg_rules *rules,
+                         const struct bg_policy *policy)
+{
+    int fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    struct bg_mbox mb;
+    if (bg_mbox_open(&mb, fd, max_scan, 0) != 0) {
+        fprintf(stderr, "classify: out of memory\n");
+        if (fd != STDIN_FILENO)
+            close(fd);
+        return -1;
+    }
+    char label[4096 + 24];
+    const char *msg;
+    size_t len;
+    int r;
+    while ((r = bg_mbox_next(&mb, &msg, &len)) == 1) {
+        snprintf(label, sizeof label, "%s:%zu", name, mb.index);
+        classify_one(out, json, label, msg, len, max_scan, d, rules, policy);
+    }
+    if (r < 0)
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(mb.err_no));
+    bg_mbox_close(&mb);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return r < 0 ? -1 : 0;
+}
+
 /* Is argv[i] a file operand? Options (--json) may appear anywhere
  * before "--"; after it everything is a file. */
 static int is_file_arg(int i, int dashdash, char **argv)
@@ -288,7 +328,7 @@ static int is_file_arg(int i, int dashdash, char **argv)
 int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
                  const struct bg_policy *policy, size_t max_scan)
 {
-    int json = 0, rc = 0, nfiles = 0, dashdash = -1;
+    int json = 0, mbox = 0, rc = 0, nfiles = 0, dashdash = -1;
     if (max_scan == 0)
         max_scan = CTL_DEFAULT_SCAN;
     for (int i = 0; i < argc; i++) {
@@ -298,9 +338,11 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         }
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+        } else if (strcmp(argv[i], "--mbox") == 0) {
+            mbox = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "classify: unknown option %s\n"
-                    "usage: bouncegatectl classify [--json] [FILE...]\n", argv[i]);
+                    "usage: bouncegatectl classify [--json] [--mbox] [FILE...]\n", argv[i]);
             return 1;
         }
     }
@@ -329,6 +371,11 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
             continue;
         } else {
             name = argv[i];
+        }
+        if (mbox) {
+            if (classify_mbox(stdout, json, name, max_scan, d, rules, policy) != 0)
+                rc = 2;
+            continue;
         }
         long n;
         if (strcmp(name, "-") == 0) {

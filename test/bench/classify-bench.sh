@@ -24,7 +24,10 @@
 #   REPEATS=n           turns of each tool (default 3)
 #
 # Each turn also runs both in memory (files read first, no open/read per
-# message): test/bench/classify-mem against Sisimai->make(\$text).
+# message): test/bench/classify-mem against Sisimai->make(\$text); and on
+# the same messages written into one mbox mailbox (how bounces often sit
+# on a server): `bouncegatectl classify --mbox` against Sisimai->make of
+# the mailbox's path, start-up left out as for the files.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$here/../shared/corpus}
@@ -96,6 +99,39 @@ sisimai_turn() {
 mem=$here/test/bench/classify-mem
 [ -x "$mem" ] || mem=
 
+# The corpus as one mbox (a postmark per message, body "From " lines
+# quoted), and a one-message mailbox for the start-up calls.
+tmpd=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmpd"' EXIT
+mbox=$tmpd/corpus.mbox
+perl -e 'for my $f (@ARGV) {
+        open(my $fh, "<:raw", $f) or die "$f: $!"; local $/; my $t = <$fh>;
+        my $pm = $t =~ s/\A(From [^\n]*\n)// ? $1 : "From MAILER-DAEMON Mon Nov 23 10:00:00 2026\n";
+        $t =~ s/^(>*From )/>$1/mg; $t .= "\n" unless $t =~ /\n\z/;
+        print $pm, $t, "\n";
+    }' ./*.eml > "$mbox" || exit 1
+perl -e 'open(my $fh, "<:raw", $ARGV[0]) or die; local $/; my $t = <$fh>;
+    print "From MAILER-DAEMON Mon Nov 23 10:00:00 2026\n", $t, "\n"' "$1" > "$tmpd/one.mbox"
+mboxes=
+i=0
+while [ $i -lt "$rounds" ]; do
+    mboxes="$mboxes $mbox"
+    i=$((i + 1))
+done
+
+sisimai_mbox_turn() {
+    perl -MSisimai -MTime::HiRes=time -e '
+        my ($rounds, $one, $mbox, $nmsg) = @ARGV;
+        Sisimai->make($one, delivered => 1, vacation => 1);   # warm up / load
+        my $t0 = time; my $n = 0;
+        for (1 .. $rounds) {
+            my $d = Sisimai->make($mbox, delivered => 1, vacation => 1);
+            $n += scalar @{ $d || [] };
+        }
+        printf "%.1f %.3f %d\n", $nmsg * $rounds / (time - $t0), time - $t0, $n;
+    ' "$rounds" "$tmpd/one.mbox" "$mbox" "$nfiles"
+}
+
 best_ours=0 best_sis=0 ratios=
 t=1
 while [ $t -le "$repeats" ]; do
@@ -132,12 +168,33 @@ EOT
         fi
         echo "$line"
     fi
+    t0=$(now)
+    "$ctl" classify --mbox "$tmpd/one.mbox" > /dev/null 2>&1
+    t1=$(now)
+    # shellcheck disable=SC2086
+    "$ctl" classify --mbox $mboxes > /dev/null 2>&1
+    t2=$(now)
+    brate=$(echo "$t0 $t1 $t2 $nfiles $rounds" | awk '{ n = $4 * $5; printf "%.1f", (n - 1) / (($3 - $2) - ($2 - $1)) }')
+    best_box=$(echo "$brate ${best_box:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+    line="turn $t, one mbox: classify --mbox $brate msg/s"
+    if [ "$sisimai" = 1 ]; then
+        read -r bsrate bsdt bsn <<EOT
+$(sisimai_mbox_turn)
+EOT
+        line="$line; Sisimai ${bsdt}s = $bsrate msg/s ($bsn results); ratio $(echo "$brate $bsrate" | awk '{ printf "%.0fx", $1 / $2 }')"
+        bratios="${bratios:-} $(echo "$brate $bsrate" | awk '{ printf "%.0f", $1 / $2 }')"
+        best_bsis=$(echo "$bsrate ${best_bsis:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+    fi
+    echo "$line"
     t=$((t + 1))
 done
 echo "bouncegatectl classify: best $best_ours msg/s"
 [ "$sisimai" = 1 ] || exit 0
 echo "Sisimai->make: best $best_sis msg/s"
 echo "$best_ours $best_sis" | awk -v r="$ratios" '{ printf "ratio: %.0fx best to best (per turn:%s; target >= 100x)\n", $1 / $2, r }'
-[ -n "$mem" ] || exit 0
-echo "in memory: classify-mem best $best_mem msg/s, Sisimai best $best_msis msg/s"
-echo "$best_mem $best_msis" | awk -v r="$mratios" '{ printf "ratio in memory: %.0fx best to best (per turn:%s)\n", $1 / $2, r }'
+if [ -n "$mem" ]; then
+    echo "in memory: classify-mem best $best_mem msg/s, Sisimai best $best_msis msg/s"
+    echo "$best_mem $best_msis" | awk -v r="$mratios" '{ printf "ratio in memory: %.0fx best to best (per turn:%s)\n", $1 / $2, r }'
+fi
+echo "one mbox: classify --mbox best $best_box msg/s, Sisimai best $best_bsis msg/s"
+echo "$best_box $best_bsis" | awk -v r="$bratios" '{ printf "ratio on one mbox: %.0fx best to best (per turn:%s)\n", $1 / $2, r }'

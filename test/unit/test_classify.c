@@ -555,6 +555,58 @@ START_TEST(text_overlap)
 }
 END_TEST
 
+/* Patterns longer than the automaton's anchor are completed by comparing
+ * their tail with the text: a tail that differs, is cut short by the end
+ * of the text, or ends exactly there; more reporting states than the pass
+ * notes (the second walk); a text over the scan bound. */
+START_TEST(text_anchor)
+{
+    static char d[5000];
+    char got[64];
+    const char *rules =
+        "full    soft mailboxfull text=\"mailbox is full\"\n"
+        "eight   block blocked text=\"abcdefgh\"\n"
+        "nine    block rejected text=\"bcdefghij\"\n"
+        "seven   block spamdetected text=\"zyxwvut\"\n";
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "MAILBOX \t IS   FULL!", got,
+                                   sizeof got), "full");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "mailbox is full", got,
+                                   sizeof got), "full");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, "mailbox is ful", got,
+                                   sizeof got), "full");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, "mailbox is fall", got,
+                                   sizeof got), "full");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, "mailbox", got, sizeof got),
+                     "full");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "xabcdefghy", got, sizeof got),
+                     "eight");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "xbcdefghij", got, sizeof got),
+                     "nine");
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, "xbcdefghi", got, sizeof got),
+                     "nine");
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, "zyxwvut", got, sizeof got),
+                     "seven");
+    /* 300 anchors before the match: more than the pass notes */
+    size_t o = 0;
+    for (int i = 0; i < 300; i++) {
+        memcpy(d + o, "mailbox ", 8);
+        o += 8;
+    }
+    memcpy(d + o, "is full", 8);
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, d, got, sizeof got), "full");
+    memcpy(d + o, "is fu", 6);
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, d, got, sizeof got), "full");
+    /* 4096 input bytes (normalized shorter): the bounded path */
+    memset(d, 'a', 4000);
+    memset(d + 4000, ' ', 81);
+    memcpy(d + 4081, "mailbox is full", 16);
+    ck_assert_uint_eq(strlen(d), 4096);
+    ck_assert_str_eq(classify_with(rules, "", "", NULL, d, got, sizeof got), "full");
+    d[4095] = 'x';
+    ck_assert_str_ne(classify_with(rules, "", "", NULL, d, got, sizeof got), "full");
+}
+END_TEST
+
 /* status=/code=/cmd= items: exact, prefix, "*", "-", values truncated as
  * held (status 15 bytes, reply code 3), items longer than any value. */
 START_TEST(list_items)
@@ -656,6 +708,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, hostile_facts);
     tcase_add_test(t, text_bound);
     tcase_add_test(t, text_overlap);
+    tcase_add_test(t, text_anchor);
     tcase_add_test(t, list_items);
     tcase_add_test(t, cmd_from_text);
     tcase_add_test(t, facts_from_dsn);

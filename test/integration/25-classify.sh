@@ -1,0 +1,82 @@
+#!/bin/bash
+# bouncegatectl classify as a postmaster runs it: the project's bounce
+# fixtures against a reference table (cases/classify-fixtures.ref, one
+# line per recipient: FILE RECIPIENT STATUS CLASS REASON ACTION RULE),
+# stdin, --json, exit codes, and --mbox: the same fixtures written into
+# one mbox mailbox (postmarks, ">From " quoting) give the same verdicts,
+# as NAME:N, from a file and from stdin.
+. "$(dirname "$0")/../lib.sh"
+bg_tmpdir
+fix=$BG_TOP/test/fixtures/dsn
+ref=$BG_CASEDIR/classify-fixtures.ref
+cd "$fix" || bg_fatal "no fixtures at $fix"
+files=$(ls *.eml)
+nfiles=$(wc -w <<< "$files")
+
+# shellcheck disable=SC2086
+bg_assert_rc 0 "classify over $nfiles fixtures exits 0" "$BG_CTL" classify $files
+cp "$BG_TMP/last.out" "$BG_TMP/files.out"
+if diff -u "$ref" "$BG_TMP/files.out" > "$BG_TMP/diff"; then
+    bg_pass "verdicts equal cases/classify-fixtures.ref ($(wc -l < "$ref") lines)"
+else
+    bg_fail "verdicts differ from cases/classify-fixtures.ref:"
+    head -n 40 "$BG_TMP/diff" | sed 's/^/    /'
+fi
+bad=$(awk -F'\t' 'NF != 7' "$BG_TMP/files.out" | wc -l)
+bg_assert_eq 0 "$bad" "every line has exactly 7 tab-separated columns"
+
+# stdin: FILE is "-", the rest as from the file
+"$BG_CTL" classify < postfix-dsn.eml > "$BG_TMP/stdin.out"
+grep '^postfix-dsn\.eml	' "$BG_TMP/files.out" | cut -f2- > "$BG_TMP/want"
+bg_assert_eq "$(cat "$BG_TMP/want")" "$(cut -f2- "$BG_TMP/stdin.out")" "stdin gives the file's verdicts"
+bg_assert_eq "-" "$(cut -f1 "$BG_TMP/stdin.out" | sort -u)" "stdin is named -"
+
+# --json: one valid JSON object per recipient, same verdicts
+# shellcheck disable=SC2086
+"$BG_CTL" classify --json $files > "$BG_TMP/json.out"
+bg_assert_eq "$(wc -l < "$BG_TMP/files.out")" "$(wc -l < "$BG_TMP/json.out")" "--json prints one line per recipient"
+perl -MJSON::PP -CO -ne 'my $o = decode_json($_); print join("\t", map { $_ eq "" ? "-" : $_ } @$o{qw(file recipient status class reason action rule)}), "\n"' \
+    "$BG_TMP/json.out" > "$BG_TMP/json.tsv" 2> "$BG_TMP/json.err"
+if [ -s "$BG_TMP/json.err" ]; then
+    bg_fail "--json output is not JSON: $(head -n 3 "$BG_TMP/json.err")"
+else
+    bg_pass "--json output decodes as JSON"
+fi
+bg_assert_eq "$(cat "$BG_TMP/files.out")" "$(cat "$BG_TMP/json.tsv")" "--json carries the same verdicts"
+
+# exit codes: a missing file is 2 (the others are still classified), an
+# unknown option 1
+bg_assert_rc 2 "a missing file exits 2" "$BG_CTL" classify postfix-dsn.eml /nonexistent/x.eml
+bg_assert_grep '^postfix-dsn\.eml	' "$BG_TMP/last.out" "the other file is still classified"
+bg_assert_grep '/nonexistent/x\.eml' "$BG_TMP/last.err" "the missing file is named on stderr"
+bg_assert_rc 1 "an unknown option exits 1" "$BG_CTL" classify --bogus postfix-dsn.eml
+
+# --mbox: the fixtures as one mailbox, as local(8) or a mail client
+# writes it: a postmark per message, body lines "From ..." quoted
+mbox=$BG_TMP/bounces.mbox
+for f in $files; do
+    echo "From MAILER-DAEMON Mon Nov 23 10:00:00 2026"
+    sed 's/^\(>*From \)/>\1/' "$f"
+    echo
+done > "$mbox"
+bg_assert_rc 0 "classify --mbox exits 0" "$BG_CTL" classify --mbox "$mbox"
+cp "$BG_TMP/last.out" "$BG_TMP/mbox.out"
+# message N of the mailbox is the N-th fixture
+i=0
+for f in $files; do
+    i=$((i + 1))
+    echo "s|^$f	|$mbox:$i	|"
+done > "$BG_TMP/names.sed"
+sed -f "$BG_TMP/names.sed" "$BG_TMP/files.out" > "$BG_TMP/want.mbox"
+if diff -u "$BG_TMP/want.mbox" "$BG_TMP/mbox.out" > "$BG_TMP/diff"; then
+    bg_pass "every message of the mailbox gets its file's verdicts, as NAME:N"
+else
+    bg_fail "--mbox verdicts differ from the files':"
+    head -n 40 "$BG_TMP/diff" | sed 's/^/    /'
+fi
+"$BG_CTL" classify --mbox < "$mbox" > "$BG_TMP/mbox-stdin.out"
+bg_assert_eq "$(sed "s|^$mbox:|-:|" "$BG_TMP/mbox.out")" "$(cat "$BG_TMP/mbox-stdin.out")" \
+    "--mbox reads stdin too, as -:N"
+bg_assert_rc 2 "--mbox with a missing mailbox exits 2" "$BG_CTL" classify --mbox "$mbox" /nonexistent/mbox
+bg_assert_eq "$(wc -l < "$BG_TMP/mbox.out")" "$(wc -l < "$BG_TMP/last.out")" "the mailbox before it is still classified"
+bg_finish
