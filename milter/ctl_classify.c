@@ -175,13 +175,26 @@ static void emit(FILE *out, int json, const struct line *l)
         const char *s = fld[k];
         if (!s || !*s)
             s = "-";
-        for (; *s; s++) {
+        size_t n = strlen(s);
+        while (n > 0) {
             if (o + 2 > sizeof line) { /* flush a long line in pieces */
                 fwrite(line, 1, o, out);
                 o = 0;
             }
-            unsigned char c = (unsigned char)*s;
-            line[o++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+            size_t m = sizeof line - 1 - o; /* room, one byte kept for the tab */
+            if (m > n)
+                m = n;
+            /* copy, then mend the rare control byte: the usual field has
+             * none, and the copy is one memcpy */
+            memcpy(line + o, s, m);
+            for (size_t i = 0; i < m; i++) {
+                unsigned char c = (unsigned char)line[o + i];
+                if (c < 0x20 || c == 0x7f)
+                    line[o + i] = '?';
+            }
+            o += m;
+            s += m;
+            n -= m;
         }
         line[o++] = k < 6 ? '\t' : '\n';
     }
