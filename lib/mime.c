@@ -8,6 +8,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -99,6 +102,30 @@ static int lone_sp(const char *h, size_t j, size_t lend)
     return h[j] == ' ' && j + 1 < lend && !vblank((unsigned char)h[j + 1]);
 }
 
+#ifdef __SSE2__
+/* Copies the 16 bytes at src to dst and returns how many of them belong
+ * to the run of value bytes that starts at src[0] (not blank): up to the
+ * first NUL, TAB, CR or LF, or space other than a lone one (followed by
+ * a byte that is none of those). A space in the last byte counts as a
+ * stop (what follows it is not looked at). The line's end is a CR or LF,
+ * or the end of the block (which a full load never passes), so the run
+ * never reaches past it. */
+static inline __attribute__((always_inline)) size_t run16(const char *src, char *dst)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src);
+    _mm_storeu_si128((__m128i *)(void *)dst, v);
+    __m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+    __m128i brk = _mm_or_si128(_mm_or_si128(sp, _mm_cmpeq_epi8(v, _mm_setzero_si128())),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+    unsigned b = (unsigned)_mm_movemask_epi8(brk);
+    unsigned lone = (unsigned)_mm_movemask_epi8(sp) & ~(b >> 1) & 0x7fffu;
+    unsigned stop = b & ~lone;
+    return stop ? (size_t)__builtin_ctz(stop) : 16;
+}
+#endif
+
 /* Unfold the value of a field whose first ':' is at colon; lend is the end
  * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
  * LF), next the start of the line after.
@@ -133,6 +160,21 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
              * written: they are overwritten or past the final NUL) */
             size_t room = valsz - 1 - o; /* > 0 */
             for (;;) {
+#ifdef __SSE2__
+                /* sixteen bytes at a time, words and the single spaces
+                 * between them alike: only a blank that is not a lone
+                 * space (or the line's end) stops the copy */
+                if (hlen - j >= 16 && room >= 16) {
+                    size_t k = run16(h + j, val + o);
+                    o += k;
+                    j += k;
+                    room -= k;
+                    if (k == 16)
+                        continue;
+                    /* h[j] is the line's end, a blank that ends the run,
+                     * or a space in the block's last byte: checked below */
+                } else
+#endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
                 /* the line's end (CR, LF) is below '!' too: eight bytes
                  * may be read past it while they are in the block */
@@ -151,15 +193,11 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     size_t k = (size_t)__builtin_ctzll(low) >> 3;
                     o += k;
                     j += k;
-                    room -= k;
-                    if (j >= lend || (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
-                        break; /* the run ends (room > 0: k < 8) */
-                    o++; /* a control byte, or a lone space: kept */
-                    j++;
-                    room--;
-                    continue;
+                    room -= k; /* > 0: k < 8 */
                 }
 #endif
+                /* a byte at a time: a control byte or a lone space is
+                 * kept, another blank or the line's end ends the run */
                 if (j >= lend || room == 0 ||
                     (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
                     break;
