@@ -540,8 +540,8 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
 /* The index lookup of a name of nl bytes with no ':' and no blank at its
  * end: a line names it exactly when the line's name (cut at its first
  * ':' and trimmed of trailing blanks) equals it, which the index holds. */
-static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                   char *val, size_t valsz, size_t *vlen)
+static int idx_probe(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                     char *val, size_t valsz, size_t *vlen)
 {
     const char *h = x->h;
     unsigned long long key = name_key(name, nl);
@@ -552,11 +552,18 @@ static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
             return 1;
         }
     }
+    return 0;
+}
+
+/* The rest of idx_get after idx_probe missed: the lines not indexed. */
+static inline int idx_rest(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                           char *val, size_t valsz, size_t *vlen)
+{
     if (x->rest < x->hlen) {
         struct want w = { name, nl, NOT_FOUND, 0, 0 };
-        find_fields(h, x->hlen, x->rest, 0, NULL, &w, 1);
+        find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
         if (w.at != NOT_FOUND) {
-            *vlen = value_of(h, x->hlen, w.colon, w.eol, val, valsz);
+            *vlen = value_of(x->h, x->hlen, w.colon, w.eol, val, valsz);
             return 1;
         }
     }
@@ -566,18 +573,27 @@ static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
     return 0;
 }
 
+static inline int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                          char *val, size_t valsz, size_t *vlen)
+{
+    return idx_probe(x, name, nl, val, valsz, vlen) || idx_rest(x, name, nl, val, valsz, vlen);
+}
+
 int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
                     char *val, size_t valsz)
 {
     /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: a name with a ':' or a blank at its end is looked up the
-     * slow way (blanks inside a name are the same either way) */
-    size_t nl = strlen(name);
+     * blanks: no indexed name equals a name with a ':' or a blank at its
+     * end, so a hit is the answer, and only a miss needs to know whether
+     * the name must be looked up the slow way (blanks inside a name are
+     * the same either way) */
+    size_t nl = strlen(name), vl;
+    if (nl < IDX_NAME_MAX && idx_probe(x, name, nl, val, valsz, &vl))
+        return 1;
     if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
         memchr(name, ':', nl))
         return bg_mime_header(x->h, x->hlen, name, val, valsz);
-    size_t vl;
-    return idx_get(x, name, nl, val, valsz, &vl);
+    return idx_rest(x, name, nl, val, valsz, &vl);
 }
 
 /* SWAR: the high bit of each byte of x equal to c (times 0x01...), exact
