@@ -897,56 +897,54 @@ static inline void copy_short(char *dst, const char *src, size_t n)
     }
 }
 
-/* Copies the bytes of in[0, lim) before its first '=' to out; returns how
- * many. Tested 32 and 16 bytes at a time with SSE2: the text between
- * escapes (mostly lines ending in a soft line break) is short enough that
- * a memchr and a memcpy call per run cost more than the work. Nothing
- * past the run is stored (the decoders write exactly the bytes they
- * return), and loads stay within in[0, lim). */
-static size_t qp_plain_run(const char *in, size_t lim, char *out)
-{
-    size_t k = 0;
 #ifdef __SSE2__
-    const __m128i eq = _mm_set1_epi8('=');
-    while (lim - k >= 32) {
-        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(in + k));
-        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(in + k + 16));
-        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v0, eq), _mm_cmpeq_epi8(v1, eq))))
-            break;
-        _mm_storeu_si128((__m128i *)(void *)(out + k), v0);
-        _mm_storeu_si128((__m128i *)(void *)(out + k + 16), v1);
-        k += 32;
+/* Sixteen bytes of quoted-printable text at in[*i] (16 readable there, 16
+ * writable at out[*o]): copied whole when they hold no '=', else the
+ * bytes before the first '=' (nothing past what is decoded is stored) and
+ * the escape. Body text is short runs between soft line breaks: a memchr
+ * and a memcpy call per run cost more than its bytes. */
+static inline __attribute__((always_inline)) void
+qp_block(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+    if (!m) {
+        _mm_storeu_si128((__m128i *)(void *)(out + *o), v);
+        *i += 16;
+        *o += 16;
+        return;
     }
-    while (lim - k >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + k));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq));
-        if (m) {
-            size_t e = (size_t)__builtin_ctz(m);
-            copy_short(out + k, in + k, e);
-            return k + e;
-        }
-        _mm_storeu_si128((__m128i *)(void *)(out + k), v);
-        k += 16;
-    }
-#endif
-    for (; k < lim && in[k] != '='; k++)
-        out[k] = in[k];
-    return k;
+    size_t k = (size_t)__builtin_ctz(m);
+    copy_short(out + *o, in + *i, k);
+    *o += k; /* room is left: k < 16 */
+    *i = qp_escape(in, inlen, *i + k, out, o);
 }
+#endif
 
 size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
                          size_t outsz)
 {
     size_t o = 0, i = 0;
+#ifdef __SSE2__
+    /* Each step consumes at least as many bytes as it stores: with room
+     * for all the input, room for the next sixteen input bytes is room
+     * for what they decode to, and only the input needs checking. */
+    if (outsz >= inlen) {
+        while (inlen - i >= 16)
+            qp_block(in, inlen, &i, out, &o);
+    }
+#endif
     while (i < inlen && o < outsz) {
-        size_t lim = inlen - i < outsz - o ? inlen - i : outsz - o;
-        size_t run = qp_plain_run(in + i, lim, out + o);
-        o += run;
-        i += run;
-        /* in[i] is '=' now unless the input or out is used up; escapes
-         * often come in a row (encoded UTF-8) */
-        while (i < inlen && o < outsz && in[i] == '=')
+#ifdef __SSE2__
+        if (inlen - i >= 16 && outsz - o >= 16) {
+            qp_block(in, inlen, &i, out, &o);
+            continue;
+        }
+#endif
+        if (in[i] == '=')
             i = qp_escape(in, inlen, i, out, &o);
+        else
+            out[o++] = in[i++];
     }
     return o;
 }
