@@ -762,15 +762,24 @@ int bg_mime_param(const char *ctval, const char *param, char *out,
     return param_n(ctval, strlen(ctval), param, strlen(param), out, outsz);
 }
 
-enum bg_mime_enc bg_mime_encoding(const char *v)
+/* bg_mime_encoding of v[0, n) (no NUL in it). */
+static enum bg_mime_enc encoding_n(const char *v, size_t n)
 {
     char t[32];
-    bg_mime_media_type(v, t, sizeof t);
-    if (strcmp(t, "base64") == 0)
+    size_t tl = media_type_n(v, n, t, sizeof t);
+    if (tl == 6 && memcmp(t, "base64", 6) == 0)
         return BG_ENC_BASE64;
-    if (strcmp(t, "quoted-printable") == 0)
+    if (tl == 16 && memcmp(t, "quoted-printable", 16) == 0)
         return BG_ENC_QP;
     return BG_ENC_IDENTITY;
+}
+
+enum bg_mime_enc bg_mime_encoding(const char *v)
+{
+    while (*v && is_ws((unsigned char)*v))
+        v++;
+    /* the longest name is 16 bytes: what follows is not looked at */
+    return encoding_n(v, strnlen(v, 31));
 }
 
 /* The value of each base64 digit (both alphabets), -1 for other bytes. */
@@ -1169,7 +1178,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         if (ct_found)
             ct_len = value_of(p, hl, wt[0].colon, wt[0].eol, ct, sizeof ct);
         if (te_found)
-            value_of(p, hl, wt[1].colon, wt[1].eol, te, sizeof te);
+            te_len = value_of(p, hl, wt[1].colon, wt[1].eol, te, sizeof te);
     }
     struct bg_mime_part *pt = &w->parts[w->n++];
     memset(pt, 0, sizeof *pt);
@@ -1192,7 +1201,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         tl = k;
     }
     if (te_found)
-        pt->enc = bg_mime_encoding(te);
+        pt->enc = encoding_n(te, te_len);
     char b[BG_MIME_BOUNDARY_MAX + 2];
     int guessed = 0;
     if (depth >= w->maxdepth)
