@@ -540,43 +540,42 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
 /* The index lookup of a name of nl bytes with no ':' and no blank at its
  * end: a line names it exactly when the line's name (cut at its first
  * ':' and trimmed of trailing blanks) equals it, which the index holds. */
-static int idx_probe(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                     char *val, size_t valsz, size_t *vlen)
+static int idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                        size_t *colon, size_t *eol)
 {
-    const char *h = x->h;
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
-        if (en->key == key && ci_name(h + en->off, name, nl)) {
-            *vlen = value_of(h, x->hlen, en->colon, en->eol, val, valsz);
+        if (en->key == key && ci_name(x->h + en->off, name, nl)) {
+            *colon = en->colon;
+            *eol = en->eol;
             return 1;
         }
     }
     return 0;
 }
 
-/* The rest of idx_get after idx_probe missed: the lines not indexed. */
-static inline int idx_rest(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                           char *val, size_t valsz, size_t *vlen)
+/* The same for the lines not indexed (after idx_probe_at missed). */
+static int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                       size_t *colon, size_t *eol)
 {
     if (x->rest < x->hlen) {
         struct want w = { name, nl, NOT_FOUND, 0, 0 };
         find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
         if (w.at != NOT_FOUND) {
-            *vlen = value_of(x->h, x->hlen, w.colon, w.eol, val, valsz);
+            *colon = w.colon;
+            *eol = w.eol;
             return 1;
         }
     }
-    if (valsz)
-        val[0] = 0;
-    *vlen = 0;
     return 0;
 }
 
-static inline int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                          char *val, size_t valsz, size_t *vlen)
+/* Where the field called name is (its ':' and line end), from the index. */
+static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                           size_t *colon, size_t *eol)
 {
-    return idx_probe(x, name, nl, val, valsz, vlen) || idx_rest(x, name, nl, val, valsz, vlen);
+    return idx_probe_at(x, name, nl, colon, eol) || idx_rest_at(x, name, nl, colon, eol);
 }
 
 int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
@@ -587,13 +586,21 @@ int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
      * end, so a hit is the answer, and only a miss needs to know whether
      * the name must be looked up the slow way (blanks inside a name are
      * the same either way) */
-    size_t nl = strlen(name), vl;
-    if (nl < IDX_NAME_MAX && idx_probe(x, name, nl, val, valsz, &vl))
+    size_t nl = strlen(name), colon, eol;
+    if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
+        value_of(x->h, x->hlen, colon, eol, val, valsz);
         return 1;
+    }
     if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
         memchr(name, ':', nl))
         return bg_mime_header(x->h, x->hlen, name, val, valsz);
-    return idx_rest(x, name, nl, val, valsz, &vl);
+    if (idx_rest_at(x, name, nl, &colon, &eol)) {
+        value_of(x->h, x->hlen, colon, eol, val, valsz);
+        return 1;
+    }
+    if (valsz)
+        val[0] = 0;
+    return 0;
 }
 
 /* SWAR: the high bit of each byte of x equal to c (times 0x01...), exact
@@ -762,11 +769,9 @@ int bg_mime_param(const char *ctval, const char *param, char *out,
     return param_n(ctval, strlen(ctval), param, strlen(param), out, outsz);
 }
 
-/* bg_mime_encoding of v[0, n) (no NUL in it). */
-static enum bg_mime_enc encoding_n(const char *v, size_t n)
+/* The encoding a lower-cased token of tl bytes names. */
+static enum bg_mime_enc encoding_of(const char *t, size_t tl)
 {
-    char t[32];
-    size_t tl = media_type_n(v, n, t, sizeof t);
     if (tl == 6 && memcmp(t, "base64", 6) == 0)
         return BG_ENC_BASE64;
     if (tl == 16 && memcmp(t, "quoted-printable", 16) == 0)
@@ -776,10 +781,12 @@ static enum bg_mime_enc encoding_n(const char *v, size_t n)
 
 enum bg_mime_enc bg_mime_encoding(const char *v)
 {
+    char t[32];
     while (*v && is_ws((unsigned char)*v))
         v++;
-    /* the longest name is 16 bytes: what follows is not looked at */
-    return encoding_n(v, strnlen(v, 31));
+    /* the token is cut to 31 bytes: what follows is not looked at */
+    size_t tl = media_type_n(v, strnlen(v, sizeof t - 1), t, sizeof t);
+    return encoding_of(t, tl);
 }
 
 /* The value of each base64 digit (both alphabets), -1 for other bytes. */
@@ -1144,6 +1151,64 @@ static size_t finder_next(const struct finder *f, const char *t, size_t n, size_
     }
 }
 
+/* The first token of the value of the field whose line's first ':' is at
+ * colon and whose line ends at eol (its LF, or hlen): what media_type_n
+ * (outsz <= 64) makes of the value value_of would store, read from the
+ * header bytes. A part's type and transfer encoding are all that most
+ * parts need of those fields: no copy of the unfolded value. The value
+ * starts at the first byte that is not vblank, here or on a continuation
+ * line, and the token ends at a vblank (a run of them is one space in the
+ * value), ';' or the line's end (the continuation after it starts with a
+ * blank). Returns 0 when the value is empty, else the token, lower-cased
+ * and cut to outsz - 1 bytes, is in out and its length in *tl. */
+static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
+                       char *out, size_t outsz, size_t *tl)
+{
+    size_t j = colon + 1, lend = eol, next = eol < hlen ? eol + 1 : hlen;
+    if (h[lend - 1] == '\r') /* never the ':' */
+        lend--;
+    out[0] = 0;
+    *tl = 0;
+    for (;;) {
+        while (j < lend && vblank((unsigned char)h[j]))
+            j++;
+        if (j < lend)
+            break;
+        if (next >= hlen || (h[next] != ' ' && h[next] != '\t'))
+            return 0;
+        size_t cl;
+        j = next;
+        next = line_end(h, hlen, j, &cl);
+        lend = j + cl;
+    }
+    size_t lim = lend - j < outsz - 1 ? lend : j + outsz - 1, k = j;
+#ifdef __SSE2__
+    /* sixteen bytes at a time to the first byte up to ' ' or ';' (a
+     * superset of the stops: the loop below decides), within the block:
+     * the line's end (its CR or LF, or hlen) is a stop too */
+    while (k < lim && hlen - k >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
+        __m128i sp = _mm_set1_epi8(' ');
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8(';'))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            break;
+        }
+        k += 16;
+    }
+    if (k > lim)
+        k = lim;
+#endif
+    for (unsigned ch; k < lim && ((ch = (unsigned char)h[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
+        ;
+    lower_copy(out, h + j, k - j);
+    out[k - j] = 0;
+    *tl = k - j;
+    return 1;
+}
+
 struct walk {
     struct bg_mime_part *parts;
     size_t max, n;
@@ -1156,29 +1221,28 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
 {
     if (w->n >= w->max)
         return;
-    /* Content-Type is read once, big enough for the boundary parameter
-     * (the media type is cut far shorter); the split and both fields in
-     * one pass over the header block, or from the caller's index of it */
-    char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
-    char te[64];
+    /* Where Content-Type and Content-Transfer-Encoding are: the split
+     * and both fields in one pass over the header block, or from the
+     * caller's index of it. The type and the encoding are read from the
+     * header bytes; only a multipart's Content-Type is unfolded (for its
+     * boundary parameter). */
     int ct_found, te_found;
-    size_t boff, hl, ct_len = 0, te_len;
+    size_t boff, hl, ct_colon = 0, ct_eol = 0, te_colon = 0, te_eol = 0;
     if (depth == 0 && w->top && w->top->h == p && w->top->msg_len == len) {
         hl = w->top->hlen;
         boff = w->top->body_off;
-        ct_found = idx_get(w->top, "content-type", 12, ct, sizeof ct, &ct_len);
-        te_found = idx_get(w->top, "content-transfer-encoding", 25, te, sizeof te, &te_len);
+        ct_found = idx_find(w->top, "content-type", 12, &ct_colon, &ct_eol);
+        te_found = idx_find(w->top, "content-transfer-encoding", 25, &te_colon, &te_eol);
     } else {
         struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
                               { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };
         hl = find_fields(p, len, 0, 1, &boff, wt, 2);
         ct_found = wt[0].at != NOT_FOUND;
         te_found = wt[1].at != NOT_FOUND;
-        ct[0] = 0;
-        if (ct_found)
-            ct_len = value_of(p, hl, wt[0].colon, wt[0].eol, ct, sizeof ct);
-        if (te_found)
-            te_len = value_of(p, hl, wt[1].colon, wt[1].eol, te, sizeof te);
+        ct_colon = wt[0].colon;
+        ct_eol = wt[0].eol;
+        te_colon = wt[1].colon;
+        te_eol = wt[1].eol;
     }
     struct bg_mime_part *pt = &w->parts[w->n++];
     memset(pt, 0, sizeof *pt);
@@ -1188,10 +1252,8 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->body_len = len - boff;
     pt->depth = depth;
     /* lengths are known: no strlen, strchr or strcmp on the type */
-    int has_ct = ct_found && ct_len > 0;
     size_t tl = 0;
-    if (has_ct)
-        tl = media_type_n(ct, ct_len, pt->type, sizeof pt->type);
+    int has_ct = ct_found && first_token(p, hl, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
     if (!memchr(pt->type, '/', tl)) {
         size_t k = strlen(deftype);
         if (k >= sizeof pt->type)
@@ -1200,13 +1262,21 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         pt->type[k] = 0;
         tl = k;
     }
-    if (te_found)
-        pt->enc = encoding_n(te, te_len);
+    if (te_found) {
+        char t[32];
+        size_t el;
+        first_token(p, hl, te_colon, te_eol, t, sizeof t, &el);
+        pt->enc = encoding_of(t, el);
+    }
     char b[BG_MIME_BOUNDARY_MAX + 2];
     int guessed = 0;
     if (depth >= w->maxdepth)
         return;
     if (tl >= 10 && memcmp(pt->type, "multipart/", 10) == 0) {
+        /* the boundary parameter, big enough (the media type is cut far
+         * shorter) */
+        char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
+        size_t ct_len = ct_found ? value_of(p, hl, ct_colon, ct_eol, ct, sizeof ct) : 0;
         if (!ct_found || !param_n(ct, ct_len, "boundary", 8, b, sizeof b)) {
             if (!guess_boundary(pt->body, pt->body_len, b, sizeof b))
                 return;
