@@ -40,17 +40,35 @@ static inline uint64_t load8(const char *s)
     return x;
 }
 
-/* Do the n bytes at s name name (case-insensitively)? Equal bytes once
- * lower8 made both small is ci_eq. Words at 0, 8, ... and one more that
- * ends at n (it may overlap the one before), never past n. */
+/* ci_eq for each of the eight bytes of a and b: bytes that differ may do
+ * so only in bit 5 (0x20), and only where a | 0x20 is a small letter
+ * (SWAR range test as in lower8). Equal words, the common case, cost a
+ * compare. */
+static inline int ci_eq8(uint64_t a, uint64_t b)
+{
+    const uint64_t bit5 = 0x2020202020202020ull, high = 0x8080808080808080ull;
+    uint64_t d = a ^ b;
+    if (!d)
+        return 1;
+    if (d & ~bit5)
+        return 0;
+    uint64_t x = a | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
+    uint64_t small = (x7 + 0x1f1f1f1f1f1f1f1full) /* >= 'a' */ &
+                     ~(x7 + 0x0505050505050505ull) /* > 'z' */ & ~x & high;
+    return ((d << 2) & ~small) == 0; /* each 0x20 of d moved to its 0x80 */
+}
+
+/* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
+ * and one more that ends at n (it may overlap the one before), never
+ * past n. */
 static int ci_name(const char *s, const char *name, size_t n)
 {
     if (n >= 8) {
         size_t m = 0;
         for (; m + 8 < n; m += 8)
-            if (lower8(load8(s + m)) != lower8(load8(name + m)))
+            if (!ci_eq8(load8(s + m), load8(name + m)))
                 return 0;
-        return lower8(load8(s + n - 8)) == lower8(load8(name + n - 8));
+        return ci_eq8(load8(s + n - 8), load8(name + n - 8));
     }
     for (size_t m = 0; m < n; m++)
         if (!ci_eq((unsigned char)s[m], (unsigned char)name[m]))
@@ -79,7 +97,7 @@ static inline void lower_copy(char *d, const char *s, size_t n)
 
 /* Offset just past the end of the line starting at i (past the LF), and
  * the line's content length without CR/LF in *cl. */
-static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
+static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
 {
     const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
     size_t e = nl ? (size_t)(nl - p) : len;
