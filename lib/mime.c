@@ -236,20 +236,23 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     break;
                 }
             }
-            /* a run of non-blank bytes, copied eight at a time while
-             * there is room for eight (bytes of val past the run may be
-             * written: they are overwritten or past the final NUL) */
-            size_t room = valsz - 1 - o; /* > 0 */
+            /* a run of non-blank bytes, copied sixteen or eight at a
+             * time while there is room for them (bytes of val past the
+             * run may be written: they are overwritten or past the final
+             * NUL). j and o move together: val is full when j reaches
+             * full, and a block may be loaded and stored while it ends
+             * by lim. */
+            const size_t full = j + (valsz - 1 - o); /* o + 1 < valsz */
+            const size_t lim = full < hlen ? full : hlen;
             for (;;) {
 #ifdef __SSE2__
-                /* sixteen bytes at a time, words and the single spaces
-                 * between them alike: only a blank that is not a lone
-                 * space (or the line's end) stops the copy */
-                if (hlen - j >= 16 && room >= 16) {
+                /* words and the single spaces between them alike: only
+                 * a blank that is not a lone space (or the line's end)
+                 * stops the copy */
+                if (lim - j >= 16) {
                     size_t k = run16(h + j, val + o);
                     o += k;
                     j += k;
-                    room -= k;
                     if (k == 16)
                         continue;
                     /* h[j] is the line's end, a blank that ends the run,
@@ -259,7 +262,7 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
                 /* the line's end (CR, LF) is below '!' too: eight bytes
                  * may be read past it while they are in the block */
-                if (hlen - j >= 8 && room >= 8) {
+                if (lim - j >= 8) {
                     uint64_t x;
                     memcpy(&x, h + j, 8);
                     memcpy(val + o, &x, 8);
@@ -267,25 +270,22 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     if (!low) {
                         o += 8;
                         j += 8;
-                        room -= 8;
                         continue;
                     }
                     /* the lowest flagged byte is exact: the first < '!' */
                     size_t k = (size_t)__builtin_ctzll(low) >> 3;
-                    o += k;
+                    o += k; /* j < full: k < 8 */
                     j += k;
-                    room -= k; /* > 0: k < 8 */
                 }
 #endif
                 /* a byte at a time: a control byte or a lone space is
                  * kept, another blank or the line's end ends the run */
-                if (j >= lend || room == 0 ||
+                if (j >= lend || j == full ||
                     (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
                     break;
                 val[o++] = h[j++];
-                room--;
             }
-            if (room == 0) {
+            if (j == full) {
                 j = lend; /* full */
                 break;
             }
