@@ -555,9 +555,11 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
     return hl;
 }
 
-/* The index lookup of a name of nl bytes with no ':' and no blank at its
- * end: a line names it exactly when the line's name (cut at its first
- * ':' and trimmed of trailing blanks) equals it, which the index holds. */
+/* The index lookup of a name of nl (< IDX_NAME_MAX) bytes: the first
+ * indexed line whose name (cut at its first ':' and trimmed of trailing
+ * blanks) equals it. For a name with no ':' and no blank at its end that
+ * is exactly the first line that names it; a name with either matches no
+ * indexed name. Stores where the field is: its ':' and its line's end. */
 static int idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
                         size_t *colon, size_t *eol)
 {
