@@ -623,23 +623,13 @@ int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
     return 0;
 }
 
-/* SWAR: the high bit of each byte of x equal to c (times 0x01...), exact
- * for the lowest such byte (a borrow only reaches bytes above a match). */
-static inline uint64_t eq8(uint64_t x, uint64_t c)
-{
-    uint64_t y = x ^ c;
-    return (y - 0x0101010101010101ull) & ~y & 0x8080808080808080ull;
-}
-
-#define REP8(c) (0x0101010101010101ull * (unsigned char)(c))
-
 /* The bytes that end a media type: NUL, TAB, LF, CR, SP and ';' (all
  * below 64: a bit each). */
 #define TYPE_STOP (1ull | 1ull << '\t' | 1ull << '\n' | 1ull << '\r' | 1ull << ' ' | 1ull << ';')
 
 /* The media type at the start of v[0, n) (no NUL in it), lower-cased into
- * out, cut to outsz - 1 bytes: its length. The stop bytes are looked for
- * eight at a time (a byte at a time was most of a part's header work). */
+ * out, cut to outsz - 1 bytes: its length. (The walk reads a part's type
+ * with first_token, from the header bytes.) */
 static size_t media_type_n(const char *v, size_t n, char *out, size_t outsz)
 {
     size_t i = 0;
@@ -648,34 +638,8 @@ static size_t media_type_n(const char *v, size_t n, char *out, size_t outsz)
     if (!outsz)
         return 0;
     size_t lim = n - i < outsz - 1 ? n : i + outsz - 1, k = i;
-#ifdef __SSE2__
-    for (; lim - k >= 16; k += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v + k));
-        __m128i stop = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_setzero_si128()), _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))),
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(x, _mm_set1_epi8(';')))));
-        unsigned m = (unsigned)_mm_movemask_epi8(stop);
-        if (m) {
-            k += (size_t)__builtin_ctz(m);
-            goto done;
-        }
-    }
-#endif
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    for (; lim - k >= 8; k += 8) {
-        uint64_t x = load8(v + k);
-        uint64_t stop = eq8(x, 0) | eq8(x, REP8('\t')) | eq8(x, REP8('\n')) |
-                        eq8(x, REP8('\r')) | eq8(x, REP8(' ')) | eq8(x, REP8(';'));
-        if (stop) {
-            k += (size_t)__builtin_ctzll(stop) >> 3;
-            goto done;
-        }
-    }
-#endif
     for (unsigned ch; k < lim && ((ch = (unsigned char)v[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
         ;
-done:
     lower_copy(out, v + i, k - i);
     out[k - i] = 0;
     return k - i;
