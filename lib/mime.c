@@ -5,6 +5,9 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -15,18 +18,86 @@ static int ci_eq(unsigned char a, unsigned char b)
     return a == b || ((a | 0x20u) == (b | 0x20u) && (unsigned)((a | 0x20u) - 'a') < 26u);
 }
 
-/* Do the n bytes at s name name (case-insensitively)? */
+/* Eight bytes with ASCII capitals made small (SWAR: a byte is a capital
+ * when its low seven bits are in 'A'..'Z' and its high bit is clear; the
+ * additions cannot carry into the next byte). Names are compared and
+ * lower-cased eight bytes at a time with it: a byte at a time costs more
+ * than the rest of a header lookup. */
+static inline uint64_t lower8(uint64_t x)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull;
+    uint64_t h7 = x & low7;
+    uint64_t ge_a = h7 + 0x3f3f3f3f3f3f3f3full; /* 0x80 - 'A' */
+    uint64_t gt_z = h7 + 0x2525252525252525ull; /* 0x80 - ('Z' + 1) */
+    uint64_t cap = ge_a & ~gt_z & ~x & high;
+    return x | cap >> 2;
+}
+
+static inline uint64_t load8(const char *s)
+{
+    uint64_t x;
+    memcpy(&x, s, 8);
+    return x;
+}
+
+/* ci_eq for each of the eight bytes of a and b: bytes that differ may do
+ * so only in bit 5 (0x20), and only where a | 0x20 is a small letter
+ * (SWAR range test as in lower8). Equal words, the common case, cost a
+ * compare. */
+static inline int ci_eq8(uint64_t a, uint64_t b)
+{
+    const uint64_t bit5 = 0x2020202020202020ull, high = 0x8080808080808080ull;
+    uint64_t d = a ^ b;
+    if (!d)
+        return 1;
+    if (d & ~bit5)
+        return 0;
+    uint64_t x = a | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
+    uint64_t small = (x7 + 0x1f1f1f1f1f1f1f1full) /* >= 'a' */ &
+                     ~(x7 + 0x0505050505050505ull) /* > 'z' */ & ~x & high;
+    return ((d << 2) & ~small) == 0; /* each 0x20 of d moved to its 0x80 */
+}
+
+/* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
+ * and one more that ends at n (it may overlap the one before), never
+ * past n. */
 static int ci_name(const char *s, const char *name, size_t n)
 {
+    if (n >= 8) {
+        size_t m = 0;
+        for (; m + 8 < n; m += 8)
+            if (!ci_eq8(load8(s + m), load8(name + m)))
+                return 0;
+        return ci_eq8(load8(s + n - 8), load8(name + n - 8));
+    }
     for (size_t m = 0; m < n; m++)
         if (!ci_eq((unsigned char)s[m], (unsigned char)name[m]))
             return 0;
     return 1;
 }
 
+/* Stores the n bytes at s lower-cased at d (the same way, never past n). */
+static inline void lower_copy(char *d, const char *s, size_t n)
+{
+    if (n >= 8) {
+        size_t m = 0;
+        for (; m + 8 < n; m += 8) {
+            uint64_t x = lower8(load8(s + m));
+            memcpy(d + m, &x, 8);
+        }
+        uint64_t x = lower8(load8(s + n - 8));
+        memcpy(d + n - 8, &x, 8);
+        return;
+    }
+    for (size_t m = 0; m < n; m++) {
+        unsigned ch = (unsigned char)s[m];
+        d[m] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
+    }
+}
+
 /* Offset just past the end of the line starting at i (past the LF), and
  * the line's content length without CR/LF in *cl. */
-static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
+static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
 {
     const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
     size_t e = nl ? (size_t)(nl - p) : len;
@@ -36,6 +107,23 @@ static size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
     if (cl)
         *cl = c - i;
     return nl ? e + 1 : len;
+}
+
+/* memchr(s, ':', n) for the start of a header line: the ':' is usually
+ * within the first sixteen bytes, found with one SSE2 compare for less
+ * than the call costs. Loads stay within s[0, n). */
+static inline const char *find_colon(const char *s, size_t n)
+{
+#ifdef __SSE2__
+    if (n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
+        if (m)
+            return s + __builtin_ctz(m);
+        return memchr(s + 16, ':', n - 16);
+    }
+#endif
+    return memchr(s, ':', n);
 }
 
 /* Does an empty line ("", or a lone CR) start at i (< len)? Then the
@@ -96,13 +184,36 @@ static int lone_sp(const char *h, size_t j, size_t lend)
     return h[j] == ' ' && j + 1 < lend && !vblank((unsigned char)h[j + 1]);
 }
 
+#ifdef __SSE2__
+/* Copies the 16 bytes at src to dst and returns how many of them surely
+ * belong to the run of value bytes that starts at src[0] (not blank): up
+ * to the first byte below '!' other than a lone space (one followed by a
+ * byte above ' '). A space in the last byte counts as a stop (what
+ * follows it is not looked at). The line's end is a CR or LF,
+ * or the end of the block (which a full load never passes), so the run
+ * never reaches past it. */
+static inline __attribute__((always_inline)) size_t run16(const char *src, char *dst)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src);
+    _mm_storeu_si128((__m128i *)(void *)dst, v);
+    /* every byte up to ' ' stops, but for lone spaces: other control
+     * bytes than those above are rare, and the caller keeps them */
+    const __m128i sp = _mm_set1_epi8(' ');
+    unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
+    unsigned lone = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) & ~(b >> 1) & 0x7fffu;
+    unsigned stop = b & ~lone;
+    return stop ? (size_t)__builtin_ctz(stop) : 16;
+}
+#endif
+
 /* Unfold the value of a field whose first ':' is at colon; lend is the end
  * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
  * LF), next the start of the line after.
  * Stores the value into val (see bg_mime_next_field) and returns the
  * offset past the field's continuation lines. */
 static size_t field_value(const char *h, size_t hlen, size_t colon,
-                          size_t lend, size_t next, char *val, size_t valsz)
+                          size_t lend, size_t next, char *val, size_t valsz,
+                          size_t *olen)
 {
     size_t o = 0;
     int pend_sp = 0;
@@ -125,15 +236,33 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     break;
                 }
             }
-            /* a run of non-blank bytes, copied eight at a time while
-             * there is room for eight (bytes of val past the run may be
-             * written: they are overwritten or past the final NUL) */
-            size_t room = valsz - 1 - o; /* > 0 */
+            /* a run of non-blank bytes, copied sixteen or eight at a
+             * time while there is room for them (bytes of val past the
+             * run may be written: they are overwritten or past the final
+             * NUL). j and o move together: val is full when j reaches
+             * full, and a block may be loaded and stored while it ends
+             * by lim. */
+            const size_t full = j + (valsz - 1 - o); /* o + 1 < valsz */
+            const size_t lim = full < hlen ? full : hlen;
             for (;;) {
+#ifdef __SSE2__
+                /* words and the single spaces between them alike: only
+                 * a blank that is not a lone space (or the line's end)
+                 * stops the copy */
+                if (lim - j >= 16) {
+                    size_t k = run16(h + j, val + o);
+                    o += k;
+                    j += k;
+                    if (k == 16)
+                        continue;
+                    /* h[j] is the line's end, a blank that ends the run,
+                     * or a space in the block's last byte: checked below */
+                } else
+#endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
                 /* the line's end (CR, LF) is below '!' too: eight bytes
                  * may be read past it while they are in the block */
-                if (hlen - j >= 8 && room >= 8) {
+                if (lim - j >= 8) {
                     uint64_t x;
                     memcpy(&x, h + j, 8);
                     memcpy(val + o, &x, 8);
@@ -141,29 +270,22 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
                     if (!low) {
                         o += 8;
                         j += 8;
-                        room -= 8;
                         continue;
                     }
                     /* the lowest flagged byte is exact: the first < '!' */
                     size_t k = (size_t)__builtin_ctzll(low) >> 3;
-                    o += k;
+                    o += k; /* j < full: k < 8 */
                     j += k;
-                    room -= k;
-                    if (j >= lend || (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
-                        break; /* the run ends (room > 0: k < 8) */
-                    o++; /* a control byte, or a lone space: kept */
-                    j++;
-                    room--;
-                    continue;
                 }
 #endif
-                if (j >= lend || room == 0 ||
+                /* a byte at a time: a control byte or a lone space is
+                 * kept, another blank or the line's end ends the run */
+                if (j >= lend || j == full ||
                     (vblank((unsigned char)h[j]) && !lone_sp(h, j, lend)))
                     break;
                 val[o++] = h[j++];
-                room--;
             }
-            if (room == 0) {
+            if (j == full) {
                 j = lend; /* full */
                 break;
             }
@@ -181,6 +303,7 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
     }
     if (valsz)
         val[o] = 0;
+    *olen = o;
     return i;
 }
 
@@ -209,15 +332,13 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
         while (nlen > 0 && (h[i + nlen - 1] == ' ' || h[i + nlen - 1] == '\t'))
             nlen--;
         if (namesz) {
-            size_t k, lim = nlen < namesz - 1 ? nlen : namesz - 1;
-            for (k = 0; k < lim; k++) {
-                unsigned ch = (unsigned char)h[i + k];
-                name[k] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
-            }
-            name[k] = 0;
+            size_t lim = nlen < namesz - 1 ? nlen : namesz - 1;
+            lower_copy(name, h + i, lim);
+            name[lim] = 0;
         }
         /* value: rest of this line plus continuation lines */
-        *pos = field_value(h, hlen, (size_t)(colon - h), i + cl, next, val, valsz);
+        size_t vl;
+        *pos = field_value(h, hlen, (size_t)(colon - h), i + cl, next, val, valsz, &vl);
         return 1;
     }
     *pos = hlen;
@@ -225,15 +346,16 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
 }
 
 /* The value of the field whose line's first ':' is at colon and whose
- * line ends at eol (its LF, or hlen). */
-static void value_of(const char *h, size_t hlen, size_t colon, size_t eol,
-                     char *val, size_t valsz)
+ * line ends at eol (its LF, or hlen); returns its length. */
+static size_t value_of(const char *h, size_t hlen, size_t colon, size_t eol,
+                       char *val, size_t valsz)
 {
-    size_t lend = eol;
+    size_t lend = eol, vl;
     /* h[colon] is ':', so a CR before the LF is never the colon */
     if (h[lend - 1] == '\r')
         lend--;
-    field_value(h, hlen, colon, lend, eol < hlen ? eol + 1 : hlen, val, valsz);
+    field_value(h, hlen, colon, lend, eol < hlen ? eol + 1 : hlen, val, valsz, &vl);
+    return vl;
 }
 
 #define NOT_FOUND ((size_t)-1)
@@ -252,7 +374,12 @@ struct want {
 static int line_names(const char *h, size_t i, size_t lend, struct want *w)
 {
     size_t nl = w->nl;
-    if (lend - i <= nl || !ci_name(h + i, w->name, nl))
+    /* what follows the name has to be a blank or the ':': a test of one
+     * byte that most lines fail before their names are compared */
+    if (lend - i <= nl)
+        return 0;
+    unsigned char after = (unsigned char)h[i + nl];
+    if ((after != ':' && after != ' ' && after != '\t') || !ci_name(h + i, w->name, nl))
         return 0;
     size_t j = i + nl;
     while (j < lend && (h[j] == ' ' || h[j] == '\t'))
@@ -378,7 +505,7 @@ static size_t index_lines(const char *h, size_t len, int split,
         size_t lend = e ? (size_t)(e - h) : len;
         const char *c;
         if (x->rest == NOT_FOUND && h[i] != ' ' && h[i] != '\t' &&
-            (c = memchr(h + i, ':', lend - i)) != NULL) {
+            (c = find_colon(h + i, lend - i)) != NULL) {
             if (x->n == BG_MIME_HDRS_MAX) {
                 x->rest = i;
                 if (!split)
@@ -428,133 +555,189 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
     return hl;
 }
 
-/* The index lookup of a name of nl bytes with no ':' and no blank at its
- * end: a line names it exactly when the line's name (cut at its first
- * ':' and trimmed of trailing blanks) equals it, which the index holds. */
-static int idx_get(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                   char *val, size_t valsz)
+/* The index lookup of a name of nl (< IDX_NAME_MAX) bytes: the first
+ * indexed line whose name (cut at its first ':' and trimmed of trailing
+ * blanks) equals it. For a name with no ':' and no blank at its end that
+ * is exactly the first line that names it; a name with either matches no
+ * indexed name. Stores where the field is: its ':' and its line's end. */
+static int idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                        size_t *colon, size_t *eol)
 {
-    const char *h = x->h;
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
-        if (en->key == key && ci_name(h + en->off, name, nl)) {
-            value_of(h, x->hlen, en->colon, en->eol, val, valsz);
+        if (en->key == key && ci_name(x->h + en->off, name, nl)) {
+            *colon = en->colon;
+            *eol = en->eol;
             return 1;
         }
     }
+    return 0;
+}
+
+/* The same for the lines not indexed (after idx_probe_at missed). */
+static int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                       size_t *colon, size_t *eol)
+{
     if (x->rest < x->hlen) {
         struct want w = { name, nl, NOT_FOUND, 0, 0 };
-        find_fields(h, x->hlen, x->rest, 0, NULL, &w, 1);
+        find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
         if (w.at != NOT_FOUND) {
-            value_of(h, x->hlen, w.colon, w.eol, val, valsz);
+            *colon = w.colon;
+            *eol = w.eol;
             return 1;
         }
     }
-    if (valsz)
-        val[0] = 0;
     return 0;
+}
+
+/* Where the field called name is (its ':' and line end), from the index. */
+static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                           size_t *colon, size_t *eol)
+{
+    return idx_probe_at(x, name, nl, colon, eol) || idx_rest_at(x, name, nl, colon, eol);
 }
 
 int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
                     char *val, size_t valsz)
 {
     /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: a name with a ':' or a blank at its end is looked up the
-     * slow way (blanks inside a name are the same either way) */
-    size_t nl = strlen(name);
+     * blanks: no indexed name equals a name with a ':' or a blank at its
+     * end, so a hit is the answer, and only a miss needs to know whether
+     * the name must be looked up the slow way (blanks inside a name are
+     * the same either way) */
+    size_t nl = strlen(name), colon, eol;
+    if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
+        value_of(x->h, x->hlen, colon, eol, val, valsz);
+        return 1;
+    }
     if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
         memchr(name, ':', nl))
         return bg_mime_header(x->h, x->hlen, name, val, valsz);
-    return idx_get(x, name, nl, val, valsz);
+    if (idx_rest_at(x, name, nl, &colon, &eol)) {
+        value_of(x->h, x->hlen, colon, eol, val, valsz);
+        return 1;
+    }
+    if (valsz)
+        val[0] = 0;
+    return 0;
 }
 
 /* The bytes that end a media type: NUL, TAB, LF, CR, SP and ';' (all
  * below 64: a bit each). */
 #define TYPE_STOP (1ull | 1ull << '\t' | 1ull << '\n' | 1ull << '\r' | 1ull << ' ' | 1ull << ';')
 
+/* The media type at the start of v[0, n) (no NUL in it), lower-cased into
+ * out, cut to outsz - 1 bytes: its length. (The walk reads a part's type
+ * with first_token, from the header bytes.) */
+static size_t media_type_n(const char *v, size_t n, char *out, size_t outsz)
+{
+    size_t i = 0;
+    while (i < n && is_ws((unsigned char)v[i]))
+        i++;
+    if (!outsz)
+        return 0;
+    size_t lim = n - i < outsz - 1 ? n : i + outsz - 1, k = i;
+    for (unsigned ch; k < lim && ((ch = (unsigned char)v[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
+        ;
+    lower_copy(out, v + i, k - i);
+    out[k - i] = 0;
+    return k - i;
+}
+
 void bg_mime_media_type(const char *ctval, char *out, size_t outsz)
 {
-    size_t o = 0;
     const char *s = ctval;
     while (*s && is_ws((unsigned char)*s))
         s++;
-    if (!outsz)
-        return;
-    unsigned ch;
-    /* nothing past a full out is stored: stop there */
-    while (o + 1 < outsz &&
-           ((ch = (unsigned char)*s) > ';' || !((TYPE_STOP >> ch) & 1))) {
-        out[o++] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
-        s++;
-    }
-    out[o] = 0;
+    /* no more than fits out is looked at */
+    media_type_n(s, outsz ? strnlen(s, outsz - 1) : 0, out, outsz);
 }
 
-/* The bytes that matter outside quotes: NUL, '"' and ';'. */
-#define PARAM_STOP (1ull | 1ull << '"' | 1ull << ';')
-
-int bg_mime_param(const char *ctval, const char *param, char *out,
-                  size_t outsz)
+/* The offset of the first a or b in s[0, n), or n. Sixteen bytes at a
+ * time with SSE2 (loads within s[0, n)): parameter lists are scanned
+ * between quotes and ';'s. */
+static size_t find2(const char *s, size_t n, char a, char b)
 {
-    size_t plen = strlen(param);
-    const char *s = ctval;
+    size_t k = 0;
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    for (; n - k >= 16; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (m)
+            return k + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (k < n && s[k] != a && s[k] != b)
+        k++;
+    return k;
+}
+
+/* bg_mime_param of v[0, n) (no NUL in it) and a name of plen bytes. */
+static int param_n(const char *v, size_t n, const char *param, size_t plen,
+                   char *out, size_t outsz)
+{
+    size_t i = 0;
     if (outsz)
         out[0] = 0;
-    /* skip media type */
-    while (*s) {
-        /* find next ';' outside quotes */
-        int q = 0;
+    for (;;) {
+        /* the next ';' outside quotes (the first one ends the media
+         * type); a '\\' in quotes escapes the byte after it */
         for (;;) {
-            unsigned ch = (unsigned char)*s;
-            if (!q) {
-                /* outside quotes only NUL, '"' and ';' matter */
-                while (ch > ';' || !((PARAM_STOP >> ch) & 1))
-                    ch = (unsigned char)*++s;
-                if (ch != '"')
-                    break; /* NUL or ';' */
-                q = 1;
-            } else if (!ch) {
+            i += find2(v + i, n - i, ';', '"');
+            if (i >= n)
+                return 0;
+            if (v[i] == ';')
                 break;
-            } else if (ch == '"') {
-                q = 0;
-            } else if (ch == '\\' && s[1]) {
-                s++;
+            for (i++;;) {
+                i += find2(v + i, n - i, '"', '\\');
+                if (i >= n)
+                    return 0;
+                if (v[i] == '"')
+                    break;
+                i += i + 1 < n ? 2 : 1;
             }
-            s++;
+            i++;
         }
-        if (!*s)
-            break;
-        s++; /* past ';' */
-        while (*s && is_ws((unsigned char)*s))
-            s++;
-        size_t k = 0;
-        while (k < plen && s[k] && lc((unsigned char)s[k]) == lc((unsigned char)param[k]))
-            k++;
-        if (k != plen)
+        i++; /* past ';' */
+        while (i < n && is_ws((unsigned char)v[i]))
+            i++;
+        /* not this parameter: the search goes on from its name */
+        if (n - i < plen || !ci_name(v + i, param, plen))
             continue;
-        const char *t = s + k;
-        while (*t == ' ' || *t == '\t')
+        size_t t = i + plen;
+        while (t < n && (v[t] == ' ' || v[t] == '\t'))
             t++;
-        if (*t != '=')
+        if (t >= n || v[t] != '=')
             continue;
         t++;
-        while (*t == ' ' || *t == '\t')
+        while (t < n && (v[t] == ' ' || v[t] == '\t'))
             t++;
         size_t o = 0;
-        if (*t == '"') {
+        if (t < n && v[t] == '"') {
             t++;
-            while (*t && *t != '"') {
-                if (*t == '\\' && t[1])
-                    t++;
+            while (t < n && v[t] != '"') {
+                /* a run up to the closing quote or a '\\', then that */
+                size_t r = find2(v + t, n - t, '"', '\\');
+                size_t room = outsz > o + 1 ? outsz - 1 - o : 0;
+                size_t c = r < room ? r : room;
+                memcpy(out + o, v + t, c);
+                o += c;
+                t += r;
+                if (t >= n || v[t] == '"')
+                    break;
+                if (t + 1 < n)
+                    t++; /* the escaped byte */
                 if (o + 1 < outsz)
-                    out[o++] = *t;
+                    out[o++] = v[t];
                 t++;
             }
         } else {
-            while (*t && *t != ';' && !is_ws((unsigned char)*t)) {
+            while (t < n && v[t] != ';' && !is_ws((unsigned char)v[t])) {
                 if (o + 1 < outsz)
-                    out[o++] = *t;
+                    out[o++] = v[t];
                 t++;
             }
         }
@@ -562,18 +745,32 @@ int bg_mime_param(const char *ctval, const char *param, char *out,
             out[o] = 0;
         return 1;
     }
-    return 0;
+}
+
+int bg_mime_param(const char *ctval, const char *param, char *out,
+                  size_t outsz)
+{
+    return param_n(ctval, strlen(ctval), param, strlen(param), out, outsz);
+}
+
+/* The encoding a lower-cased token of tl bytes names. */
+static enum bg_mime_enc encoding_of(const char *t, size_t tl)
+{
+    if (tl == 6 && memcmp(t, "base64", 6) == 0)
+        return BG_ENC_BASE64;
+    if (tl == 16 && memcmp(t, "quoted-printable", 16) == 0)
+        return BG_ENC_QP;
+    return BG_ENC_IDENTITY;
 }
 
 enum bg_mime_enc bg_mime_encoding(const char *v)
 {
     char t[32];
-    bg_mime_media_type(v, t, sizeof t);
-    if (strcmp(t, "base64") == 0)
-        return BG_ENC_BASE64;
-    if (strcmp(t, "quoted-printable") == 0)
-        return BG_ENC_QP;
-    return BG_ENC_IDENTITY;
+    while (*v && is_ws((unsigned char)*v))
+        v++;
+    /* the token is cut to 31 bytes: what follows is not looked at */
+    size_t tl = media_type_n(v, strnlen(v, sizeof t - 1), t, sizeof t);
+    return encoding_of(t, tl);
 }
 
 /* The value of each base64 digit (both alphabets), -1 for other bytes. */
@@ -639,69 +836,134 @@ size_t bg_mime_b64_decode(const char *in, size_t inlen, char *out,
     return o;
 }
 
-static int hexv(int c)
+/* Each hex digit's value plus one (both cases); 0 for other bytes. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* The '=' at in[i] (i < inlen) of quoted-printable text: "=XX" is a byte,
+ * '=' then blanks then a line break (or the end of the input) is a soft
+ * line break and is dropped, any other '=' stands for itself. Stores at
+ * most one byte at out[*o] (the caller has room for one) and returns the
+ * offset after what it consumed. */
+static inline size_t qp_escape(const char *in, size_t inlen, size_t i, char *out, size_t *o)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = lc(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
+    unsigned hi, lo;
+    if (i + 2 < inlen && (hi = hex1[(unsigned char)in[i + 1]]) != 0 &&
+        (lo = hex1[(unsigned char)in[i + 2]]) != 0) {
+        out[(*o)++] = (char)((hi - 1) << 4 | (lo - 1));
+        return i + 3;
+    }
+    size_t j = i + 1;
+    while (j < inlen && (in[j] == ' ' || in[j] == '\t'))
+        j++;
+    if (j < inlen && in[j] == '\r')
+        j++;
+    if (j >= inlen)
+        return inlen;
+    if (in[j] == '\n')
+        return j + 1;
+    out[(*o)++] = '=';
+    return i + 1;
 }
 
-static size_t qp_generic(const char *in, size_t inlen, char *out,
-                         size_t outsz, int underscore)
+/* Copies n < 16 bytes with a few loads and stores that may overlap
+ * (first and last 8, 4, 2 bytes): the end of a run, cheaper than a loop. */
+static inline void copy_short(char *dst, const char *src, size_t n)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < inlen && o < outsz; i++) {
-        if (!underscore) {
-            /* copy the run up to the next '=' in one go */
-            size_t lim = inlen - i < outsz - o ? inlen - i : outsz - o;
-            const char *eq = memchr(in + i, '=', lim);
-            size_t run = eq ? (size_t)(eq - (in + i)) : lim;
-            memcpy(out + o, in + i, run);
-            o += run;
-            i += run;
-            if (i >= inlen || o >= outsz)
-                break;
-        }
-        unsigned char c = (unsigned char)in[i];
-        if (c == '=') {
-            int hi = i + 2 < inlen ? hexv((unsigned char)in[i + 1]) : -1;
-            int lo = hi >= 0 ? hexv((unsigned char)in[i + 2]) : -1;
-            if (lo >= 0) {
-                out[o++] = (char)(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-            /* soft line break: '=' then optional spaces then (CR)LF */
-            size_t j = i + 1;
-            while (j < inlen && (in[j] == ' ' || in[j] == '\t'))
-                j++;
-            if (j < inlen && in[j] == '\r')
-                j++;
-            if (j < inlen && in[j] == '\n') {
-                i = j;
-                continue;
-            }
-            if (j >= inlen) {
-                i = j;
-                continue;
-            }
-            out[o++] = '=';
-            continue;
-        }
-        if (underscore && c == '_') {
-            out[o++] = ' ';
-            continue;
-        }
-        out[o++] = (char)c;
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n >= 2) {
+        uint16_t a, b;
+        memcpy(&a, src, 2);
+        memcpy(&b, src + n - 2, 2);
+        memcpy(dst, &a, 2);
+        memcpy(dst + n - 2, &b, 2);
+    } else if (n) {
+        dst[0] = src[0];
     }
-    return o;
 }
+
+#ifdef __SSE2__
+/* Sixteen bytes of quoted-printable text at in[*i] (16 readable there, 16
+ * writable at out[*o]): copied whole when they hold no '=', else the
+ * bytes before the first '=' (nothing past what is decoded is stored) and
+ * the escape. Body text is short runs between soft line breaks: a memchr
+ * and a memcpy call per run cost more than its bytes. */
+static inline __attribute__((always_inline)) void
+qp_block(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+    if (!m) {
+        _mm_storeu_si128((__m128i *)(void *)(out + *o), v);
+        *i += 16;
+        *o += 16;
+        return;
+    }
+    size_t k = (size_t)__builtin_ctz(m);
+    copy_short(out + *o, in + *i, k);
+    *o += k; /* room is left: k < 16 */
+    *i = qp_escape(in, inlen, *i + k, out, o);
+}
+#endif
 
 size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
                          size_t outsz)
 {
-    return qp_generic(in, inlen, out, outsz, 0);
+    size_t o = 0, i = 0;
+#ifdef __SSE2__
+    /* Each step consumes at least as many bytes as it stores: with room
+     * for all the input, room for the next sixteen input bytes is room
+     * for what they decode to, and only the input needs checking. */
+    if (outsz >= inlen) {
+        while (inlen - i >= 16)
+            qp_block(in, inlen, &i, out, &o);
+    }
+#endif
+    while (i < inlen && o < outsz) {
+#ifdef __SSE2__
+        if (inlen - i >= 16 && outsz - o >= 16) {
+            qp_block(in, inlen, &i, out, &o);
+            continue;
+        }
+#endif
+        if (in[i] == '=')
+            i = qp_escape(in, inlen, i, out, &o);
+        else
+            out[o++] = in[i++];
+    }
+    return o;
+}
+
+/* The Q encoding of RFC 2047 words: quoted-printable where '_' is a
+ * space. Words are short: a byte at a time. */
+static size_t q_word_decode(const char *in, size_t inlen, char *out, size_t outsz)
+{
+    size_t o = 0, i = 0;
+    while (i < inlen && o < outsz) {
+        char c = in[i];
+        if (c == '=') {
+            i = qp_escape(in, inlen, i, out, &o);
+            continue;
+        }
+        out[o++] = c == '_' ? ' ' : c;
+        i++;
+    }
+    return o;
 }
 
 size_t bg_mime_decode(enum bg_mime_enc enc, const char *in, size_t inlen,
@@ -736,7 +998,7 @@ static size_t enc_word(const char *s, char *out, size_t outsz, size_t *wrote)
         return 0;
     size_t n = (size_t)(end - txt);
     *wrote = e == 'b' ? bg_mime_b64_decode(txt, n, out, outsz)
-                      : qp_generic(txt, n, out, outsz, 1);
+                      : q_word_decode(txt, n, out, outsz);
     return (size_t)(end + 2 - s);
 }
 
@@ -873,6 +1135,64 @@ static size_t finder_next(const struct finder *f, const char *t, size_t n, size_
     }
 }
 
+/* The first token of the value of the field whose line's first ':' is at
+ * colon and whose line ends at eol (its LF, or hlen): what media_type_n
+ * (outsz <= 64) makes of the value value_of would store, read from the
+ * header bytes. A part's type and transfer encoding are all that most
+ * parts need of those fields: no copy of the unfolded value. The value
+ * starts at the first byte that is not vblank, here or on a continuation
+ * line, and the token ends at a vblank (a run of them is one space in the
+ * value), ';' or the line's end (the continuation after it starts with a
+ * blank). Returns 0 when the value is empty, else the token, lower-cased
+ * and cut to outsz - 1 bytes, is in out and its length in *tl. */
+static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
+                       char *out, size_t outsz, size_t *tl)
+{
+    size_t j = colon + 1, lend = eol, next = eol < hlen ? eol + 1 : hlen;
+    if (h[lend - 1] == '\r') /* never the ':' */
+        lend--;
+    out[0] = 0;
+    *tl = 0;
+    for (;;) {
+        while (j < lend && vblank((unsigned char)h[j]))
+            j++;
+        if (j < lend)
+            break;
+        if (next >= hlen || (h[next] != ' ' && h[next] != '\t'))
+            return 0;
+        size_t cl;
+        j = next;
+        next = line_end(h, hlen, j, &cl);
+        lend = j + cl;
+    }
+    size_t lim = lend - j < outsz - 1 ? lend : j + outsz - 1, k = j;
+#ifdef __SSE2__
+    /* sixteen bytes at a time to the first byte up to ' ' or ';' (a
+     * superset of the stops: the loop below decides), within the block:
+     * the line's end (its CR or LF, or hlen) is a stop too */
+    while (k < lim && hlen - k >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
+        __m128i sp = _mm_set1_epi8(' ');
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8(';'))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            break;
+        }
+        k += 16;
+    }
+    if (k > lim)
+        k = lim;
+#endif
+    for (unsigned ch; k < lim && ((ch = (unsigned char)h[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
+        ;
+    lower_copy(out, h + j, k - j);
+    out[k - j] = 0;
+    *tl = k - j;
+    return 1;
+}
+
 struct walk {
     struct bg_mime_part *parts;
     size_t max, n;
@@ -885,29 +1205,28 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
 {
     if (w->n >= w->max)
         return;
-    /* Content-Type is read once, big enough for the boundary parameter
-     * (the media type is cut far shorter); the split and both fields in
-     * one pass over the header block, or from the caller's index of it */
-    char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
-    char te[64];
+    /* Where Content-Type and Content-Transfer-Encoding are: the split
+     * and both fields in one pass over the header block, or from the
+     * caller's index of it. The type and the encoding are read from the
+     * header bytes; only a multipart's Content-Type is unfolded (for its
+     * boundary parameter). */
     int ct_found, te_found;
-    size_t boff, hl;
+    size_t boff, hl, ct_colon = 0, ct_eol = 0, te_colon = 0, te_eol = 0;
     if (depth == 0 && w->top && w->top->h == p && w->top->msg_len == len) {
         hl = w->top->hlen;
         boff = w->top->body_off;
-        ct_found = idx_get(w->top, "content-type", 12, ct, sizeof ct);
-        te_found = idx_get(w->top, "content-transfer-encoding", 25, te, sizeof te);
+        ct_found = idx_find(w->top, "content-type", 12, &ct_colon, &ct_eol);
+        te_found = idx_find(w->top, "content-transfer-encoding", 25, &te_colon, &te_eol);
     } else {
         struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
                               { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };
         hl = find_fields(p, len, 0, 1, &boff, wt, 2);
         ct_found = wt[0].at != NOT_FOUND;
         te_found = wt[1].at != NOT_FOUND;
-        ct[0] = 0;
-        if (ct_found)
-            value_of(p, hl, wt[0].colon, wt[0].eol, ct, sizeof ct);
-        if (te_found)
-            value_of(p, hl, wt[1].colon, wt[1].eol, te, sizeof te);
+        ct_colon = wt[0].colon;
+        ct_eol = wt[0].eol;
+        te_colon = wt[1].colon;
+        te_eol = wt[1].eol;
     }
     struct bg_mime_part *pt = &w->parts[w->n++];
     memset(pt, 0, sizeof *pt);
@@ -916,24 +1235,33 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->body = p + boff;
     pt->body_len = len - boff;
     pt->depth = depth;
-    int has_ct = ct_found && ct[0];
-    if (has_ct)
-        bg_mime_media_type(ct, pt->type, sizeof pt->type);
-    if (!strchr(pt->type, '/')) {
+    /* lengths are known: no strlen, strchr or strcmp on the type */
+    size_t tl = 0;
+    int has_ct = ct_found && first_token(p, hl, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
+    if (!memchr(pt->type, '/', tl)) {
         size_t k = strlen(deftype);
         if (k >= sizeof pt->type)
             k = sizeof pt->type - 1;
         memcpy(pt->type, deftype, k);
         pt->type[k] = 0;
+        tl = k;
     }
-    if (te_found)
-        pt->enc = bg_mime_encoding(te);
+    if (te_found) {
+        char t[32];
+        size_t el;
+        first_token(p, hl, te_colon, te_eol, t, sizeof t, &el);
+        pt->enc = encoding_of(t, el);
+    }
     char b[BG_MIME_BOUNDARY_MAX + 2];
     int guessed = 0;
     if (depth >= w->maxdepth)
         return;
-    if (strncmp(pt->type, "multipart/", 10) == 0) {
-        if (!ct_found || !bg_mime_param(ct, "boundary", b, sizeof b)) {
+    if (tl >= 10 && memcmp(pt->type, "multipart/", 10) == 0) {
+        /* the boundary parameter, big enough (the media type is cut far
+         * shorter) */
+        char ct[BG_MIME_BOUNDARY_MAX * 2 + 128];
+        size_t ct_len = ct_found ? value_of(p, hl, ct_colon, ct_eol, ct, sizeof ct) : 0;
+        if (!ct_found || !param_n(ct, ct_len, "boundary", 8, b, sizeof b)) {
             if (!guess_boundary(pt->body, pt->body_len, b, sizeof b))
                 return;
             guessed = 1;
@@ -941,6 +1269,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     } else if (depth == 0 && !has_ct &&
                guess_boundary(pt->body, pt->body_len, b, sizeof b)) {
         memcpy(pt->type, "multipart/mixed", sizeof "multipart/mixed");
+        tl = sizeof "multipart/mixed" - 1;
         guessed = 1;
     } else {
         return;
@@ -950,7 +1279,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
         return;
     pt->multipart = 1;
     const char *child_def =
-        strcmp(pt->type, "multipart/digest") == 0 ? "message/rfc822" : "text/plain";
+        tl == 16 && memcmp(pt->type, "multipart/digest", 16) == 0 ? "message/rfc822" : "text/plain";
     const char *body = pt->body;
     size_t blen_body = pt->body_len;
     size_t start = 0;

@@ -491,6 +491,153 @@ START_TEST(walk_near_miss_boundaries)
 }
 END_TEST
 
+/* A quoted-printable decoder a byte at a time, as documented: the
+ * reference for the block-wise one. */
+static size_t qp_ref(const char *in, size_t inlen, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < inlen && o < outsz; i++) {
+        if (in[i] != '=') {
+            out[o++] = in[i];
+            continue;
+        }
+        const char *hx = "0123456789ABCDEF0123456789abcdef";
+        const char *a = i + 2 < inlen ? strchr(hx, in[i + 1]) : NULL;
+        const char *b = a && in[i + 1] ? strchr(hx, in[i + 2]) : NULL;
+        if (a && b && in[i + 2]) {
+            out[o++] = (char)(((a - hx) % 16) * 16 + (b - hx) % 16);
+            i += 2;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < inlen && (in[j] == ' ' || in[j] == '\t'))
+            j++;
+        if (j < inlen && in[j] == '\r')
+            j++;
+        if (j >= inlen || in[j] == '\n') {
+            i = j;
+            continue;
+        }
+        out[o++] = '=';
+    }
+    return o;
+}
+
+START_TEST(qp_blocks)
+{
+    /* runs of every length around the sixteen-byte blocks, escapes in a
+     * row, soft breaks (CRLF, LF, blanks before them), a bad escape, and
+     * an '=' at the very end; every output size, nothing stored past the
+     * count */
+    char in[2048];
+    size_t n = 0;
+    for (int r = 0; r < 40; r++) {
+        for (int k = 0; k < r; k++)
+            in[n++] = (char)('a' + (r + k) % 26);
+        static const char *tails[] = { "=3D", "=\r\n", "=\n", "=E3=81=82", "= \t\r\n", "=zz", "=4" };
+        const char *t = tails[r % 7];
+        memcpy(in + n, t, strlen(t));
+        n += strlen(t);
+    }
+    in[n++] = '=';
+    char *src = dup_exact(in, n);
+    char want[2048], got[2048 + 16];
+    size_t wl = qp_ref(src, n, want, sizeof want);
+    for (size_t sz = 0; sz <= wl + 20; sz++) {
+        memset(got, 'Z', sizeof got);
+        size_t g = bg_mime_qp_decode(src, n, got, sz);
+        ck_assert_uint_eq(g, sz < wl ? sz : wl);
+        ck_assert(memcmp(got, want, g) == 0);
+        for (size_t k = g; k < sizeof got; k++)
+            ck_assert_int_eq(got[k], 'Z');
+    }
+    free(src);
+}
+END_TEST
+
+START_TEST(names_case_bits)
+{
+    /* names that differ only in bit 5 of a byte that is not a letter
+     * ('[' and '{', '@' and '`') are different names; eight bytes and
+     * more are compared a word at a time */
+    static const char h[] =
+        "X-Foo-Bar[Baz: one\r\n"
+        "AB@CDEFGH: two\r\n"
+        "Content-TYPE: three\r\n";
+    char *p = dup_exact(h, sizeof h - 1);
+    struct bg_mime_hdrs x;
+    bg_mime_index(p, sizeof h - 1, &x);
+    char v[32];
+    ck_assert_int_eq(bg_mime_hdr_get(&x, "x-foo-bar{baz", v, sizeof v), 0);
+    ck_assert_int_eq(bg_mime_hdr_get(&x, "x-FOO-bar[baz", v, sizeof v), 1);
+    ck_assert_str_eq(v, "one");
+    ck_assert_int_eq(bg_mime_hdr_get(&x, "ab`cdefgh", v, sizeof v), 0);
+    ck_assert_int_eq(bg_mime_hdr_get(&x, "ab@cdefgh", v, sizeof v), 1);
+    ck_assert_str_eq(v, "two");
+    ck_assert_int_eq(bg_mime_hdr_get(&x, "content-type", v, sizeof v), 1);
+    ck_assert_str_eq(v, "three");
+    static const char *names[] = { "x-foo-bar{baz", "X-FOO-BAR[BAZ", "ab`cdefgh", "AB@CDEFGH",
+                                   "content-type", "content-typ[", "x-foo-bar[ba" };
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        same_as_header(&x, names[k]);
+    free(p);
+}
+END_TEST
+
+START_TEST(walk_folded_type)
+{
+    /* the type and the encoding are the first token of the unfolded
+     * value: an empty first line, folding blanks, a control byte kept,
+     * case folded; a multipart's boundary from the unfolded value */
+    static const char m[] =
+        "Content-Type:\r\n \t MultiPart/MIXED\x01x ;\r\n\tboundary=\"b  b\"\r\n"
+        "Content-Transfer-Encoding: \r\n\r\n"
+        "--b b\r\n"
+        "Content-Type:  \r\n  Text/PLAIN;charset=x\r\n"
+        "Content-Transfer-Encoding:\r\n QUOTED-Printable \r\n"
+        "\r\n"
+        "a=3Db\r\n"
+        "--b b\r\n"
+        "content-type: ;x=y\r\n"
+        "content-transfer-encoding: base64x\r\n"
+        "\r\n"
+        "x\r\n"
+        "--b b--\r\n";
+    char *p = dup_exact(m, sizeof m - 1);
+    struct bg_mime_part parts[8];
+    size_t n = bg_mime_walk(p, sizeof m - 1, 4, parts, 8);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(parts[0].type, "multipart/mixed\x01x"); /* a control byte is kept */
+    ck_assert_int_eq(parts[0].multipart, 1);
+    ck_assert_int_eq(parts[0].enc, BG_ENC_IDENTITY);
+    free(p);
+    static const char m2[] =
+        "Content-Type:\r\n \t MultiPart/MIXED ;\r\n\tboundary=\"b  b\"\r\n"
+        "Content-Transfer-Encoding: \r\n\r\n"
+        "--b b\r\n"
+        "Content-Type:  \r\n  Text/PLAIN;charset=x\r\n"
+        "Content-Transfer-Encoding:\r\n QUOTED-Printable \r\n"
+        "\r\n"
+        "a=3Db\r\n"
+        "--b b\r\n"
+        "content-type: ;x=y\r\n"
+        "content-transfer-encoding: base64x\r\n"
+        "\r\n"
+        "x\r\n"
+        "--b b--\r\n";
+    p = dup_exact(m2, sizeof m2 - 1);
+    n = bg_mime_walk(p, sizeof m2 - 1, 4, parts, 8);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(parts[0].type, "multipart/mixed");
+    ck_assert_int_eq(parts[0].multipart, 1);
+    ck_assert_str_eq(parts[1].type, "text/plain");
+    ck_assert_int_eq(parts[1].enc, BG_ENC_QP);
+    ck_assert_str_eq(parts[2].type, "text/plain"); /* no '/': the default */
+    ck_assert_int_eq(parts[2].enc, BG_ENC_IDENTITY);
+    free(p);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -504,6 +651,8 @@ static Suite *make_suite(void)
     tcase_add_test(t, field_value_runs);
     tcase_add_test(t, string_helpers);
     tcase_add_test(t, decoders_cut);
+    tcase_add_test(t, qp_blocks);
+    tcase_add_test(t, names_case_bits);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
@@ -511,6 +660,7 @@ static Suite *make_suite(void)
     tcase_add_test(w, walk_first_line_and_guessed);
     tcase_add_test(w, walk_long_line_of_boundaries);
     tcase_add_test(w, walk_near_miss_boundaries);
+    tcase_add_test(w, walk_folded_type);
     suite_add_tcase(s, w);
     return s;
 }
