@@ -25,6 +25,22 @@ fi
 bad=$(awk -F'\t' 'NF != 7' "$BG_TMP/files.out" | wc -l)
 bg_assert_eq 0 "$bad" "every line has exactly 7 tab-separated columns"
 
+# many files in one call (read in batches): 5 passes over the fixtures
+# with a 2 MB message (longer than a batch and than MaxScanBytes) among
+# them give the reference 5 times, in order
+head -c 2000000 /dev/zero | tr '\0' 'x' > "$BG_TMP/big.eml"
+# shellcheck disable=SC2086
+"$BG_CTL" classify $files $files "$BG_TMP/big.eml" $files $files $files > "$BG_TMP/many.out"
+grep -v "^$BG_TMP/big.eml	" "$BG_TMP/many.out" > "$BG_TMP/many.files"
+for k in 1 2 3 4 5; do cat "$ref"; done > "$BG_TMP/many.want"
+if cmp -s "$BG_TMP/many.want" "$BG_TMP/many.files"; then
+    bg_pass "$((5 * nfiles + 1)) files in one call: every verdict, in order"
+else
+    bg_fail "$((5 * nfiles + 1)) files in one call: verdicts differ from 5 x the reference"
+fi
+bg_assert_eq "$BG_TMP/big.eml	-	-	undetermined	undefined	none	not-a-report" \
+    "$(grep "^$BG_TMP/big.eml	" "$BG_TMP/many.out")" "a 2 MB non-report is one line, not-a-report"
+
 # stdin: FILE is "-", the rest as from the file
 "$BG_CTL" classify < postfix-dsn.eml > "$BG_TMP/stdin.out"
 grep '^postfix-dsn\.eml	' "$BG_TMP/files.out" | cut -f2- > "$BG_TMP/want"
