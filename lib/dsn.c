@@ -204,11 +204,11 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * threads share them. On x86-64 CPUs with SSSE3 (all since 2006; checked
  * at run time, the byte loop is the fallback; with AVX2 thirty-two) sixteen
  * positions at a time
- * are tested for "first, second and third byte can start a needle" with
+ * are tested for "first four bytes can start a needle" with
  * two nibble-table lookups per byte (pshufb), the "Teddy" filter of
  * Hyperscan: the needles are put in 8 buckets, a table entry holds one bit
- * per bucket, and the three bytes' bits are ANDed before the test, so a
- * position survives only when all three bytes fit needles of the SAME
+ * per bucket, and the four bytes' bits are ANDed before the test, so a
+ * position survives only when all four bytes fit needles of the SAME
  * bucket - far fewer survivors than one set per byte position, where
  * "the" passes for needles starting "th", "?h?e" and so on. The bytes are
  * tested with the 0x20 bit forced on: for a letter that is its lower
@@ -218,6 +218,12 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * memmem takes one needle, and a regex engine would be a dependency for
  * 60 strings. */
 #define MSCAN_BUCKETS 8
+/* Bytes per position the filter tests: with three, English text let one
+ * position in 25 through to the exact check (common words start like the
+ * marks: "the", "not", "del"); the fourth byte costs one lookup per byte
+ * and drops most of those. Every needle here has at least four bytes (a
+ * shorter one matches any byte past its end). */
+#define MSCAN_DEPTH 4
 struct mscan {
     const char *const *nd;
     size_t cnt;
@@ -240,9 +246,9 @@ struct mscan {
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     unsigned long long all;   /* every needle */
     unsigned all_buckets;     /* every bucket in use */
-    /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..2) with
+    /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..3) with
      * 0x20 forced on: the buckets holding a needle that byte can be part of */
-    unsigned char lo[3][16], hi[3][16];
+    unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
 };
 
 /* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
@@ -315,7 +321,7 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         else
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
-        for (int p = 0; p < 3; p++) {
+        for (int p = 0; p < MSCAN_DEPTH; p++) {
             if ((size_t)p < l) {
                 unsigned char f = (unsigned char)(lc((unsigned char)nd[i][p]) | 0x20);
                 bucket_add(ms, p, b, f);
@@ -423,8 +429,9 @@ bucket_bits(__m128i v, __m128i lo, __m128i hi)
     return _mm_and_si128(a, b);
 }
 
-/* mscan_next's loop over whole 18-byte windows; returns where it stopped
- * (the byte loop goes on from there) or sets *k and *at. */
+/* mscan_next's loop over whole 19-byte windows (16 positions and the 3
+ * bytes after the last); returns where it stopped (the byte loop goes on
+ * from there) or sets *k and *at. */
 __attribute__((target("ssse3"))) static size_t
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
            unsigned long long want, unsigned bm, int *k, size_t *at)
@@ -435,16 +442,20 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
     const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[2]);
     const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
+    const __m128i lo3 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[3]);
+    const __m128i hi3 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[3]);
     /* buckets without a wanted needle (bm) are no candidates */
     const __m128i live = _mm_set1_epi8((char)bm);
     const __m128i zero = _mm_setzero_si128();
     *k = -1;
-    for (; n >= 18 && i <= n - 18; i += 16) {
+    for (; n >= 19 && i <= n - 19; i += 16) {
         __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
         __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1));
         __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 2));
+        __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 3));
         __m128i m = _mm_and_si128(bucket_bits(v0, lo0, hi0), bucket_bits(v1, lo1, hi1));
-        m = _mm_and_si128(_mm_and_si128(m, bucket_bits(v2, lo2, hi2)), live);
+        m = _mm_and_si128(m, _mm_and_si128(bucket_bits(v2, lo2, hi2), bucket_bits(v3, lo3, hi3)));
+        m = _mm_and_si128(m, live);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
         if (!mask)
             continue;
@@ -457,7 +468,7 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
 }
 
 /* The same over 32 positions at a time with AVX2 (x86-64 since 2013),
- * 34-byte windows: half the instructions per byte; mscan_wide and the
+ * 35-byte windows: half the instructions per byte; mscan_wide and the
  * byte loop take the rest. The 16-byte tables are the same in both
  * 128-bit lanes (vpshufb looks up within a lane). */
 __attribute__((target("avx2"))) static inline __m256i
@@ -478,16 +489,20 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m256i lo0 = TAB32(ms->lo[0]), hi0 = TAB32(ms->hi[0]);
     const __m256i lo1 = TAB32(ms->lo[1]), hi1 = TAB32(ms->hi[1]);
     const __m256i lo2 = TAB32(ms->lo[2]), hi2 = TAB32(ms->hi[2]);
+    const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
 #undef TAB32
     const __m256i live = _mm256_set1_epi8((char)bm);
     const __m256i zero = _mm256_setzero_si256();
     *k = -1;
-    for (; n >= 34 && i <= n - 34; i += 32) {
+    for (; n >= 35 && i <= n - 35; i += 32) {
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1));
         __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 2));
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 3));
         __m256i m = _mm256_and_si256(bucket_bits32(v0, lo0, hi0), bucket_bits32(v1, lo1, hi1));
-        m = _mm256_and_si256(_mm256_and_si256(m, bucket_bits32(v2, lo2, hi2)), live);
+        m = _mm256_and_si256(m, _mm256_and_si256(bucket_bits32(v2, lo2, hi2),
+                                                 bucket_bits32(v3, lo3, hi3)));
+        m = _mm256_and_si256(m, live);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
         if (!mask)
             continue;
@@ -521,10 +536,10 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
 #ifdef MSCAN_SHUFTI
     pthread_once(&ssse3_once, ssse3_probe);
     /* (short inputs, e.g. a diagnostic, go to the byte loop at once) */
-    if (have_ssse3 && i < n && n - i >= 18) {
+    if (have_ssse3 && i < n && n - i >= 19) {
         unsigned bm = mscan_buckets(ms, want);
         int k;
-        if (have_avx2 && n - i >= 34) {
+        if (have_avx2 && n - i >= 35) {
             i = mscan_wide32(ms, h, n, i, want, bm, &k, at);
             if (k >= 0)
                 return k;
