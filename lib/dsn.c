@@ -1154,6 +1154,7 @@ struct ctx {
     int nsenders;
     char field[FIELD_MAX];  /* a delivery-status field's value */
     struct bg_mime_part parts[MAX_PARTS]; /* [0,nparts) set */
+    unsigned char kind[MAX_PARTS];        /* part_kind of each part */
     /* buf and text follow in the same allocation (ctx_new) */
 };
 
@@ -1482,6 +1483,34 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
         value_addr(v, c->hmxmr, sizeof c->hmxmr);
 }
 
+/* What the parser does with a part, by its media type. */
+enum { PK_OTHER, PK_PLAIN, PK_HTML, PK_DS, PK_FB, PK_RFC822, PK_MSG, PK_HDRS };
+
+/* The kind of a (lower-cased) media type: decided once per part, where
+ * the loops over the parts compared each type with up to ten names. The
+ * length picks the candidates; the compare is exact. */
+static unsigned char part_kind(const char *t)
+{
+#define IS(lit) (memcmp(t, lit, sizeof lit - 1) == 0) /* t has as many bytes */
+    switch (strlen(t)) {
+    case 9: return IS("text/html") ? PK_HTML : PK_OTHER;
+    case 10: return IS("text/plain") ? PK_PLAIN : PK_OTHER;
+    case 11: return IS("text/rfc822") ? PK_HDRS : PK_OTHER;
+    case 13: return IS("text/enriched") ? PK_PLAIN : PK_OTHER;
+    case 14: return IS("message/rfc822") ? PK_RFC822 : IS("message/global") ? PK_MSG : PK_OTHER;
+    case 15: return IS("message/partial") ? PK_MSG : PK_OTHER;
+    case 19: return IS("text/rfc822-headers") ? PK_HDRS : PK_OTHER;
+    case 20: return IS("text/delivery-status") ? PK_DS : PK_OTHER;
+    case 22: return IS("message/global-headers") ? PK_HDRS : PK_OTHER;
+    case 23:
+        return IS("message/delivery-status") ? PK_DS
+               : IS("message/feedback-report") ? PK_FB : PK_OTHER;
+    case 30: return IS("message/global-delivery-status") ? PK_DS : PK_OTHER;
+    default: return PK_OTHER;
+    }
+#undef IS
+}
+
 /* ---- human-readable text ---------------------------------------------- */
 
 /* Offset of the first '<' or '&' in s[i, n), or n. */
@@ -1566,10 +1595,7 @@ static void build_text(struct ctx *c)
             const struct bg_mime_part *pt = &c->parts[i];
             if (pt->multipart)
                 continue;
-            int plain = strcmp(pt->type, "text/plain") == 0 ||
-                        strcmp(pt->type, "text/enriched") == 0;
-            int html = strcmp(pt->type, "text/html") == 0;
-            if (!(want_html ? html : plain))
+            if (c->kind[i] != (want_html ? PK_HTML : PK_PLAIN))
                 continue;
             /* the top-level entity with no MIME: the whole body */
             size_t room = cap - o;
@@ -2636,6 +2662,8 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         scpy(out->queue_id, sizeof out->queue_id, v);
 
     c->nparts = bg_mime_walk_hdrs(msg, len, &hx, BG_DSN_MAX_DEPTH, c->parts, MAX_PARTS);
+    for (size_t i = 0; i < c->nparts; i++)
+        c->kind[i] = part_kind(c->parts[i].type);
     build_text(c);
 
     /* machine-readable parts */
@@ -2644,13 +2672,12 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         const struct bg_mime_part *pt = &c->parts[i];
         if (pt->multipart)
             continue;
-        if (strcmp(pt->type, "message/delivery-status") == 0 ||
-            strcmp(pt->type, "message/global-delivery-status") == 0 ||
-            strcmp(pt->type, "text/delivery-status") == 0) {
+        unsigned char kind = c->kind[i];
+        if (kind == PK_DS) {
             size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
             parse_delivery_status(c, c->buf, n);
             saw_ds = 1;
-        } else if (strcmp(pt->type, "message/feedback-report") == 0) {
+        } else if (kind == PK_FB) {
             size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
             /* some senders put the fields after a blank line */
             size_t sk = 0;
@@ -2658,13 +2685,9 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
                 sk++;
             parse_feedback(c, c->buf + sk, n - sk);
             saw_fb = 1;
-        } else if (strcmp(pt->type, "message/rfc822") == 0 ||
-                   strcmp(pt->type, "message/global") == 0 ||
-                   strcmp(pt->type, "message/partial") == 0) {
+        } else if (kind == PK_RFC822 || kind == PK_MSG) {
             take_original(c, pt, 0);
-        } else if (strcmp(pt->type, "text/rfc822-headers") == 0 ||
-                   strcmp(pt->type, "message/global-headers") == 0 ||
-                   strcmp(pt->type, "text/rfc822") == 0) {
+        } else if (kind == PK_HDRS) {
             take_original(c, pt, 1);
         }
     }
@@ -2756,7 +2779,7 @@ done:
         /* a report wrapped in a message/rfc822 part */
         for (size_t i = 0; i < c->nparts; i++) {
             const struct bg_mime_part *pt = &c->parts[i];
-            if (strcmp(pt->type, "message/rfc822") != 0 || pt->enc != BG_ENC_IDENTITY)
+            if (c->kind[i] != PK_RFC822 || pt->enc != BG_ENC_IDENTITY)
                 continue;
             struct bg_dsn *inner = malloc(sizeof *inner);
             if (!inner)
