@@ -1260,7 +1260,18 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
     int have = 0, has_final = 0;
     char name[48];
     char *val = c->field;
-    memset(&cur, 0, sizeof cur);
+    /* clean: cur is all zeros - cleared, and no field nor ds_commit has
+     * written to it since (every field sets it to 0 after its branch).
+     * The block start and the first Final-Recipient both ask for a clean
+     * cur: one memset of the record, not two or three. */
+    int clean = 0;
+#define CUR_CLEAR()                                                        \
+    do {                                                                   \
+        if (!clean)                                                        \
+            memset(&cur, 0, sizeof cur);                                   \
+        clean = 1;                                                         \
+    } while (0)
+    CUR_CLEAR();
     size_t i = 0;
     while (i < n) {
         /* one block: up to an empty line */
@@ -1298,16 +1309,16 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
          * to it: keep them in cur until the recipient arrives */
         int pending = 0;
         if (!have)
-            memset(&cur, 0, sizeof cur);
+            CUR_CLEAR();
         while (bstart < bend &&
                bg_mime_next_field(p + bstart, bend - bstart, &pos, name,
                                   sizeof name, val, FIELD_MAX)) {
             if (strcmp(name, "final-recipient") == 0) {
                 if (has_final)
-                    ds_commit(c, &cur, &have), pending = 0;
+                    ds_commit(c, &cur, &have), pending = 0, clean = 0;
                 if (!have) {
                     if (!pending)
-                        memset(&cur, 0, sizeof cur);
+                        CUR_CLEAR();
                     has_final = 0;
                 }
                 pending = 0;
@@ -1317,11 +1328,11 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
             } else if (strcmp(name, "original-recipient") == 0) {
                 if (!have) {
                     if (!pending)
-                        memset(&cur, 0, sizeof cur);
+                        CUR_CLEAR();
                     has_final = 0;
                 } else if (cur.orig_rcpt[0] && has_final) {
-                    ds_commit(c, &cur, &have);
-                    memset(&cur, 0, sizeof cur);
+                    ds_commit(c, &cur, &have), clean = 0;
+                    CUR_CLEAR();
                     has_final = 0;
                 }
                 pending = 0;
@@ -1389,14 +1400,16 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                 if (!c->out->queue_id[0])
                     scpy(c->out->queue_id, sizeof c->out->queue_id, val);
             }
+            clean = 0;
         }
         if (has_final)
-            ds_commit(c, &cur, &have), has_final = 0;
+            ds_commit(c, &cur, &have), has_final = 0, clean = 0;
         else if (have && cur.orig_rcpt[0] && (cur.action || cur.status[0]))
-            ds_commit(c, &cur, &have);
+            ds_commit(c, &cur, &have), clean = 0;
         i = next > i ? next : n;
     }
     ds_commit(c, &cur, &have);
+#undef CUR_CLEAR
 }
 
 /* ---- ARF ------------------------------------------------------------------ */
