@@ -2456,19 +2456,27 @@ static int parse_vendor(struct ctx *c, int force)
     char to_addr[320] = "";
     if (skip_to)
         value_addr(c->to, to_addr, sizeof to_addr);
+    /* Only a line with an '@' can name a recipient: go from one such line
+     * to the next with one memchr for the '@' (i is a line start, and
+     * [i, '@') holds none), not two calls for every line of the text. */
     while (i < cut) {
-        size_t l = line_len(t + i, cut - i, &adv);
-        if (!line_is_header_of_original(t + i, l)) {
-            const char *line = t + i;
+        const char *a0 = memchr(t + i, '@', cut - i);
+        if (!a0)
+            break;
+        /* the start of its line: after the last '\n' in [i, a0) */
+        size_t ls = line_start_back(t, (size_t)(a0 - t), (size_t)(a0 - t) - i);
+        size_t l = line_len(t + ls, cut - ls, &adv);
+        if (!line_is_header_of_original(t + ls, l)) {
+            const char *line = t + ls;
             const char *at;
-            size_t off = 0;
+            size_t off = (size_t)(a0 - line); /* its first '@' */
             while (off < l && (at = memchr(line + off, '@', l - off)) != NULL) {
                 size_t ai = (size_t)(at - line), b, e;
                 off = ai + 1;
                 if (!addr_bounds(line, l, ai, &b, &e))
                     continue;
                 off = e;
-                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, i + b))
+                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, ls + b))
                     continue;
                 char a[320];
                 scopy(a, sizeof a, line + b, e - b);
@@ -2477,10 +2485,10 @@ static int parse_vendor(struct ctx *c, int force)
                 size_t before = c->out->nrcpt;
                 struct bg_dsn_rcpt *r = rcpt_add(c->out, a);
                 if (r && c->out->nrcpt > before)
-                    first_at[c->out->nrcpt - 1] = i + e - 0;
+                    first_at[c->out->nrcpt - 1] = ls + e - 0;
             }
         }
-        i += adv;
+        i = ls + adv;
     }
     for (size_t k = nfound0; k < c->out->nrcpt; k++) {
         struct bg_dsn_rcpt *r = &c->out->r[k];
