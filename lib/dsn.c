@@ -221,8 +221,9 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
 /* Bytes per position the filter tests: with three, English text let one
  * position in 25 through to the exact check (common words start like the
  * marks: "the", "not", "del"); the fourth byte costs one lookup per byte
- * and drops most of those. Every needle here has at least four bytes (a
- * shorter one matches any byte past its end). */
+ * and drops most of those. Every needle here has at least four bytes; a
+ * scanner with a shorter one (or a non-ASCII one) keeps to the byte
+ * loop (wide_ok). */
 #define MSCAN_DEPTH 4
 struct mscan {
     const char *const *nd;
@@ -246,9 +247,13 @@ struct mscan {
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     unsigned long long all;   /* every needle */
     unsigned all_buckets;     /* every bucket in use */
-    /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..3) with
-     * 0x20 forced on: the buckets holding a needle that byte can be part of */
+    /* lo[p][x & 15] & hi[p][x >> 4], x the input's byte at offset p
+     * (0..3): the buckets holding a needle whose byte there is x with the
+     * 0x20 bit forced on (hi holds the entry of nibble (x >> 4) | 2, so the
+     * filter needs no OR per byte; 0 for x >= 0x80, and vpshufb gives 0 for
+     * an index with its top bit set, so lo's index needs no mask either) */
     unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
+    int wide_ok; /* every needle ASCII and MSCAN_DEPTH bytes or longer */
 };
 
 /* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
@@ -325,11 +330,23 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
             if ((size_t)p < l) {
                 unsigned char f = (unsigned char)(lc((unsigned char)nd[i][p]) | 0x20);
                 bucket_add(ms, p, b, f);
-            } else {
-                for (unsigned k = 0; k < 256; k++) /* any byte there */
-                    bucket_add(ms, p, b, (unsigned char)(k | 0x20));
             }
         }
+    }
+    ms->wide_ok = 1;
+    for (size_t i = 0; i < ms->cnt; i++) {
+        if (ms->len[i] < MSCAN_DEPTH)
+            ms->wide_ok = 0;
+        for (size_t j = 0; j < ms->len[i]; j++)
+            if ((unsigned char)nd[i][j] >= 0x80)
+                ms->wide_ok = 0;
+    }
+    /* hi by the raw byte's nibble: the 0x20 bit is the nibble's 2 bit */
+    for (int p = 0; p < MSCAN_DEPTH; p++) {
+        unsigned char folded[16];
+        memcpy(folded, ms->hi[p], sizeof folded);
+        for (unsigned x = 0; x < 16; x++)
+            ms->hi[p][x] = x < 8 ? folded[x | 2] : 0;
     }
 }
 
@@ -418,13 +435,13 @@ mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n, size_t bas
 }
 
 /* Per byte of v: the buckets whose needles may have (byte | 0x20) at the
- * offset lo/hi describe. */
+ * offset lo/hi describe (see struct mscan: the 0x20 bit and the bytes
+ * from 0x80 on are in the tables). */
 __attribute__((target("ssse3"))) static inline __m128i
 bucket_bits(__m128i v, __m128i lo, __m128i hi)
 {
     const __m128i low4 = _mm_set1_epi8(0x0f);
-    v = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    __m128i a = _mm_shuffle_epi8(lo, _mm_and_si128(v, low4));
+    __m128i a = _mm_shuffle_epi8(lo, v);
     __m128i b = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
     return _mm_and_si128(a, b);
 }
@@ -436,7 +453,10 @@ __attribute__((target("ssse3"))) static size_t
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
            unsigned long long want, unsigned bm, int *k, size_t *at)
 {
-    const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]);
+    /* buckets without a wanted needle (bm) are no candidates: out of the
+     * first byte's table */
+    const __m128i lo0 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]),
+                                      _mm_set1_epi8((char)bm));
     const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[0]);
     const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[1]);
     const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
@@ -444,8 +464,6 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
     const __m128i lo3 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[3]);
     const __m128i hi3 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[3]);
-    /* buckets without a wanted needle (bm) are no candidates */
-    const __m128i live = _mm_set1_epi8((char)bm);
     const __m128i zero = _mm_setzero_si128();
     *k = -1;
     for (; n >= 19 && i <= n - 19; i += 16) {
@@ -455,7 +473,6 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
         __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 3));
         __m128i m = _mm_and_si128(bucket_bits(v0, lo0, hi0), bucket_bits(v1, lo1, hi1));
         m = _mm_and_si128(m, _mm_and_si128(bucket_bits(v2, lo2, hi2), bucket_bits(v3, lo3, hi3)));
-        m = _mm_and_si128(m, live);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
         if (!mask)
             continue;
@@ -475,8 +492,7 @@ __attribute__((target("avx2"))) static inline __m256i
 bucket_bits32(__m256i v, __m256i lo, __m256i hi)
 {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    v = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-    __m256i a = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, low4));
+    __m256i a = _mm256_shuffle_epi8(lo, v);
     __m256i b = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
     return _mm256_and_si256(a, b);
 }
@@ -486,12 +502,12 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
              unsigned long long want, unsigned bm, int *k, size_t *at)
 {
 #define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
-    const __m256i lo0 = TAB32(ms->lo[0]), hi0 = TAB32(ms->hi[0]);
+    const __m256i lo0 = _mm256_and_si256(TAB32(ms->lo[0]), _mm256_set1_epi8((char)bm));
+    const __m256i hi0 = TAB32(ms->hi[0]);
     const __m256i lo1 = TAB32(ms->lo[1]), hi1 = TAB32(ms->hi[1]);
     const __m256i lo2 = TAB32(ms->lo[2]), hi2 = TAB32(ms->hi[2]);
     const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
 #undef TAB32
-    const __m256i live = _mm256_set1_epi8((char)bm);
     const __m256i zero = _mm256_setzero_si256();
     *k = -1;
     for (; n >= 35 && i <= n - 35; i += 32) {
@@ -502,7 +518,6 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
         __m256i m = _mm256_and_si256(bucket_bits32(v0, lo0, hi0), bucket_bits32(v1, lo1, hi1));
         m = _mm256_and_si256(m, _mm256_and_si256(bucket_bits32(v2, lo2, hi2),
                                                  bucket_bits32(v3, lo3, hi3)));
-        m = _mm256_and_si256(m, live);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
         if (!mask)
             continue;
@@ -536,7 +551,7 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
 #ifdef MSCAN_SHUFTI
     pthread_once(&ssse3_once, ssse3_probe);
     /* (short inputs, e.g. a diagnostic, go to the byte loop at once) */
-    if (have_ssse3 && i < n && n - i >= 19) {
+    if (have_ssse3 && ms->wide_ok && i < n && n - i >= 19) {
         unsigned bm = mscan_buckets(ms, want);
         int k;
         if (have_avx2 && n - i >= 35) {
