@@ -446,48 +446,63 @@ bucket_bits(__m128i v, __m128i lo, __m128i hi)
     return _mm_and_si128(a, b);
 }
 
-/* mscan_next's loop over whole 19-byte windows (16 positions and the 3
- * bytes after the last); returns where it stopped (the byte loop goes on
- * from there) or sets *k and *at. */
-__attribute__((target("ssse3"))) static size_t
+/* Per position of the 16 from p: the buckets all of whose four bytes fit
+ * (0: no candidate); lo0..hi3 the tables of the four offsets. */
+#define FILTER16(p)                                                        \
+    _mm_and_si128(                                                         \
+        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)(p)), lo0, hi0), \
+                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 1)), lo1, hi1)), \
+        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 2)), lo2, hi2), \
+                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 3)), lo3, hi3)))
+
+/* mscan_next's filter over 16 positions at a time (19-byte windows: the
+ * 3 bytes after the last position too) from i on, n >= 19: the first
+ * wanted needle's index (*at its position), or -1. The positions whole
+ * windows do not reach are taken by one more window that ends at n,
+ * those before i masked off; the last three positions start no needle
+ * (wide_ok: all have four bytes or more), so no byte loop is needed. */
+__attribute__((target("ssse3"))) static int
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-           unsigned long long want, unsigned bm, int *k, size_t *at)
+           unsigned long long want, unsigned bm, size_t *at)
 {
+#define TAB16(t) _mm_loadu_si128((const __m128i *)(const void *)(t))
     /* buckets without a wanted needle (bm) are no candidates: out of the
      * first byte's table */
-    const __m128i lo0 = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]),
-                                      _mm_set1_epi8((char)bm));
-    const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[0]);
-    const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[1]);
-    const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
-    const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[2]);
-    const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
-    const __m128i lo3 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[3]);
-    const __m128i hi3 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[3]);
+    const __m128i lo0 = _mm_and_si128(TAB16(ms->lo[0]), _mm_set1_epi8((char)bm));
+    const __m128i hi0 = TAB16(ms->hi[0]);
+    const __m128i lo1 = TAB16(ms->lo[1]), hi1 = TAB16(ms->hi[1]);
+    const __m128i lo2 = TAB16(ms->lo[2]), hi2 = TAB16(ms->hi[2]);
+    const __m128i lo3 = TAB16(ms->lo[3]), hi3 = TAB16(ms->hi[3]);
+#undef TAB16
     const __m128i zero = _mm_setzero_si128();
-    *k = -1;
-    for (; n >= 19 && i <= n - 19; i += 16) {
-        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1));
-        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 2));
-        __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 3));
-        __m128i m = _mm_and_si128(bucket_bits(v0, lo0, hi0), bucket_bits(v1, lo1, hi1));
-        m = _mm_and_si128(m, _mm_and_si128(bucket_bits(v2, lo2, hi2), bucket_bits(v3, lo3, hi3)));
+    unsigned char bits[16];
+    int k = -1;
+    for (; i <= n - 19; i += 16) {
+        __m128i m = FILTER16(h + i);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
         if (!mask)
             continue;
-        unsigned char bits[16];
         _mm_storeu_si128((__m128i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, k, at))
-            return *at;
+        if (mscan_cands(ms, h, n, i, mask, bits, want, &k, at))
+            return k;
     }
-    return i;
+    if (i < n - 3) { /* the last window: [n - 19, n), i - (n - 19) in [1, 15] */
+        size_t base = n - 19;
+        __m128i m = FILTER16(h + base);
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) &
+                        (0xffffu << (i - base)) & 0xffffu;
+        _mm_storeu_si128((__m128i *)(void *)bits, m);
+        if (mask && mscan_cands(ms, h, n, base, mask, bits, want, &k, at))
+            return k;
+    }
+    return -1;
 }
+#undef FILTER16
 
 /* The same over 32 positions at a time with AVX2 (x86-64 since 2013),
- * 35-byte windows: half the instructions per byte; mscan_wide and the
- * byte loop take the rest. The 16-byte tables are the same in both
- * 128-bit lanes (vpshufb looks up within a lane). */
+ * 35-byte windows, n >= 35: half the instructions per byte. The 16-byte
+ * tables are the same in both 128-bit lanes (vpshufb looks up within a
+ * lane). */
 __attribute__((target("avx2"))) static inline __m256i
 bucket_bits32(__m256i v, __m256i lo, __m256i hi)
 {
@@ -497,9 +512,18 @@ bucket_bits32(__m256i v, __m256i lo, __m256i hi)
     return _mm256_and_si256(a, b);
 }
 
-__attribute__((target("avx2"))) static size_t
+#define FILTER32(p)                                                        \
+    _mm256_and_si256(                                                      \
+        _mm256_and_si256(                                                  \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)(p)), lo0, hi0), \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 1)), lo1, hi1)), \
+        _mm256_and_si256(                                                  \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 2)), lo2, hi2), \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 3)), lo3, hi3)))
+
+__attribute__((target("avx2"))) static int
 mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-             unsigned long long want, unsigned bm, int *k, size_t *at)
+             unsigned long long want, unsigned bm, size_t *at)
 {
 #define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
     const __m256i lo0 = _mm256_and_si256(TAB32(ms->lo[0]), _mm256_set1_epi8((char)bm));
@@ -509,25 +533,29 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
 #undef TAB32
     const __m256i zero = _mm256_setzero_si256();
-    *k = -1;
-    for (; n >= 35 && i <= n - 35; i += 32) {
-        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i));
-        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1));
-        __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 2));
-        __m256i v3 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 3));
-        __m256i m = _mm256_and_si256(bucket_bits32(v0, lo0, hi0), bucket_bits32(v1, lo1, hi1));
-        m = _mm256_and_si256(m, _mm256_and_si256(bucket_bits32(v2, lo2, hi2),
-                                                 bucket_bits32(v3, lo3, hi3)));
+    unsigned char bits[32];
+    int k = -1;
+    for (; i <= n - 35; i += 32) {
+        __m256i m = FILTER32(h + i);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
         if (!mask)
             continue;
-        unsigned char bits[32];
         _mm256_storeu_si256((__m256i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, k, at))
-            return *at;
+        if (mscan_cands(ms, h, n, i, mask, bits, want, &k, at))
+            return k;
     }
-    return i;
+    if (i < n - 3) { /* the last window: [n - 35, n), i - (n - 35) in [1, 31] */
+        size_t base = n - 35;
+        __m256i m = FILTER32(h + base);
+        unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero)) &
+                        (~0u << (i - base));
+        _mm256_storeu_si256((__m256i *)(void *)bits, m);
+        if (mask && mscan_cands(ms, h, n, base, mask, bits, want, &k, at))
+            return k;
+    }
+    return -1;
 }
+#undef FILTER32
 
 static int have_ssse3, have_avx2;
 static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
@@ -550,18 +578,12 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
         return -1;
 #ifdef MSCAN_SHUFTI
     pthread_once(&ssse3_once, ssse3_probe);
-    /* (short inputs, e.g. a diagnostic, go to the byte loop at once) */
-    if (have_ssse3 && ms->wide_ok && i < n && n - i >= 19) {
+    /* (inputs under 19 bytes, e.g. a subject, go to the byte loop) */
+    if (have_ssse3 && ms->wide_ok && i < n && n >= 19) {
         unsigned bm = mscan_buckets(ms, want);
-        int k;
-        if (have_avx2 && n - i >= 35) {
-            i = mscan_wide32(ms, h, n, i, want, bm, &k, at);
-            if (k >= 0)
-                return k;
-        }
-        i = mscan_wide(ms, h, n, i, want, bm, &k, at);
-        if (k >= 0)
-            return k;
+        if (have_avx2 && n >= 35)
+            return mscan_wide32(ms, h, n, i, want, bm, at);
+        return mscan_wide(ms, h, n, i, want, bm, at);
     }
 #endif
     for (; i < n; i++) {
