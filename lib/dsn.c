@@ -117,6 +117,63 @@ static int ci_rest(const unsigned char *h, size_t j, const char *needle, size_t 
     return 0;
 }
 
+#ifdef MSCAN_SHUFTI
+/* What the CPU has (checked once, at run time): SSSE3 for mscan's
+ * filter, AVX2 for it and ci_find's candidates 32 at a time. */
+static int have_ssse3, have_avx2;
+static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
+static void ssse3_probe(void)
+{
+    __builtin_cpu_init();
+    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
+    have_avx2 = __builtin_cpu_supports("avx2") != 0;
+}
+
+/* ci_find's candidate loop over 32 positions at a time (the SSE2 loop's
+ * test, twice as wide; the long searches - a recipient in the whole
+ * text, a sender after the cut - spend most of their time here): 1 with
+ * *res the answer, or 0 with *ip where the narrower loops go on. */
+__attribute__((target("avx2"))) static int
+ci_find_avx2(const char *hay, size_t n, const char *needle, size_t m, size_t *budget,
+             size_t *ip, const char **res)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    int c0 = lc((unsigned char)needle[0]), c1 = lc((unsigned char)needle[1]);
+    const __m256i bit = _mm256_set1_epi8(0x20);
+    const __m256i f0 = _mm256_set1_epi8((char)(c0 | 0x20));
+    const __m256i f1 = _mm256_set1_epi8((char)(c1 | 0x20));
+    size_t last = n - m, i = *ip;
+    for (; i <= n - 33 && i <= last; i += 32) {
+        __m256i v0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i)), bit);
+        __m256i v1 =
+            _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1)), bit);
+        unsigned mask = (unsigned)_mm256_movemask_epi8(
+            _mm256_and_si256(_mm256_cmpeq_epi8(v0, f0), _mm256_cmpeq_epi8(v1, f1)));
+        while (mask) {
+            size_t j = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (j > last) {
+                *res = NULL;
+                return 1;
+            }
+            if (lc(h[j]) != c0)
+                continue;
+            int r = ci_rest(h, j, needle, m, budget);
+            if (r == 1) {
+                *res = hay + j;
+                return 1;
+            }
+            if (r == 2) {
+                *res = ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
+                return 1;
+            }
+        }
+    }
+    *ip = i;
+    return 0;
+}
+#endif
+
 /* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
  * hay[0,n). Fast path: find the positions where the first two bytes occur
  * (sixteen at a time with SSE2, else eight at a time for the first byte),
@@ -137,6 +194,14 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     size_t budget = 2 * n + 256;
     size_t last = n - m;
     size_t i = 0;
+#ifdef MSCAN_SHUFTI
+    if (m > 1 && n >= 64) {
+        pthread_once(&ssse3_once, ssse3_probe);
+        const char *res;
+        if (have_avx2 && ci_find_avx2(hay, n, needle, m, &budget, &i, &res))
+            return res;
+    }
+#endif
 #ifdef __SSE2__
     if (m > 1) {
         /* candidates: (byte | 0x20) equal to the needle's first two bytes
@@ -556,15 +621,6 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     return -1;
 }
 #undef FILTER32
-
-static int have_ssse3, have_avx2;
-static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
-static void ssse3_probe(void)
-{
-    __builtin_cpu_init();
-    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
-    have_avx2 = __builtin_cpu_supports("avx2") != 0;
-}
 #endif
 
 /* First match at or after pos of a needle in the set `want`: returns its
