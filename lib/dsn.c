@@ -1239,6 +1239,8 @@ struct ctx {
     int cut_done;
     char subject[512];
     char from[512];
+    char from_addr[320]; /* value_addr(from), once from_addr_done */
+    int from_addr_done;
     char to[512];
     char orig_to[1024];
     char xfailed[1024];
@@ -1797,10 +1799,14 @@ static int line_is_header_of_original(const char *l, size_t n)
 
 static int excluded_addr(struct ctx *c, const char *a)
 {
-    char x[320];
     if (c->from[0]) {
-        value_addr(c->from, x, sizeof x);
-        if (ci_eq(x, a))
+        /* the bounce's From: address, read once per message (was once
+         * per address looked at) */
+        if (!c->from_addr_done) {
+            value_addr(c->from, c->from_addr, sizeof c->from_addr);
+            c->from_addr_done = 1;
+        }
+        if (ci_eq(c->from_addr, a))
             return 1;
     }
     if (c->out->orig_from[0] && ci_eq(c->out->orig_from, a))
@@ -2734,6 +2740,7 @@ static struct ctx *ctx_new(const char *msg, size_t len, struct bg_dsn *out)
     c->cut = c->cut_from = 0;
     c->cut_done = 0;
     c->subject[0] = c->from[0] = c->to[0] = 0;
+    c->from_addr_done = 0;
     c->orig_to[0] = c->xfailed[0] = c->hmxmr[0] = 0;
     c->nsenders = 0;
     return c;
