@@ -1899,13 +1899,18 @@ static size_t line_len(const char *p, size_t n, size_t *adv)
 /* A reply or status code in the line's first 255 bytes, up to a NUL. */
 static int line_has_code(const char *l, size_t n)
 {
-    char code[8];
     if (n > 255)
         n = 255;
     const char *z = memchr(l, 0, n);
     if (z)
         n = (size_t)(z - l);
-    return find_reply_n(l, n, code, sizeof code) || find_status_n(l, n, code, sizeof code);
+    /* one pass over the leads for both kinds (was one pass each): a
+     * status code starts with a lead digit too */
+    FOR_CODE_LEAD(l, n, LEAD_REPLY, p, {
+        if (reply_at(l, n, p) || status_end(l, n, p))
+            return 1;
+    });
+    return 0;
 }
 
 static const char *const host_keys[] = { "host ", "talking to ", "remote host ",
