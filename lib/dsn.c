@@ -1844,13 +1844,20 @@ static void collect_senders(struct ctx *c, const char *t, size_t n, size_t cut)
     }
 }
 
-/* Does the address at line[b,e) look like a failed recipient? */
-static const char *const rcpt_keys[] = {
+/* Does the address at line[b,e) look like a failed recipient? The words
+ * looked for before it: the key words of a recipient (the first
+ * RC_NKEYS), then those of the SMTP dialogue and of a sender - all in
+ * one scanner, so one pass over the 60 bytes before the address says
+ * where each occurs last (was a search per word). */
+static const char *const rcpt_ctx_words[] = {
     "recipient", "address", "delivered to", "deliver to", "message to",
     "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
     "destinataire", "for ", "account", "to '", "to \"", "userid", "user:",
-    "attempts:", "undeliverable to", NULL };
-MSCAN_STATIC(rcpt_keys, rcpt_keys)
+    "attempts:", "undeliverable to",
+    "rcpt to", "original-recipient", "mail from", "from:", "sender", NULL };
+MSCAN_STATIC(rcpt_ctx_words, rcpt_ctx_words)
+enum { RC_NKEYS = 21, RC_RCPT_TO = RC_NKEYS, RC_ORIG_RCPT, RC_MAIL_FROM, RC_FROM, RC_SENDER,
+       RC_NWORDS };
 
 static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
 {
@@ -1860,16 +1867,36 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
                       line[s] == '"' || line[s] == '\'' || line[s] == '<' ||
                       line[s] == '(' || line[s] == '['))
         s++;
+    /* where each word starts last in line[from, b) (+1; 0: nowhere): every
+     * word found there ends before b, so one that starts at or after x
+     * is one that a search of line[x, b) finds */
+    const struct mscan *ms = rcpt_ctx_words_scanner();
+    const unsigned char *h = (const unsigned char *)line;
+    size_t from = b > 60 ? b - 60 : 0, pos = from, at;
+    size_t last[RC_NWORDS] = { 0 };
+    int any_key = 0;
+    while (mscan_next(ms, line, b, pos, ~0ULL, &at) >= 0) {
+        /* every word at this byte ("for <" and "for "), not only the first */
+        unsigned long long m = ~0ULL;
+        int k;
+        while ((k = mscan_at(ms, h, b, at, m)) >= 0) {
+            m &= ~(1ULL << k);
+            last[k] = at + 1;
+            any_key |= k < RC_NKEYS;
+        }
+        pos = at + 1;
+    }
+#define IN_LAST(k, x) (last[k] > (x)) /* starts at or after x */
     size_t lb = b > 16 ? b - 16 : 0;
     /* "RCPT TO:<addr>" */
-    if (ci_find(line + lb, b - lb, "rcpt to"))
+    if (IN_LAST(RC_RCPT_TO, lb))
         return 1;
     /* "Original-Recipient: rfc822; x@y" quoted in a text part: the
      * address before aliasing, its Final-Recipient is the one that failed */
-    if (ci_find(line + (b > 40 ? b - 40 : 0), b - (b > 40 ? b - 40 : 0), "original-recipient"))
+    if (IN_LAST(RC_ORIG_RCPT, b > 40 ? b - 40 : 0))
         return 0;
     /* "MAIL FROM:<addr>": the sender, never a recipient */
-    if (ci_find(line + lb, b - lb, "mail from"))
+    if (IN_LAST(RC_MAIL_FROM, lb))
         return 0;
     if (s == b)
         return 1; /* line starts with the address */
@@ -1879,10 +1906,9 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
         return 1;
     if (e + 3 <= ln && line[e] == '.' && line[e + 1] == '.' && line[e + 2] == '.')
         return 1;
-    /* a key word shortly before it (rcpt_keys), and no sender's */
-    size_t from = b > 60 ? b - 60 : 0, at;
-    return mscan_next(rcpt_keys_scanner(), line + from, b - from, 0, ~0ULL, &at) >= 0 &&
-           !ci_find(line + from, b - from, "from:") && !ci_find(line + from, b - from, "sender");
+    /* a key word shortly before it, and no sender's */
+    return any_key && !IN_LAST(RC_FROM, from) && !IN_LAST(RC_SENDER, from);
+#undef IN_LAST
 }
 
 /* Length of the line at p (up to n), without CR/LF. */
