@@ -1639,6 +1639,22 @@ static size_t next_markup(const char *s, size_t i, size_t n)
     return i;
 }
 
+/* Does the tag whose name starts at t ("<br>", "</p>", "<div ...>", ...)
+ * end a line? t[0] and t[1] are inside the tag, and its '>' ends the
+ * compare of a longer name. The first byte picks the names to compare
+ * (every tag was compared with all eight). */
+static int tag_breaks_line(const char *t)
+{
+    switch (lc((unsigned char)t[0])) {
+    case 'b': return ci_prefix(t, "br");
+    case '/': return ci_prefix(t, "/p") || ci_prefix(t, "/div") || ci_prefix(t, "/tr");
+    case 'p': return ci_prefix(t, "p>") || ci_prefix(t, "p ");
+    case 'd': return ci_prefix(t, "div");
+    case 't': return ci_prefix(t, "tr");
+    default: return 0;
+    }
+}
+
 static size_t html_to_text(char *s, size_t n)
 {
     size_t o = 0;
@@ -1658,24 +1674,24 @@ static size_t html_to_text(char *s, size_t n)
             size_t lim = n - i > 512 ? i + 512 : n;
             const char *gt = i + 1 < lim ? memchr(s + i + 1, '>', lim - i - 1) : NULL;
             size_t j = gt ? (size_t)(gt - s) : lim;
-            int nl = (j - i >= 3 && (ci_prefix(s + i + 1, "br") || ci_prefix(s + i + 1, "/p") ||
-                                     ci_prefix(s + i + 1, "/div") || ci_prefix(s + i + 1, "/tr") ||
-                                     ci_prefix(s + i + 1, "p>") || ci_prefix(s + i + 1, "p ") ||
-                                     ci_prefix(s + i + 1, "div") || ci_prefix(s + i + 1, "tr")));
             if (j < n && s[j] == '>') {
-                s[o++] = nl ? '\n' : ' ';
+                s[o++] = j - i >= 3 && tag_breaks_line(s + i + 1) ? '\n' : ' ';
                 i = j;
                 continue;
             }
         }
         if (s[i] == '&') {
-            static const struct { const char *e; char ch; } ent[] = {
-                { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-                { "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' } };
+#define E(e, ch) { e, sizeof e - 1, ch }
+            static const struct { const char *e; size_t el; char ch; } ent[] = {
+                E("&lt;", '<'), E("&gt;", '>'), E("&amp;", '&'),
+                E("&nbsp;", ' '), E("&quot;", '"'), E("&#39;", '\'') };
+#undef E
             int done = 0;
+            /* (the byte after '&' picks the one entity it can be) */
             for (size_t k = 0; k < sizeof ent / sizeof ent[0]; k++) {
-                size_t el = strlen(ent[k].e);
-                if (i + el <= n && ci_prefix(s + i, ent[k].e)) {
+                size_t el = ent[k].el;
+                if (i + el <= n && lc((unsigned char)s[i + 1]) == ent[k].e[1] &&
+                    ci_prefix(s + i, ent[k].e)) {
                     s[o++] = ent[k].ch;
                     i += el - 1;
                     done = 1;
