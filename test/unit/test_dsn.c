@@ -975,6 +975,28 @@ START_TEST(recipient_lines_only_with_at)
 }
 END_TEST
 
+START_TEST(html_only_text)
+{
+    /* an HTML-only notice: line-breaking tags (any case, with attributes)
+     * end lines, other tags are a space, entities are decoded */
+    static const char m[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n"
+        "Content-Type: text/html\n\n"
+        "<HTML><Body><P class=x>Delivery has failed to these recipients or groups:</P>"
+        "<DIV style=\"a\"><a href=\"mailto:user@a.example\">user@a.example</a></div>"
+        "<table><tr><td>the mailbox<br>550 5.2.2 The&nbsp;mailbox is &AMP; was full "
+        "&lt;quota&gt; &#39;x&#39; &foo; &<BR/>next<span>word</td></TR></table></body></html>\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(m, sizeof m - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(d->format, "exchange");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "user@a.example");
+    ck_assert_str_eq(d->r[0].diag, "550 5.2.2 The mailbox is & was full <quota> 'x' &foo; & next word");
+    free(d);
+}
+END_TEST
+
 START_TEST(cut_mark_inside_dash_run)
 {
     /* "------ Original message ------" starts at the seventh of twelve
@@ -1103,6 +1125,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, cut_mark_inside_dash_run);
     tcase_add_test(f, marks_at_every_offset);
     tcase_add_test(f, recipient_lines_only_with_at);
+    tcase_add_test(f, html_only_text);
     tcase_add_test(f, host_key_order_and_strong_mark);
     tcase_add_test(f, dsn_text_details_before_cut_only);
     suite_add_tcase(s, f);
