@@ -296,7 +296,11 @@ struct mscan {
     unsigned char len[64];
     size_t maxlen;            /* of the longest needle */
     unsigned char first[256]; /* byte may start some needle (either case) */
-    unsigned long long t0[128], t1[128];
+    /* the needles whose first (t0) and second (t1) byte is the index,
+     * lower case; 0 from 0x80 on (no needle has such a byte, and a byte
+     * from 0x80 on after a one-byte needle was never a match either), so
+     * any byte can index them */
+    unsigned long long t0[256], t1[256];
     /* the first 8 bytes (fewer when shorter) of each needle, lower case,
      * as one word: the input's 8 bytes with the 0x20 bit forced on where
      * the needle has a letter (cs) equal it under mask exactly when
@@ -422,15 +426,10 @@ mscan_at(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
          unsigned long long want)
 {
     unsigned char b0 = h[i];
-    if (!ms->first[b0])
-        return -1;
-    unsigned long long mk = ms->t0[lc(b0)] & want;
+    unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
+    unsigned long long mk = ms->t0[lc(b0)] & ms->t1[lc(b1)] & want;
     if (!mk)
         return -1;
-    unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
-    if (b1 & 0x80)
-        return -1;
-    mk &= ms->t1[lc(b1)];
     /* eight bytes at once where there are eight (little-endian words) */
     uint64_t w = 0;
     int wide = n - i >= 8;
@@ -473,23 +472,18 @@ static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
 }
 
 #ifdef MSCAN_SHUFTI
-/* The filter's survivors at base + (bit of mask), their buckets in
- * bits[]: the first wanted needle there, checked in full, sets *k and
- * *at; 1 then, else 0. */
+/* The filter's survivors at base + (bit of mask): the first wanted
+ * needle there, checked in full, sets *k and *at; 1 then, else 0. (The
+ * needles of the buckets that matched are not worked out: the first two
+ * bytes' tables in mscan_at narrow the candidates as much, for less.) */
 __attribute__((always_inline)) static inline int
 mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n, size_t base,
-            unsigned mask, const unsigned char *bits, unsigned long long want, int *k,
-            size_t *at)
+            unsigned mask, unsigned long long want, int *k, size_t *at)
 {
     while (mask) {
         unsigned o = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
-        /* only the needles of the buckets that matched */
-        unsigned bb = bits[o]; /* not 0: o is a survivor */
-        unsigned long long cand = ms->bucket[__builtin_ctz(bb)];
-        for (bb &= bb - 1; bb; bb &= bb - 1)
-            cand |= ms->bucket[__builtin_ctz(bb)];
-        int r = mscan_at(ms, h, n, base + o, want & cand);
+        int r = mscan_at(ms, h, n, base + o, want);
         if (r >= 0) {
             *k = r;
             *at = base + o;
@@ -540,15 +534,13 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m128i lo3 = TAB16(ms->lo[3]), hi3 = TAB16(ms->hi[3]);
 #undef TAB16
     const __m128i zero = _mm_setzero_si128();
-    unsigned char bits[16];
     int k = -1;
     for (; i <= n - 19; i += 16) {
         __m128i m = FILTER16(h + i);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
         if (!mask)
             continue;
-        _mm_storeu_si128((__m128i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, &k, at))
+        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
             return k;
     }
     if (i < n - 3) { /* the last window: [n - 19, n), i - (n - 19) in [1, 15] */
@@ -556,8 +548,7 @@ mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
         __m128i m = FILTER16(h + base);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) &
                         (0xffffu << (i - base)) & 0xffffu;
-        _mm_storeu_si128((__m128i *)(void *)bits, m);
-        if (mask && mscan_cands(ms, h, n, base, mask, bits, want, &k, at))
+        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
             return k;
     }
     return -1;
@@ -598,15 +589,13 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
 #undef TAB32
     const __m256i zero = _mm256_setzero_si256();
-    unsigned char bits[32];
     int k = -1;
     for (; i <= n - 35; i += 32) {
         __m256i m = FILTER32(h + i);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
         if (!mask)
             continue;
-        _mm256_storeu_si256((__m256i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, &k, at))
+        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
             return k;
     }
     if (i < n - 3) { /* the last window: [n - 35, n), i - (n - 35) in [1, 31] */
@@ -614,8 +603,7 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
         __m256i m = FILTER32(h + base);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero)) &
                         (~0u << (i - base));
-        _mm256_storeu_si256((__m256i *)(void *)bits, m);
-        if (mask && mscan_cands(ms, h, n, base, mask, bits, want, &k, at))
+        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
             return k;
     }
     return -1;
