@@ -117,6 +117,63 @@ static int ci_rest(const unsigned char *h, size_t j, const char *needle, size_t 
     return 0;
 }
 
+#ifdef MSCAN_SHUFTI
+/* What the CPU has (checked once, at run time): SSSE3 for mscan's
+ * filter, AVX2 for it and ci_find's candidates 32 at a time. */
+static int have_ssse3, have_avx2;
+static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
+static void ssse3_probe(void)
+{
+    __builtin_cpu_init();
+    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
+    have_avx2 = __builtin_cpu_supports("avx2") != 0;
+}
+
+/* ci_find's candidate loop over 32 positions at a time (the SSE2 loop's
+ * test, twice as wide; the long searches - a recipient in the whole
+ * text, a sender after the cut - spend most of their time here): 1 with
+ * *res the answer, or 0 with *ip where the narrower loops go on. */
+__attribute__((target("avx2"))) static int
+ci_find_avx2(const char *hay, size_t n, const char *needle, size_t m, size_t *budget,
+             size_t *ip, const char **res)
+{
+    const unsigned char *h = (const unsigned char *)hay;
+    int c0 = lc((unsigned char)needle[0]), c1 = lc((unsigned char)needle[1]);
+    const __m256i bit = _mm256_set1_epi8(0x20);
+    const __m256i f0 = _mm256_set1_epi8((char)(c0 | 0x20));
+    const __m256i f1 = _mm256_set1_epi8((char)(c1 | 0x20));
+    size_t last = n - m, i = *ip;
+    for (; i <= n - 33 && i <= last; i += 32) {
+        __m256i v0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i)), bit);
+        __m256i v1 =
+            _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1)), bit);
+        unsigned mask = (unsigned)_mm256_movemask_epi8(
+            _mm256_and_si256(_mm256_cmpeq_epi8(v0, f0), _mm256_cmpeq_epi8(v1, f1)));
+        while (mask) {
+            size_t j = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (j > last) {
+                *res = NULL;
+                return 1;
+            }
+            if (lc(h[j]) != c0)
+                continue;
+            int r = ci_rest(h, j, needle, m, budget);
+            if (r == 1) {
+                *res = hay + j;
+                return 1;
+            }
+            if (r == 2) {
+                *res = ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
+                return 1;
+            }
+        }
+    }
+    *ip = i;
+    return 0;
+}
+#endif
+
 /* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
  * hay[0,n). Fast path: find the positions where the first two bytes occur
  * (sixteen at a time with SSE2, else eight at a time for the first byte),
@@ -137,6 +194,14 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     size_t budget = 2 * n + 256;
     size_t last = n - m;
     size_t i = 0;
+#ifdef MSCAN_SHUFTI
+    if (m > 1 && n >= 64) {
+        pthread_once(&ssse3_once, ssse3_probe);
+        const char *res;
+        if (have_avx2 && ci_find_avx2(hay, n, needle, m, &budget, &i, &res))
+            return res;
+    }
+#endif
 #ifdef __SSE2__
     if (m > 1) {
         /* candidates: (byte | 0x20) equal to the needle's first two bytes
@@ -204,11 +269,11 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * threads share them. On x86-64 CPUs with SSSE3 (all since 2006; checked
  * at run time, the byte loop is the fallback; with AVX2 thirty-two) sixteen
  * positions at a time
- * are tested for "first, second and third byte can start a needle" with
+ * are tested for "first four bytes can start a needle" with
  * two nibble-table lookups per byte (pshufb), the "Teddy" filter of
  * Hyperscan: the needles are put in 8 buckets, a table entry holds one bit
- * per bucket, and the three bytes' bits are ANDed before the test, so a
- * position survives only when all three bytes fit needles of the SAME
+ * per bucket, and the four bytes' bits are ANDed before the test, so a
+ * position survives only when all four bytes fit needles of the SAME
  * bucket - far fewer survivors than one set per byte position, where
  * "the" passes for needles starting "th", "?h?e" and so on. The bytes are
  * tested with the 0x20 bit forced on: for a letter that is its lower
@@ -218,13 +283,24 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
  * memmem takes one needle, and a regex engine would be a dependency for
  * 60 strings. */
 #define MSCAN_BUCKETS 8
+/* Bytes per position the filter tests: with three, English text let one
+ * position in 25 through to the exact check (common words start like the
+ * marks: "the", "not", "del"); the fourth byte costs one lookup per byte
+ * and drops most of those. Every needle here has at least four bytes; a
+ * scanner with a shorter one (or a non-ASCII one) keeps to the byte
+ * loop (wide_ok). */
+#define MSCAN_DEPTH 4
 struct mscan {
     const char *const *nd;
     size_t cnt;
     unsigned char len[64];
     size_t maxlen;            /* of the longest needle */
     unsigned char first[256]; /* byte may start some needle (either case) */
-    unsigned long long t0[128], t1[128];
+    /* the needles whose first (t0) and second (t1) byte is the index,
+     * lower case; 0 from 0x80 on (no needle has such a byte, and a byte
+     * from 0x80 on after a one-byte needle was never a match either), so
+     * any byte can index them */
+    unsigned long long t0[256], t1[256];
     /* the first 8 bytes (fewer when shorter) of each needle, lower case,
      * as one word: the input's 8 bytes with the 0x20 bit forced on where
      * the needle has a letter (cs) equal it under mask exactly when
@@ -240,9 +316,13 @@ struct mscan {
     unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     unsigned long long all;   /* every needle */
     unsigned all_buckets;     /* every bucket in use */
-    /* lo[p][x & 15] & hi[p][x >> 4], x the byte at offset p (0..2) with
-     * 0x20 forced on: the buckets holding a needle that byte can be part of */
-    unsigned char lo[3][16], hi[3][16];
+    /* lo[p][x & 15] & hi[p][x >> 4], x the input's byte at offset p
+     * (0..3): the buckets holding a needle whose byte there is x with the
+     * 0x20 bit forced on (hi holds the entry of nibble (x >> 4) | 2, so the
+     * filter needs no OR per byte; 0 for x >= 0x80, and vpshufb gives 0 for
+     * an index with its top bit set, so lo's index needs no mask either) */
+    unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
+    int wide_ok; /* every needle ASCII and MSCAN_DEPTH bytes or longer */
 };
 
 /* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
@@ -315,15 +395,27 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         else
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
-        for (int p = 0; p < 3; p++) {
+        for (int p = 0; p < MSCAN_DEPTH; p++) {
             if ((size_t)p < l) {
                 unsigned char f = (unsigned char)(lc((unsigned char)nd[i][p]) | 0x20);
                 bucket_add(ms, p, b, f);
-            } else {
-                for (unsigned k = 0; k < 256; k++) /* any byte there */
-                    bucket_add(ms, p, b, (unsigned char)(k | 0x20));
             }
         }
+    }
+    ms->wide_ok = 1;
+    for (size_t i = 0; i < ms->cnt; i++) {
+        if (ms->len[i] < MSCAN_DEPTH)
+            ms->wide_ok = 0;
+        for (size_t j = 0; j < ms->len[i]; j++)
+            if ((unsigned char)nd[i][j] >= 0x80)
+                ms->wide_ok = 0;
+    }
+    /* hi by the raw byte's nibble: the 0x20 bit is the nibble's 2 bit */
+    for (int p = 0; p < MSCAN_DEPTH; p++) {
+        unsigned char folded[16];
+        memcpy(folded, ms->hi[p], sizeof folded);
+        for (unsigned x = 0; x < 16; x++)
+            ms->hi[p][x] = x < 8 ? folded[x | 2] : 0;
     }
 }
 
@@ -334,15 +426,10 @@ mscan_at(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
          unsigned long long want)
 {
     unsigned char b0 = h[i];
-    if (!ms->first[b0])
-        return -1;
-    unsigned long long mk = ms->t0[lc(b0)] & want;
+    unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
+    unsigned long long mk = ms->t0[lc(b0)] & ms->t1[lc(b1)] & want;
     if (!mk)
         return -1;
-    unsigned char b1 = i + 1 < n ? h[i + 1] : 0;
-    if (b1 & 0x80)
-        return -1;
-    mk &= ms->t1[lc(b1)];
     /* eight bytes at once where there are eight (little-endian words) */
     uint64_t w = 0;
     int wide = n - i >= 8;
@@ -385,23 +472,18 @@ static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
 }
 
 #ifdef MSCAN_SHUFTI
-/* The filter's survivors at base + (bit of mask), their buckets in
- * bits[]: the first wanted needle there, checked in full, sets *k and
- * *at; 1 then, else 0. */
+/* The filter's survivors at base + (bit of mask): the first wanted
+ * needle there, checked in full, sets *k and *at; 1 then, else 0. (The
+ * needles of the buckets that matched are not worked out: the first two
+ * bytes' tables in mscan_at narrow the candidates as much, for less.) */
 __attribute__((always_inline)) static inline int
 mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n, size_t base,
-            unsigned mask, const unsigned char *bits, unsigned long long want, int *k,
-            size_t *at)
+            unsigned mask, unsigned long long want, int *k, size_t *at)
 {
     while (mask) {
         unsigned o = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
-        /* only the needles of the buckets that matched */
-        unsigned bb = bits[o]; /* not 0: o is a survivor */
-        unsigned long long cand = ms->bucket[__builtin_ctz(bb)];
-        for (bb &= bb - 1; bb; bb &= bb - 1)
-            cand |= ms->bucket[__builtin_ctz(bb)];
-        int r = mscan_at(ms, h, n, base + o, want & cand);
+        int r = mscan_at(ms, h, n, base + o, want);
         if (r >= 0) {
             *k = r;
             *at = base + o;
@@ -412,101 +494,121 @@ mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n, size_t bas
 }
 
 /* Per byte of v: the buckets whose needles may have (byte | 0x20) at the
- * offset lo/hi describe. */
+ * offset lo/hi describe (see struct mscan: the 0x20 bit and the bytes
+ * from 0x80 on are in the tables). */
 __attribute__((target("ssse3"))) static inline __m128i
 bucket_bits(__m128i v, __m128i lo, __m128i hi)
 {
     const __m128i low4 = _mm_set1_epi8(0x0f);
-    v = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    __m128i a = _mm_shuffle_epi8(lo, _mm_and_si128(v, low4));
+    __m128i a = _mm_shuffle_epi8(lo, v);
     __m128i b = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
     return _mm_and_si128(a, b);
 }
 
-/* mscan_next's loop over whole 18-byte windows; returns where it stopped
- * (the byte loop goes on from there) or sets *k and *at. */
-__attribute__((target("ssse3"))) static size_t
+/* Per position of the 16 from p: the buckets all of whose four bytes fit
+ * (0: no candidate); lo0..hi3 the tables of the four offsets. */
+#define FILTER16(p)                                                        \
+    _mm_and_si128(                                                         \
+        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)(p)), lo0, hi0), \
+                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 1)), lo1, hi1)), \
+        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 2)), lo2, hi2), \
+                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 3)), lo3, hi3)))
+
+/* mscan_next's filter over 16 positions at a time (19-byte windows: the
+ * 3 bytes after the last position too) from i on, n >= 19: the first
+ * wanted needle's index (*at its position), or -1. The positions whole
+ * windows do not reach are taken by one more window that ends at n,
+ * those before i masked off; the last three positions start no needle
+ * (wide_ok: all have four bytes or more), so no byte loop is needed. */
+__attribute__((target("ssse3"))) static int
 mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-           unsigned long long want, unsigned bm, int *k, size_t *at)
+           unsigned long long want, unsigned bm, size_t *at)
 {
-    const __m128i lo0 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[0]);
-    const __m128i hi0 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[0]);
-    const __m128i lo1 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[1]);
-    const __m128i hi1 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[1]);
-    const __m128i lo2 = _mm_loadu_si128((const __m128i *)(const void *)ms->lo[2]);
-    const __m128i hi2 = _mm_loadu_si128((const __m128i *)(const void *)ms->hi[2]);
-    /* buckets without a wanted needle (bm) are no candidates */
-    const __m128i live = _mm_set1_epi8((char)bm);
+#define TAB16(t) _mm_loadu_si128((const __m128i *)(const void *)(t))
+    /* buckets without a wanted needle (bm) are no candidates: out of the
+     * first byte's table */
+    const __m128i lo0 = _mm_and_si128(TAB16(ms->lo[0]), _mm_set1_epi8((char)bm));
+    const __m128i hi0 = TAB16(ms->hi[0]);
+    const __m128i lo1 = TAB16(ms->lo[1]), hi1 = TAB16(ms->hi[1]);
+    const __m128i lo2 = TAB16(ms->lo[2]), hi2 = TAB16(ms->hi[2]);
+    const __m128i lo3 = TAB16(ms->lo[3]), hi3 = TAB16(ms->hi[3]);
+#undef TAB16
     const __m128i zero = _mm_setzero_si128();
-    *k = -1;
-    for (; n >= 18 && i <= n - 18; i += 16) {
-        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 1));
-        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(h + i + 2));
-        __m128i m = _mm_and_si128(bucket_bits(v0, lo0, hi0), bucket_bits(v1, lo1, hi1));
-        m = _mm_and_si128(_mm_and_si128(m, bucket_bits(v2, lo2, hi2)), live);
+    int k = -1;
+    for (; i <= n - 19; i += 16) {
+        __m128i m = FILTER16(h + i);
         unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
         if (!mask)
             continue;
-        unsigned char bits[16];
-        _mm_storeu_si128((__m128i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, k, at))
-            return *at;
+        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
+            return k;
     }
-    return i;
+    if (i < n - 3) { /* the last window: [n - 19, n), i - (n - 19) in [1, 15] */
+        size_t base = n - 19;
+        __m128i m = FILTER16(h + base);
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) &
+                        (0xffffu << (i - base)) & 0xffffu;
+        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
+            return k;
+    }
+    return -1;
 }
+#undef FILTER16
 
 /* The same over 32 positions at a time with AVX2 (x86-64 since 2013),
- * 34-byte windows: half the instructions per byte; mscan_wide and the
- * byte loop take the rest. The 16-byte tables are the same in both
- * 128-bit lanes (vpshufb looks up within a lane). */
+ * 35-byte windows, n >= 35: half the instructions per byte. The 16-byte
+ * tables are the same in both 128-bit lanes (vpshufb looks up within a
+ * lane). */
 __attribute__((target("avx2"))) static inline __m256i
 bucket_bits32(__m256i v, __m256i lo, __m256i hi)
 {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    v = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-    __m256i a = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, low4));
+    __m256i a = _mm256_shuffle_epi8(lo, v);
     __m256i b = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
     return _mm256_and_si256(a, b);
 }
 
-__attribute__((target("avx2"))) static size_t
+#define FILTER32(p)                                                        \
+    _mm256_and_si256(                                                      \
+        _mm256_and_si256(                                                  \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)(p)), lo0, hi0), \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 1)), lo1, hi1)), \
+        _mm256_and_si256(                                                  \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 2)), lo2, hi2), \
+            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 3)), lo3, hi3)))
+
+__attribute__((target("avx2"))) static int
 mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
-             unsigned long long want, unsigned bm, int *k, size_t *at)
+             unsigned long long want, unsigned bm, size_t *at)
 {
 #define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
-    const __m256i lo0 = TAB32(ms->lo[0]), hi0 = TAB32(ms->hi[0]);
+    const __m256i lo0 = _mm256_and_si256(TAB32(ms->lo[0]), _mm256_set1_epi8((char)bm));
+    const __m256i hi0 = TAB32(ms->hi[0]);
     const __m256i lo1 = TAB32(ms->lo[1]), hi1 = TAB32(ms->hi[1]);
     const __m256i lo2 = TAB32(ms->lo[2]), hi2 = TAB32(ms->hi[2]);
+    const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
 #undef TAB32
-    const __m256i live = _mm256_set1_epi8((char)bm);
     const __m256i zero = _mm256_setzero_si256();
-    *k = -1;
-    for (; n >= 34 && i <= n - 34; i += 32) {
-        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i));
-        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1));
-        __m256i v2 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + 2));
-        __m256i m = _mm256_and_si256(bucket_bits32(v0, lo0, hi0), bucket_bits32(v1, lo1, hi1));
-        m = _mm256_and_si256(_mm256_and_si256(m, bucket_bits32(v2, lo2, hi2)), live);
+    int k = -1;
+    for (; i <= n - 35; i += 32) {
+        __m256i m = FILTER32(h + i);
         unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
         if (!mask)
             continue;
-        unsigned char bits[32];
-        _mm256_storeu_si256((__m256i *)(void *)bits, m);
-        if (mscan_cands(ms, h, n, i, mask, bits, want, k, at))
-            return *at;
+        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
+            return k;
     }
-    return i;
+    if (i < n - 3) { /* the last window: [n - 35, n), i - (n - 35) in [1, 31] */
+        size_t base = n - 35;
+        __m256i m = FILTER32(h + base);
+        unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero)) &
+                        (~0u << (i - base));
+        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
+            return k;
+    }
+    return -1;
 }
-
-static int have_ssse3, have_avx2;
-static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
-static void ssse3_probe(void)
-{
-    __builtin_cpu_init();
-    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
-    have_avx2 = __builtin_cpu_supports("avx2") != 0;
-}
+#undef FILTER32
 #endif
 
 /* First match at or after pos of a needle in the set `want`: returns its
@@ -520,18 +622,12 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
         return -1;
 #ifdef MSCAN_SHUFTI
     pthread_once(&ssse3_once, ssse3_probe);
-    /* (short inputs, e.g. a diagnostic, go to the byte loop at once) */
-    if (have_ssse3 && i < n && n - i >= 18) {
+    /* (inputs under 19 bytes, e.g. a subject, go to the byte loop) */
+    if (have_ssse3 && ms->wide_ok && i < n && n >= 19) {
         unsigned bm = mscan_buckets(ms, want);
-        int k;
-        if (have_avx2 && n - i >= 34) {
-            i = mscan_wide32(ms, h, n, i, want, bm, &k, at);
-            if (k >= 0)
-                return k;
-        }
-        i = mscan_wide(ms, h, n, i, want, bm, &k, at);
-        if (k >= 0)
-            return k;
+        if (have_avx2 && n >= 35)
+            return mscan_wide32(ms, h, n, i, want, bm, at);
+        return mscan_wide(ms, h, n, i, want, bm, at);
     }
 #endif
     for (; i < n; i++) {
@@ -1131,6 +1227,8 @@ struct ctx {
     int cut_done;
     char subject[512];
     char from[512];
+    char from_addr[320]; /* value_addr(from), once from_addr_done */
+    int from_addr_done;
     char to[512];
     char orig_to[1024];
     char xfailed[1024];
@@ -1139,6 +1237,7 @@ struct ctx {
     int nsenders;
     char field[FIELD_MAX];  /* a delivery-status field's value */
     struct bg_mime_part parts[MAX_PARTS]; /* [0,nparts) set */
+    unsigned char kind[MAX_PARTS];        /* part_kind of each part */
     /* buf and text follow in the same allocation (ctx_new) */
 };
 
@@ -1244,7 +1343,18 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
     int have = 0, has_final = 0;
     char name[48];
     char *val = c->field;
-    memset(&cur, 0, sizeof cur);
+    /* clean: cur is all zeros - cleared, and no field nor ds_commit has
+     * written to it since (every field sets it to 0 after its branch).
+     * The block start and the first Final-Recipient both ask for a clean
+     * cur: one memset of the record, not two or three. */
+    int clean = 0;
+#define CUR_CLEAR()                                                        \
+    do {                                                                   \
+        if (!clean)                                                        \
+            memset(&cur, 0, sizeof cur);                                   \
+        clean = 1;                                                         \
+    } while (0)
+    CUR_CLEAR();
     size_t i = 0;
     while (i < n) {
         /* one block: up to an empty line */
@@ -1282,16 +1392,16 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
          * to it: keep them in cur until the recipient arrives */
         int pending = 0;
         if (!have)
-            memset(&cur, 0, sizeof cur);
+            CUR_CLEAR();
         while (bstart < bend &&
                bg_mime_next_field(p + bstart, bend - bstart, &pos, name,
                                   sizeof name, val, FIELD_MAX)) {
             if (strcmp(name, "final-recipient") == 0) {
                 if (has_final)
-                    ds_commit(c, &cur, &have), pending = 0;
+                    ds_commit(c, &cur, &have), pending = 0, clean = 0;
                 if (!have) {
                     if (!pending)
-                        memset(&cur, 0, sizeof cur);
+                        CUR_CLEAR();
                     has_final = 0;
                 }
                 pending = 0;
@@ -1301,11 +1411,11 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
             } else if (strcmp(name, "original-recipient") == 0) {
                 if (!have) {
                     if (!pending)
-                        memset(&cur, 0, sizeof cur);
+                        CUR_CLEAR();
                     has_final = 0;
                 } else if (cur.orig_rcpt[0] && has_final) {
-                    ds_commit(c, &cur, &have);
-                    memset(&cur, 0, sizeof cur);
+                    ds_commit(c, &cur, &have), clean = 0;
+                    CUR_CLEAR();
                     has_final = 0;
                 }
                 pending = 0;
@@ -1373,14 +1483,16 @@ static void parse_delivery_status(struct ctx *c, const char *p, size_t n)
                 if (!c->out->queue_id[0])
                     scpy(c->out->queue_id, sizeof c->out->queue_id, val);
             }
+            clean = 0;
         }
         if (has_final)
-            ds_commit(c, &cur, &have), has_final = 0;
+            ds_commit(c, &cur, &have), has_final = 0, clean = 0;
         else if (have && cur.orig_rcpt[0] && (cur.action || cur.status[0]))
-            ds_commit(c, &cur, &have);
+            ds_commit(c, &cur, &have), clean = 0;
         i = next > i ? next : n;
     }
     ds_commit(c, &cur, &have);
+#undef CUR_CLEAR
 }
 
 /* ---- ARF ------------------------------------------------------------------ */
@@ -1467,6 +1579,34 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
         value_addr(v, c->hmxmr, sizeof c->hmxmr);
 }
 
+/* What the parser does with a part, by its media type. */
+enum { PK_OTHER, PK_PLAIN, PK_HTML, PK_DS, PK_FB, PK_RFC822, PK_MSG, PK_HDRS };
+
+/* The kind of a (lower-cased) media type: decided once per part, where
+ * the loops over the parts compared each type with up to ten names. The
+ * length picks the candidates; the compare is exact. */
+static unsigned char part_kind(const char *t)
+{
+#define IS(lit) (memcmp(t, lit, sizeof lit - 1) == 0) /* t has as many bytes */
+    switch (strlen(t)) {
+    case 9: return IS("text/html") ? PK_HTML : PK_OTHER;
+    case 10: return IS("text/plain") ? PK_PLAIN : PK_OTHER;
+    case 11: return IS("text/rfc822") ? PK_HDRS : PK_OTHER;
+    case 13: return IS("text/enriched") ? PK_PLAIN : PK_OTHER;
+    case 14: return IS("message/rfc822") ? PK_RFC822 : IS("message/global") ? PK_MSG : PK_OTHER;
+    case 15: return IS("message/partial") ? PK_MSG : PK_OTHER;
+    case 19: return IS("text/rfc822-headers") ? PK_HDRS : PK_OTHER;
+    case 20: return IS("text/delivery-status") ? PK_DS : PK_OTHER;
+    case 22: return IS("message/global-headers") ? PK_HDRS : PK_OTHER;
+    case 23:
+        return IS("message/delivery-status") ? PK_DS
+               : IS("message/feedback-report") ? PK_FB : PK_OTHER;
+    case 30: return IS("message/global-delivery-status") ? PK_DS : PK_OTHER;
+    default: return PK_OTHER;
+    }
+#undef IS
+}
+
 /* ---- human-readable text ---------------------------------------------- */
 
 /* Offset of the first '<' or '&' in s[i, n), or n. */
@@ -1485,6 +1625,22 @@ static size_t next_markup(const char *s, size_t i, size_t n)
     while (i < n && s[i] != '<' && s[i] != '&')
         i++;
     return i;
+}
+
+/* Does the tag whose name starts at t ("<br>", "</p>", "<div ...>", ...)
+ * end a line? t[0] and t[1] are inside the tag, and its '>' ends the
+ * compare of a longer name. The first byte picks the names to compare
+ * (every tag was compared with all eight). */
+static int tag_breaks_line(const char *t)
+{
+    switch (lc((unsigned char)t[0])) {
+    case 'b': return ci_prefix(t, "br");
+    case '/': return ci_prefix(t, "/p") || ci_prefix(t, "/div") || ci_prefix(t, "/tr");
+    case 'p': return ci_prefix(t, "p>") || ci_prefix(t, "p ");
+    case 'd': return ci_prefix(t, "div");
+    case 't': return ci_prefix(t, "tr");
+    default: return 0;
+    }
 }
 
 static size_t html_to_text(char *s, size_t n)
@@ -1506,24 +1662,24 @@ static size_t html_to_text(char *s, size_t n)
             size_t lim = n - i > 512 ? i + 512 : n;
             const char *gt = i + 1 < lim ? memchr(s + i + 1, '>', lim - i - 1) : NULL;
             size_t j = gt ? (size_t)(gt - s) : lim;
-            int nl = (j - i >= 3 && (ci_prefix(s + i + 1, "br") || ci_prefix(s + i + 1, "/p") ||
-                                     ci_prefix(s + i + 1, "/div") || ci_prefix(s + i + 1, "/tr") ||
-                                     ci_prefix(s + i + 1, "p>") || ci_prefix(s + i + 1, "p ") ||
-                                     ci_prefix(s + i + 1, "div") || ci_prefix(s + i + 1, "tr")));
             if (j < n && s[j] == '>') {
-                s[o++] = nl ? '\n' : ' ';
+                s[o++] = j - i >= 3 && tag_breaks_line(s + i + 1) ? '\n' : ' ';
                 i = j;
                 continue;
             }
         }
         if (s[i] == '&') {
-            static const struct { const char *e; char ch; } ent[] = {
-                { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-                { "&nbsp;", ' ' }, { "&quot;", '"' }, { "&#39;", '\'' } };
+#define E(e, ch) { e, sizeof e - 1, ch }
+            static const struct { const char *e; size_t el; char ch; } ent[] = {
+                E("&lt;", '<'), E("&gt;", '>'), E("&amp;", '&'),
+                E("&nbsp;", ' '), E("&quot;", '"'), E("&#39;", '\'') };
+#undef E
             int done = 0;
+            /* (the byte after '&' picks the one entity it can be) */
             for (size_t k = 0; k < sizeof ent / sizeof ent[0]; k++) {
-                size_t el = strlen(ent[k].e);
-                if (i + el <= n && ci_prefix(s + i, ent[k].e)) {
+                size_t el = ent[k].el;
+                if (i + el <= n && lc((unsigned char)s[i + 1]) == ent[k].e[1] &&
+                    ci_prefix(s + i, ent[k].e)) {
                     s[o++] = ent[k].ch;
                     i += el - 1;
                     done = 1;
@@ -1551,10 +1707,7 @@ static void build_text(struct ctx *c)
             const struct bg_mime_part *pt = &c->parts[i];
             if (pt->multipart)
                 continue;
-            int plain = strcmp(pt->type, "text/plain") == 0 ||
-                        strcmp(pt->type, "text/enriched") == 0;
-            int html = strcmp(pt->type, "text/html") == 0;
-            if (!(want_html ? html : plain))
+            if (c->kind[i] != (want_html ? PK_HTML : PK_PLAIN))
                 continue;
             /* the top-level entity with no MIME: the whole body */
             size_t room = cap - o;
@@ -1650,10 +1803,14 @@ static int line_is_header_of_original(const char *l, size_t n)
 
 static int excluded_addr(struct ctx *c, const char *a)
 {
-    char x[320];
     if (c->from[0]) {
-        value_addr(c->from, x, sizeof x);
-        if (ci_eq(x, a))
+        /* the bounce's From: address, read once per message (was once
+         * per address looked at) */
+        if (!c->from_addr_done) {
+            value_addr(c->from, c->from_addr, sizeof c->from_addr);
+            c->from_addr_done = 1;
+        }
+        if (ci_eq(c->from_addr, a))
             return 1;
     }
     if (c->out->orig_from[0] && ci_eq(c->out->orig_from, a))
@@ -1691,13 +1848,20 @@ static void collect_senders(struct ctx *c, const char *t, size_t n, size_t cut)
     }
 }
 
-/* Does the address at line[b,e) look like a failed recipient? */
-static const char *const rcpt_keys[] = {
+/* Does the address at line[b,e) look like a failed recipient? The words
+ * looked for before it: the key words of a recipient (the first
+ * RC_NKEYS), then those of the SMTP dialogue and of a sender - all in
+ * one scanner, so one pass over the 60 bytes before the address says
+ * where each occurs last (was a search per word). */
+static const char *const rcpt_ctx_words[] = {
     "recipient", "address", "delivered to", "deliver to", "message to",
     "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
     "destinataire", "for ", "account", "to '", "to \"", "userid", "user:",
-    "attempts:", "undeliverable to", NULL };
-MSCAN_STATIC(rcpt_keys, rcpt_keys)
+    "attempts:", "undeliverable to",
+    "rcpt to", "original-recipient", "mail from", "from:", "sender", NULL };
+MSCAN_STATIC(rcpt_ctx_words, rcpt_ctx_words)
+enum { RC_NKEYS = 21, RC_RCPT_TO = RC_NKEYS, RC_ORIG_RCPT, RC_MAIL_FROM, RC_FROM, RC_SENDER,
+       RC_NWORDS };
 
 static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
 {
@@ -1707,16 +1871,36 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
                       line[s] == '"' || line[s] == '\'' || line[s] == '<' ||
                       line[s] == '(' || line[s] == '['))
         s++;
+    /* where each word starts last in line[from, b) (+1; 0: nowhere): every
+     * word found there ends before b, so one that starts at or after x
+     * is one that a search of line[x, b) finds */
+    const struct mscan *ms = rcpt_ctx_words_scanner();
+    const unsigned char *h = (const unsigned char *)line;
+    size_t from = b > 60 ? b - 60 : 0, pos = from, at;
+    size_t last[RC_NWORDS] = { 0 };
+    int any_key = 0;
+    while (mscan_next(ms, line, b, pos, ~0ULL, &at) >= 0) {
+        /* every word at this byte ("for <" and "for "), not only the first */
+        unsigned long long m = ~0ULL;
+        int k;
+        while ((k = mscan_at(ms, h, b, at, m)) >= 0) {
+            m &= ~(1ULL << k);
+            last[k] = at + 1;
+            any_key |= k < RC_NKEYS;
+        }
+        pos = at + 1;
+    }
+#define IN_LAST(k, x) (last[k] > (x)) /* starts at or after x */
     size_t lb = b > 16 ? b - 16 : 0;
     /* "RCPT TO:<addr>" */
-    if (ci_find(line + lb, b - lb, "rcpt to"))
+    if (IN_LAST(RC_RCPT_TO, lb))
         return 1;
     /* "Original-Recipient: rfc822; x@y" quoted in a text part: the
      * address before aliasing, its Final-Recipient is the one that failed */
-    if (ci_find(line + (b > 40 ? b - 40 : 0), b - (b > 40 ? b - 40 : 0), "original-recipient"))
+    if (IN_LAST(RC_ORIG_RCPT, b > 40 ? b - 40 : 0))
         return 0;
     /* "MAIL FROM:<addr>": the sender, never a recipient */
-    if (ci_find(line + lb, b - lb, "mail from"))
+    if (IN_LAST(RC_MAIL_FROM, lb))
         return 0;
     if (s == b)
         return 1; /* line starts with the address */
@@ -1726,10 +1910,9 @@ static int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
         return 1;
     if (e + 3 <= ln && line[e] == '.' && line[e + 1] == '.' && line[e + 2] == '.')
         return 1;
-    /* a key word shortly before it (rcpt_keys), and no sender's */
-    size_t from = b > 60 ? b - 60 : 0, at;
-    return mscan_next(rcpt_keys_scanner(), line + from, b - from, 0, ~0ULL, &at) >= 0 &&
-           !ci_find(line + from, b - from, "from:") && !ci_find(line + from, b - from, "sender");
+    /* a key word shortly before it, and no sender's */
+    return any_key && !IN_LAST(RC_FROM, from) && !IN_LAST(RC_SENDER, from);
+#undef IN_LAST
 }
 
 /* Length of the line at p (up to n), without CR/LF. */
@@ -1746,13 +1929,18 @@ static size_t line_len(const char *p, size_t n, size_t *adv)
 /* A reply or status code in the line's first 255 bytes, up to a NUL. */
 static int line_has_code(const char *l, size_t n)
 {
-    char code[8];
     if (n > 255)
         n = 255;
     const char *z = memchr(l, 0, n);
     if (z)
         n = (size_t)(z - l);
-    return find_reply_n(l, n, code, sizeof code) || find_status_n(l, n, code, sizeof code);
+    /* one pass over the leads for both kinds (was one pass each): a
+     * status code starts with a lead digit too */
+    FOR_CODE_LEAD(l, n, LEAD_REPLY, p, {
+        if (reply_at(l, n, p) || status_end(l, n, p))
+            return 1;
+    });
+    return 0;
 }
 
 static const char *const host_keys[] = { "host ", "talking to ", "remote host ",
@@ -2402,19 +2590,27 @@ static int parse_vendor(struct ctx *c, int force)
     char to_addr[320] = "";
     if (skip_to)
         value_addr(c->to, to_addr, sizeof to_addr);
+    /* Only a line with an '@' can name a recipient: go from one such line
+     * to the next with one memchr for the '@' (i is a line start, and
+     * [i, '@') holds none), not two calls for every line of the text. */
     while (i < cut) {
-        size_t l = line_len(t + i, cut - i, &adv);
-        if (!line_is_header_of_original(t + i, l)) {
-            const char *line = t + i;
+        const char *a0 = memchr(t + i, '@', cut - i);
+        if (!a0)
+            break;
+        /* the start of its line: after the last '\n' in [i, a0) */
+        size_t ls = line_start_back(t, (size_t)(a0 - t), (size_t)(a0 - t) - i);
+        size_t l = line_len(t + ls, cut - ls, &adv);
+        if (!line_is_header_of_original(t + ls, l)) {
+            const char *line = t + ls;
             const char *at;
-            size_t off = 0;
+            size_t off = (size_t)(a0 - line); /* its first '@' */
             while (off < l && (at = memchr(line + off, '@', l - off)) != NULL) {
                 size_t ai = (size_t)(at - line), b, e;
                 off = ai + 1;
                 if (!addr_bounds(line, l, ai, &b, &e))
                     continue;
                 off = e;
-                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, i + b))
+                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, ls + b))
                     continue;
                 char a[320];
                 scopy(a, sizeof a, line + b, e - b);
@@ -2423,10 +2619,10 @@ static int parse_vendor(struct ctx *c, int force)
                 size_t before = c->out->nrcpt;
                 struct bg_dsn_rcpt *r = rcpt_add(c->out, a);
                 if (r && c->out->nrcpt > before)
-                    first_at[c->out->nrcpt - 1] = i + e - 0;
+                    first_at[c->out->nrcpt - 1] = ls + e - 0;
             }
         }
-        i += adv;
+        i = ls + adv;
     }
     for (size_t k = nfound0; k < c->out->nrcpt; k++) {
         struct bg_dsn_rcpt *r = &c->out->r[k];
@@ -2579,6 +2775,7 @@ static struct ctx *ctx_new(const char *msg, size_t len, struct bg_dsn *out)
     c->cut = c->cut_from = 0;
     c->cut_done = 0;
     c->subject[0] = c->from[0] = c->to[0] = 0;
+    c->from_addr_done = 0;
     c->orig_to[0] = c->xfailed[0] = c->hmxmr[0] = 0;
     c->nsenders = 0;
     return c;
@@ -2621,6 +2818,8 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         scpy(out->queue_id, sizeof out->queue_id, v);
 
     c->nparts = bg_mime_walk_hdrs(msg, len, &hx, BG_DSN_MAX_DEPTH, c->parts, MAX_PARTS);
+    for (size_t i = 0; i < c->nparts; i++)
+        c->kind[i] = part_kind(c->parts[i].type);
     build_text(c);
 
     /* machine-readable parts */
@@ -2629,13 +2828,12 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         const struct bg_mime_part *pt = &c->parts[i];
         if (pt->multipart)
             continue;
-        if (strcmp(pt->type, "message/delivery-status") == 0 ||
-            strcmp(pt->type, "message/global-delivery-status") == 0 ||
-            strcmp(pt->type, "text/delivery-status") == 0) {
+        unsigned char kind = c->kind[i];
+        if (kind == PK_DS) {
             size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
             parse_delivery_status(c, c->buf, n);
             saw_ds = 1;
-        } else if (strcmp(pt->type, "message/feedback-report") == 0) {
+        } else if (kind == PK_FB) {
             size_t n = bg_mime_decode(pt->enc, pt->body, pt->body_len, c->buf, len);
             /* some senders put the fields after a blank line */
             size_t sk = 0;
@@ -2643,13 +2841,9 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
                 sk++;
             parse_feedback(c, c->buf + sk, n - sk);
             saw_fb = 1;
-        } else if (strcmp(pt->type, "message/rfc822") == 0 ||
-                   strcmp(pt->type, "message/global") == 0 ||
-                   strcmp(pt->type, "message/partial") == 0) {
+        } else if (kind == PK_RFC822 || kind == PK_MSG) {
             take_original(c, pt, 0);
-        } else if (strcmp(pt->type, "text/rfc822-headers") == 0 ||
-                   strcmp(pt->type, "message/global-headers") == 0 ||
-                   strcmp(pt->type, "text/rfc822") == 0) {
+        } else if (kind == PK_HDRS) {
             take_original(c, pt, 1);
         }
     }
@@ -2741,7 +2935,7 @@ done:
         /* a report wrapped in a message/rfc822 part */
         for (size_t i = 0; i < c->nparts; i++) {
             const struct bg_mime_part *pt = &c->parts[i];
-            if (strcmp(pt->type, "message/rfc822") != 0 || pt->enc != BG_ENC_IDENTITY)
+            if (c->kind[i] != PK_RFC822 || pt->enc != BG_ENC_IDENTITY)
                 continue;
             struct bg_dsn *inner = malloc(sizeof *inner);
             if (!inner)

@@ -909,6 +909,94 @@ START_TEST(format_mark_table_order)
 }
 END_TEST
 
+START_TEST(marks_at_every_offset)
+{
+    /* a mark that ends the text (or the subject) at any offset: the wide
+     * scans end with a window that ends at the input's end, positions
+     * before the start masked off; the table order still decides */
+    for (size_t pad = 0; pad < 80; pad++) {
+        char m[512], fill[96];
+        memset(fill, 'z', pad);
+        fill[pad] = 0;
+        int len = snprintf(m, sizeof m,
+                           "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n"
+                           "%s undeliverable <bob@y.example>: 550 no mailbox\n%s "
+                           "qmail-send program",
+                           fill, fill);
+        int rc;
+        struct bg_dsn *d = parse_mem(m, (size_t)len, &rc);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(d->format, "qmail");
+        free(d);
+        /* only the subject says bounce: no mark in the text */
+        len = snprintf(m, sizeof m,
+                       "From: someone@x.example\nSubject: %sReturned mail\n\n"
+                       "hello <bob@y.example>\n",
+                       fill);
+        d = parse_mem(m, (size_t)len, &rc);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(d->format, "generic");
+        free(d);
+        /* a lead found at the text's very end: no command word after it */
+        len = snprintf(m, sizeof m,
+                       "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n\n"
+                       "Delivery has failed to these recipients or groups:\n\nuser@a.example\n"
+                       "%s550 5.1.1 unknown in reply to RCPT command, after",
+                       fill);
+        d = parse_mem(m, (size_t)len, &rc);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_uint_eq(d->nrcpt, 1);
+        ck_assert_str_eq(d->r[0].command, "RCPT");
+        free(d);
+    }
+}
+END_TEST
+
+START_TEST(recipient_lines_only_with_at)
+{
+    /* only lines with an '@' are looked at: a quoted header of the
+     * original is skipped, an address on the last line (no line end, CRLF
+     * before) and one after a long line without '@' are found */
+    static const char m[] =
+        "From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail\r\n\r\n"
+        "Delivery to the following recipient failed permanently:\r\n\r\n"
+        "Reply-To: other@c.example\r\n"
+        "a line without any address, long enough to fill a few of the windows "
+        "the scanners read at once, and then some more words\r\n"
+        "   first@a.example\r\n\r\nuser unknown\r\n\r\n"
+        "second@b.example";
+    int rc;
+    struct bg_dsn *d = parse_mem(m, sizeof m - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 2);
+    ck_assert_str_eq(d->r[0].rcpt, "first@a.example");
+    ck_assert_str_eq(d->r[1].rcpt, "second@b.example");
+    free(d);
+}
+END_TEST
+
+START_TEST(html_only_text)
+{
+    /* an HTML-only notice: line-breaking tags (any case, with attributes)
+     * end lines, other tags are a space, entities are decoded */
+    static const char m[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undeliverable\n"
+        "Content-Type: text/html\n\n"
+        "<HTML><Body><P class=x>Delivery has failed to these recipients or groups:</P>"
+        "<DIV style=\"a\"><a href=\"mailto:user@a.example\">user@a.example</a></div>"
+        "<table><tr><td>the mailbox<br>550 5.2.2 The&nbsp;mailbox is &AMP; was full "
+        "&lt;quota&gt; &#39;x&#39; &foo; &<BR/>next<span>word</td></TR></table></body></html>\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(m, sizeof m - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(d->format, "exchange");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "user@a.example");
+    ck_assert_str_eq(d->r[0].diag, "550 5.2.2 The mailbox is & was full <quota> 'x' &foo; & next word");
+    free(d);
+}
+END_TEST
+
 START_TEST(cut_mark_inside_dash_run)
 {
     /* "------ Original message ------" starts at the seventh of twelve
@@ -1035,6 +1123,9 @@ static Suite *make_suite(void)
     tcase_add_test(f, not_a_report);
     tcase_add_test(f, format_mark_table_order);
     tcase_add_test(f, cut_mark_inside_dash_run);
+    tcase_add_test(f, marks_at_every_offset);
+    tcase_add_test(f, recipient_lines_only_with_at);
+    tcase_add_test(f, html_only_text);
     tcase_add_test(f, host_key_order_and_strong_mark);
     tcase_add_test(f, dsn_text_details_before_cut_only);
     suite_add_tcase(s, f);
