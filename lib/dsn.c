@@ -1213,6 +1213,10 @@ static void fill_codes(struct bg_dsn_rcpt *r)
 
 /* ---- context ---------------------------------------------------------- */
 
+/* One per message (parse_msg), in one allocation with its two buffers.
+ * ctx_new does not zero it (the string buffers come to about 5 KB): it
+ * sets every field that can be read before it is written, so a field
+ * added here must be set there too. */
 struct ctx {
     const char *msg;
     size_t len;
