@@ -166,8 +166,9 @@ struct ac {
     size_t npool, cappool;
     /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
-    unsigned char raw_cls[256]; /* text byte -> class of its normalized
-                              * form, or AC_RAW_BLANK / AC_RAW_STOP */
+    uint16_t raw[256];       /* text byte -> class of its normalized form
+                              * << 8 | that form, or AC_RAW_BLANK /
+                              * AC_RAW_STOP << 8 */
     uint32_t ncls;           /* classes including 0 */
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
@@ -189,7 +190,7 @@ struct ac {
  * when the target state reports something. */
 #define AC_EMIT (1u << 31)
 #define AC_VERIFY (1u << 31)     /* an outs[] entry that is a verify entry */
-#define AC_RAW_BLANK 254         /* raw_cls values beyond any class */
+#define AC_RAW_BLANK 254         /* raw[] classes beyond any real class */
 #define AC_RAW_STOP 255
 /* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
@@ -970,9 +971,12 @@ static int rules_compile(struct bg_rules *r)
     for (int b = 0; b < 256; b++)
         if (a->cls[b])
             a->cls[b] = (unsigned char)ncls++;
-    for (int b = 0; b < 256; b++)
-        a->raw_cls[b] = b == 0 ? AC_RAW_STOP
-                      : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
+    /* a text byte as normalize() presents it (lower case, a blank as
+     * AC_RAW_BLANK, NUL as AC_RAW_STOP) and its class, in one load */
+    for (int b = 0; b < 256; b++) {
+        unsigned k = b == 0 ? AC_RAW_STOP : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
+        a->raw[b] = (uint16_t)(k << 8 | (k >= AC_RAW_BLANK ? 0 : (unsigned)lc(b)));
+    }
 
     /* dense rows: a BFS prefix, so a state's fail target (shallower) has
      * its row filled before the state itself */
@@ -1390,16 +1394,6 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
     }
 }
 
-/* Bytes of diagnostic text as normalize() presents them: norm_tab maps a
- * byte to its lower case, a blank to ' ' and NUL to 0; raw_cls maps it to
- * the automaton's class of that, or AC_RAW_BLANK / AC_RAW_STOP. */
-static unsigned char norm_tab[256];
-static pthread_once_t norm_once = PTHREAD_ONCE_INIT;
-static void norm_tab_init(void)
-{
-    for (int b = 0; b < 256; b++)
-        norm_tab[b] = (unsigned char)(b == 0 ? 0 : is_blank(b) ? ' ' : lc(b));
-}
 
 /* The automaton over t[0, n), already normalized; emits at once, as the
  * whole text is known. */
@@ -1471,25 +1465,31 @@ static inline __attribute__((always_inline)) size_t
 ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char *t,
         struct ac_notes *nt, const int all_dense)
 {
-    const unsigned char *cls = a->raw_cls;
+    const uint16_t *raw = a->raw;
     const uint32_t space = a->cls[' '];
     uint32_t c = 0;                         /* the root's code */
     size_t o = 0;
-    int pending_space = 0;
     for (size_t i = 0; i < inlen; i++) {
-        uint32_t k = cls[s[i]];
+        uint32_t e = raw[s[i]], k = e >> 8;
         if (__builtin_expect(k >= AC_RAW_BLANK, 0)) {
             if (k == AC_RAW_STOP)
                 break;
-            pending_space = o > 0;
-            continue;
+            /* a run of blanks: one space, if a char came before and one
+             * follows (NUL or the end drops it) */
+            size_t j = i + 1;
+            while (j < inlen && (raw[s[j]] >> 8) == AC_RAW_BLANK)
+                j++;
+            if (j >= inlen || (raw[s[j]] >> 8) == AC_RAW_STOP)
+                break;
+            if (o > 0) {
+                t[o++] = ' ';
+                c = ac_feed(a, c, space, o, nt, all_dense);
+            }
+            i = j;
+            e = raw[s[i]];
+            k = e >> 8;
         }
-        if (pending_space) {
-            t[o++] = ' ';
-            c = ac_feed(a, c, space, o, nt, all_dense);
-            pending_space = 0;
-        }
-        t[o++] = norm_tab[s[i]];
+        t[o++] = (unsigned char)e;
         c = ac_feed(a, c, k, o, nt, all_dense);
     }
     return o;
@@ -1507,7 +1507,6 @@ static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
         ac_scan_norm(a, t, n, hits);
         return;
     }
-    pthread_once(&norm_once, norm_tab_init);
     const unsigned char *s = (const unsigned char *)in;
     struct ac_notes nt;
     nt.n = 0;
