@@ -2767,13 +2767,15 @@ static void finish_dsn(struct ctx *c)
          * ends before the cut (a later one would end later still) */
         const char *h = ci_find(c->text, c->text_len, r->rcpt);
         if (h) {
-            size_t he = (size_t)(h - c->text) + strlen(r->rcpt);
-            if (cut_before(c, he) < he)
-                h = NULL;
-        }
-        if (h) {
-            size_t rb = (size_t)(h - c->text);
+            size_t rb = (size_t)(h - c->text), he = rb + strlen(r->rcpt);
+            /* one cut search for both questions: the mention ends at he
+             * <= rb + 2048 (an address is far shorter) and he <= text_len,
+             * so the cut is before he exactly when re is. (re >= he > rb:
+             * ds_commit adds no empty address, so re - rb - 1 below does
+             * not wrap.) */
             size_t re = cut_before(c, rb + 2048);
+            if (re < he)
+                continue;
             /* up to the next recipient's mention */
             for (size_t j = 0; j < c->out->nrcpt; j++) {
                 if (j == k)
