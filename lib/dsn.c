@@ -1234,9 +1234,16 @@ struct ctx {
     char from_addr[320]; /* value_addr(from), once from_addr_done */
     int from_addr_done;
     char to[512];
-    char orig_to[1024];
+    /* the returned original's header block indexed (take_original), once
+     * have_orig: its To: and X-HmXmrOriginalRecipient are looked up only
+     * when a path reads them (orig_to_get, hmxmr_get) - most never do. The
+     * index points into the input, which outlives the ctx. */
+    int have_orig;
+    struct bg_mime_hdrs orig_hx;
+    int orig_to_done, hmxmr_done;
+    char orig_to[1024];   /* set once orig_to_done */
     char xfailed[1024];
-    char hmxmr[320];      /* Hotmail JMRP X-HmXmrOriginalRecipient */
+    char hmxmr[320];      /* value_addr(X-HmXmrOriginalRecipient), once hmxmr_done */
     char senders[4][320]; /* envelope/header senders seen in the text */
     int nsenders;
     char field[FIELD_MAX];  /* a delivery-status field's value */
@@ -1562,25 +1569,51 @@ static void take_original(struct ctx *c, const struct bg_mime_part *pt, int head
     }
     /* headers_only or not, the headers end at the first empty line */
     (void)headers_only;
-    struct bg_mime_hdrs hx;
-    size_t hl = bg_mime_index_msg(b, n, NULL, &hx);
+    struct bg_mime_hdrs *hx = &c->orig_hx;
+    size_t hl = bg_mime_index_msg(b, n, NULL, hx);
     if (hl == 0)
         return;
+    c->have_orig = 1;
     c->out->orig_headers = b;
     c->out->orig_headers_len = hl;
     char v[512];
-    if (bg_mime_hdr_get(&hx, "message-id", v, sizeof v)) {
+    if (bg_mime_hdr_get(hx, "message-id", v, sizeof v)) {
         char a[320];
         value_addr(v, a, sizeof a);
         scpy(c->out->orig_message_id, sizeof c->out->orig_message_id, a);
     }
-    if (bg_mime_hdr_get(&hx, "from", v, sizeof v) ||
-        bg_mime_hdr_get(&hx, "return-path", v, sizeof v)) {
+    if (bg_mime_hdr_get(hx, "from", v, sizeof v) ||
+        bg_mime_hdr_get(hx, "return-path", v, sizeof v)) {
         value_addr(v, c->out->orig_from, sizeof c->out->orig_from);
     }
-    bg_mime_hdr_get(&hx, "to", c->orig_to, sizeof c->orig_to);
-    if (bg_mime_hdr_get(&hx, "x-hmxmroriginalrecipient", v, sizeof v))
-        value_addr(v, c->hmxmr, sizeof c->hmxmr);
+    /* To: and X-HmXmrOriginalRecipient: later, if asked (orig_to_get,
+     * hmxmr_get) */
+}
+
+/* The returned original's To: ("" without an original or the field),
+ * looked up on first use. */
+static const char *orig_to_get(struct ctx *c)
+{
+    if (!c->orig_to_done) {
+        c->orig_to_done = 1;
+        if (c->have_orig)
+            bg_mime_hdr_get(&c->orig_hx, "to", c->orig_to, sizeof c->orig_to);
+    }
+    return c->orig_to;
+}
+
+/* The address in the original's X-HmXmrOriginalRecipient: (Hotmail's
+ * JMRP), "" if none, looked up on first use. */
+static const char *hmxmr_get(struct ctx *c)
+{
+    if (!c->hmxmr_done) {
+        c->hmxmr_done = 1;
+        char v[512];
+        if (c->have_orig &&
+            bg_mime_hdr_get(&c->orig_hx, "x-hmxmroriginalrecipient", v, sizeof v))
+            value_addr(v, c->hmxmr, sizeof c->hmxmr);
+    }
+    return c->hmxmr;
 }
 
 /* What the parser does with a part, by its media type. */
@@ -2734,13 +2767,15 @@ static void finish_dsn(struct ctx *c)
          * ends before the cut (a later one would end later still) */
         const char *h = ci_find(c->text, c->text_len, r->rcpt);
         if (h) {
-            size_t he = (size_t)(h - c->text) + strlen(r->rcpt);
-            if (cut_before(c, he) < he)
-                h = NULL;
-        }
-        if (h) {
-            size_t rb = (size_t)(h - c->text);
+            size_t rb = (size_t)(h - c->text), he = rb + strlen(r->rcpt);
+            /* one cut search for both questions: the mention ends at he
+             * <= rb + 2048 (an address is far shorter) and he <= text_len,
+             * so the cut is before he exactly when re is. (re >= he > rb:
+             * ds_commit adds no empty address, so re - rb - 1 below does
+             * not wrap.) */
             size_t re = cut_before(c, rb + 2048);
+            if (re < he)
+                continue;
             /* up to the next recipient's mention */
             for (size_t j = 0; j < c->out->nrcpt; j++) {
                 if (j == k)
@@ -2780,6 +2815,7 @@ static struct ctx *ctx_new(const char *msg, size_t len, struct bg_dsn *out)
     c->cut_done = 0;
     c->subject[0] = c->from[0] = c->to[0] = 0;
     c->from_addr_done = 0;
+    c->have_orig = c->orig_to_done = c->hmxmr_done = 0;
     c->orig_to[0] = c->xfailed[0] = c->hmxmr[0] = 0;
     c->nsenders = 0;
     return c;
@@ -2855,7 +2891,7 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
     if (saw_fb) {
         out->kind = BG_REPORT_ARF;
         scpy(out->format, sizeof out->format, "arf");
-        if (out->nrcpt == 0 && c->orig_to[0])
+        if (out->nrcpt == 0 && orig_to_get(c)[0])
             add_addr_list(out, c->orig_to);
         rc = 0;
         goto done;
@@ -2889,7 +2925,7 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         goto done;
     }
 
-    if (c->hmxmr[0] && strchr(c->hmxmr, '@')) {
+    if (hmxmr_get(c)[0] && strchr(c->hmxmr, '@')) {
         /* Hotmail JMRP complaint: no feedback-report part */
         out->kind = BG_REPORT_ARF;
         scpy(out->format, sizeof out->format, "jmrp");
@@ -2917,7 +2953,7 @@ static int parse_msg(const char *msg, size_t len, struct bg_dsn *out, int nest)
         /* a DSN without recipient blocks ("Delivery report unavailable"):
          * the returned original's single To: is the best we know; action
          * and status stay unknown */
-        const char *at1 = strchr(c->orig_to, '@');
+        const char *at1 = strchr(orig_to_get(c), '@');
         if (saw_ds && out->nrcpt == 0 && at1 && !strchr(at1 + 1, '@')) {
             add_addr_list(out, c->orig_to);
             scpy(out->format, sizeof out->format, "rfc3464");

@@ -1080,6 +1080,43 @@ START_TEST(dsn_text_details_before_cut_only)
 }
 END_TEST
 
+START_TEST(original_to_and_jmrp_looked_up_late)
+{
+    /* the original's To: and X-HmXmrOriginalRecipient: are read from its
+     * header index only on the paths that use them: Hotmail's JMRP (no
+     * feedback-report part), and a DSN without recipient blocks */
+    static const char jmrp[] =
+        "From: staff@hotmail.example\nSubject: complaint\n"
+        "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+        "--x\nContent-Type: text/plain\n\nThis is an email abuse report.\n"
+        "--x\nContent-Type: message/rfc822\n\nFrom: a@b.example\nTo: c@d.example\n"
+        "X-HmXmrOriginalRecipient: <who@hotmail.example>\n\nhi\n--x--\n";
+    int rc;
+    struct bg_dsn *d = parse_mem(jmrp, sizeof jmrp - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(d->kind, BG_REPORT_ARF);
+    ck_assert_str_eq(d->format, "jmrp");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "who@hotmail.example");
+    ck_assert_str_eq(d->orig_from, "a@b.example");
+    free(d);
+    static const char ds[] =
+        "From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail Returned to Sender\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/plain\n\nDelivery report unavailable.\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.example\n\n"
+        "--b\nContent-Type: text/rfc822-headers\n\nFrom: a@b.example\nTo: Bob <bob@y.example>\n"
+        "Subject: x\n\n--b--\n";
+    d = parse_mem(ds, sizeof ds - 1, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(d->kind, BG_REPORT_DSN);
+    ck_assert_str_eq(d->format, "rfc3464");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "bob@y.example");
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("dsn");
@@ -1128,6 +1165,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, html_only_text);
     tcase_add_test(f, host_key_order_and_strong_mark);
     tcase_add_test(f, dsn_text_details_before_cut_only);
+    tcase_add_test(f, original_to_and_jmrp_looked_up_late);
     suite_add_tcase(s, f);
     TCase *h = tcase_create("hostile");
     tcase_set_timeout(h, 60);
