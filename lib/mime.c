@@ -598,21 +598,20 @@ static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_
     return idx_probe_at(x, name, nl, colon, eol) || idx_rest_at(x, name, nl, colon, eol);
 }
 
-int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
-                    char *val, size_t valsz)
+int bg_mime_hdr_get_n(const struct bg_mime_hdrs *x, const char *name,
+                      size_t nl, int odd, char *val, size_t valsz)
 {
     /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: no indexed name equals a name with a ':' or a blank at its
-     * end, so a hit is the answer, and only a miss needs to know whether
-     * the name must be looked up the slow way (blanks inside a name are
-     * the same either way) */
-    size_t nl = strlen(name), colon, eol;
+     * blanks: no indexed name equals an odd name (a ':' in it or a blank
+     * at its end), so a hit is the answer, and only a miss needs to know
+     * whether the name must be looked up the slow way (blanks inside a
+     * name are the same either way) */
+    size_t colon, eol;
     if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);
         return 1;
     }
-    if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
-        memchr(name, ':', nl))
+    if (nl >= IDX_NAME_MAX || odd)
         return bg_mime_header(x->h, x->hlen, name, val, valsz);
     if (idx_rest_at(x, name, nl, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);
