@@ -560,9 +560,12 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
  * blanks) equals it. For a name with no ':' and no blank at its end that
  * is exactly the first line that names it; a name with either matches no
  * indexed name. Stores where the field is: its ':' and its line's end. */
-static int idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                        size_t *colon, size_t *eol)
+static inline __attribute__((always_inline)) int
+idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+             size_t *colon, size_t *eol)
 {
+    /* always inline: the walk's names are literals, so their key and
+     * bucket fold at compile time, and a lookup saves the call */
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
