@@ -40,22 +40,21 @@ static inline uint64_t load8(const char *s)
     return x;
 }
 
-/* ci_eq for each of the eight bytes of a and b: bytes that differ may do
- * so only in bit 5 (0x20), and only where a | 0x20 is a small letter
- * (SWAR range test as in lower8). Equal words, the common case, cost a
- * compare. */
+/* ci_eq for each of the eight bytes of a and b: where b has an ASCII
+ * letter (either case; b | 0x20 is then a small letter: SWAR range test
+ * as in lower8) both may differ only in bit 5, so setting that bit on
+ * both sides there makes them equal; elsewhere they must be equal.
+ * Equal words, the common case, cost a compare. */
 static inline int ci_eq8(uint64_t a, uint64_t b)
 {
     const uint64_t bit5 = 0x2020202020202020ull, high = 0x8080808080808080ull;
-    uint64_t d = a ^ b;
-    if (!d)
+    if (a == b)
         return 1;
-    if (d & ~bit5)
-        return 0;
-    uint64_t x = a | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
+    uint64_t x = b | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
     uint64_t small = (x7 + 0x1f1f1f1f1f1f1f1full) /* >= 'a' */ &
                      ~(x7 + 0x0505050505050505ull) /* > 'z' */ & ~x & high;
-    return ((d << 2) & ~small) == 0; /* each 0x20 of d moved to its 0x80 */
+    uint64_t m = small >> 2; /* 0x20 in each letter byte of b */
+    return (a | m) == (b | m);
 }
 
 /* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
