@@ -344,6 +344,32 @@ START_TEST(index_name_with_colon)
 }
 END_TEST
 
+START_TEST(name_case_every_byte_pair)
+{
+    /* names are compared eight bytes at a time (SWAR): a byte of a field
+     * name matches a byte of the looked-up name exactly when they are equal
+     * or the same ASCII letter in either case, for every pair of bytes
+     * (those that would end the name or the line left out) */
+    char h[16] = "abXdefghi: v\n", name[10] = "abXdefghi", v[8];
+    for (unsigned a = 1; a < 256; a++) {
+        if (a == '\n' || a == '\r' || a == ':')
+            continue;
+        h[2] = (char)a;
+        struct bg_mime_hdrs x;
+        bg_mime_index(h, 13, &x);
+        for (unsigned b = 1; b < 256; b++) {
+            if (b == ':')
+                continue;
+            name[2] = (char)b;
+            unsigned la = a | 0x20u;
+            int want = a == b || (la == (b | 0x20u) && la >= 'a' && la <= 'z');
+            ck_assert_int_eq(bg_mime_hdr_get(&x, name, v, sizeof v), want);
+            ck_assert_int_eq(bg_mime_header(h, 13, name, v, sizeof v), want);
+        }
+    }
+}
+END_TEST
+
 START_TEST(index_name_runtime)
 {
     /* bg_mime_hdr_get is inline (strlen and the ':' / trailing blank
@@ -677,6 +703,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, index_msg_split);
     tcase_add_test(t, index_name_with_colon);
     tcase_add_test(t, index_name_runtime);
+    tcase_add_test(t, name_case_every_byte_pair);
     tcase_add_test(t, field_value_runs);
     tcase_add_test(t, string_helpers);
     tcase_add_test(t, decoders_cut);
