@@ -322,7 +322,7 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
             i = next;
             continue;
         }
-        const char *colon = memchr(h + i, ':', cl);
+        const char *colon = find_colon(h + i, cl);
         if (!colon) {
             i = next;
             continue;
