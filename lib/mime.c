@@ -40,22 +40,21 @@ static inline uint64_t load8(const char *s)
     return x;
 }
 
-/* ci_eq for each of the eight bytes of a and b: bytes that differ may do
- * so only in bit 5 (0x20), and only where a | 0x20 is a small letter
- * (SWAR range test as in lower8). Equal words, the common case, cost a
- * compare. */
+/* ci_eq for each of the eight bytes of a and b: where b has an ASCII
+ * letter (either case; b | 0x20 is then a small letter: SWAR range test
+ * as in lower8) both may differ only in bit 5, so setting that bit on
+ * both sides there makes them equal; elsewhere they must be equal.
+ * Equal words, the common case, cost a compare. */
 static inline int ci_eq8(uint64_t a, uint64_t b)
 {
     const uint64_t bit5 = 0x2020202020202020ull, high = 0x8080808080808080ull;
-    uint64_t d = a ^ b;
-    if (!d)
+    if (a == b)
         return 1;
-    if (d & ~bit5)
-        return 0;
-    uint64_t x = a | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
+    uint64_t x = b | bit5, x7 = x & 0x7f7f7f7f7f7f7f7full;
     uint64_t small = (x7 + 0x1f1f1f1f1f1f1f1full) /* >= 'a' */ &
                      ~(x7 + 0x0505050505050505ull) /* > 'z' */ & ~x & high;
-    return ((d << 2) & ~small) == 0; /* each 0x20 of d moved to its 0x80 */
+    uint64_t m = small >> 2; /* 0x20 in each letter byte of b */
+    return (a | m) == (b | m);
 }
 
 /* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
@@ -323,7 +322,7 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
             i = next;
             continue;
         }
-        const char *colon = memchr(h + i, ':', cl);
+        const char *colon = find_colon(h + i, cl);
         if (!colon) {
             i = next;
             continue;
@@ -560,9 +559,12 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
  * blanks) equals it. For a name with no ':' and no blank at its end that
  * is exactly the first line that names it; a name with either matches no
  * indexed name. Stores where the field is: its ':' and its line's end. */
-static int idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                        size_t *colon, size_t *eol)
+static inline __attribute__((always_inline)) int
+idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+             size_t *colon, size_t *eol)
 {
+    /* always inline: the walk's names are literals, so their key and
+     * bucket fold at compile time, and a lookup saves the call */
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
@@ -598,21 +600,20 @@ static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_
     return idx_probe_at(x, name, nl, colon, eol) || idx_rest_at(x, name, nl, colon, eol);
 }
 
-int bg_mime_hdr_get(const struct bg_mime_hdrs *x, const char *name,
-                    char *val, size_t valsz)
+int bg_mime_hdr_get_n(const struct bg_mime_hdrs *x, const char *name,
+                      size_t nl, int odd, char *val, size_t valsz)
 {
     /* the index holds names cut at the first ':' and trimmed of trailing
-     * blanks: no indexed name equals a name with a ':' or a blank at its
-     * end, so a hit is the answer, and only a miss needs to know whether
-     * the name must be looked up the slow way (blanks inside a name are
-     * the same either way) */
-    size_t nl = strlen(name), colon, eol;
+     * blanks: no indexed name equals an odd name (a ':' in it or a blank
+     * at its end), so a hit is the answer, and only a miss needs to know
+     * whether the name must be looked up the slow way (blanks inside a
+     * name are the same either way) */
+    size_t colon, eol;
     if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);
         return 1;
     }
-    if (nl >= IDX_NAME_MAX || (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
-        memchr(name, ':', nl))
+    if (nl >= IDX_NAME_MAX || odd)
         return bg_mime_header(x->h, x->hlen, name, val, valsz);
     if (idx_rest_at(x, name, nl, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);

@@ -10,6 +10,7 @@
 #define BG_MIME_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* Longest boundary we accept (RFC 2046 says 70; be a little lenient). */
 #define BG_MIME_BOUNDARY_MAX 200
@@ -69,9 +70,23 @@ void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *idx);
  * returns, and idx is what bg_mime_index(msg, <that>, idx) makes. */
 size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
                          struct bg_mime_hdrs *idx);
-/* Same result as bg_mime_header(idx->h, idx->hlen, name, val, valsz). */
-int bg_mime_hdr_get(const struct bg_mime_hdrs *idx, const char *name,
-                    char *val, size_t valsz);
+/* bg_mime_hdr_get with the name's length nl (strlen(name)) and whether
+ * it has a ':' or ends with a blank (odd: such a name is looked up by a
+ * scan, as bg_mime_header does) given by the caller. */
+int bg_mime_hdr_get_n(const struct bg_mime_hdrs *idx, const char *name,
+                      size_t nl, int odd, char *val, size_t valsz);
+/* Same result as bg_mime_header(idx->h, idx->hlen, name, val, valsz).
+ * Inline so that for a literal name (all callers' case) the compiler
+ * folds strlen and the checks for ':' and a trailing blank: each cost
+ * a libc call per lookup. */
+static inline int bg_mime_hdr_get(const struct bg_mime_hdrs *idx,
+                                  const char *name, char *val, size_t valsz)
+{
+    size_t nl = strlen(name);
+    int odd = (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
+              memchr(name, ':', nl) != NULL;
+    return bg_mime_hdr_get_n(idx, name, nl, odd, val, valsz);
+}
 
 /* From a Content-Type value: the media type lower-cased ("text/plain"). */
 void bg_mime_media_type(const char *ctval, char *out, size_t outsz);

@@ -344,6 +344,60 @@ START_TEST(index_name_with_colon)
 }
 END_TEST
 
+START_TEST(name_case_every_byte_pair)
+{
+    /* names are compared eight bytes at a time (SWAR): a byte of a field
+     * name matches a byte of the looked-up name exactly when they are equal
+     * or the same ASCII letter in either case, for every pair of bytes
+     * (those that would end the name or the line left out) */
+    char h[16] = "abXdefghi: v\n", name[10] = "abXdefghi", v[8];
+    for (unsigned a = 1; a < 256; a++) {
+        if (a == '\n' || a == '\r' || a == ':')
+            continue;
+        h[2] = (char)a;
+        struct bg_mime_hdrs x;
+        bg_mime_index(h, 13, &x);
+        for (unsigned b = 1; b < 256; b++) {
+            if (b == ':')
+                continue;
+            name[2] = (char)b;
+            unsigned la = a | 0x20u;
+            int want = a == b || (la == (b | 0x20u) && la >= 'a' && la <= 'z');
+            ck_assert_int_eq(bg_mime_hdr_get(&x, name, v, sizeof v), want);
+            ck_assert_int_eq(bg_mime_header(h, 13, name, v, sizeof v), want);
+        }
+    }
+}
+END_TEST
+
+START_TEST(index_name_runtime)
+{
+    /* bg_mime_hdr_get is inline (strlen and the ':' / trailing blank
+     * checks fold for literals): names only known at run time, odd or
+     * not, answer as bg_mime_header does, and bg_mime_hdr_get_n with the
+     * same length and oddness answers the same */
+    static const char m[] = "A:B : v\r\nx : y\r\nSubject: s\r\n";
+    static const char *const names[] = { "a:b", "a", "x ", "x\t", "x", "subject",
+                                         "SUBJECT", "subject:", "", "nope", "nope " };
+    char *p = dup_exact(m, sizeof m - 1);
+    struct bg_mime_hdrs x;
+    bg_mime_index(p, sizeof m - 1, &x);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char name[16], a[32], b[32], c[32];
+        volatile size_t n = strlen(names[k]); /* keep the name opaque */
+        memcpy(name, names[k], n + 1);
+        int ra = bg_mime_header(p, sizeof m - 1, name, a, sizeof a);
+        ck_assert_int_eq(bg_mime_hdr_get(&x, name, b, sizeof b), ra);
+        ck_assert_str_eq(a, b);
+        int odd = (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t')) ||
+                  strchr(name, ':') != NULL;
+        ck_assert_int_eq(bg_mime_hdr_get_n(&x, name, n, odd, c, sizeof c), ra);
+        ck_assert_str_eq(a, c);
+    }
+    free(p);
+}
+END_TEST
+
 /* The value bg_mime_next_field must give: blanks (NUL, TAB, CR, SP) and
  * folds collapsed to one space, trimmed, cut to valsz - 1 bytes. */
 static void naive_value(const char *v, size_t n, char *out, size_t outsz)
@@ -648,6 +702,8 @@ static Suite *make_suite(void)
     tcase_add_test(t, index_hostile);
     tcase_add_test(t, index_msg_split);
     tcase_add_test(t, index_name_with_colon);
+    tcase_add_test(t, index_name_runtime);
+    tcase_add_test(t, name_case_every_byte_pair);
     tcase_add_test(t, field_value_runs);
     tcase_add_test(t, string_helpers);
     tcase_add_test(t, decoders_cut);
