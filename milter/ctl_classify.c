@@ -398,10 +398,9 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
     struct batch b = { 0 };
     b.cap = max_scan + BATCH_BYTES;
     b.buf = malloc(b.cap);
-    char *buf = b.buf;
     struct bg_dsn *d = malloc(sizeof *d);
-    if (!buf || !d) {
-        free(buf);
+    if (!b.buf || !d) {
+        free(b.buf);
         free(d);
         fprintf(stderr, "classify: out of memory\n");
         return 2;
@@ -425,14 +424,14 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         }
         if (strcmp(name, "-") == 0) {
             batch_flush(&b, stdout, json, max_scan, d, rules, policy);
-            long n = read_all(stdin, buf, max_scan);
+            long n = read_all(stdin, b.buf, max_scan);
             clearerr(stdin);
             if (n < 0) {
                 fprintf(stderr, "classify: %s: read error\n", name);
                 rc = 2;
                 continue;
             }
-            classify_one(stdout, json, name, buf, (size_t)n, max_scan, d, rules, policy);
+            classify_one(stdout, json, name, b.buf, (size_t)n, max_scan, d, rules, policy);
             continue;
         }
         if (b.cap - b.used < max_scan || b.n == BATCH_FILES)
@@ -460,7 +459,7 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         fprintf(stderr, "classify: write error\n");
         rc = 2;
     }
-    free(buf);
+    free(b.buf);
     free(d);
     return rc;
 }

@@ -51,6 +51,8 @@ if ! perl -MSisimai -e 1 2>/dev/null; then
 fi
 
 now() { perl -MTime::HiRes=time -e 'printf "%.6f\n", time'; }
+max() { echo "$1 $2" | awk '{ print ($1 > $2) ? $1 : $2 }'; }
+ratio() { echo "$1 $2" | awk '{ printf "%.0f", $1 / $2 }'; }   # OURS SISIMAI
 
 # bouncegatectl: ONE call over the file list repeated `rounds` times, as a
 # site classifies a batch; its start-up (loading libraries, compiling the
@@ -144,27 +146,27 @@ while [ $t -le "$repeats" ]; do
 $(echo "$t0 $t1 $t2 $nfiles $rounds" | awk '{ n = $4 * $5; printf "%.1f %.1f", (n - 1) / (($3 - $2) - ($2 - $1)), n / ($3 - $2) }')
 EOT
     line="turn $t: bouncegatectl $nfiles files x $rounds rounds in $(echo "$t1 $t2" | awk '{printf "%.3f", $2-$1}')s ($whole msg/s), start-up and first file $(echo "$t0 $t1" | awk '{printf "%.3f", $2-$1}')s: $ours msg/s"
-    best_ours=$(echo "$ours $best_ours" | awk '{ print ($1 > $2) ? $1 : $2 }')
+    best_ours=$(max "$ours" "$best_ours")
     if [ "$sisimai" = 1 ]; then
         read -r srate sdt sn sver <<EOT
 $(sisimai_turn file)
 EOT
-        line="$line; Sisimai $sver ${sdt}s = $srate msg/s ($sn results); ratio $(echo "$ours $srate" | awk '{ printf "%.0fx", $1 / $2 }')"
-        ratios="$ratios $(echo "$ours $srate" | awk '{ printf "%.0f", $1 / $2 }')"
-        best_sis=$(echo "$srate $best_sis" | awk '{ print ($1 > $2) ? $1 : $2 }')
+        line="$line; Sisimai $sver ${sdt}s = $srate msg/s ($sn results); ratio $(ratio "$ours" "$srate")x"
+        ratios="$ratios $(ratio "$ours" "$srate")"
+        best_sis=$(max "$srate" "$best_sis")
     fi
     echo "$line"
     if [ -n "$mem" ]; then
         mrate=$("$mem" "$rounds" ./*.eml | sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p')
         line="turn $t, in memory: classify-mem $mrate msg/s"
-        best_mem=$(echo "$mrate ${best_mem:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+        best_mem=$(max "$mrate" "${best_mem:-0}")
         if [ "$sisimai" = 1 ]; then
             read -r msrate msdt msn msver <<EOT
 $(sisimai_turn mem)
 EOT
-            line="$line; Sisimai ${msdt}s = $msrate msg/s ($msn results); ratio $(echo "$mrate $msrate" | awk '{ printf "%.0fx", $1 / $2 }')"
-            mratios="${mratios:-} $(echo "$mrate $msrate" | awk '{ printf "%.0f", $1 / $2 }')"
-            best_msis=$(echo "$msrate ${best_msis:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+            line="$line; Sisimai ${msdt}s = $msrate msg/s ($msn results); ratio $(ratio "$mrate" "$msrate")x"
+            mratios="${mratios:-} $(ratio "$mrate" "$msrate")"
+            best_msis=$(max "$msrate" "${best_msis:-0}")
         fi
         echo "$line"
     fi
@@ -175,15 +177,15 @@ EOT
     "$ctl" classify --mbox $mboxes > /dev/null 2>&1
     t2=$(now)
     brate=$(echo "$t0 $t1 $t2 $nfiles $rounds" | awk '{ n = $4 * $5; printf "%.1f", (n - 1) / (($3 - $2) - ($2 - $1)) }')
-    best_box=$(echo "$brate ${best_box:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+    best_box=$(max "$brate" "${best_box:-0}")
     line="turn $t, one mbox: classify --mbox $brate msg/s"
     if [ "$sisimai" = 1 ]; then
         read -r bsrate bsdt bsn <<EOT
 $(sisimai_mbox_turn)
 EOT
-        line="$line; Sisimai ${bsdt}s = $bsrate msg/s ($bsn results); ratio $(echo "$brate $bsrate" | awk '{ printf "%.0fx", $1 / $2 }')"
-        bratios="${bratios:-} $(echo "$brate $bsrate" | awk '{ printf "%.0f", $1 / $2 }')"
-        best_bsis=$(echo "$bsrate ${best_bsis:-0}" | awk '{ print ($1 > $2) ? $1 : $2 }')
+        line="$line; Sisimai ${bsdt}s = $bsrate msg/s ($bsn results); ratio $(ratio "$brate" "$bsrate")x"
+        bratios="${bratios:-} $(ratio "$brate" "$bsrate")"
+        best_bsis=$(max "$bsrate" "${best_bsis:-0}")
     fi
     echo "$line"
     t=$((t + 1))
