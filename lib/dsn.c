@@ -352,10 +352,13 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
      * runs of about equal size, so a bucket's needles look alike and its
      * nibble sets stay small (insertion sort: at most 64 fixed needles) */
     unsigned char ord[64];
+    size_t nl[64];
+    unsigned key[64];
     for (size_t i = 0; i < ms->cnt; i++) {
+        nl[i] = strlen(nd[i]);
+        key[i] = fold3(nd[i], nl[i]);
         size_t j = i;
-        unsigned k = fold3(nd[i], strlen(nd[i]));
-        while (j > 0 && fold3(nd[ord[j - 1]], strlen(nd[ord[j - 1]])) > k) {
+        while (j > 0 && key[ord[j - 1]] > key[i]) {
             ord[j] = ord[j - 1];
             j--;
         }
@@ -367,7 +370,7 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         ms->bucket[b] |= 1ULL << i;
         ms->all |= 1ULL << i;
         ms->all_buckets |= 1u << b;
-        size_t l = strlen(nd[i]);
+        size_t l = nl[i];
         ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
         if (ms->len[i] > ms->maxlen)
             ms->maxlen = ms->len[i];
@@ -2392,15 +2395,24 @@ static const struct fmt_mark fmt_marks[] = {
     { "generic", "RCPT TO:" },
     { NULL, NULL } };
 
-/* The marks alone, in table order, for the scanner. */
+/* The marks alone, in table order, for the scanner. fmt_run[k]: the
+ * first index of the run of marks up to k with k's format - once k is
+ * found, those can no longer change the answer (only an earlier mark of
+ * another format can). */
 static const char *fmt_mark_text[64];
+static unsigned char fmt_run[64];
 static struct mscan fmt_ms;
 static pthread_once_t fmt_once = PTHREAD_ONCE_INIT;
 static void fmt_build(void)
 {
     size_t nm = 0;
-    for (; fmt_marks[nm].fmt && nm < 64; nm++)
+    for (; fmt_marks[nm].fmt && nm < 64; nm++) {
         fmt_mark_text[nm] = fmt_marks[nm].mark;
+        size_t r = nm;
+        while (r > 0 && strcmp(fmt_marks[r - 1].fmt, fmt_marks[nm].fmt) == 0)
+            r--;
+        fmt_run[nm] = (unsigned char)r;
+    }
     mscan_init(&fmt_ms, fmt_mark_text, nm);
 }
 static const struct mscan *fmt_scanner(void)
@@ -2594,7 +2606,7 @@ static int parse_vendor(struct ctx *c, int force)
         int k, found = -1;
         while (want && (k = mscan_next(ms, t, scan, pos, want, &at)) >= 0) {
             found = k;
-            want = (1ULL << k) - 1; /* only earlier table entries can win */
+            want = (1ULL << fmt_run[k]) - 1; /* only earlier formats can win */
             pos = at + 1;
         }
         if (found >= 0)
