@@ -909,6 +909,38 @@ START_TEST(format_mark_table_order)
 }
 END_TEST
 
+START_TEST(format_mark_runs)
+{
+    /* once a mark is found only earlier marks of another format are
+     * looked for: later marks of lower index but the same format change
+     * nothing, one of an earlier format further on still wins */
+    static const struct { const char *body; const char *fmt; } cases[] = {
+        { "user unknown\ncould not be delivered\nundeliverable\n", "generic" },
+        { "user unknown\nRemote Server returned '550 no'\ncould not be delivered\n"
+          "SMTP error from remote mail server after RCPT TO:\n", "exim" },
+        { "SMTP error from remote mail server after RCPT TO:\n"
+          "This message was created automatically by mail delivery software\n"
+          "undeliverable\n", "exim" },
+        { "SMTP error from remote mail server after RCPT TO:\nuser unknown\n"
+          "qmail-send program\n", "qmail" },
+        { "Remote Server returned '550 no'\nDelivery has failed to these recipients or groups\n"
+          "Technical details of permanent failure\n", "exchange" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char m[1024];
+        int len = snprintf(m, sizeof m,
+                           "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n"
+                           "<bob@y.example>: 550 5.1.1 no mailbox\n%s",
+                           cases[i].body);
+        int rc;
+        struct bg_dsn *d = parse_mem(m, (size_t)len, &rc);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(d->format, cases[i].fmt);
+        free(d);
+    }
+}
+END_TEST
+
 START_TEST(marks_at_every_offset)
 {
     /* a mark that ends the text (or the subject) at any offset: the wide
@@ -1159,6 +1191,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, global_delivery_status_qp);
     tcase_add_test(f, not_a_report);
     tcase_add_test(f, format_mark_table_order);
+    tcase_add_test(f, format_mark_runs);
     tcase_add_test(f, cut_mark_inside_dash_run);
     tcase_add_test(f, marks_at_every_offset);
     tcase_add_test(f, recipient_lines_only_with_at);
