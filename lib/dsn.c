@@ -1985,34 +1985,28 @@ static int line_has_code(const char *l, size_t n)
 
 static const char *const host_keys[] = { "host ", "talking to ", "remote host ",
                                          "Remote-MTA: dns; ", "mta ", NULL };
-MSCAN_STATIC(host_keys, host_keys)
+#define N_HOST_KEYS (sizeof host_keys / sizeof host_keys[0] - 1)
 /* Remote host from "host mx.example.com[..] said", "talking to x.y": the
  * first host name after the earliest key of the list that has one after
- * it. One pass: a key found with a host name is the answer unless an
- * earlier key of the list has one further on, so only those are looked
- * for after it (no two keys can start at the same byte). */
-static void find_host(const char *s, size_t n, char *out, size_t osz)
+ * it. One pass (region_details): a key found with a host name is the
+ * answer unless an earlier key of the list has one further on, so only
+ * those are looked for after it (no two keys can start at the same
+ * byte). host_at: the host name after key l (len kl) at s[at], if any:
+ * 1 with *hb and *hk set. */
+static int host_at(const char *s, size_t n, size_t at, size_t kl, size_t *hb, size_t *hk)
 {
-    const struct mscan *ms = host_keys_scanner();
-    unsigned long long want = ~0ULL;
-    size_t pos = 0, at, hb = 0, hk = 0;
-    int l;
-    while (want && (l = mscan_next(ms, s, n, pos, want, &at)) >= 0) {
-        size_t q = at + ms->len[l], k = 0;
-        while (q + k < n && (is_alnum((unsigned char)s[q + k]) || s[q + k] == '.' ||
-                             s[q + k] == '-'))
-            k++;
-        while (k > 0 && s[q + k - 1] == '.')
-            k--;
-        if (k > 3 && memchr(s + q, '.', k)) {
-            hb = q;
-            hk = k;
-            want = (1ULL << l) - 1;
-        }
-        pos = at + 1;
+    size_t q = at + kl, k = 0;
+    while (q + k < n && (is_alnum((unsigned char)s[q + k]) || s[q + k] == '.' ||
+                         s[q + k] == '-'))
+        k++;
+    while (k > 0 && s[q + k - 1] == '.')
+        k--;
+    if (k > 3 && memchr(s + q, '.', k)) {
+        *hb = q;
+        *hk = k;
+        return 1;
     }
-    if (hk)
-        scopy(out, osz, s + hb, hk);
+    return 0;
 }
 
 /* Just after the last '\n' of t[rb - lim, rb) (from t[0] when rb < lim),
@@ -2042,7 +2036,25 @@ static const char *const strong_marks[] = {
     /* weaker: a vendor's heading before its summary (Gmail) */
     "Technical details of permanent failure:", "Technical details of temporary failure:",
     "The response was:", "did not reach the following recipient(s):", NULL };
-MSCAN_STATIC(strong_marks, strong_marks)
+#define N_STRONG_MARKS (sizeof strong_marks / sizeof strong_marks[0] - 1)
+/* One scanner for the two searches of [rb, re) in region_details: the
+ * strong marks (indexes 0..10), then the host keys (11..15). */
+static const char *region_text[N_STRONG_MARKS + N_HOST_KEYS];
+static struct mscan region_ms;
+static pthread_once_t region_once = PTHREAD_ONCE_INIT;
+static void region_build(void)
+{
+    for (size_t k = 0; k < N_STRONG_MARKS; k++)
+        region_text[k] = strong_marks[k];
+    for (size_t k = 0; k < N_HOST_KEYS; k++)
+        region_text[N_STRONG_MARKS + k] = host_keys[k];
+    mscan_init(&region_ms, region_text, N_STRONG_MARKS + N_HOST_KEYS);
+}
+static const struct mscan *region_scanner(void)
+{
+    pthread_once(&region_once, region_build);
+    return &region_ms;
+}
 /* Fill a recipient's diag etc. from the text region [rb, re). */
 static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size_t re,
                            int overwrite_diag)
@@ -2059,8 +2071,47 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         size_t lb = rlb;
         find_command(t + lb, re - lb, r->command, sizeof r->command);
     }
-    if (!r->remote_mta[0])
-        find_host(t + rb, re - rb, r->remote_mta, sizeof r->remote_mta);
+    /* the host (find_host above host_at) and the remote server's own
+     * words, where a vendor labels them: the first of the seven strong
+     * marks, else the first of any (after a weak mark only strong ones
+     * are looked for: a strong one at the same byte would have been
+     * found, lower index first) - both in one pass over [rb, re). At a
+     * byte where a strong mark is found a host key is tried too. */
+    const struct mscan *ms = region_scanner();
+    const unsigned long long hall = ((1ULL << N_HOST_KEYS) - 1) << N_STRONG_MARKS;
+    unsigned long long hwant = r->remote_mta[0] ? 0 : hall;
+    unsigned long long swant =
+        r->diag[0] && !overwrite_diag ? 0 : (1ULL << N_STRONG_MARKS) - 1;
+    int sk = -1, wk = -1;
+    size_t sat = 0, wat = 0, hb = 0, hk = 0;
+    {
+        const char *s = t + rb;
+        size_t n = re - rb, pos = 0, at;
+        int k;
+        while ((hwant | swant) && (k = mscan_next(ms, s, n, pos, hwant | swant, &at)) >= 0) {
+            int hl = -1;
+            if ((size_t)k >= N_STRONG_MARKS) {
+                hl = k;
+            } else {
+                if (k < 7) {
+                    sk = k;
+                    sat = at;
+                    swant = 0;
+                } else {
+                    wk = k;
+                    wat = at;
+                    swant = (1ULL << 7) - 1;
+                }
+                if (hwant)
+                    hl = mscan_at(ms, (const unsigned char *)s, n, at, hwant);
+            }
+            if (hl >= 0 && host_at(s, n, at, ms->len[hl], &hb, &hk))
+                hwant = ((1ULL << hl) - 1) & hall;
+            pos = at + 1;
+        }
+    }
+    if (hk)
+        scopy(r->remote_mta, sizeof r->remote_mta, t + rb + hb, hk);
     if (r->diag[0] && !overwrite_diag)
         return;
     /* prefer the first line carrying a reply/status code, with the lines
@@ -2068,28 +2119,14 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
     size_t i = rb, adv;
     size_t best = re;
     int own_line = 0;
-    /* the remote server's own words, where a vendor labels them */
-    {
-        /* the first of the seven strong marks, else the first of any: one
-         * pass that after a weak mark looks for strong ones only (a strong
-         * one at the same byte would have been found, lower index first) */
-        const struct mscan *ms = strong_marks_scanner();
-        size_t at, wat = 0;
-        int k = mscan_next(ms, t + rb, re - rb, 0, ~0ULL, &at), wk = -1;
-        if (k >= 7) {
-            wk = k;
-            wat = at;
-            k = mscan_next(ms, t + rb, re - rb, at + 1, (1ULL << 7) - 1, &at);
-            if (k < 0) {
-                k = wk;
-                at = wat;
-            }
-        }
-        if (k >= 0) {
-            best = rb + at;
-            if (k != 3)
-                best += ms->len[k];
-        }
+    if (sk < 0 && wk >= 0) {
+        sk = wk;
+        sat = wat;
+    }
+    if (sk >= 0) {
+        best = rb + sat;
+        if (sk != 3)
+            best += ms->len[sk];
     }
     {
         /* sendmail's "554 <a@b>... Remote protocol error": the address'
