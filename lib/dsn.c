@@ -307,6 +307,10 @@ struct mscan {
      * they match case-insensitively (for a non-letter lc() changes no
      * byte that could equal it) */
     uint64_t pre[64], cs[64], pmask[64];
+    /* the same for the needle's bytes 8..15 (pmask2 0 when it has no
+     * more than 8): "delivery failed" and "delivery has failed" part
+     * there, and one word test beats eight byte compares */
+    uint64_t pre2[64], cs2[64], pmask2[64];
     /* compat[d]: the needles that can match where exactly d (1..7) of the
      * 8 bytes from the candidate on are its first byte, or at least 8 (8):
      * a needle whose first byte is no letter must repeat it exactly as
@@ -389,6 +393,13 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
             if (f >= 'a' && f <= 'z')
                 ms->cs[i] |= (uint64_t)0x20 << (8 * j);
         }
+        for (size_t j = 8; j < 16 && j < l; j++) {
+            unsigned char f = (unsigned char)lc((unsigned char)nd[i][j]);
+            ms->pre2[i] |= (uint64_t)f << (8 * (j - 8));
+            ms->pmask2[i] |= (uint64_t)0xff << (8 * (j - 8));
+            if (f >= 'a' && f <= 'z')
+                ms->cs2[i] |= (uint64_t)0x20 << (8 * (j - 8));
+        }
         ms->t0[a] |= 1ULL << i;
         ms->first[a] = 1;
         if (a >= 'a' && a <= 'z')
@@ -453,6 +464,13 @@ mscan_at(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
             if (((w | ms->cs[k]) ^ ms->pre[k]) & ms->pmask[k])
                 continue;
             j = l < 8 ? l : 8;
+            if (l > 8 && n - i >= 16) {
+                uint64_t w2;
+                memcpy(&w2, h + i + 8, 8);
+                if (((w2 | ms->cs2[k]) ^ ms->pre2[k]) & ms->pmask2[k])
+                    continue;
+                j = l < 16 ? l : 16;
+            }
         }
         while (j < l && lc(h[i + j]) == lc((unsigned char)nd[j]))
             j++;

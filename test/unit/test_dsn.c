@@ -925,6 +925,12 @@ START_TEST(format_mark_runs)
           "qmail-send program\n", "qmail" },
         { "Remote Server returned '550 no'\nDelivery has failed to these recipients or groups\n"
           "Technical details of permanent failure\n", "exchange" },
+        /* bytes 8..15 of a mark compared as one word: any case there,
+         * a non-letter must be exact */
+        { "undeliverable\nTHIS IS THE QMAIL-SEND PROGRAM\n", "qmail" },
+        { "undeliverable\nsMTP eRROR fROM rEMOTE mAIL sERVER aFTER\n", "exim" },
+        { "Remote Server_returned '550 no'\nundeliverable\n", "generic" },
+        { "Remote Server returneD '550 no'\nundeliverable\n", "exchange" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char m[1024];
