@@ -1080,10 +1080,10 @@ static int find_reply(const char *s, char *out, size_t osz)
 static const char *const cmd_lead[] = { "in reply to ", "after ", "response to ",
                                     ">>> ", "command ", "did not like our ",
                                     "most progress was ", "(state ", NULL };
+#define N_CMD_LEAD (sizeof cmd_lead / sizeof cmd_lead[0] - 1)
 MSCAN_STATIC(cmd_lead, cmd_lead)
-/* The SMTP command a diagnostic mentions: "in reply to RCPT TO command",
- * "after RCPT TO:<...>", "after end of data", ">>> DATA". */
-static int find_command(const char *s, size_t n, char *out, size_t osz)
+/* The command named by the rem bytes at w (just after a lead), or NULL. */
+static const char *cmd_word(const char *w, size_t rem)
 {
 #define W(w, cmd) { w, sizeof w - 1, cmd }
     static const struct { const char *w; size_t wl; const char *cmd; } words[] = {
@@ -1097,21 +1097,26 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
         W("12)", "AUTH"), W("13)", "MAIL"), W("14)", "RCPT"),
         W("15)", "DATA"), W("17)", "DATA"), W("18)", "DATA"), { NULL, 0, NULL } };
 #undef W
+    for (int k = 0; words[k].w; k++) {
+        size_t wl = words[k].wl;
+        if (wl <= rem && lc((unsigned char)*w) == words[k].w[0] && ci_prefix(w, words[k].w) &&
+            (wl == rem || !is_alnum((unsigned char)w[wl])))
+            return words[k].cmd;
+    }
+    return NULL;
+}
+
+/* The SMTP command a diagnostic mentions: "in reply to RCPT TO command",
+ * "after RCPT TO:<...>", "after end of data", ">>> DATA". (region_details
+ * does the same search in its own pass.) */
+static int find_command(const char *s, size_t n, char *out, size_t osz)
+{
     const char *bestcmd = NULL;
     const struct mscan *ms = cmd_lead_scanner();
     size_t pos = 0, at;
     int l;
     while (!bestcmd && (l = mscan_next(ms, s, n, pos, ~0ULL, &at)) >= 0) {
-        const char *w = s + at + ms->len[l];
-        size_t rem = n - (at + ms->len[l]);
-        for (int k = 0; words[k].w; k++) {
-            size_t wl = words[k].wl;
-            if (wl <= rem && lc((unsigned char)*w) == words[k].w[0] && ci_prefix(w, words[k].w) &&
-                (wl == rem || !is_alnum((unsigned char)w[wl]))) {
-                bestcmd = words[k].cmd;
-                break;
-            }
-        }
+        bestcmd = cmd_word(s + at + ms->len[l], n - (at + ms->len[l]));
         pos = at + 1;
     }
     if (bestcmd) {
@@ -2055,9 +2060,12 @@ static const char *const strong_marks[] = {
     "Technical details of permanent failure:", "Technical details of temporary failure:",
     "The response was:", "did not reach the following recipient(s):", NULL };
 #define N_STRONG_MARKS (sizeof strong_marks / sizeof strong_marks[0] - 1)
-/* One scanner for the two searches of [rb, re) in region_details: the
- * strong marks (indexes 0..10), then the host keys (11..15). */
-static const char *region_text[N_STRONG_MARKS + N_HOST_KEYS];
+/* One scanner for the three searches of region_details: the strong
+ * marks (indexes 0..10), the host keys (11..15), the command leads
+ * (16..23). */
+#define RG_HOST N_STRONG_MARKS
+#define RG_CMD (N_STRONG_MARKS + N_HOST_KEYS)
+static const char *region_text[RG_CMD + N_CMD_LEAD];
 static struct mscan region_ms;
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 static void region_build(void)
@@ -2065,8 +2073,10 @@ static void region_build(void)
     for (size_t k = 0; k < N_STRONG_MARKS; k++)
         region_text[k] = strong_marks[k];
     for (size_t k = 0; k < N_HOST_KEYS; k++)
-        region_text[N_STRONG_MARKS + k] = host_keys[k];
-    mscan_init(&region_ms, region_text, N_STRONG_MARKS + N_HOST_KEYS);
+        region_text[RG_HOST + k] = host_keys[k];
+    for (size_t k = 0; k < N_CMD_LEAD; k++)
+        region_text[RG_CMD + k] = cmd_lead[k];
+    mscan_init(&region_ms, region_text, RG_CMD + N_CMD_LEAD);
 }
 static const struct mscan *region_scanner(void)
 {
@@ -2084,52 +2094,71 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         re = rb + 8192;
     /* the start of the address' line, at most 256 bytes back */
     size_t rlb = line_start_back(t, rb, 256);
-    if (!r->command[0]) {
-        /* ">>> RCPT To:<addr>": the command precedes the address */
-        size_t lb = rlb;
-        find_command(t + lb, re - lb, r->command, sizeof r->command);
-    }
-    /* the host (find_host above host_at) and the remote server's own
-     * words, where a vendor labels them: the first of the seven strong
-     * marks, else the first of any (after a weak mark only strong ones
-     * are looked for: a strong one at the same byte would have been
-     * found, lower index first) - both in one pass over [rb, re). At a
-     * byte where a strong mark is found a host key is tried too. */
+    /* One pass over [rlb, re) for three searches: the SMTP command (as
+     * find_command: from the start of the address' line - ">>> RCPT
+     * To:<addr>" names it before the address), and from rb on the host
+     * (find_host above host_at) and the remote server's own words, where
+     * a vendor labels them: the first of the seven strong marks, else
+     * the first of any (after a weak mark only strong ones are looked
+     * for: a strong one at the same byte would have been found, lower
+     * index first). Each set's hits come in the order of its own search:
+     * at a byte where one set's needle is found the others' are tried
+     * too, and hits of the rb-on sets before rb are dropped. */
     const struct mscan *ms = region_scanner();
-    const unsigned long long hall = ((1ULL << N_HOST_KEYS) - 1) << N_STRONG_MARKS;
+    const unsigned long long sall = (1ULL << N_STRONG_MARKS) - 1;
+    const unsigned long long hall = ((1ULL << N_HOST_KEYS) - 1) << RG_HOST;
+    const unsigned long long call = ((1ULL << N_CMD_LEAD) - 1) << RG_CMD;
+    unsigned long long cwant = r->command[0] ? 0 : call;
     unsigned long long hwant = r->remote_mta[0] ? 0 : hall;
-    unsigned long long swant =
-        r->diag[0] && !overwrite_diag ? 0 : (1ULL << N_STRONG_MARKS) - 1;
+    unsigned long long swant = r->diag[0] && !overwrite_diag ? 0 : sall;
     int sk = -1, wk = -1;
     size_t sat = 0, wat = 0, hb = 0, hk = 0;
     {
-        const char *s = t + rb;
-        size_t n = re - rb, pos = 0, at;
+        const char *s = t + rlb;
+        const unsigned char *us = (const unsigned char *)s;
+        size_t n = re - rlb, off = rb - rlb, pos = 0, at;
         int k;
-        while ((hwant | swant) && (k = mscan_next(ms, s, n, pos, hwant | swant, &at)) >= 0) {
-            int hl = -1;
-            if ((size_t)k >= N_STRONG_MARKS) {
-                hl = k;
+        while ((cwant | hwant | swant) &&
+               (k = mscan_next(ms, s, n, pos, cwant | hwant | swant, &at)) >= 0) {
+            unsigned long long bit = 1ULL << k;
+            int sl = (bit & sall) ? k : -1, hl = (bit & hall) ? k : -1;
+            int cl = (bit & call) ? k : -1;
+            if (at < off) {
+                sl = hl = -1;
             } else {
-                if (k < 7) {
-                    sk = k;
-                    sat = at;
-                    swant = 0;
-                } else {
-                    wk = k;
-                    wat = at;
-                    swant = (1ULL << 7) - 1;
+                if (sl < 0 && swant)
+                    sl = mscan_at(ms, us, n, at, swant);
+                if (hl < 0 && hwant)
+                    hl = mscan_at(ms, us, n, at, hwant);
+            }
+            if (cl < 0 && cwant)
+                cl = mscan_at(ms, us, n, at, cwant);
+            if (cl >= 0) {
+                size_t e = at + ms->len[cl];
+                const char *cmd = cmd_word(s + e, n - e);
+                if (cmd) {
+                    scpy(r->command, sizeof r->command, cmd);
+                    cwant = 0;
                 }
-                if (hwant)
-                    hl = mscan_at(ms, (const unsigned char *)s, n, at, hwant);
             }
             if (hl >= 0 && host_at(s, n, at, ms->len[hl], &hb, &hk))
                 hwant = ((1ULL << hl) - 1) & hall;
+            if (sl >= 0) {
+                if (sl < 7) {
+                    sk = sl;
+                    sat = at - off;
+                    swant = 0;
+                } else {
+                    wk = sl;
+                    wat = at - off;
+                    swant = (1ULL << 7) - 1;
+                }
+            }
             pos = at + 1;
         }
     }
     if (hk)
-        scopy(r->remote_mta, sizeof r->remote_mta, t + rb + hb, hk);
+        scopy(r->remote_mta, sizeof r->remote_mta, t + rlb + hb, hk);
     if (r->diag[0] && !overwrite_diag)
         return;
     /* prefer the first line carrying a reply/status code, with the lines
