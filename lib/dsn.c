@@ -433,6 +433,48 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
     }
 }
 
+/* The wide filter's tables for a subset of a scanner's needles: a
+ * search that wants only those (parse_vendor's after its first hit) lets
+ * no other needle's bytes through, and the subset's own needles share
+ * buckets with fewer others. Built like mscan_init's. */
+struct mscan_filter {
+    unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
+};
+static void mscan_filter_build(const struct mscan *ms, unsigned long long set,
+                               struct mscan_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    unsigned char ord[64];
+    unsigned key[64];
+    size_t cnt = 0;
+    for (size_t i = 0; i < ms->cnt; i++) {
+        if (!(set >> i & 1))
+            continue;
+        key[i] = fold3(ms->nd[i], ms->len[i]);
+        size_t j = cnt++;
+        while (j > 0 && key[ord[j - 1]] > key[i]) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = (unsigned char)i;
+    }
+    for (size_t r = 0; r < cnt; r++) {
+        size_t i = ord[r];
+        unsigned b = (unsigned)(r * MSCAN_BUCKETS / cnt);
+        for (size_t p = 0; p < MSCAN_DEPTH && p < ms->len[i]; p++) {
+            unsigned char c = (unsigned char)(lc((unsigned char)ms->nd[i][p]) | 0x20);
+            f->lo[p][c & 15] |= (unsigned char)(1u << b);
+            f->hi[p][c >> 4] |= (unsigned char)(1u << b);
+        }
+    }
+    for (int p = 0; p < MSCAN_DEPTH; p++) {
+        unsigned char folded[16];
+        memcpy(folded, f->hi[p], sizeof folded);
+        for (unsigned x = 0; x < 16; x++)
+            f->hi[p][x] = x < 8 ? folded[x | 2] : 0;
+    }
+}
+
 /* Is there a needle of `want` at h[i]? Its index, or -1. (Inlined into
  * the filter loops: a call per candidate cost more than the check.) */
 __attribute__((always_inline)) static inline int
@@ -542,17 +584,18 @@ bucket_bits(__m128i v, __m128i lo, __m128i hi)
  * those before i masked off; the last three positions start no needle
  * (wide_ok: all have four bytes or more), so no byte loop is needed. */
 __attribute__((target("ssse3"))) static int
-mscan_wide(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
+mscan_wide(const struct mscan *ms, const unsigned char (*lo)[16],
+           const unsigned char (*hi)[16], const unsigned char *h, size_t n, size_t i,
            unsigned long long want, unsigned bm, size_t *at)
 {
 #define TAB16(t) _mm_loadu_si128((const __m128i *)(const void *)(t))
     /* buckets without a wanted needle (bm) are no candidates: out of the
      * first byte's table */
-    const __m128i lo0 = _mm_and_si128(TAB16(ms->lo[0]), _mm_set1_epi8((char)bm));
-    const __m128i hi0 = TAB16(ms->hi[0]);
-    const __m128i lo1 = TAB16(ms->lo[1]), hi1 = TAB16(ms->hi[1]);
-    const __m128i lo2 = TAB16(ms->lo[2]), hi2 = TAB16(ms->hi[2]);
-    const __m128i lo3 = TAB16(ms->lo[3]), hi3 = TAB16(ms->hi[3]);
+    const __m128i lo0 = _mm_and_si128(TAB16(lo[0]), _mm_set1_epi8((char)bm));
+    const __m128i hi0 = TAB16(hi[0]);
+    const __m128i lo1 = TAB16(lo[1]), hi1 = TAB16(hi[1]);
+    const __m128i lo2 = TAB16(lo[2]), hi2 = TAB16(hi[2]);
+    const __m128i lo3 = TAB16(lo[3]), hi3 = TAB16(hi[3]);
 #undef TAB16
     const __m128i zero = _mm_setzero_si128();
     int k = -1;
@@ -599,15 +642,16 @@ bucket_bits32(__m256i v, __m256i lo, __m256i hi)
             bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 3)), lo3, hi3)))
 
 __attribute__((target("avx2"))) static int
-mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
+mscan_wide32(const struct mscan *ms, const unsigned char (*lo)[16],
+             const unsigned char (*hi)[16], const unsigned char *h, size_t n, size_t i,
              unsigned long long want, unsigned bm, size_t *at)
 {
 #define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
-    const __m256i lo0 = _mm256_and_si256(TAB32(ms->lo[0]), _mm256_set1_epi8((char)bm));
-    const __m256i hi0 = TAB32(ms->hi[0]);
-    const __m256i lo1 = TAB32(ms->lo[1]), hi1 = TAB32(ms->hi[1]);
-    const __m256i lo2 = TAB32(ms->lo[2]), hi2 = TAB32(ms->hi[2]);
-    const __m256i lo3 = TAB32(ms->lo[3]), hi3 = TAB32(ms->hi[3]);
+    const __m256i lo0 = _mm256_and_si256(TAB32(lo[0]), _mm256_set1_epi8((char)bm));
+    const __m256i hi0 = TAB32(hi[0]);
+    const __m256i lo1 = TAB32(lo[1]), hi1 = TAB32(hi[1]);
+    const __m256i lo2 = TAB32(lo[2]), hi2 = TAB32(hi[2]);
+    const __m256i lo3 = TAB32(lo[3]), hi3 = TAB32(hi[3]);
 #undef TAB32
     const __m256i zero = _mm256_setzero_si256();
     int k = -1;
@@ -633,9 +677,10 @@ mscan_wide32(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
 #endif
 
 /* First match at or after pos of a needle in the set `want`: returns its
- * index and sets *at, or -1. */
-static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
-                      unsigned long long want, size_t *at)
+ * index and sets *at, or -1. f: NULL, or the filter of a subset of the
+ * needles that holds every wanted one (mscan_filter_build). */
+static int mscan_next_f(const struct mscan *ms, const struct mscan_filter *f, const char *hay,
+                        size_t n, size_t pos, unsigned long long want, size_t *at)
 {
     const unsigned char *h = (const unsigned char *)hay;
     size_t i = pos;
@@ -645,10 +690,13 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
     pthread_once(&ssse3_once, ssse3_probe);
     /* (inputs under 19 bytes, e.g. a subject, go to the byte loop) */
     if (have_ssse3 && ms->wide_ok && i < n && n >= 19) {
-        unsigned bm = mscan_buckets(ms, want);
+        /* (a subset's filter has no bucket of an unwanted needle only) */
+        unsigned bm = f ? 0xffu : mscan_buckets(ms, want);
+        const unsigned char(*lo)[16] = f ? f->lo : ms->lo;
+        const unsigned char(*hi)[16] = f ? f->hi : ms->hi;
         if (have_avx2 && n >= 35)
-            return mscan_wide32(ms, h, n, i, want, bm, at);
-        return mscan_wide(ms, h, n, i, want, bm, at);
+            return mscan_wide32(ms, lo, hi, h, n, i, want, bm, at);
+        return mscan_wide(ms, lo, hi, h, n, i, want, bm, at);
     }
 #endif
     for (; i < n; i++) {
@@ -662,6 +710,12 @@ static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t 
         }
     }
     return -1;
+}
+
+static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
+                      unsigned long long want, size_t *at)
+{
+    return mscan_next_f(ms, NULL, hay, n, pos, want, at);
 }
 
 /* MSCAN_STATIC(name, needles): a scanner for a constant needle array,
@@ -2486,6 +2540,7 @@ static const struct fmt_mark fmt_marks[] = {
 static const char *fmt_mark_text[64];
 static unsigned char fmt_run[64];
 static struct mscan fmt_ms;
+static struct mscan_filter fmt_sub[64]; /* [r]: of the marks [0, r), r a run start */
 static pthread_once_t fmt_once = PTHREAD_ONCE_INIT;
 static void fmt_build(void)
 {
@@ -2498,6 +2553,9 @@ static void fmt_build(void)
         fmt_run[nm] = (unsigned char)r;
     }
     mscan_init(&fmt_ms, fmt_mark_text, nm);
+    for (size_t k = 1; k < nm; k++)
+        if (fmt_run[k] == k)
+            mscan_filter_build(&fmt_ms, (1ULL << k) - 1, &fmt_sub[k]);
 }
 static const struct mscan *fmt_scanner(void)
 {
@@ -2688,9 +2746,11 @@ static int parse_vendor(struct ctx *c, int force)
         unsigned long long want = nm >= 64 ? ~0ULL : (1ULL << nm) - 1;
         size_t pos = 0, at;
         int k, found = -1;
-        while (want && (k = mscan_next(ms, t, scan, pos, want, &at)) >= 0) {
+        const struct mscan_filter *f = NULL;
+        while (want && (k = mscan_next_f(ms, f, t, scan, pos, want, &at)) >= 0) {
             found = k;
             want = (1ULL << fmt_run[k]) - 1; /* only earlier formats can win */
+            f = &fmt_sub[fmt_run[k]];        /* their filter (unused for 0) */
             pos = at + 1;
         }
         if (found >= 0)
