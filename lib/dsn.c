@@ -2121,6 +2121,20 @@ static const char *const strong_marks[] = {
 #define RG_CMD (N_STRONG_MARKS + N_HOST_KEYS)
 static const char *region_text[RG_CMD + N_CMD_LEAD];
 static struct mscan region_ms;
+#define RG_SALL ((1ULL << N_STRONG_MARKS) - 1)
+#define RG_SSTRONG ((1ULL << 7) - 1)
+#define RG_HALL (((1ULL << N_HOST_KEYS) - 1) << RG_HOST)
+#define RG_CALL (((1ULL << N_CMD_LEAD) - 1) << RG_CMD)
+/* The filter for what is still looked for (region_filter): the command
+ * leads (1) or not, the host keys (2; all, also when only some are
+ * wanted) or not, all marks (4), the strong ones (8) or none. */
+static struct mscan_filter region_sub[16];
+static const struct mscan_filter *region_filter(unsigned long long want)
+{
+    unsigned ix = ((want & RG_CALL) ? 1u : 0u) | ((want & RG_HALL) ? 2u : 0u) |
+                  ((want & RG_SALL & ~RG_SSTRONG) ? 4u : (want & RG_SSTRONG) ? 8u : 0u);
+    return &region_sub[ix];
+}
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 static void region_build(void)
 {
@@ -2131,6 +2145,13 @@ static void region_build(void)
     for (size_t k = 0; k < N_CMD_LEAD; k++)
         region_text[RG_CMD + k] = cmd_lead[k];
     mscan_init(&region_ms, region_text, RG_CMD + N_CMD_LEAD);
+    for (unsigned ix = 1; ix < 16; ix++) {
+        if ((ix & 12) == 12)
+            continue;
+        unsigned long long set = ((ix & 1) ? RG_CALL : 0) | ((ix & 2) ? RG_HALL : 0) |
+                                 ((ix & 4) ? RG_SALL : 0) | ((ix & 8) ? RG_SSTRONG : 0);
+        mscan_filter_build(&region_ms, set, &region_sub[ix]);
+    }
 }
 static const struct mscan *region_scanner(void)
 {
@@ -2159,9 +2180,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
      * at a byte where one set's needle is found the others' are tried
      * too, and hits of the rb-on sets before rb are dropped. */
     const struct mscan *ms = region_scanner();
-    const unsigned long long sall = (1ULL << N_STRONG_MARKS) - 1;
-    const unsigned long long hall = ((1ULL << N_HOST_KEYS) - 1) << RG_HOST;
-    const unsigned long long call = ((1ULL << N_CMD_LEAD) - 1) << RG_CMD;
+    const unsigned long long sall = RG_SALL, hall = RG_HALL, call = RG_CALL;
     unsigned long long cwant = r->command[0] ? 0 : call;
     unsigned long long hwant = r->remote_mta[0] ? 0 : hall;
     unsigned long long swant = r->diag[0] && !overwrite_diag ? 0 : sall;
@@ -2173,7 +2192,8 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         size_t n = re - rlb, off = rb - rlb, pos = 0, at;
         int k;
         while ((cwant | hwant | swant) &&
-               (k = mscan_next(ms, s, n, pos, cwant | hwant | swant, &at)) >= 0) {
+               (k = mscan_next_f(ms, region_filter(cwant | hwant | swant), s, n, pos,
+                                 cwant | hwant | swant, &at)) >= 0) {
             unsigned long long bit = 1ULL << k;
             int sl = (bit & sall) ? k : -1, hl = (bit & hall) ? k : -1;
             int cl = (bit & call) ? k : -1;
@@ -2205,7 +2225,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
                 } else {
                     wk = sl;
                     wat = at - off;
-                    swant = (1ULL << 7) - 1;
+                    swant = RG_SSTRONG;
                 }
             }
             pos = at + 1;
