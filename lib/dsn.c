@@ -327,6 +327,7 @@ struct mscan {
      * an index with its top bit set, so lo's index needs no mask either) */
     unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
     int wide_ok; /* every needle ASCII and MSCAN_DEPTH bytes or longer */
+    unsigned char ord[64]; /* the needles in bucket order (mscan_filter_build) */
 };
 
 /* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
@@ -368,6 +369,7 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         }
         ord[j] = (unsigned char)i;
     }
+    memcpy(ms->ord, ord, ms->cnt);
     for (size_t r = 0; r < ms->cnt; r++) {
         size_t i = ord[r];
         unsigned b = (unsigned)(r * MSCAN_BUCKETS / ms->cnt);
@@ -444,20 +446,13 @@ static void mscan_filter_build(const struct mscan *ms, unsigned long long set,
                                struct mscan_filter *f)
 {
     memset(f, 0, sizeof *f);
+    /* the subset in the scanner's order (its sort is stable, so this is
+     * the subset sorted alike) */
     unsigned char ord[64];
-    unsigned key[64];
     size_t cnt = 0;
-    for (size_t i = 0; i < ms->cnt; i++) {
-        if (!(set >> i & 1))
-            continue;
-        key[i] = fold3(ms->nd[i], ms->len[i]);
-        size_t j = cnt++;
-        while (j > 0 && key[ord[j - 1]] > key[i]) {
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = (unsigned char)i;
-    }
+    for (size_t r = 0; r < ms->cnt; r++)
+        if (set >> ms->ord[r] & 1)
+            ord[cnt++] = ms->ord[r];
     for (size_t r = 0; r < cnt; r++) {
         size_t i = ord[r];
         unsigned b = (unsigned)(r * MSCAN_BUCKETS / cnt);
