@@ -2552,25 +2552,42 @@ static const struct fmt_mark fmt_marks[] = {
  * first index of the run of marks up to k with k's format - once k is
  * found, those can no longer change the answer (only an earlier mark of
  * another format can). */
+#define N_CUT_MARKS (sizeof cut_marks / sizeof cut_marks[0] - 1)
 static const char *fmt_mark_text[64];
 static unsigned char fmt_run[64];
+static size_t fmt_n;     /* the format marks: [0, fmt_n); the cut marks follow */
+static size_t cut_maxlen; /* of the longest cut mark */
 static struct mscan fmt_ms;
-static struct mscan_filter fmt_sub[64]; /* [r]: of the marks [0, r), r a run start */
+/* [c][r]: the filter of the format marks [0, r) (r a run start, or
+ * fmt_n), and the cut marks too when c; [1][fmt_n] is the scanner's */
+static struct mscan_filter fmt_sub[2][64];
 static pthread_once_t fmt_once = PTHREAD_ONCE_INIT;
 static void fmt_build(void)
 {
     size_t nm = 0;
-    for (; fmt_marks[nm].fmt && nm < 64; nm++) {
+    for (; fmt_marks[nm].fmt && nm < 64 - N_CUT_MARKS; nm++) {
         fmt_mark_text[nm] = fmt_marks[nm].mark;
         size_t r = nm;
         while (r > 0 && strcmp(fmt_marks[r - 1].fmt, fmt_marks[nm].fmt) == 0)
             r--;
         fmt_run[nm] = (unsigned char)r;
     }
-    mscan_init(&fmt_ms, fmt_mark_text, nm);
-    for (size_t k = 1; k < nm; k++)
-        if (fmt_run[k] == k)
-            mscan_filter_build(&fmt_ms, (1ULL << k) - 1, &fmt_sub[k]);
+    fmt_n = nm;
+    for (size_t k = 0; k < N_CUT_MARKS; k++) {
+        fmt_mark_text[nm + k] = cut_marks[k];
+        size_t l = strlen(cut_marks[k]);
+        if (l > cut_maxlen)
+            cut_maxlen = l;
+    }
+    mscan_init(&fmt_ms, fmt_mark_text, nm + N_CUT_MARKS);
+    unsigned long long cut = fmt_ms.all & ~((1ULL << nm) - 1);
+    for (size_t k = 0; k <= nm; k++)
+        if (k == nm || fmt_run[k] == k) {
+            if (k > 0)
+                mscan_filter_build(&fmt_ms, (1ULL << k) - 1, &fmt_sub[0][k]);
+            if (k < nm)
+                mscan_filter_build(&fmt_ms, ((1ULL << k) - 1) | cut, &fmt_sub[1][k]);
+        }
 }
 static const struct mscan *fmt_scanner(void)
 {
@@ -2755,18 +2772,41 @@ static int parse_vendor(struct ctx *c, int force)
     const char *fmt = NULL;
     size_t scan = n < 65536 ? n : 65536;
     {
-        /* one pass: the first mark in table order that occurs */
+        /* one pass: the first mark in table order that occurs, and the
+         * first cut mark (cut_before's answer for the whole text) unless
+         * known - the same bytes, read once. A byte is searched again
+         * after a hit there: the wanted set shrinks at every hit, so the
+         * loop ends; at each step the filter is that of the wanted set. */
         const struct mscan *ms = fmt_scanner();
-        size_t nm = ms->cnt;
-        unsigned long long want = nm >= 64 ? ~0ULL : (1ULL << nm) - 1;
+        size_t nm = fmt_n, r = nm;
+        unsigned long long fwant = (1ULL << nm) - 1;
+        unsigned long long cwant = c->cut_done ? 0 : ms->all & ~fwant;
         size_t pos = 0, at;
         int k, found = -1;
-        const struct mscan_filter *f = NULL;
-        while (want && (k = mscan_next_f(ms, f, t, scan, pos, want, &at)) >= 0) {
-            found = k;
-            want = (1ULL << fmt_run[k]) - 1; /* only earlier formats can win */
-            f = &fmt_sub[fmt_run[k]];        /* their filter (unused for 0) */
-            pos = at + 1;
+        while ((fwant | cwant) &&
+               (k = mscan_next_f(ms, r == nm && cwant ? NULL : &fmt_sub[cwant ? 1 : 0][r], t,
+                                 scan, pos, fwant | cwant, &at)) >= 0) {
+            if ((size_t)k < nm) {
+                found = k;
+                r = fmt_run[k]; /* only earlier formats can win */
+                fwant = (1ULL << r) - 1;
+            } else {
+                /* no cut mark starts before at: the cut */
+                c->cut_done = 1;
+                c->cut = at;
+                cwant = 0;
+            }
+            pos = at;
+        }
+        if (cwant) {
+            /* no cut mark in [0, scan): none starts before scan -
+             * (longest - 1), or before n when that is scan */
+            if (scan == n) {
+                c->cut_done = 1;
+                c->cut = n;
+            } else if (scan >= cut_maxlen && scan - cut_maxlen + 1 > c->cut_from) {
+                c->cut_from = scan - cut_maxlen + 1;
+            }
         }
         if (found >= 0)
             fmt = fmt_marks[found].fmt;

@@ -947,6 +947,53 @@ START_TEST(format_mark_runs)
 }
 END_TEST
 
+START_TEST(cut_mark_at_format_scan_end)
+{
+    /* parse_vendor looks for the cut in its format scan of the first
+     * 64 KiB: a cut mark across that end (or after it) is still found
+     * by cut_before, from where the format scan could not see one end;
+     * a cut mark before a format mark is still the cut. The address
+     * after the cut is no recipient; without a mark it is one. */
+    static const char *const marks[] = { "", "-----Original Message-----",
+                                         "Content-Type: message/rfc822",
+                                         "--- Below this line is a copy of the message" };
+    static const char hdr[] = "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n";
+    static const char head[] = "undeliverable\n<bob@y.example>: 550 5.1.1 no mailbox\n";
+    static const char tail[] = "\n<dave@w.example>: 550 5.1.1 no mailbox\n";
+    size_t cap = 70000;
+    char *m = malloc(cap);
+    ck_assert_ptr_nonnull(m);
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        for (size_t off = 65536 - 50; off < 65536 + 8; off++) {
+            size_t o = (size_t)snprintf(m, cap, "%s%s", hdr, head), b = sizeof hdr - 1;
+            while (o - b + 31 <= off) {
+                memcpy(m + o, "filler text line of no meaning\n", 31);
+                o += 31;
+            }
+            while (o - b < off)
+                m[o++] = 'x';
+            o += (size_t)snprintf(m + o, cap - o, "%s%s", marks[i], tail);
+            int rc;
+            struct bg_dsn *d = parse_mem(m, o, &rc);
+            ck_assert_int_eq(rc, 0);
+            ck_assert_str_eq(d->format, "generic");
+            ck_assert_uint_eq(d->nrcpt, marks[i][0] ? 1 : 2);
+            ck_assert_str_eq(d->r[0].rcpt, "bob@y.example");
+            free(d);
+        }
+        int len = snprintf(m, cap, "%s%s%s%sThis is the qmail-send program\n", hdr, head, marks[i],
+                           tail);
+        int rc;
+        struct bg_dsn *d = parse_mem(m, (size_t)len, &rc);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(d->format, "qmail");
+        ck_assert_uint_eq(d->nrcpt, marks[i][0] ? 1 : 2);
+        free(d);
+    }
+    free(m);
+}
+END_TEST
+
 START_TEST(marks_at_every_offset)
 {
     /* a mark that ends the text (or the subject) at any offset: the wide
@@ -1198,6 +1245,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, not_a_report);
     tcase_add_test(f, format_mark_table_order);
     tcase_add_test(f, format_mark_runs);
+    tcase_add_test(f, cut_mark_at_format_scan_end);
     tcase_add_test(f, cut_mark_inside_dash_run);
     tcase_add_test(f, marks_at_every_offset);
     tcase_add_test(f, recipient_lines_only_with_at);
