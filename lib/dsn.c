@@ -6,8 +6,9 @@
  * human-readable text for everything vendors send without a DSN part,
  * and for details a DSN part leaves out (the SMTP command, the remote
  * server's reply). Every scan is linear in the bytes looked at; the only
- * heap use is one allocation per message (context, decode buffer and
- * text), freed before returning.
+ * heap use is one block per message (context, decode buffer and text),
+ * kept by the thread for its next message when at most CTX_KEEP bytes
+ * (freed with the thread), else freed before returning.
  */
 #include "dsn.h"
 #include "mime.h"
