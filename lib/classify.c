@@ -173,7 +173,11 @@ struct ac {
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
     uint32_t dlim;           /* ndense * ncls, see "state codes" */
-    uint32_t *dense;         /* ndense rows of ncls state codes */
+    uint32_t *dense;         /* ndense rows of ncls state codes (32-bit
+                              * layouts; NULL in the 16-bit one) */
+    uint16_t *dense16;       /* the 16-bit layout: nstate rows of stride16
+                              * codes, or NULL */
+    uint32_t stride16;       /* ncls rounded up to a multiple of AC16_SCALE */
     struct ac_state *st;
     unsigned char *ecls;     /* sparse goto edges: class */
     uint32_t *eto;           /*                    target state code */
@@ -196,6 +200,19 @@ struct ac {
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
 #define AC_DENSE_DEPTH 10
 #define AC_DENSE_CELLS (1u << 20)
+/* The 16-bit layout. The scanner walks one table row per text byte, and
+ * the rows of a rule set's 2,500 states are 540 KB as 32-bit codes: a
+ * working set that the parser's own data pushes out of the caches between
+ * two diagnostic texts. When every state is dense and the table is small
+ * enough, it is kept as 16-bit codes instead (half the bytes, a row of the
+ * default rules is 112 bytes): a row has stride16 cells (ncls rounded up
+ * to a multiple of AC16_SCALE), state j's code is j * stride16 /
+ * AC16_SCALE, so that its row starts at code * AC16_SCALE, and AC16_EMIT
+ * is the flag. Which layout a rule set uses is decided once, when it is
+ * compiled; larger ones (site rules) keep the 32-bit codes. */
+#define AC16_SCALE 8u
+#define AC16_EMIT 0x8000u
+#define AC16_CELLS (AC16_EMIT * AC16_SCALE)   /* codes below AC16_EMIT */
 
 static int ac_init(struct ac *a)
 {
@@ -231,6 +248,7 @@ static void ac_free(struct ac *a)
 {
     ac_free_trie(a);
     free(a->dense);
+    free(a->dense16);
     free(a->st);
     free(a->ecls);
     free(a->eto);
@@ -892,6 +910,39 @@ static uint32_t ac_code(const struct ac *a, uint32_t j)
     return j < a->ndense ? j * a->ncls : a->dlim + (j - a->ndense);
 }
 
+/* State code (either layout, without the flag) -> state number. */
+static uint32_t ac_state_num(const struct ac *a, uint32_t c)
+{
+    if (a->dense16)
+        return c * AC16_SCALE / a->stride16;
+    return c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+}
+
+/* The 16-bit layout (see AC16_SCALE) from the finished 32-bit table of an
+ * automaton whose states are all dense; the 32-bit table is freed. */
+static int ac_make16(struct ac *a)
+{
+    uint32_t ncls = a->ncls, stride = (ncls + AC16_SCALE - 1) / AC16_SCALE * AC16_SCALE;
+    size_t cells = (size_t)a->nstate * stride;
+    if (a->ndense != a->nstate || cells > AC16_CELLS)
+        return -1;
+    uint16_t *d = calloc(cells ? cells : 1, sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t j = 0; j < a->nstate; j++)
+        for (uint32_t k = 0; k < ncls; k++) {
+            uint32_t v = a->dense[j * ncls + k];
+            uint32_t t = (v & ~AC_EMIT) / ncls;   /* target state */
+            d[j * stride + k] = (uint16_t)(t * stride / AC16_SCALE |
+                                           (v & AC_EMIT ? AC16_EMIT : 0));
+        }
+    free(a->dense);
+    a->dense = NULL;
+    a->dense16 = d;
+    a->stride16 = stride;
+    return 0;
+}
+
 /* Rule bitmaps, then the automaton: the trie becomes the scanner's form
  * (see the comment at struct ac_edge) and is freed. On failure the rule
  * set must be discarded. */
@@ -1059,6 +1110,8 @@ static int rules_compile(struct bg_rules *r)
     }
     a->nstate = (uint32_t)nn;
     ac_free_trie(a);
+    /* small enough for 16-bit codes? (else the 32-bit table stays) */
+    (void)ac_make16(a);
     rc = 0;
 out:
     if (rc < 0) {
@@ -1371,7 +1424,7 @@ static uint32_t ac_step_sparse(const struct ac *a, uint32_t j, uint32_t k)
 static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
                     const unsigned char *t, size_t n, size_t end)
 {
-    uint32_t j = c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+    uint32_t j = ac_state_num(a, c);
     for (uint32_t o = a->st[j].emit; o != 0; o = a->st[o].dict) {
         const uint32_t *p = a->outs + a->st[o].out_first;
         for (uint32_t q = 0; q < a->st[o].out_n; q++) {
@@ -1400,6 +1453,17 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
 static void ac_scan_norm(const struct ac *a, const unsigned char *t, size_t n,
                          uint64_t *hits)
 {
+    if (a->dense16) {
+        const uint16_t *d16 = a->dense16;
+        uint32_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t v = d16[(size_t)c * AC16_SCALE + a->cls[t[i]]];
+            c = v & ~AC16_EMIT;
+            if (v & AC16_EMIT)
+                ac_emit(a, c, hits, t, n, i + 1);
+        }
+        return;
+    }
     const uint32_t *dense = a->dense;
     const uint32_t dlim = a->dlim;
     uint32_t c = 0;                         /* the root's code */
@@ -1437,18 +1501,31 @@ struct ac_notes {
     int overflow;
 };
 
+/* Table layouts, for ac_feed: 16-bit codes (all states dense, see
+ * AC16_SCALE), 32-bit codes with every state dense, 32-bit codes with
+ * sparse deep states. */
+enum { AC_L16, AC_L32_DENSE, AC_L32 };
+
 /* One normalized byte of class k from the state with code c; returns the
- * new code and notes an emit. all_dense: every state has a dense row (the
- * default rules), so no test for sparse states; a constant at each call,
- * the compiler makes two loops of ac_pass. */
+ * new code and notes an emit. layout: AC_L*, a constant at each call, so
+ * the compiler makes one loop of ac_pass per layout, none with a test for
+ * another. */
 static inline __attribute__((always_inline)) uint32_t
 ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
-        struct ac_notes *nt, const int all_dense)
+        struct ac_notes *nt, const int layout)
 {
-    uint32_t v = all_dense || c < a->dlim ? a->dense[c + k]
-                                          : ac_step_sparse(a, c - a->dlim + a->ndense, k);
-    c = v & ~AC_EMIT;
-    if (__builtin_expect((v & AC_EMIT) != 0, 0)) {
+    uint32_t v, emit;
+    if (layout == AC_L16) {
+        v = a->dense16[(size_t)c * AC16_SCALE + k];
+        emit = AC16_EMIT;
+    } else {
+        v = layout == AC_L32_DENSE || c < a->dlim
+                ? a->dense[c + k]
+                : ac_step_sparse(a, c - a->dlim + a->ndense, k);
+        emit = AC_EMIT;
+    }
+    c = v & ~emit;
+    if (__builtin_expect((v & emit) != 0, 0)) {
         if (nt->n < EMIT_MAX) {
             nt->code[nt->n] = c;
             nt->end[nt->n++] = (uint16_t)end;
@@ -1463,7 +1540,7 @@ ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
  * normalized length. */
 static inline __attribute__((always_inline)) size_t
 ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char *t,
-        struct ac_notes *nt, const int all_dense)
+        struct ac_notes *nt, const int layout)
 {
     const uint16_t *raw = a->raw;
     const uint32_t space = a->cls[' '];
@@ -1483,14 +1560,14 @@ ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char 
                 break;
             if (o > 0) {
                 t[o++] = ' ';
-                c = ac_feed(a, c, space, o, nt, all_dense);
+                c = ac_feed(a, c, space, o, nt, layout);
             }
             i = j;
             e = raw[s[i]];
             k = e >> 8;
         }
         t[o++] = (unsigned char)e;
-        c = ac_feed(a, c, k, o, nt, all_dense);
+        c = ac_feed(a, c, k, o, nt, layout);
     }
     return o;
 }
@@ -1511,8 +1588,9 @@ static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
     struct ac_notes nt;
     nt.n = 0;
     nt.overflow = 0;
-    size_t n = a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, 1)
-                                      : ac_pass(a, s, inlen, t, &nt, 0);
+    size_t n = a->dense16 ? ac_pass(a, s, inlen, t, &nt, AC_L16)
+             : a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, AC_L32_DENSE)
+                                      : ac_pass(a, s, inlen, t, &nt, AC_L32);
     memset(t + n, 0, 8);                    /* see ac_emit */
     if (nt.overflow) {
         ac_scan_norm(a, t, n, hits);
@@ -1808,6 +1886,16 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
     v->cls = BG_CLASS_UNDETERMINED;
     copy_str(v->reason, "undefined", sizeof v->reason);
     copy_str(v->rule, "no-match", sizeof v->rule);
+}
+
+enum bg_rules_layout bg_rules_layout(const struct bg_rules *r)
+{
+    const struct ac *a = &r->ac;
+    if (!a->st)
+        return BG_LAYOUT_NONE;
+    if (a->dense16)
+        return BG_LAYOUT_DENSE16;
+    return a->ndense == a->nstate ? BG_LAYOUT_DENSE32 : BG_LAYOUT_SPARSE32;
 }
 
 /* ---------------------------------------------------------------- */
