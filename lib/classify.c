@@ -124,11 +124,13 @@ static int class_lookup(const char *s, enum bg_class *c)
 
 struct ac_edge { uint32_t to, next; unsigned char c; };
 
-/* A pattern longer than AC_ANCHOR: its target and its bytes in pool;
- * head: the (up to) 8 bytes after the anchor, under mask, compared
- * first. */
-struct ac_verify { uint64_t head, mask; uint32_t target, off, len; };
+/* A pattern longer than AC_ANCHOR: its target, its bytes in pool and
+ * rest, the number of bytes after the anchor; head: the first (up to) 8
+ * of them, compared first under vmask[min(rest, 8)] (struct ac). 16
+ * bytes, so that the entries a text visits take few cache lines. */
+struct ac_verify { uint64_t head; uint32_t off; uint16_t target; uint8_t rest; };
 #define AC_ANCHOR 8
+_Static_assert(RULES_MAX_PAT - AC_ANCHOR <= UINT8_MAX, "rest fits ac_verify");
 
 struct ac_node {
     uint32_t first_edge;     /* UINT32_MAX: none */
@@ -184,6 +186,7 @@ struct ac {
     uint32_t *outs;          /* targets, grouped per state; AC_VERIFY|v:
                               * verify entry v, see ac_emit */
     struct ac_verify *ver;   /* patterns longer than their anchor */
+    uint64_t vmask[9];       /* vmask[r]: the first r of 8 bytes */
 };
 
 #define AC_NONE UINT32_MAX
@@ -1045,6 +1048,13 @@ static int rules_compile(struct bg_rules *r)
     a->dlim = (uint32_t)(nd * ncls);
 
     /* per state: what it reports (own targets, dictionary chain) */
+    if (ntgt > (size_t)UINT16_MAX + 1)
+        goto out;          /* targets of verify entries are 16-bit */
+    for (size_t mi = 0; mi <= 8; mi++) {
+        unsigned char mb[8] = { 0 };
+        memset(mb, 0xff, mi);
+        memcpy(&a->vmask[mi], mb, 8);
+    }
     size_t no = 0, nv = 0;
     for (size_t j = 0; j < nn; j++) {
         uint32_t o = order[j];
@@ -1058,15 +1068,13 @@ static int rules_compile(struct bg_rules *r)
                 continue;                      /* one entry per target */
             if (a->pat_len[p] > AC_ANCHOR) {
                 /* only the anchor ends here: the tail is to be compared */
-                a->ver[nv].target = t;
+                a->ver[nv].target = (uint16_t)t;
                 a->ver[nv].off = a->pat_off[p];
-                a->ver[nv].len = a->pat_len[p];
                 size_t h = a->pat_len[p] - AC_ANCHOR;
-                unsigned char hb[8] = { 0 }, mb[8] = { 0 };
+                a->ver[nv].rest = (uint8_t)h;
+                unsigned char hb[8] = { 0 };
                 memcpy(hb, a->pool + a->pat_off[p] + AC_ANCHOR, h < 8 ? h : 8);
-                memset(mb, 0xff, h < 8 ? h : 8);
                 memcpy(&a->ver[nv].head, hb, 8);
-                memcpy(&a->ver[nv].mask, mb, 8);
                 a->outs[no++] = AC_VERIFY | (uint32_t)nv++;
                 continue;
             }
@@ -1433,10 +1441,10 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
                 /* t has 8 zero bytes after its end: the 8-byte load is
                  * always inside it */
                 const struct ac_verify *v = &a->ver[x & ~AC_VERIFY];
-                size_t rest = v->len - AC_ANCHOR;
+                size_t rest = v->rest;
                 uint64_t w;
                 memcpy(&w, t + end, 8);
-                if (rest > n - end || (w & v->mask) != v->head ||
+                if (rest > n - end || (w & a->vmask[rest < 8 ? rest : 8]) != v->head ||
                     (rest > 8 && memcmp(t + end + 8, a->pool + v->off + AC_ANCHOR + 8,
                                         rest - 8) != 0))
                     continue;
