@@ -449,6 +449,27 @@ struct rule {
     uint32_t notext_first, notext_n;
 };
 
+/* A rule's conditions in the form match_set checks them: 16 bytes per
+ * rule and 32 per status=/code= item, all in two arrays, instead of the
+ * parsed rule's lists (a heap block per list, 56 bytes per item) - the
+ * few candidates of a call touch a few cache lines. A status=/code= item
+ * is its value as CODE_BUF zero-padded bytes and which of them must agree
+ * (see code_match): "-" is the empty value (all 16 bytes zero), "*" is
+ * RM_*_STAR instead of an item (any non-empty value), and an item that
+ * can never match (IT_NEVER) is left out. */
+struct citem { uint64_t w[2], m[2]; };
+enum {
+    RM_STATUS_ANY = 1, RM_STATUS_STAR = 2, RM_CODE_ANY = 4, RM_CODE_STAR = 8,
+    RM_CMD = 16, RM_MTA = 32, RM_TEXT = 64, RM_NOTEXT = 128
+};
+struct rmatch {
+    uint32_t status_first, code_first;   /* items in citem[] */
+    uint8_t status_n, code_n;
+    uint8_t report;                      /* REP_* mask, 0: any */
+    uint8_t actions;                     /* 1 << enum bg_dsn_action, 0: any */
+    uint8_t flags;                       /* RM_* */
+};
+
 struct bg_rules {
     struct rule *rule;
     size_t nrule;
@@ -462,6 +483,9 @@ struct bg_rules {
     uint64_t *fc_status;             /* FC_N bitmaps: rules a status of that
                                       * first-byte class can satisfy */
     uint64_t *fc_code;               /* same for the reply code */
+    struct rmatch *rm;               /* per rule: its conditions as match_set
+                                      * checks them (nrule entries) */
+    struct citem *citem;             /* the status=/code= items of all rules */
 };
 
 static void strlist_free(struct strlist *l)
@@ -488,7 +512,11 @@ static void rules_clear(struct bg_rules *r)
     free(r->cand_static);
     free(r->fc_status);
     free(r->fc_code);
+    free(r->rm);
+    free(r->citem);
     r->cand_static = r->fc_status = r->fc_code = NULL;
+    r->rm = NULL;
+    r->citem = NULL;
     r->nword = 0;
 }
 
@@ -946,6 +974,74 @@ static int ac_make16(struct ac *a)
     return 0;
 }
 
+/* A status=/code= list into citem[] from *nc on; sets the list's RM_*
+ * flags (any, star) in *flags. */
+static void rmatch_list(struct bg_rules *r, size_t *nc, const struct strlist *l,
+                        uint32_t *first, uint8_t *n, uint8_t *flags,
+                        uint8_t any, uint8_t star)
+{
+    *first = (uint32_t)*nc;
+    *n = 0;
+    if (l->n == 0)
+        *flags |= any;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct item *it = &l->v[i];
+        struct citem *c = &r->citem[*nc];
+        if (it->kind == IT_NEVER)
+            continue;
+        if (it->kind == IT_PREFIX && it->len == 0) {
+            *flags |= star;
+            continue;
+        }
+        if (it->kind == IT_EMPTY) {
+            c->w[0] = c->w[1] = 0;
+            c->m[0] = c->m[1] = ~(uint64_t)0;
+        } else {
+            c->w[0] = it->w[0];
+            c->w[1] = it->w[1];
+            c->m[0] = it->m[0];
+            c->m[1] = it->m[1];
+        }
+        (*nc)++;
+        (*n)++;
+    }
+}
+
+/* r->rm and r->citem from the parsed rules. */
+static int rmatch_build(struct bg_rules *r)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < r->nrule; i++)
+        total += r->rule[i].status.n + r->rule[i].code.n;
+    r->rm = calloc(r->nrule ? r->nrule : 1, sizeof *r->rm);
+    r->citem = calloc(total ? total : 1, sizeof *r->citem);
+    if (!r->rm || !r->citem)
+        return -1;
+    size_t nc = 0;
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        struct rmatch *m = &r->rm[i];
+        if (ru->status.n > RULES_MAX_LIST || ru->code.n > RULES_MAX_LIST ||
+            ru->report > UINT8_MAX || ru->actions > UINT8_MAX)
+            return -1;     /* cannot happen: bounded by the parser */
+        m->report = (uint8_t)ru->report;
+        m->actions = (uint8_t)ru->actions;
+        rmatch_list(r, &nc, &ru->status, &m->status_first, &m->status_n, &m->flags,
+                    RM_STATUS_ANY, RM_STATUS_STAR);
+        rmatch_list(r, &nc, &ru->code, &m->code_first, &m->code_n, &m->flags,
+                    RM_CODE_ANY, RM_CODE_STAR);
+        if (ru->cmd.n)
+            m->flags |= RM_CMD;
+        if (ru->mta.n)
+            m->flags |= RM_MTA;
+        if (ru->text_n)
+            m->flags |= RM_TEXT;
+        if (ru->notext_n)
+            m->flags |= RM_NOTEXT;
+    }
+    return 0;
+}
+
 /* Rule bitmaps, then the automaton: the trie becomes the scanner's form
  * (see the comment at struct ac_edge) and is freed. On failure the rule
  * set must be discarded. */
@@ -979,6 +1075,9 @@ static int rules_compile(struct bg_rules *r)
                 bitmap_set(r->fc_code + c * W, i);
         }
     }
+
+    if (rmatch_build(r) < 0)
+        return -1;
 
     int rc = -1;
     size_t nn = a->nnode, ntgt = 2 * W * 64 + 2;
@@ -1321,27 +1420,21 @@ struct bg_rules *bg_rules_load(const char *path, char *err, size_t errsz)
 /* ---------------------------------------------------------------- */
 /* Matching                                                          */
 
-/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact.
- * v is the value as CODE_BUF zero-padded bytes (vw, two words; vlen =
- * strlen). An exact item matches when all 16 bytes are equal (both are
- * zero-padded, neither holds a NUL inside), a prefix when its first len
- * bytes are (m masks the rest; a shorter v has zeros where the item has
- * digits or dots). Values are never empty for either, as before. */
-static int code_match(const struct strlist *l, const uint64_t *vw, size_t vlen)
+/* A status=/code= list (see struct citem): "*" (star) any non-empty
+ * value, else one of its n items. v is the value as CODE_BUF zero-padded
+ * bytes (vw, two words; vlen = strlen). An exact item matches when all 16
+ * bytes are equal (both are zero-padded, neither holds a NUL inside), a
+ * prefix when its first len bytes are (m masks the rest; a shorter v has
+ * zeros where the item has digits or dots, and an empty v has a zero
+ * where every item but "-" has a digit), "-" when v is empty. */
+static int code_match(const struct citem *c, size_t n, int star,
+                      const uint64_t *vw, size_t vlen)
 {
-    if (l->n == 0)
+    if (star && vlen)
         return 1;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct item *it = &l->v[i];
-        if (it->kind == IT_EMPTY) {
-            if (vlen == 0)
-                return 1;
-        } else if (it->kind != IT_NEVER && vlen &&
-                   (vw[0] & it->m[0]) == it->w[0] &&
-                   (vw[1] & it->m[1]) == it->w[1]) {
+    for (size_t i = 0; i < n; i++)
+        if ((vw[0] & c[i].m[0]) == c[i].w[0] && (vw[1] & c[i].m[1]) == c[i].w[1])
             return 1;
-        }
-    }
     return 0;
 }
 
@@ -1808,7 +1901,7 @@ static const struct rule *match_set(const struct bg_rules *r,
                                     const uint64_t *hits)
 {
     size_t W = r->nword;
-    if (r->nrule == 0 || !r->cand_static)
+    if (r->nrule == 0 || !r->cand_static || !r->rm)
         return NULL;
     const uint64_t *fs = r->fc_status + n->status_fc * W;
     const uint64_t *fc = r->fc_code + n->code_fc * W;
@@ -1820,22 +1913,28 @@ static const struct rule *match_set(const struct bg_rules *r,
             c &= c - 1;
             if (i >= r->nrule)
                 return NULL;
+            const struct rmatch *m = &r->rm[i];
+            unsigned fl = m->flags;
+            if (m->report && !(m->report & n->report))
+                continue;
+            if (m->actions && !(m->actions & n->action_bit))
+                continue;
+            if (!(fl & RM_STATUS_ANY) &&
+                !code_match(r->citem + m->status_first, m->status_n,
+                            fl & RM_STATUS_STAR, n->status_w, n->status_len))
+                continue;
+            if (!(fl & RM_CODE_ANY) &&
+                !code_match(r->citem + m->code_first, m->code_n,
+                            fl & RM_CODE_STAR, n->code_w, n->code_len))
+                continue;
+            if ((fl & RM_TEXT) && !bitmap_get(hits, i))
+                continue;
+            if ((fl & RM_NOTEXT) && bitmap_get(nothits, i))
+                continue;
             const struct rule *ru = &r->rule[i];
-            if (ru->report && !(ru->report & n->report))
+            if ((fl & RM_CMD) && !cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
                 continue;
-            if (ru->actions && !(ru->actions & n->action_bit))
-                continue;
-            if (!code_match(&ru->status, n->status_w, n->status_len))
-                continue;
-            if (!code_match(&ru->code, n->code_w, n->code_len))
-                continue;
-            if (!cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
-                continue;
-            if (!mta_match(&ru->mta, n->mta))
-                continue;
-            if (ru->text_n && !bitmap_get(hits, i))
-                continue;
-            if (ru->notext_n && bitmap_get(nothits, i))
+            if ((fl & RM_MTA) && !mta_match(&ru->mta, n->mta))
                 continue;
             return ru;
         }
