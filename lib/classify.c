@@ -124,11 +124,13 @@ static int class_lookup(const char *s, enum bg_class *c)
 
 struct ac_edge { uint32_t to, next; unsigned char c; };
 
-/* A pattern longer than AC_ANCHOR: its target and its bytes in pool;
- * head: the (up to) 8 bytes after the anchor, under mask, compared
- * first. */
-struct ac_verify { uint64_t head, mask; uint32_t target, off, len; };
+/* A pattern longer than AC_ANCHOR: its target, its bytes in pool and
+ * rest, the number of bytes after the anchor; head: the first (up to) 8
+ * of them, compared first under vmask[min(rest, 8)] (struct ac). 16
+ * bytes, so that the entries a text visits take few cache lines. */
+struct ac_verify { uint64_t head; uint32_t off; uint16_t target; uint8_t rest; };
 #define AC_ANCHOR 8
+_Static_assert(RULES_MAX_PAT - AC_ANCHOR <= UINT8_MAX, "rest fits ac_verify");
 
 struct ac_node {
     uint32_t first_edge;     /* UINT32_MAX: none */
@@ -173,13 +175,18 @@ struct ac {
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
     uint32_t dlim;           /* ndense * ncls, see "state codes" */
-    uint32_t *dense;         /* ndense rows of ncls state codes */
+    uint32_t *dense;         /* ndense rows of ncls state codes (32-bit
+                              * layouts; NULL in the 16-bit one) */
+    uint16_t *dense16;       /* the 16-bit layout: nstate rows of stride16
+                              * codes, or NULL */
+    uint32_t stride16;       /* ncls rounded up to a multiple of AC16_SCALE */
     struct ac_state *st;
     unsigned char *ecls;     /* sparse goto edges: class */
     uint32_t *eto;           /*                    target state code */
     uint32_t *outs;          /* targets, grouped per state; AC_VERIFY|v:
                               * verify entry v, see ac_emit */
     struct ac_verify *ver;   /* patterns longer than their anchor */
+    uint64_t vmask[9];       /* vmask[r]: the first r of 8 bytes */
 };
 
 #define AC_NONE UINT32_MAX
@@ -196,6 +203,19 @@ struct ac {
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
 #define AC_DENSE_DEPTH 10
 #define AC_DENSE_CELLS (1u << 20)
+/* The 16-bit layout. The scanner walks one table row per text byte, and
+ * the rows of a rule set's 2,500 states are 540 KB as 32-bit codes: a
+ * working set that the parser's own data pushes out of the caches between
+ * two diagnostic texts. When every state is dense and the table is small
+ * enough, it is kept as 16-bit codes instead (half the bytes, a row of the
+ * default rules is 112 bytes): a row has stride16 cells (ncls rounded up
+ * to a multiple of AC16_SCALE), state j's code is j * stride16 /
+ * AC16_SCALE, so that its row starts at code * AC16_SCALE, and AC16_EMIT
+ * is the flag. Which layout a rule set uses is decided once, when it is
+ * compiled; larger ones (site rules) keep the 32-bit codes. */
+#define AC16_SCALE 8u
+#define AC16_EMIT 0x8000u
+#define AC16_CELLS (AC16_EMIT * AC16_SCALE)   /* codes below AC16_EMIT */
 
 static int ac_init(struct ac *a)
 {
@@ -231,6 +251,7 @@ static void ac_free(struct ac *a)
 {
     ac_free_trie(a);
     free(a->dense);
+    free(a->dense16);
     free(a->st);
     free(a->ecls);
     free(a->eto);
@@ -428,6 +449,27 @@ struct rule {
     uint32_t notext_first, notext_n;
 };
 
+/* A rule's conditions in the form match_set checks them: 16 bytes per
+ * rule and 32 per status=/code= item, all in two arrays, instead of the
+ * parsed rule's lists (a heap block per list, 56 bytes per item) - the
+ * few candidates of a call touch a few cache lines. A status=/code= item
+ * is its value as CODE_BUF zero-padded bytes and which of them must agree
+ * (see code_match): "-" is the empty value (all 16 bytes zero), "*" is
+ * RM_*_STAR instead of an item (any non-empty value), and an item that
+ * can never match (IT_NEVER) is left out. */
+struct citem { uint64_t w[2], m[2]; };
+enum {
+    RM_STATUS_ANY = 1, RM_STATUS_STAR = 2, RM_CODE_ANY = 4, RM_CODE_STAR = 8,
+    RM_CMD = 16, RM_MTA = 32, RM_TEXT = 64, RM_NOTEXT = 128
+};
+struct rmatch {
+    uint32_t status_first, code_first;   /* items in citem[] */
+    uint8_t status_n, code_n;
+    uint8_t report;                      /* REP_* mask, 0: any */
+    uint8_t actions;                     /* 1 << enum bg_dsn_action, 0: any */
+    uint8_t flags;                       /* RM_* */
+};
+
 struct bg_rules {
     struct rule *rule;
     size_t nrule;
@@ -441,6 +483,9 @@ struct bg_rules {
     uint64_t *fc_status;             /* FC_N bitmaps: rules a status of that
                                       * first-byte class can satisfy */
     uint64_t *fc_code;               /* same for the reply code */
+    struct rmatch *rm;               /* per rule: its conditions as match_set
+                                      * checks them (nrule entries) */
+    struct citem *citem;             /* the status=/code= items of all rules */
 };
 
 static void strlist_free(struct strlist *l)
@@ -467,7 +512,11 @@ static void rules_clear(struct bg_rules *r)
     free(r->cand_static);
     free(r->fc_status);
     free(r->fc_code);
+    free(r->rm);
+    free(r->citem);
     r->cand_static = r->fc_status = r->fc_code = NULL;
+    r->rm = NULL;
+    r->citem = NULL;
     r->nword = 0;
 }
 
@@ -892,6 +941,107 @@ static uint32_t ac_code(const struct ac *a, uint32_t j)
     return j < a->ndense ? j * a->ncls : a->dlim + (j - a->ndense);
 }
 
+/* State code (either layout, without the flag) -> state number. */
+static uint32_t ac_state_num(const struct ac *a, uint32_t c)
+{
+    if (a->dense16)
+        return c * AC16_SCALE / a->stride16;
+    return c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+}
+
+/* The 16-bit layout (see AC16_SCALE) from the finished 32-bit table of an
+ * automaton whose states are all dense; the 32-bit table is freed. */
+static int ac_make16(struct ac *a)
+{
+    uint32_t ncls = a->ncls, stride = (ncls + AC16_SCALE - 1) / AC16_SCALE * AC16_SCALE;
+    size_t cells = (size_t)a->nstate * stride;
+    if (a->ndense != a->nstate || cells > AC16_CELLS)
+        return -1;
+    uint16_t *d = calloc(cells ? cells : 1, sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t j = 0; j < a->nstate; j++)
+        for (uint32_t k = 0; k < ncls; k++) {
+            uint32_t v = a->dense[j * ncls + k];
+            uint32_t t = (v & ~AC_EMIT) / ncls;   /* target state */
+            d[j * stride + k] = (uint16_t)(t * stride / AC16_SCALE |
+                                           (v & AC_EMIT ? AC16_EMIT : 0));
+        }
+    free(a->dense);
+    a->dense = NULL;
+    a->dense16 = d;
+    a->stride16 = stride;
+    return 0;
+}
+
+/* A status=/code= list into citem[] from *nc on; sets the list's RM_*
+ * flags (any, star) in *flags. */
+static void rmatch_list(struct bg_rules *r, size_t *nc, const struct strlist *l,
+                        uint32_t *first, uint8_t *n, uint8_t *flags,
+                        uint8_t any, uint8_t star)
+{
+    *first = (uint32_t)*nc;
+    *n = 0;
+    if (l->n == 0)
+        *flags |= any;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct item *it = &l->v[i];
+        struct citem *c = &r->citem[*nc];
+        if (it->kind == IT_NEVER)
+            continue;
+        if (it->kind == IT_PREFIX && it->len == 0) {
+            *flags |= star;
+            continue;
+        }
+        if (it->kind == IT_EMPTY) {
+            c->w[0] = c->w[1] = 0;
+            c->m[0] = c->m[1] = ~(uint64_t)0;
+        } else {
+            c->w[0] = it->w[0];
+            c->w[1] = it->w[1];
+            c->m[0] = it->m[0];
+            c->m[1] = it->m[1];
+        }
+        (*nc)++;
+        (*n)++;
+    }
+}
+
+/* r->rm and r->citem from the parsed rules. */
+static int rmatch_build(struct bg_rules *r)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < r->nrule; i++)
+        total += r->rule[i].status.n + r->rule[i].code.n;
+    r->rm = calloc(r->nrule ? r->nrule : 1, sizeof *r->rm);
+    r->citem = calloc(total ? total : 1, sizeof *r->citem);
+    if (!r->rm || !r->citem)
+        return -1;
+    size_t nc = 0;
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        struct rmatch *m = &r->rm[i];
+        if (ru->status.n > RULES_MAX_LIST || ru->code.n > RULES_MAX_LIST ||
+            ru->report > UINT8_MAX || ru->actions > UINT8_MAX)
+            return -1;     /* cannot happen: bounded by the parser */
+        m->report = (uint8_t)ru->report;
+        m->actions = (uint8_t)ru->actions;
+        rmatch_list(r, &nc, &ru->status, &m->status_first, &m->status_n, &m->flags,
+                    RM_STATUS_ANY, RM_STATUS_STAR);
+        rmatch_list(r, &nc, &ru->code, &m->code_first, &m->code_n, &m->flags,
+                    RM_CODE_ANY, RM_CODE_STAR);
+        if (ru->cmd.n)
+            m->flags |= RM_CMD;
+        if (ru->mta.n)
+            m->flags |= RM_MTA;
+        if (ru->text_n)
+            m->flags |= RM_TEXT;
+        if (ru->notext_n)
+            m->flags |= RM_NOTEXT;
+    }
+    return 0;
+}
+
 /* Rule bitmaps, then the automaton: the trie becomes the scanner's form
  * (see the comment at struct ac_edge) and is freed. On failure the rule
  * set must be discarded. */
@@ -925,6 +1075,9 @@ static int rules_compile(struct bg_rules *r)
                 bitmap_set(r->fc_code + c * W, i);
         }
     }
+
+    if (rmatch_build(r) < 0)
+        return -1;
 
     int rc = -1;
     size_t nn = a->nnode, ntgt = 2 * W * 64 + 2;
@@ -994,6 +1147,13 @@ static int rules_compile(struct bg_rules *r)
     a->dlim = (uint32_t)(nd * ncls);
 
     /* per state: what it reports (own targets, dictionary chain) */
+    if (ntgt > (size_t)UINT16_MAX + 1)
+        goto out;          /* targets of verify entries are 16-bit */
+    for (size_t mi = 0; mi <= 8; mi++) {
+        unsigned char mb[8] = { 0 };
+        memset(mb, 0xff, mi);
+        memcpy(&a->vmask[mi], mb, 8);
+    }
     size_t no = 0, nv = 0;
     for (size_t j = 0; j < nn; j++) {
         uint32_t o = order[j];
@@ -1007,15 +1167,13 @@ static int rules_compile(struct bg_rules *r)
                 continue;                      /* one entry per target */
             if (a->pat_len[p] > AC_ANCHOR) {
                 /* only the anchor ends here: the tail is to be compared */
-                a->ver[nv].target = t;
+                a->ver[nv].target = (uint16_t)t;
                 a->ver[nv].off = a->pat_off[p];
-                a->ver[nv].len = a->pat_len[p];
                 size_t h = a->pat_len[p] - AC_ANCHOR;
-                unsigned char hb[8] = { 0 }, mb[8] = { 0 };
+                a->ver[nv].rest = (uint8_t)h;
+                unsigned char hb[8] = { 0 };
                 memcpy(hb, a->pool + a->pat_off[p] + AC_ANCHOR, h < 8 ? h : 8);
-                memset(mb, 0xff, h < 8 ? h : 8);
                 memcpy(&a->ver[nv].head, hb, 8);
-                memcpy(&a->ver[nv].mask, mb, 8);
                 a->outs[no++] = AC_VERIFY | (uint32_t)nv++;
                 continue;
             }
@@ -1059,6 +1217,8 @@ static int rules_compile(struct bg_rules *r)
     }
     a->nstate = (uint32_t)nn;
     ac_free_trie(a);
+    /* small enough for 16-bit codes? (else the 32-bit table stays) */
+    (void)ac_make16(a);
     rc = 0;
 out:
     if (rc < 0) {
@@ -1260,27 +1420,21 @@ struct bg_rules *bg_rules_load(const char *path, char *err, size_t errsz)
 /* ---------------------------------------------------------------- */
 /* Matching                                                          */
 
-/* Item "5.7.*" / "5*" prefix, "*" any non-empty, "-" empty, else exact.
- * v is the value as CODE_BUF zero-padded bytes (vw, two words; vlen =
- * strlen). An exact item matches when all 16 bytes are equal (both are
- * zero-padded, neither holds a NUL inside), a prefix when its first len
- * bytes are (m masks the rest; a shorter v has zeros where the item has
- * digits or dots). Values are never empty for either, as before. */
-static int code_match(const struct strlist *l, const uint64_t *vw, size_t vlen)
+/* A status=/code= list (see struct citem): "*" (star) any non-empty
+ * value, else one of its n items. v is the value as CODE_BUF zero-padded
+ * bytes (vw, two words; vlen = strlen). An exact item matches when all 16
+ * bytes are equal (both are zero-padded, neither holds a NUL inside), a
+ * prefix when its first len bytes are (m masks the rest; a shorter v has
+ * zeros where the item has digits or dots, and an empty v has a zero
+ * where every item but "-" has a digit), "-" when v is empty. */
+static int code_match(const struct citem *c, size_t n, int star,
+                      const uint64_t *vw, size_t vlen)
 {
-    if (l->n == 0)
+    if (star && vlen)
         return 1;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct item *it = &l->v[i];
-        if (it->kind == IT_EMPTY) {
-            if (vlen == 0)
-                return 1;
-        } else if (it->kind != IT_NEVER && vlen &&
-                   (vw[0] & it->m[0]) == it->w[0] &&
-                   (vw[1] & it->m[1]) == it->w[1]) {
+    for (size_t i = 0; i < n; i++)
+        if ((vw[0] & c[i].m[0]) == c[i].w[0] && (vw[1] & c[i].m[1]) == c[i].w[1])
             return 1;
-        }
-    }
     return 0;
 }
 
@@ -1371,7 +1525,7 @@ static uint32_t ac_step_sparse(const struct ac *a, uint32_t j, uint32_t k)
 static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
                     const unsigned char *t, size_t n, size_t end)
 {
-    uint32_t j = c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
+    uint32_t j = ac_state_num(a, c);
     for (uint32_t o = a->st[j].emit; o != 0; o = a->st[o].dict) {
         const uint32_t *p = a->outs + a->st[o].out_first;
         for (uint32_t q = 0; q < a->st[o].out_n; q++) {
@@ -1380,10 +1534,10 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
                 /* t has 8 zero bytes after its end: the 8-byte load is
                  * always inside it */
                 const struct ac_verify *v = &a->ver[x & ~AC_VERIFY];
-                size_t rest = v->len - AC_ANCHOR;
+                size_t rest = v->rest;
                 uint64_t w;
                 memcpy(&w, t + end, 8);
-                if (rest > n - end || (w & v->mask) != v->head ||
+                if (rest > n - end || (w & a->vmask[rest < 8 ? rest : 8]) != v->head ||
                     (rest > 8 && memcmp(t + end + 8, a->pool + v->off + AC_ANCHOR + 8,
                                         rest - 8) != 0))
                     continue;
@@ -1400,6 +1554,17 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
 static void ac_scan_norm(const struct ac *a, const unsigned char *t, size_t n,
                          uint64_t *hits)
 {
+    if (a->dense16) {
+        const uint16_t *d16 = a->dense16;
+        uint32_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t v = d16[(size_t)c * AC16_SCALE + a->cls[t[i]]];
+            c = v & ~AC16_EMIT;
+            if (v & AC16_EMIT)
+                ac_emit(a, c, hits, t, n, i + 1);
+        }
+        return;
+    }
     const uint32_t *dense = a->dense;
     const uint32_t dlim = a->dlim;
     uint32_t c = 0;                         /* the root's code */
@@ -1437,18 +1602,31 @@ struct ac_notes {
     int overflow;
 };
 
+/* Table layouts, for ac_feed: 16-bit codes (all states dense, see
+ * AC16_SCALE), 32-bit codes with every state dense, 32-bit codes with
+ * sparse deep states. */
+enum { AC_L16, AC_L32_DENSE, AC_L32 };
+
 /* One normalized byte of class k from the state with code c; returns the
- * new code and notes an emit. all_dense: every state has a dense row (the
- * default rules), so no test for sparse states; a constant at each call,
- * the compiler makes two loops of ac_pass. */
+ * new code and notes an emit. layout: AC_L*, a constant at each call, so
+ * the compiler makes one loop of ac_pass per layout, none with a test for
+ * another. */
 static inline __attribute__((always_inline)) uint32_t
 ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
-        struct ac_notes *nt, const int all_dense)
+        struct ac_notes *nt, const int layout)
 {
-    uint32_t v = all_dense || c < a->dlim ? a->dense[c + k]
-                                          : ac_step_sparse(a, c - a->dlim + a->ndense, k);
-    c = v & ~AC_EMIT;
-    if (__builtin_expect((v & AC_EMIT) != 0, 0)) {
+    uint32_t v, emit;
+    if (layout == AC_L16) {
+        v = a->dense16[(size_t)c * AC16_SCALE + k];
+        emit = AC16_EMIT;
+    } else {
+        v = layout == AC_L32_DENSE || c < a->dlim
+                ? a->dense[c + k]
+                : ac_step_sparse(a, c - a->dlim + a->ndense, k);
+        emit = AC_EMIT;
+    }
+    c = v & ~emit;
+    if (__builtin_expect((v & emit) != 0, 0)) {
         if (nt->n < EMIT_MAX) {
             nt->code[nt->n] = c;
             nt->end[nt->n++] = (uint16_t)end;
@@ -1463,7 +1641,7 @@ ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
  * normalized length. */
 static inline __attribute__((always_inline)) size_t
 ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char *t,
-        struct ac_notes *nt, const int all_dense)
+        struct ac_notes *nt, const int layout)
 {
     const uint16_t *raw = a->raw;
     const uint32_t space = a->cls[' '];
@@ -1483,14 +1661,14 @@ ac_pass(const struct ac *a, const unsigned char *s, size_t inlen, unsigned char 
                 break;
             if (o > 0) {
                 t[o++] = ' ';
-                c = ac_feed(a, c, space, o, nt, all_dense);
+                c = ac_feed(a, c, space, o, nt, layout);
             }
             i = j;
             e = raw[s[i]];
             k = e >> 8;
         }
         t[o++] = (unsigned char)e;
-        c = ac_feed(a, c, k, o, nt, all_dense);
+        c = ac_feed(a, c, k, o, nt, layout);
     }
     return o;
 }
@@ -1511,8 +1689,9 @@ static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
     struct ac_notes nt;
     nt.n = 0;
     nt.overflow = 0;
-    size_t n = a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, 1)
-                                      : ac_pass(a, s, inlen, t, &nt, 0);
+    size_t n = a->dense16 ? ac_pass(a, s, inlen, t, &nt, AC_L16)
+             : a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, AC_L32_DENSE)
+                                      : ac_pass(a, s, inlen, t, &nt, AC_L32);
     memset(t + n, 0, 8);                    /* see ac_emit */
     if (nt.overflow) {
         ac_scan_norm(a, t, n, hits);
@@ -1722,7 +1901,7 @@ static const struct rule *match_set(const struct bg_rules *r,
                                     const uint64_t *hits)
 {
     size_t W = r->nword;
-    if (r->nrule == 0 || !r->cand_static)
+    if (r->nrule == 0 || !r->cand_static || !r->rm)
         return NULL;
     const uint64_t *fs = r->fc_status + n->status_fc * W;
     const uint64_t *fc = r->fc_code + n->code_fc * W;
@@ -1734,22 +1913,28 @@ static const struct rule *match_set(const struct bg_rules *r,
             c &= c - 1;
             if (i >= r->nrule)
                 return NULL;
+            const struct rmatch *m = &r->rm[i];
+            unsigned fl = m->flags;
+            if (m->report && !(m->report & n->report))
+                continue;
+            if (m->actions && !(m->actions & n->action_bit))
+                continue;
+            if (!(fl & RM_STATUS_ANY) &&
+                !code_match(r->citem + m->status_first, m->status_n,
+                            fl & RM_STATUS_STAR, n->status_w, n->status_len))
+                continue;
+            if (!(fl & RM_CODE_ANY) &&
+                !code_match(r->citem + m->code_first, m->code_n,
+                            fl & RM_CODE_STAR, n->code_w, n->code_len))
+                continue;
+            if ((fl & RM_TEXT) && !bitmap_get(hits, i))
+                continue;
+            if ((fl & RM_NOTEXT) && bitmap_get(nothits, i))
+                continue;
             const struct rule *ru = &r->rule[i];
-            if (ru->report && !(ru->report & n->report))
+            if ((fl & RM_CMD) && !cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
                 continue;
-            if (ru->actions && !(ru->actions & n->action_bit))
-                continue;
-            if (!code_match(&ru->status, n->status_w, n->status_len))
-                continue;
-            if (!code_match(&ru->code, n->code_w, n->code_len))
-                continue;
-            if (!cmd_match(&ru->cmd, n->cmd_up, n->cmd_len))
-                continue;
-            if (!mta_match(&ru->mta, n->mta))
-                continue;
-            if (ru->text_n && !bitmap_get(hits, i))
-                continue;
-            if (ru->notext_n && bitmap_get(nothits, i))
+            if ((fl & RM_MTA) && !mta_match(&ru->mta, n->mta))
                 continue;
             return ru;
         }
@@ -1808,6 +1993,16 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
     v->cls = BG_CLASS_UNDETERMINED;
     copy_str(v->reason, "undefined", sizeof v->reason);
     copy_str(v->rule, "no-match", sizeof v->rule);
+}
+
+enum bg_rules_layout bg_rules_layout(const struct bg_rules *r)
+{
+    const struct ac *a = &r->ac;
+    if (!a->st)
+        return BG_LAYOUT_NONE;
+    if (a->dense16)
+        return BG_LAYOUT_DENSE16;
+    return a->ndense == a->nstate ? BG_LAYOUT_DENSE32 : BG_LAYOUT_SPARSE32;
 }
 
 /* ---------------------------------------------------------------- */

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +137,81 @@ struct line {
     const char *kind, *format;
 };
 
-static void emit(FILE *out, int json, const struct line *l)
+/* The output. The tab-separated lines are built in b[] and handed to
+ * stdio in blocks of up to OUT_BUF bytes (one fwrite per block, not per
+ * line); --json lines go to f directly (b[] stays empty then). Errors
+ * (EPIPE with SIGPIPE ignored, a full disk) stick to f and are reported
+ * by ctl_classify after the last flush, as ever. */
+#define OUT_BUF (64 * 1024)
+struct out {
+    FILE *f;
+    size_t n;                /* bytes in b */
+    char b[OUT_BUF];
+};
+
+static void out_flush(struct out *o)
+{
+    if (o->n)
+        fwrite(o->b, 1, o->n, o->f);
+    o->n = 0;
+}
+
+/* Control bytes (< 0x20, 0x7f) in d[0, m) become '?'. Eight bytes at a
+ * time: a word with no byte below 0x20 and none equal to 0x7f (the usual
+ * case) is left as it is; the tests may flag a clean word (borrows), never
+ * miss a control byte, and a flagged word is mended byte by byte. */
+static void mend_ctl(char *d, size_t m)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, d + i, 8);
+        y = x ^ (0x7f * ones);
+        if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high) {
+            for (size_t k = i; k < i + 8; k++) {
+                unsigned char c = (unsigned char)d[k];
+                if (c < 0x20 || c == 0x7f)
+                    d[k] = '?';
+            }
+        }
+    }
+    for (; i < m; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (c < 0x20 || c == 0x7f)
+            d[i] = '?';
+    }
+}
+
+/* One field of a tab-separated line and the byte after it (tab or
+ * newline); a field longer than what b[] has room for goes in pieces. */
+static void out_field(struct out *o, const char *s, char end)
+{
+    if (!s || !*s)
+        s = "-";
+    size_t n = strlen(s);
+    while (n > 0) {
+        if (o->n + 2 > sizeof o->b)
+            out_flush(o);
+        size_t m = sizeof o->b - 1 - o->n; /* room, one byte kept for end */
+        if (m > n)
+            m = n;
+        /* copy, then mend the rare control byte */
+        memcpy(o->b + o->n, s, m);
+        mend_ctl(o->b + o->n, m);
+        o->n += m;
+        s += m;
+        n -= m;
+    }
+    if (o->n + 1 > sizeof o->b)
+        out_flush(o);
+    o->b[o->n++] = end;
+}
+
+static void emit(struct out *o, int json, const struct line *l)
 {
     if (json) {
+        FILE *out = o->f;
         fputs("{\"file\":", out);
         put_json(out, l->file);
         fputs(",\"recipient\":", out);
@@ -166,39 +239,13 @@ static void emit(FILE *out, int json, const struct line *l)
         fputs("}\n", out);
         return;
     }
-    /* the line is built in one buffer and written with one call */
-    const char *fld[7] = { l->file, l->rcpt, l->status, cls_name(l->v->cls), l->v->reason,
-                           bg_policy_action_name(l->act), l->v->rule };
-    char line[2048];
-    size_t o = 0;
-    for (int k = 0; k < 7; k++) {
-        const char *s = fld[k];
-        if (!s || !*s)
-            s = "-";
-        size_t n = strlen(s);
-        while (n > 0) {
-            if (o + 2 > sizeof line) { /* flush a long line in pieces */
-                fwrite(line, 1, o, out);
-                o = 0;
-            }
-            size_t m = sizeof line - 1 - o; /* room, one byte kept for the tab */
-            if (m > n)
-                m = n;
-            /* copy, then mend the rare control byte: the usual field has
-             * none, and the copy is one memcpy */
-            memcpy(line + o, s, m);
-            for (size_t i = 0; i < m; i++) {
-                unsigned char c = (unsigned char)line[o + i];
-                if (c < 0x20 || c == 0x7f)
-                    line[o + i] = '?';
-            }
-            o += m;
-            s += m;
-            n -= m;
-        }
-        line[o++] = k < 6 ? '\t' : '\n';
-    }
-    fwrite(line, 1, o, out);
+    out_field(o, l->file, '\t');
+    out_field(o, l->rcpt, '\t');
+    out_field(o, l->status, '\t');
+    out_field(o, cls_name(l->v->cls), '\t');
+    out_field(o, l->v->reason, '\t');
+    out_field(o, bg_policy_action_name(l->act), '\t');
+    out_field(o, l->v->rule, '\n');
 }
 
 /* Read a whole file descriptor into buf (at most cap bytes; the rest is
@@ -250,7 +297,7 @@ static long read_all(FILE *f, char *buf, size_t cap)
     return (long)n;
 }
 
-static void classify_one(FILE *out, int json, const char *name,
+static void classify_one(struct out *out, int json, const char *name,
                          const char *buf, size_t len, size_t max_scan,
                          struct bg_dsn *d, const struct bg_rules *rules,
                          const struct bg_policy *policy)
@@ -295,7 +342,7 @@ static void classify_one(FILE *out, int json, const char *name,
 /* Every message of the mailbox NAME ("-": stdin), as NAME:N. Returns 0,
  * or -1 when it could not be opened or read (what was read before an
  * error is still classified). */
-static int classify_mbox(FILE *out, int json, const char *name, size_t max_scan,
+static int classify_mbox(struct out *out, int json, const char *name, size_t max_scan,
                          struct bg_dsn *d, const struct bg_rules *rules,
                          const struct bg_policy *policy)
 {
@@ -345,7 +392,7 @@ struct batch {
     size_t off[BATCH_FILES], len[BATCH_FILES];
 };
 
-static void batch_flush(struct batch *b, FILE *out, int json, size_t max_scan,
+static void batch_flush(struct batch *b, struct out *out, int json, size_t max_scan,
                         struct bg_dsn *d, const struct bg_rules *rules,
                         const struct bg_policy *policy)
 {
@@ -394,6 +441,10 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
 
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    static struct out out_;
+    struct out *o = &out_;
+    o->f = stdout;
+    o->n = 0;
     /* Files are read in batches (see struct batch), then classified. */
     struct batch b = { 0 };
     b.cap = max_scan + BATCH_BYTES;
@@ -418,12 +469,12 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
             name = argv[i];
         }
         if (mbox) {
-            if (classify_mbox(stdout, json, name, max_scan, d, rules, policy) != 0)
+            if (classify_mbox(o, json, name, max_scan, d, rules, policy) != 0)
                 rc = 2;
             continue;
         }
         if (strcmp(name, "-") == 0) {
-            batch_flush(&b, stdout, json, max_scan, d, rules, policy);
+            batch_flush(&b, o, json, max_scan, d, rules, policy);
             long n = read_all(stdin, b.buf, max_scan);
             clearerr(stdin);
             if (n < 0) {
@@ -431,11 +482,11 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
                 rc = 2;
                 continue;
             }
-            classify_one(stdout, json, name, b.buf, (size_t)n, max_scan, d, rules, policy);
+            classify_one(o, json, name, b.buf, (size_t)n, max_scan, d, rules, policy);
             continue;
         }
         if (b.cap - b.used < max_scan || b.n == BATCH_FILES)
-            batch_flush(&b, stdout, json, max_scan, d, rules, policy);
+            batch_flush(&b, o, json, max_scan, d, rules, policy);
         int fd = open(name, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
@@ -454,7 +505,8 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
         b.len[b.n++] = (size_t)n;
         b.used += (size_t)n;
     }
-    batch_flush(&b, stdout, json, max_scan, d, rules, policy);
+    batch_flush(&b, o, json, max_scan, d, rules, policy);
+    out_flush(o);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "classify: write error\n");
         rc = 2;

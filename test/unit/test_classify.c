@@ -694,6 +694,90 @@ START_TEST(facts_from_dsn)
 }
 END_TEST
 
+/* Rule sets of every automaton layout (see bg_rules_layout): the
+ * defaults (16-bit codes), and generated site rules of nrand random
+ * patterns over a 32-byte alphabet, large enough for 32-bit codes or for
+ * sparse deep states. Every pattern (some longer than the anchor, so
+ * completed by a tail compare) is found in a text as its own rule's,
+ * and a pattern with its last byte changed is not. */
+struct layout_case { size_t nrand; enum bg_rules_layout want; };
+static const struct layout_case layout_cases[] = {
+    { 0, BG_LAYOUT_DENSE16 },
+    { 300, BG_LAYOUT_DENSE16 },
+    { 1200, BG_LAYOUT_DENSE32 },
+    { 6000, BG_LAYOUT_SPARSE32 },
+};
+
+#define LAYOUT_RULES 16
+
+static unsigned long layout_rand(unsigned long *x)
+{
+    *x = *x * 6364136223846793005UL + 1442695040888963407UL;
+    return (*x >> 33) & 0x7fffffffUL;
+}
+
+/* Pattern i of the generated set: 8 to 13 bytes from "a-z0-5". */
+static void layout_pat(size_t i, char *out, size_t *len)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz012345";
+    unsigned long x = 0x9e3779b97f4a7c15UL ^ (unsigned long)i;
+    layout_rand(&x);
+    size_t n = 8 + (i % 3 == 0 ? i % 6 : 0);
+    for (size_t k = 0; k < n; k++)
+        out[k] = alpha[layout_rand(&x) % 32];
+    out[n] = '\0';
+    *len = n;
+}
+
+START_TEST(layouts)
+{
+    const struct layout_case *lc_ = &layout_cases[_i];
+    if (lc_->nrand == 0) {
+        ck_assert_int_eq(bg_rules_layout(bg_rules_default()), lc_->want);
+        return;
+    }
+    size_t cap = lc_->nrand * 16 + LAYOUT_RULES * 64 + 1;
+    char *txt = malloc(cap);
+    ck_assert_ptr_nonnull(txt);
+    size_t o = 0, per = (lc_->nrand + LAYOUT_RULES - 1) / LAYOUT_RULES;
+    for (size_t r = 0; r < LAYOUT_RULES; r++) {
+        o += (size_t)snprintf(txt + o, cap - o, "gen-%zu block blocked text=\"", r);
+        for (size_t i = r * per; i < (r + 1) * per && i < lc_->nrand; i++) {
+            char pat[16];
+            size_t n;
+            layout_pat(i, pat, &n);
+            o += (size_t)snprintf(txt + o, cap - o, "%s%s", i > r * per ? "|" : "", pat);
+        }
+        o += (size_t)snprintf(txt + o, cap - o, "\"\n");
+        ck_assert_uint_lt(o, cap);
+    }
+    struct bg_rules *rs = NULL;
+    char err[256] = "";
+    ck_assert_msg(bg_rules_parse_text("gen", txt, o, &rs, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(bg_rules_layout(rs), lc_->want);
+    for (size_t i = 0; i < lc_->nrand; i++) {
+        char pat[16], diag[64], want[32];
+        size_t n;
+        struct bg_facts f;
+        struct bg_verdict v;
+        layout_pat(i, pat, &n);
+        snprintf(want, sizeof want, "gen-%zu", i / per);
+        memset(&f, 0, sizeof f);
+        f.action = BG_ACTION_FAILED;
+        f.diag = diag;
+        snprintf(diag, sizeof diag, "550 x%sy", pat);
+        bg_classify(rs, &f, &v);
+        ck_assert_str_eq(v.rule, want);
+        pat[n - 1] = pat[n - 1] == '6' ? '7' : '6';   /* not in the alphabet */
+        snprintf(diag, sizeof diag, "550 %s", pat);
+        bg_classify(rs, &f, &v);
+        ck_assert_str_ne(v.rule, want);
+    }
+    bg_rules_free(rs);
+    free(txt);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("classify");
@@ -712,6 +796,8 @@ static Suite *make_suite(void)
     tcase_add_test(t, list_items);
     tcase_add_test(t, cmd_from_text);
     tcase_add_test(t, facts_from_dsn);
+    tcase_add_loop_test(t, layouts, 0,
+                        (int)(sizeof layout_cases / sizeof layout_cases[0]));
     suite_add_tcase(s, t);
     TCase *p = tcase_create("policy");
     tcase_add_test(p, policy_defaults);
