@@ -8,6 +8,11 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* AVX2 where the CPU has it (checked at run time): the line scans */
+#define NL_AVX2 1
+#include <immintrin.h>
+#endif
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -107,6 +112,116 @@ static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
         *cl = c - i;
     return nl ? e + 1 : len;
 }
+
+#ifdef __SSE2__
+/* The LFs of a block found 64 bytes at a time: header lines are short,
+ * and a memchr call per line costs more than the line's bytes. A window
+ * of 64 bytes from base holds a bit per LF; each line end is a shift and
+ * a count of trailing zeros, and a window is loaded (four SSE2 compares
+ * of whole sixteen-byte blocks, the last bytes of the block one at a
+ * time: loads stay within p[0, len)) only when the lines pass it. */
+struct nlscan {
+    const char *p;
+    size_t len;
+    size_t base;   /* the window is [base, base + 64) */
+    uint64_t mask; /* bit k: p[base + k] is an LF (base + k < len) */
+};
+
+#ifdef NL_AVX2
+__attribute__((target("avx2"))) static inline uint64_t nl_mask64_avx2(const char *s)
+{
+    const __m256i lf = _mm256_set1_epi8('\n');
+    uint64_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)s), lf));
+    uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)(s + 32)), lf));
+    return a | b << 32;
+}
+#endif
+
+/* The window at p + at; wide: with AVX2 (a constant where it is inlined,
+ * into a function compiled for AVX2 when it is 1). */
+static inline __attribute__((always_inline)) uint64_t
+nl_mask64(const char *p, size_t len, size_t at, int wide)
+{
+    const __m128i lf = _mm_set1_epi8('\n');
+    const char *s = p + at;
+    size_t n = len - at, k = 0;
+#ifdef NL_AVX2
+    if (wide && n >= 64)
+        return nl_mask64_avx2(s);
+#else
+    (void)wide;
+#endif
+    if (n >= 64) {
+        uint64_t a = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)s), lf));
+        uint64_t b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 16)), lf));
+        uint64_t c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 32)), lf));
+        uint64_t d = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 48)), lf));
+        return a | b << 16 | c << 32 | d << 48;
+    }
+    uint64_t m = 0;
+    for (; n - k >= 16; k += 16)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                 _mm_loadu_si128((const __m128i *)(const void *)(s + k)), lf)) << k;
+    for (; k < n; k++)
+        m |= (uint64_t)(s[k] == '\n') << k;
+    return m;
+}
+
+static inline __attribute__((always_inline)) void
+nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
+{
+    s->p = p;
+    s->len = len;
+    s->base = from;
+    s->mask = from < len ? nl_mask64(p, len, from, wide) : 0;
+}
+
+/* The first LF at or after i, or len. i is never below the i of the call
+ * before (nor below the offset nl_init was given). */
+static inline __attribute__((always_inline)) size_t
+nl_next(struct nlscan *s, size_t i, int wide)
+{
+    for (;;) {
+        size_t d = i - s->base;
+        if (d < 64) {
+            uint64_t m = s->mask >> d;
+            if (m)
+                return i + (size_t)__builtin_ctzll(m);
+            i = s->base + 64;
+        }
+        if (i >= s->len)
+            return s->len;
+        s->base = i;
+        s->mask = nl_mask64(s->p, s->len, i, wide);
+    }
+}
+#else
+struct nlscan {
+    const char *p;
+    size_t len;
+};
+
+static inline void nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
+{
+    (void)from;
+    (void)wide;
+    s->p = p;
+    s->len = len;
+}
+
+static inline size_t nl_next(struct nlscan *s, size_t i, int wide)
+{
+    (void)wide;
+    const char *nl = i < s->len ? memchr(s->p + i, '\n', s->len - i) : NULL;
+    return nl ? (size_t)(nl - s->p) : s->len;
+}
+#endif
 
 /* memchr(s, ':', n) for the start of a header line: the ':' is usually
  * within the first sixteen bytes, found with one SSE2 compare for less
@@ -485,8 +600,8 @@ static unsigned key_bucket(unsigned long long key)
 /* Index the field lines of h: the block [0, len), or with split the
  * header block of the entity h[0, len) (see find_fields). Returns the
  * block's length. */
-static size_t index_lines(const char *h, size_t len, int split,
-                          struct bg_mime_hdrs *x)
+static inline __attribute__((always_inline)) size_t
+index_lines_w(const char *h, size_t len, int split, struct bg_mime_hdrs *x, int wide)
 {
     unsigned char tail[BG_MIME_HDRS_BUCKETS];
     memset(x->head, NO_ENT, sizeof x->head);
@@ -494,14 +609,15 @@ static size_t index_lines(const char *h, size_t len, int split,
     x->n = 0;
     x->rest = NOT_FOUND;
     size_t i = 0, next, hl = len, boff = len;
+    struct nlscan ns;
+    nl_init(&ns, h, len, 0, wide);
     while (i < len) {
         if (split && empty_line(h, len, i, &next)) {
             hl = i;
             boff = next;
             break;
         }
-        const char *e = memchr(h + i, '\n', len - i);
-        size_t lend = e ? (size_t)(e - h) : len;
+        size_t lend = nl_next(&ns, i, wide);
         const char *c;
         if (x->rest == NOT_FOUND && h[i] != ' ' && h[i] != '\t' &&
             (c = find_colon(h + i, lend - i)) != NULL) {
@@ -528,8 +644,6 @@ static size_t index_lines(const char *h, size_t len, int split,
                 tail[b] = (unsigned char)k;
             }
         }
-        if (!e)
-            break;
         i = lend + 1;
     }
     x->hlen = hl;
@@ -538,6 +652,32 @@ static size_t index_lines(const char *h, size_t len, int split,
     x->msg_len = split ? len : NOT_FOUND;
     x->body_off = boff;
     return hl;
+}
+
+static size_t index_lines_sse2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+    return index_lines_w(h, len, split, x, 0);
+}
+
+#ifdef NL_AVX2
+__attribute__((target("avx2"))) static size_t
+index_lines_avx2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+    return index_lines_w(h, len, split, x, 1);
+}
+
+/* Does the CPU have AVX2? (__builtin_cpu_supports reads what libgcc's
+ * constructor found: no call.) */
+static inline int have_avx2(void) { return __builtin_cpu_supports("avx2") != 0; }
+#endif
+
+static size_t index_lines(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return index_lines_avx2(h, len, split, x);
+#endif
+    return index_lines_sse2(h, len, split, x);
 }
 
 void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
