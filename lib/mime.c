@@ -65,7 +65,8 @@ static inline int ci_eq8(uint64_t a, uint64_t b)
 /* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
  * and one more that ends at n (it may overlap the one before), never
  * past n. */
-static int ci_name(const char *s, const char *name, size_t n)
+static inline __attribute__((always_inline)) int
+ci_name_in(const char *s, const char *name, size_t n)
 {
     if (n >= 8) {
         size_t m = 0;
@@ -78,6 +79,11 @@ static int ci_name(const char *s, const char *name, size_t n)
         if (!ci_eq((unsigned char)s[m], (unsigned char)name[m]))
             return 0;
     return 1;
+}
+
+static int ci_name(const char *s, const char *name, size_t n)
+{
+    return ci_name_in(s, name, n);
 }
 
 /* Stores the n bytes at s lower-cased at d (the same way, never past n). */
@@ -548,6 +554,63 @@ static size_t find_fields(const char *h, size_t len, size_t from, int split,
     }
     if (split)
         *body_off = len;
+    return len;
+}
+
+/* Does the line [i, lend) (not starting with a blank) name the literal
+ * name of nl bytes, as line_names decides? Inline with the name's bytes
+ * and length constant: its words are compared unrolled. */
+static inline __attribute__((always_inline)) int
+line_names_lit(const char *h, size_t i, size_t lend, const char *name, size_t nl,
+               struct want *w)
+{
+    if (lend - i <= nl)
+        return 0;
+    unsigned char after = (unsigned char)h[i + nl];
+    if ((after != ':' && after != ' ' && after != '\t') || !ci_name_in(h + i, name, nl))
+        return 0;
+    size_t j = i + nl;
+    while (j < lend && (h[j] == ' ' || h[j] == '\t'))
+        j++;
+    if (j < lend && h[j] == ':') {
+        /* no ':' in the name: the value starts after this one */
+        w->at = i;
+        w->colon = j;
+        w->eol = lend;
+        return 1;
+    }
+    return 0;
+}
+
+/* find_fields(h, len, 0, 1, body_off, w, 2) for the fields a part's walk
+ * needs, w[0] Content-Type and w[1] Content-Transfer-Encoding: a line
+ * names either only when its first eight bytes are "content-" (but for
+ * case), one compare of a word. */
+static size_t find_ct_te(const char *h, size_t len, size_t *body_off, struct want *w)
+{
+    static const char ct[] = "content-type", te[] = "content-transfer-encoding";
+    w[0].at = NOT_FOUND;
+    w[1].at = NOT_FOUND;
+    int left = 2;
+    size_t i = 0, next;
+    while (i < len) {
+        if (empty_line(h, len, i, &next)) {
+            *body_off = next;
+            return i;
+        }
+        const char *e = memchr(h + i, '\n', len - i);
+        size_t lend = e ? (size_t)(e - h) : len;
+        if (left && lend - i > 12 && ci_eq8(load8(h + i), load8(ct))) {
+            if (w[0].at == NOT_FOUND && line_names_lit(h, i, lend, ct, 12, &w[0]))
+                left--;
+            else if (w[1].at == NOT_FOUND && line_names_lit(h, i, lend, te, 25, &w[1]))
+                left--;
+        }
+        if (!e)
+            break;
+        i = lend + 1;
+    }
+    *body_off = len;
     return len;
 }
 
@@ -1361,7 +1424,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     } else {
         struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
                               { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };
-        hl = find_fields(p, len, 0, 1, &boff, wt, 2);
+        hl = find_ct_te(p, len, &boff, wt);
         ct_found = wt[0].at != NOT_FOUND;
         te_found = wt[1].at != NOT_FOUND;
         ct_colon = wt[0].colon;
