@@ -771,7 +771,7 @@ idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
     unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
-        if (en->key == key && ci_name(x->h + en->off, name, nl)) {
+        if (en->key == key && ci_name_in(x->h + en->off, name, nl)) {
             *colon = en->colon;
             *eol = en->eol;
             return 1;
