@@ -1348,8 +1348,11 @@ static size_t finder_next(const struct finder *f, const char *t, size_t n, size_
  * line, and the token ends at a vblank (a run of them is one space in the
  * value), ';' or the line's end (the continuation after it starts with a
  * blank). Returns 0 when the value is empty, else the token, lower-cased
- * and cut to outsz - 1 bytes, is in out and its length in *tl. */
-static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
+ * and cut to outsz - 1 bytes, is in out and its length in *tl. h[0, rd)
+ * (rd >= hlen: the entity the block starts) may be read: the token's
+ * bytes are found sixteen at a time up to the line's end also when it is
+ * near the end of the block. */
+static int first_token(const char *h, size_t hlen, size_t rd, size_t colon, size_t eol,
                        char *out, size_t outsz, size_t *tl)
 {
     size_t j = colon + 1, lend = eol, next = eol < hlen ? eol + 1 : hlen;
@@ -1372,9 +1375,10 @@ static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
     size_t lim = lend - j < outsz - 1 ? lend : j + outsz - 1, k = j;
 #ifdef __SSE2__
     /* sixteen bytes at a time to the first byte up to ' ' or ';' (a
-     * superset of the stops: the loop below decides), within the block:
-     * the line's end (its CR or LF, or hlen) is a stop too */
-    while (k < lim && hlen - k >= 16) {
+     * superset of the stops: the loop below decides), within h[0, rd):
+     * the line's end (its CR or LF) is a stop too, and a stop past lim
+     * counts as lim */
+    while (k < lim && rd - k >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
         __m128i sp = _mm_set1_epi8(' ');
         unsigned m = (unsigned)_mm_movemask_epi8(
@@ -1441,7 +1445,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->depth = depth;
     /* lengths are known: no strlen, strchr or strcmp on the type */
     size_t tl = 0;
-    int has_ct = ct_found && first_token(p, hl, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
+    int has_ct = ct_found && first_token(p, hl, len, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
     if (!memchr(pt->type, '/', tl)) {
         size_t k = strlen(deftype);
         if (k >= sizeof pt->type)
@@ -1453,7 +1457,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     if (te_found) {
         char t[32];
         size_t el;
-        first_token(p, hl, te_colon, te_eol, t, sizeof t, &el);
+        first_token(p, hl, len, te_colon, te_eol, t, sizeof t, &el);
         pt->enc = encoding_of(t, el);
     }
     char b[BG_MIME_BOUNDARY_MAX + 2];
