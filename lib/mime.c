@@ -1125,6 +1125,43 @@ qp_block(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
 }
 #endif
 
+#ifdef NL_AVX2
+/* qp_block for 32 bytes (32 readable at in[*i], writable at out[*o]). */
+__attribute__((target("avx2"))) static inline void
+qp_block32(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(in + *i));
+    unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('=')));
+    if (!m) {
+        _mm256_storeu_si256((__m256i *)(void *)(out + *o), v);
+        *i += 32;
+        *o += 32;
+        return;
+    }
+    size_t k = (size_t)__builtin_ctz(m);
+    if (k >= 16) {
+        /* both loads before either store, as copy_short */
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + *i + k - 16));
+        _mm_storeu_si128((__m128i *)(void *)(out + *o), a);
+        _mm_storeu_si128((__m128i *)(void *)(out + *o + k - 16), b);
+    } else {
+        copy_short(out + *o, in + *i, k);
+    }
+    *o += k; /* room is left: k < 32 */
+    *i = qp_escape(in, inlen, *i + k, out, o);
+}
+
+/* The loop of bg_mime_qp_decode with room for all the input, 32 bytes a
+ * step: the offsets it reached. */
+__attribute__((target("avx2"))) static void
+qp_run_avx2(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    while (inlen - *i >= 32)
+        qp_block32(in, inlen, i, out, o);
+}
+#endif
+
 size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
                          size_t outsz)
 {
@@ -1134,6 +1171,10 @@ size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
      * for all the input, room for the next sixteen input bytes is room
      * for what they decode to, and only the input needs checking. */
     if (outsz >= inlen) {
+#ifdef NL_AVX2
+        if (have_avx2())
+            qp_run_avx2(in, inlen, &i, out, &o);
+#endif
         while (inlen - i >= 16)
             qp_block(in, inlen, &i, out, &o);
     }
