@@ -8,8 +8,11 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-/* AVX2 where the CPU has it (checked at run time): the line scans */
+#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(BG_MIME_NO_AVX2)
+/* AVX2 where the CPU has it (checked at run time): the line scans and
+ * quoted-printable runs. -DBG_MIME_NO_AVX2 builds the SSE2 code only (to
+ * test it on a CPU with AVX2). */
 #define NL_AVX2 1
 #include <immintrin.h>
 #endif
