@@ -902,6 +902,55 @@ START_TEST(walk_part_field_names)
 }
 END_TEST
 
+/* Values of words and single spaces (runs copied 16 or 32 bytes at a
+ * time) with the stops at every offset of a block: a lone space in a
+ * block's last byte, two spaces, a TAB, a control byte, a fold; at
+ * every size, against the naive unfolding. */
+START_TEST(field_value_random_runs)
+{
+    unsigned seed = 11;
+    static const char pre[] = "X-R:";
+    for (int round = 0; round < 300; round++) {
+        char v[400];
+        size_t vl = 0;
+        size_t want = 40 + rnd_next(&seed) % 300;
+        while (vl < want) {
+            unsigned r = rnd_next(&seed) % 24;
+            if (r == 0)
+                v[vl++] = '\t';
+            else if (r == 1 && vl + 3 < want) {
+                memcpy(v + vl, "\r\n ", 3);
+                vl += 3;
+            } else if (r == 2)
+                v[vl++] = '\x01';
+            else if (r < 7)
+                v[vl++] = ' ';
+            else
+                v[vl++] = (char)('a' + r);
+        }
+        size_t n = sizeof pre - 1 + vl;
+        char *p = malloc(n);
+        ck_assert_ptr_nonnull(p);
+        memcpy(p, pre, sizeof pre - 1);
+        memcpy(p + sizeof pre - 1, v, vl);
+        for (size_t sz = 0; sz <= vl + 2; sz += 1 + (sz > 40) * 3) {
+            char a[512], b[512], nm[8];
+            memset(a, 'A', sizeof a);
+            memset(b, 'B', sizeof b);
+            naive_value(v, vl, b, sz);
+            size_t pos = 0;
+            ck_assert(bg_mime_next_field(p, n, &pos, nm, sizeof nm, a, sz));
+            ck_assert_uint_eq(pos, n);
+            if (sz)
+                ck_assert_str_eq(a, b);
+            for (size_t k = sz; k < sizeof a; k++)
+                ck_assert_int_eq(a[k], 'A'); /* nothing past valsz */
+        }
+        free(p);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -921,6 +970,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, names_case_bits);
     tcase_add_test(t, index_line_windows);
     tcase_add_test(t, index_fold_at_window_edge);
+    tcase_add_test(t, field_value_random_runs);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
