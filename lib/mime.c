@@ -106,6 +106,18 @@ static inline void lower_copy(char *d, const char *s, size_t n)
         memcpy(d + n - 8, &x, 8);
         return;
     }
+    if (n >= 4) {
+        /* the first and the last four bytes (they may overlap), each
+         * lowered as a word whose high bytes are zero */
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        a = (uint32_t)lower8(a);
+        b = (uint32_t)lower8(b);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+        return;
+    }
     for (size_t m = 0; m < n; m++) {
         unsigned ch = (unsigned char)s[m];
         d[m] = (char)(ch | (unsigned)((ch - 'A') < 26u) << 5);
