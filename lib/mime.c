@@ -704,27 +704,19 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
 
 /* Longer names are not indexed by length (their key matches no lookup's)
  * and lookups of them scan. */
-#define IDX_NAME_MAX 1024u
-#define KEY_LONG (~0ull)
+#define IDX_NAME_MAX BG_MIME_IDX_NAME_MAX
 #define NO_ENT 0xffu
 
 _Static_assert(BG_MIME_HDRS_MAX < NO_ENT, "entry numbers fit a byte");
 _Static_assert((BG_MIME_HDRS_BUCKETS & (BG_MIME_HDRS_BUCKETS - 1)) == 0,
                "a power of two of buckets");
 
-/* The index key of a name of nlen bytes at s: equal for names equal but
- * for case (c | 0x20 maps both cases of a letter to one byte). */
+/* The index key of a name of nlen bytes at s (see mime.h): equal for
+ * names equal but for case. */
 static inline __attribute__((always_inline)) unsigned long long
 name_key(const char *s, size_t nlen)
 {
-    if (nlen >= IDX_NAME_MAX)
-        return KEY_LONG;
-    if (nlen == 0)
-        return 0;
-    unsigned f = (unsigned char)s[0] | 0x20u;
-    unsigned m = (unsigned char)s[nlen / 2] | 0x20u;
-    unsigned l = (unsigned char)s[nlen - 1] | 0x20u;
-    return (unsigned long long)nlen << 32 | f << 16 | m << 8 | l;
+    return bg_mime_name_key(s, nlen);
 }
 
 static unsigned key_bucket(unsigned long long key)
@@ -831,12 +823,9 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
  * is exactly the first line that names it; a name with either matches no
  * indexed name. Stores where the field is: its ':' and its line's end. */
 static inline __attribute__((always_inline)) int
-idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-             size_t *colon, size_t *eol)
+idx_probe_key(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+              unsigned long long key, size_t *colon, size_t *eol)
 {
-    /* always inline: the walk's names are literals, so their key and
-     * bucket fold at compile time, and a lookup saves the call */
-    unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
         if (en->key == key && ci_name_in(x->h + en->off, name, nl)) {
@@ -846,6 +835,15 @@ idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
         }
     }
     return 0;
+}
+
+static inline __attribute__((always_inline)) int
+idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+             size_t *colon, size_t *eol)
+{
+    /* always inline: the walk's names are literals, so their key and
+     * bucket fold at compile time, and a lookup saves the call */
+    return idx_probe_key(x, name, nl, name_key(name, nl), colon, eol);
 }
 
 /* The same for the lines not indexed (after idx_probe_at missed). */
@@ -874,13 +872,20 @@ static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_
 int bg_mime_hdr_get_n(const struct bg_mime_hdrs *x, const char *name,
                       size_t nl, int odd, char *val, size_t valsz)
 {
+    return bg_mime_hdr_get_k(x, name, nl, odd, name_key(name, nl), val, valsz);
+}
+
+int bg_mime_hdr_get_k(const struct bg_mime_hdrs *x, const char *name,
+                      size_t nl, int odd, unsigned long long key,
+                      char *val, size_t valsz)
+{
     /* the index holds names cut at the first ':' and trimmed of trailing
      * blanks: no indexed name equals an odd name (a ':' in it or a blank
      * at its end), so a hit is the answer, and only a miss needs to know
      * whether the name must be looked up the slow way (blanks inside a
      * name are the same either way) */
     size_t colon, eol;
-    if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
+    if (nl < IDX_NAME_MAX && idx_probe_key(x, name, nl, key, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);
         return 1;
     }

@@ -951,6 +951,51 @@ START_TEST(field_value_random_runs)
 }
 END_TEST
 
+/* Names of BG_MIME_IDX_NAME_MAX bytes and more (not indexed by key: their
+ * lookups scan) and names just below, through bg_mime_hdr_get (the key
+ * folded in the caller), bg_mime_hdr_get_n and bg_mime_hdr_get_k. */
+START_TEST(index_long_names)
+{
+    static const size_t lens[] = { BG_MIME_IDX_NAME_MAX - 1, BG_MIME_IDX_NAME_MAX,
+                                   BG_MIME_IDX_NAME_MAX + 1, 1500 };
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        size_t nl = lens[t];
+        char *name = malloc(nl + 1);
+        char *m = malloc(nl + 64);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_ptr_nonnull(m);
+        for (size_t k = 0; k < nl; k++)
+            name[k] = (char)('a' + k % 26);
+        name[nl] = 0;
+        size_t n = 0;
+        memcpy(m, "To: x\r\n", 7);
+        n = 7;
+        for (size_t k = 0; k < nl; k++)
+            m[n++] = (char)('A' + k % 26); /* the same name, other case */
+        memcpy(m + n, " : long\r\n", 9);
+        n += 9;
+        char *p = dup_exact(m, n);
+        struct bg_mime_hdrs x;
+        bg_mime_index(p, n, &x);
+        char a[32], b[32], c[32];
+        ck_assert_int_eq(bg_mime_header(p, n, name, a, sizeof a), 1);
+        ck_assert_str_eq(a, "long");
+        ck_assert_int_eq(bg_mime_hdr_get(&x, name, b, sizeof b), 1);
+        ck_assert_str_eq(b, "long");
+        ck_assert_int_eq(bg_mime_hdr_get_n(&x, name, nl, 0, c, sizeof c), 1);
+        ck_assert_str_eq(c, "long");
+        ck_assert_int_eq(bg_mime_hdr_get_k(&x, name, nl, 0, bg_mime_name_key(name, nl), c, sizeof c), 1);
+        ck_assert_str_eq(c, "long");
+        name[nl - 1] = '#';
+        ck_assert_int_eq(bg_mime_hdr_get(&x, name, b, sizeof b), 0);
+        ck_assert_str_eq(b, "");
+        free(p);
+        free(m);
+        free(name);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -971,6 +1016,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, index_line_windows);
     tcase_add_test(t, index_fold_at_window_edge);
     tcase_add_test(t, field_value_random_runs);
+    tcase_add_test(t, index_long_names);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
