@@ -847,19 +847,25 @@ idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
 }
 
 /* The same for the lines not indexed (after idx_probe_at missed). */
-static int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                       size_t *colon, size_t *eol)
+static int idx_scan_rest(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                         size_t *colon, size_t *eol)
 {
-    if (x->rest < x->hlen) {
-        struct want w = { name, nl, NOT_FOUND, 0, 0 };
-        find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
-        if (w.at != NOT_FOUND) {
-            *colon = w.colon;
-            *eol = w.eol;
-            return 1;
-        }
+    struct want w = { name, nl, NOT_FOUND, 0, 0 };
+    find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
+    if (w.at != NOT_FOUND) {
+        *colon = w.colon;
+        *eol = w.eol;
+        return 1;
     }
     return 0;
+}
+
+/* Inline: that every line is indexed (the common case) is known without
+ * a call. */
+static inline int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                              size_t *colon, size_t *eol)
+{
+    return x->rest < x->hlen && idx_scan_rest(x, name, nl, colon, eol);
 }
 
 /* Where the field called name is (its ':' and line end), from the index. */
