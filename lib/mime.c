@@ -1389,10 +1389,89 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
 /* A multipart without a usable boundary parameter (broken folding, or
  * MIME headers stripped by a relay): take the first "--token" line that
  * is followed by a "Content-" header line. Looks at the first 64 KiB. */
+#ifdef __SSE2__
+/* The first k in [from, end) with "\n--" at p + k (end + 2 <= len), or
+ * end: sixteen positions at a time while their three loads stay within
+ * p[0, len). */
+static size_t dd_next_sse2(const char *p, size_t len, size_t from, size_t end)
+{
+    size_t k = from;
+    const __m128i lf = _mm_set1_epi8('\n'), da = _mm_set1_epi8('-');
+    for (; k < end && len - k >= 18; k += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 1));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 2));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+            _mm_cmpeq_epi8(a, lf), _mm_and_si128(_mm_cmpeq_epi8(b, da), _mm_cmpeq_epi8(c, da))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            return k < end ? k : end;
+        }
+    }
+    for (; k < end; k++)
+        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
+            return k;
+    return end;
+}
+#endif
+
+#ifdef NL_AVX2
+/* The same, 32 positions at a time. */
+__attribute__((target("avx2"))) static size_t
+dd_next_avx2(const char *p, size_t len, size_t from, size_t end)
+{
+    size_t k = from;
+    const __m256i lf = _mm256_set1_epi8('\n'), da = _mm256_set1_epi8('-');
+    for (; k < end && len - k >= 34; k += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 1));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 2));
+        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
+            _mm256_cmpeq_epi8(a, lf), _mm256_and_si256(_mm256_cmpeq_epi8(b, da), _mm256_cmpeq_epi8(c, da))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            return k < end ? k : end;
+        }
+    }
+    return dd_next_sse2(p, len, k < end ? k : end, end);
+}
+#endif
+
+/* The next LF at or after from (and before end) that starts "\n--": the
+ * line after it is the next that may be a delimiter. */
+static size_t dd_next(const char *p, size_t len, size_t from, size_t end)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return dd_next_avx2(p, len, from, end);
+#endif
+#ifdef __SSE2__
+    return dd_next_sse2(p, len, from, end);
+#else
+    for (size_t k = from; k < end; k++)
+        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
+            return k;
+    return end;
+#endif
+}
+
 static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
 {
     size_t i = 0, lim = len < 65536 ? len : 65536;
-    while (i < lim) {
+    /* Only lines that start with "--" can be taken: the first line, and
+     * after it those after an LF that "--" follows, looked for a block
+     * at a time rather than a line at a time. A line starts before lim:
+     * its LF is before lim - 1; the LF and "--" are within len. */
+    if (lim == 0)
+        return 0;
+    size_t end = len >= 3 ? (lim - 1 < len - 2 ? lim - 1 : len - 2) : 0, from = 0;
+    for (int first = 1;; first = 0) {
+        if (!first) {
+            size_t k = dd_next(p, len, from, end);
+            if (k >= end)
+                return 0;
+            i = k + 1;
+        }
         size_t cl;
         size_t next = line_end(p, len, i, &cl);
         if (cl >= 3 && cl - 2 <= BG_MIME_BOUNDARY_MAX && p[i] == '-' && p[i + 1] == '-' &&
@@ -1415,9 +1494,8 @@ static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
                 return 1;
             }
         }
-        i = next;
+        from = next - 1; /* the LF that ends the line (or past end) */
     }
-    return 0;
 }
 
 /* A search for "\n--" boundary (f.m bytes, at most 255) through a body,

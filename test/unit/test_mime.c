@@ -996,6 +996,59 @@ START_TEST(index_long_names)
 }
 END_TEST
 
+/* The guessed boundary of a message without a Content-Type: the "--"
+ * line at every offset around the blocks it is looked for in, as the
+ * first line, too close to the end for a "Content-" line after it, and
+ * starting just before and just after the first 64 KiB. */
+static int walk_guesses(const char *body, size_t n)
+{
+    static const char hdr[] = "Subject: x\r\n\r\n";
+    char *m = malloc(sizeof hdr - 1 + n);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m, hdr, sizeof hdr - 1);
+    memcpy(m + sizeof hdr - 1, body, n);
+    char *p = dup_exact(m, sizeof hdr - 1 + n);
+    struct bg_mime_part parts[8];
+    size_t k = bg_mime_walk(p, sizeof hdr - 1 + n, 4, parts, 8);
+    ck_assert_uint_ge(k, 1);
+    int g = strcmp(parts[0].type, "multipart/mixed") == 0;
+    free(p);
+    free(m);
+    return g;
+}
+
+START_TEST(walk_guess_offsets)
+{
+    static char body[70000];
+    static const char tail[] = "--bnd\r\nContent-Type: text/plain\r\n\r\nx\r\n--bnd--\r\n";
+    for (size_t off = 0; off < 80; off++) {
+        memset(body, 'a', off);
+        if (off > 0)
+            body[off - 1] = '\n';
+        if (off > 3)
+            body[off / 2] = '-'; /* a lone '-' or "\n-" that is no delimiter */
+        memcpy(body + off, tail, sizeof tail - 1);
+        ck_assert_int_eq(walk_guesses(body, off + sizeof tail - 1), 1);
+        /* the "Content-" line cut short: nothing to guess */
+        ck_assert_int_eq(walk_guesses(body, off + 13), 0);
+        /* "--" without an LF before it */
+        if (off > 1) {
+            body[off - 1] = 'a';
+            ck_assert_int_eq(walk_guesses(body, off + sizeof tail - 1), 0);
+        }
+    }
+    for (size_t at = 65530; at < 65540; at++) {
+        memset(body, 'a', at);
+        for (size_t k = 70; k < at; k += 71)
+            body[k] = '\n';
+        body[at - 1] = '\n';
+        memcpy(body + at, tail, sizeof tail - 1);
+        /* a line that starts in the first 64 KiB may be the delimiter */
+        ck_assert_int_eq(walk_guesses(body, at + sizeof tail - 1), at < 65536);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -1026,6 +1079,7 @@ static Suite *make_suite(void)
     tcase_add_test(w, walk_near_miss_boundaries);
     tcase_add_test(w, walk_folded_type);
     tcase_add_test(w, walk_part_field_names);
+    tcase_add_test(w, walk_guess_offsets);
     suite_add_tcase(s, w);
     return s;
 }
