@@ -142,9 +142,10 @@ static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
 /* The LFs of a block found 64 bytes at a time: header lines are short,
  * and a memchr call per line costs more than the line's bytes. A window
  * of 64 bytes from base holds a bit per LF; each line end is a shift and
- * a count of trailing zeros, and a window is loaded (four SSE2 compares
- * of whole sixteen-byte blocks, the last bytes of the block one at a
- * time: loads stay within p[0, len)) only when the lines pass it. */
+ * a count of trailing zeros, and a window is loaded (two AVX2 compares
+ * in the functions compiled for AVX2, else four SSE2 ones; near the end
+ * of the block sixteen bytes and then one at a time: loads stay within
+ * p[0, len)) only when the lines pass it. */
 struct nlscan {
     const char *p;
     size_t len;
@@ -555,8 +556,7 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
 /* The value of the field whose line's first ':' is at colon and whose
  * line ends at eol (its LF, or hlen); returns its length. */
 static inline __attribute__((always_inline)) size_t
-value_of(const char *h, size_t hlen, size_t colon, size_t eol,
-                       char *val, size_t valsz)
+value_of(const char *h, size_t hlen, size_t colon, size_t eol, char *val, size_t valsz)
 {
     size_t lend = eol, vl;
     /* h[colon] is ':', so a CR before the LF is never the colon */
@@ -1408,9 +1408,6 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
     return close ? 2 : 1;
 }
 
-/* A multipart without a usable boundary parameter (broken folding, or
- * MIME headers stripped by a relay): take the first "--token" line that
- * is followed by a "Content-" header line. Looks at the first 64 KiB. */
 #ifdef __SSE2__
 /* The first k in [from, end) with "\n--" at p + k (end + 2 <= len), or
  * end: sixteen positions at a time while their three loads stay within
@@ -1470,6 +1467,7 @@ static size_t dd_next(const char *p, size_t len, size_t from, size_t end)
 #ifdef __SSE2__
     return dd_next_sse2(p, len, from, end);
 #else
+    (void)len;
     for (size_t k = from; k < end; k++)
         if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
             return k;
@@ -1477,6 +1475,9 @@ static size_t dd_next(const char *p, size_t len, size_t from, size_t end)
 #endif
 }
 
+/* A multipart without a usable boundary parameter (broken folding, or
+ * MIME headers stripped by a relay): take the first "--token" line that
+ * is followed by a "Content-" header line. Looks at the first 64 KiB. */
 static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
 {
     size_t i = 0, lim = len < 65536 ? len : 65536;
@@ -1612,6 +1613,8 @@ static int first_token(const char *h, size_t hlen, size_t rd, size_t colon, size
     }
     if (k > lim)
         k = lim;
+#else
+    (void)rd;
 #endif
     for (unsigned ch; k < lim && ((ch = (unsigned char)h[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
         ;
