@@ -8,6 +8,18 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(BG_MIME_NO_AVX2)
+/* AVX2 where the CPU has it (checked at run time): the line scans and
+ * quoted-printable runs. -DBG_MIME_NO_AVX2 builds the SSE2 code only (to
+ * test it on a CPU with AVX2). */
+#define NL_AVX2 1
+#include <immintrin.h>
+
+/* Does the CPU have AVX2? (__builtin_cpu_supports reads what libgcc's
+ * constructor found: no call.) */
+static inline int have_avx2(void) { return __builtin_cpu_supports("avx2") != 0; }
+#endif
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -60,7 +72,8 @@ static inline int ci_eq8(uint64_t a, uint64_t b)
 /* Do the n bytes at s name name (case-insensitively)? Words at 0, 8, ...
  * and one more that ends at n (it may overlap the one before), never
  * past n. */
-static int ci_name(const char *s, const char *name, size_t n)
+static inline __attribute__((always_inline)) int
+ci_name_in(const char *s, const char *name, size_t n)
 {
     if (n >= 8) {
         size_t m = 0;
@@ -75,6 +88,11 @@ static int ci_name(const char *s, const char *name, size_t n)
     return 1;
 }
 
+static int ci_name(const char *s, const char *name, size_t n)
+{
+    return ci_name_in(s, name, n);
+}
+
 /* Stores the n bytes at s lower-cased at d (the same way, never past n). */
 static inline void lower_copy(char *d, const char *s, size_t n)
 {
@@ -86,6 +104,18 @@ static inline void lower_copy(char *d, const char *s, size_t n)
         }
         uint64_t x = lower8(load8(s + n - 8));
         memcpy(d + n - 8, &x, 8);
+        return;
+    }
+    if (n >= 4) {
+        /* the first and the last four bytes (they may overlap), each
+         * lowered as a word whose high bytes are zero */
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        a = (uint32_t)lower8(a);
+        b = (uint32_t)lower8(b);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
         return;
     }
     for (size_t m = 0; m < n; m++) {
@@ -108,6 +138,117 @@ static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
     return nl ? e + 1 : len;
 }
 
+#ifdef __SSE2__
+/* The LFs of a block found 64 bytes at a time: header lines are short,
+ * and a memchr call per line costs more than the line's bytes. A window
+ * of 64 bytes from base holds a bit per LF; each line end is a shift and
+ * a count of trailing zeros, and a window is loaded (two AVX2 compares
+ * in the functions compiled for AVX2, else four SSE2 ones; near the end
+ * of the block sixteen bytes and then one at a time: loads stay within
+ * p[0, len)) only when the lines pass it. */
+struct nlscan {
+    const char *p;
+    size_t len;
+    size_t base;   /* the window is [base, base + 64) */
+    uint64_t mask; /* bit k: p[base + k] is an LF (base + k < len) */
+};
+
+#ifdef NL_AVX2
+__attribute__((target("avx2"))) static inline uint64_t nl_mask64_avx2(const char *s)
+{
+    const __m256i lf = _mm256_set1_epi8('\n');
+    uint64_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)s), lf));
+    uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)(s + 32)), lf));
+    return a | b << 32;
+}
+#endif
+
+/* The window at p + at; wide: with AVX2 (a constant where it is inlined,
+ * into a function compiled for AVX2 when it is 1). */
+static inline __attribute__((always_inline)) uint64_t
+nl_mask64(const char *p, size_t len, size_t at, int wide)
+{
+    const __m128i lf = _mm_set1_epi8('\n');
+    const char *s = p + at;
+    size_t n = len - at, k = 0;
+#ifdef NL_AVX2
+    if (wide && n >= 64)
+        return nl_mask64_avx2(s);
+#else
+    (void)wide;
+#endif
+    if (n >= 64) {
+        uint64_t a = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)s), lf));
+        uint64_t b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 16)), lf));
+        uint64_t c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 32)), lf));
+        uint64_t d = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + 48)), lf));
+        return a | b << 16 | c << 32 | d << 48;
+    }
+    uint64_t m = 0;
+    for (; n - k >= 16; k += 16)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                 _mm_loadu_si128((const __m128i *)(const void *)(s + k)), lf)) << k;
+    for (; k < n; k++)
+        m |= (uint64_t)(s[k] == '\n') << k;
+    return m;
+}
+
+static inline __attribute__((always_inline)) void
+nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
+{
+    s->p = p;
+    s->len = len;
+    s->base = from;
+    s->mask = from < len ? nl_mask64(p, len, from, wide) : 0;
+}
+
+/* The first LF at or after i, or len. i is never below the i of the call
+ * before (nor below the offset nl_init was given). */
+static inline __attribute__((always_inline)) size_t
+nl_next(struct nlscan *s, size_t i, int wide)
+{
+    for (;;) {
+        size_t d = i - s->base;
+        if (d < 64) {
+            uint64_t m = s->mask >> d;
+            if (m)
+                return i + (size_t)__builtin_ctzll(m);
+            i = s->base + 64;
+        }
+        if (i >= s->len)
+            return s->len;
+        s->base = i;
+        s->mask = nl_mask64(s->p, s->len, i, wide);
+    }
+}
+#else
+struct nlscan {
+    const char *p;
+    size_t len;
+};
+
+static inline void nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
+{
+    (void)from;
+    (void)wide;
+    s->p = p;
+    s->len = len;
+}
+
+static inline size_t nl_next(struct nlscan *s, size_t i, int wide)
+{
+    (void)wide;
+    const char *nl = i < s->len ? memchr(s->p + i, '\n', s->len - i) : NULL;
+    return nl ? (size_t)(nl - s->p) : s->len;
+}
+#endif
+
 /* memchr(s, ':', n) for the start of a header line: the ':' is usually
  * within the first sixteen bytes, found with one SSE2 compare for less
  * than the call costs. Loads stay within s[0, n). */
@@ -124,6 +265,22 @@ static inline const char *find_colon(const char *s, size_t n)
 #endif
     return memchr(s, ':', n);
 }
+
+#ifdef NL_AVX2
+/* find_colon with one AVX2 compare of the first 32 bytes (index_lines
+ * compiled for AVX2: names like X-MS-Exchange-... are longer than 16). */
+__attribute__((target("avx2"))) static inline const char *find_colon32(const char *s, size_t n)
+{
+    if (n >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
+        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(':')));
+        if (m)
+            return s + __builtin_ctz(m);
+        return memchr(s + 32, ':', n - 32);
+    }
+    return find_colon(s, n);
+}
+#endif
 
 /* Does an empty line ("", or a lone CR) start at i (< len)? Then the
  * offset of what follows it in *next. */
@@ -205,14 +362,25 @@ static inline __attribute__((always_inline)) size_t run16(const char *src, char 
 }
 #endif
 
-/* Unfold the value of a field whose first ':' is at colon; lend is the end
- * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
- * LF), next the start of the line after.
- * Stores the value into val (see bg_mime_next_field) and returns the
- * offset past the field's continuation lines. */
-static size_t field_value(const char *h, size_t hlen, size_t colon,
-                          size_t lend, size_t next, char *val, size_t valsz,
-                          size_t *olen)
+#ifdef NL_AVX2
+/* run16 for 32 bytes (no lone space is looked for in the last byte). */
+__attribute__((target("avx2"))) static inline size_t run32(const char *src, char *dst)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
+    _mm256_storeu_si256((__m256i *)(void *)dst, v);
+    const __m256i sp = _mm256_set1_epi8(' ');
+    unsigned b = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(v, sp), v));
+    unsigned lone = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, sp)) & ~(b >> 1) & 0x7fffffffu;
+    unsigned stop = b & ~lone;
+    return stop ? (size_t)__builtin_ctz(stop) : 32;
+}
+#endif
+
+/* field_value; wide: runs are copied 32 bytes at a time with AVX2 (a
+ * constant: 1 only where inlined into a function compiled for AVX2). */
+static inline __attribute__((always_inline)) size_t
+field_value_w(const char *h, size_t hlen, size_t colon, size_t lend, size_t next,
+              char *val, size_t valsz, size_t *olen, int wide)
 {
     size_t o = 0;
     int pend_sp = 0;
@@ -244,6 +412,17 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
             const size_t full = j + (valsz - 1 - o); /* o + 1 < valsz */
             const size_t lim = full < hlen ? full : hlen;
             for (;;) {
+#ifdef NL_AVX2
+                if (wide && lim - j >= 32) {
+                    size_t k = run32(h + j, val + o);
+                    o += k;
+                    j += k;
+                    if (k == 32)
+                        continue;
+                } else
+#else
+                (void)wide;
+#endif
 #ifdef __SSE2__
                 /* words and the single spaces between them alike: only
                  * a blank that is not a lone space (or the line's end)
@@ -306,6 +485,36 @@ static size_t field_value(const char *h, size_t hlen, size_t colon,
     return i;
 }
 
+static size_t field_value_sse2(const char *h, size_t hlen, size_t colon, size_t lend,
+                               size_t next, char *val, size_t valsz, size_t *olen)
+{
+    return field_value_w(h, hlen, colon, lend, next, val, valsz, olen, 0);
+}
+
+#ifdef NL_AVX2
+__attribute__((target("avx2"))) static size_t
+field_value_avx2(const char *h, size_t hlen, size_t colon, size_t lend, size_t next,
+                 char *val, size_t valsz, size_t *olen)
+{
+    return field_value_w(h, hlen, colon, lend, next, val, valsz, olen, 1);
+}
+#endif
+
+/* Unfold the value of a field whose first ':' is at colon; lend is the end
+ * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
+ * LF), next the start of the line after.
+ * Stores the value into val (see bg_mime_next_field) and returns the
+ * offset past the field's continuation lines. */
+static size_t field_value(const char *h, size_t hlen, size_t colon, size_t lend,
+                          size_t next, char *val, size_t valsz, size_t *olen)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return field_value_avx2(h, hlen, colon, lend, next, val, valsz, olen);
+#endif
+    return field_value_sse2(h, hlen, colon, lend, next, val, valsz, olen);
+}
+
 int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
                        char *name, size_t namesz, char *val, size_t valsz)
 {
@@ -346,8 +555,8 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
 
 /* The value of the field whose line's first ':' is at colon and whose
  * line ends at eol (its LF, or hlen); returns its length. */
-static size_t value_of(const char *h, size_t hlen, size_t colon, size_t eol,
-                       char *val, size_t valsz)
+static inline __attribute__((always_inline)) size_t
+value_of(const char *h, size_t hlen, size_t colon, size_t eol, char *val, size_t valsz)
 {
     size_t lend = eol, vl;
     /* h[colon] is ':', so a CR before the LF is never the colon */
@@ -436,6 +645,63 @@ static size_t find_fields(const char *h, size_t len, size_t from, int split,
     return len;
 }
 
+/* Does the line [i, lend) (not starting with a blank) name the literal
+ * name of nl bytes, as line_names decides? Inline with the name's bytes
+ * and length constant: its words are compared unrolled. */
+static inline __attribute__((always_inline)) int
+line_names_lit(const char *h, size_t i, size_t lend, const char *name, size_t nl,
+               struct want *w)
+{
+    if (lend - i <= nl)
+        return 0;
+    unsigned char after = (unsigned char)h[i + nl];
+    if ((after != ':' && after != ' ' && after != '\t') || !ci_name_in(h + i, name, nl))
+        return 0;
+    size_t j = i + nl;
+    while (j < lend && (h[j] == ' ' || h[j] == '\t'))
+        j++;
+    if (j < lend && h[j] == ':') {
+        /* no ':' in the name: the value starts after this one */
+        w->at = i;
+        w->colon = j;
+        w->eol = lend;
+        return 1;
+    }
+    return 0;
+}
+
+/* find_fields(h, len, 0, 1, body_off, w, 2) for the fields a part's walk
+ * needs, w[0] Content-Type and w[1] Content-Transfer-Encoding: a line
+ * names either only when its first eight bytes are "content-" (but for
+ * case), one compare of a word. */
+static size_t find_ct_te(const char *h, size_t len, size_t *body_off, struct want *w)
+{
+    static const char ct[] = "content-type", te[] = "content-transfer-encoding";
+    w[0].at = NOT_FOUND;
+    w[1].at = NOT_FOUND;
+    int left = 2;
+    size_t i = 0, next;
+    while (i < len) {
+        if (empty_line(h, len, i, &next)) {
+            *body_off = next;
+            return i;
+        }
+        const char *e = memchr(h + i, '\n', len - i);
+        size_t lend = e ? (size_t)(e - h) : len;
+        if (left && lend - i > 12 && ci_eq8(load8(h + i), load8(ct))) {
+            if (w[0].at == NOT_FOUND && line_names_lit(h, i, lend, ct, 12, &w[0]))
+                left--;
+            else if (w[1].at == NOT_FOUND && line_names_lit(h, i, lend, te, 25, &w[1]))
+                left--;
+        }
+        if (!e)
+            break;
+        i = lend + 1;
+    }
+    *body_off = len;
+    return len;
+}
+
 int bg_mime_header(const char *h, size_t hlen, const char *name,
                    char *val, size_t valsz)
 {
@@ -454,27 +720,19 @@ int bg_mime_header(const char *h, size_t hlen, const char *name,
 
 /* Longer names are not indexed by length (their key matches no lookup's)
  * and lookups of them scan. */
-#define IDX_NAME_MAX 1024u
-#define KEY_LONG (~0ull)
+#define IDX_NAME_MAX BG_MIME_IDX_NAME_MAX
 #define NO_ENT 0xffu
 
 _Static_assert(BG_MIME_HDRS_MAX < NO_ENT, "entry numbers fit a byte");
 _Static_assert((BG_MIME_HDRS_BUCKETS & (BG_MIME_HDRS_BUCKETS - 1)) == 0,
                "a power of two of buckets");
 
-/* The index key of a name of nlen bytes at s: equal for names equal but
- * for case (c | 0x20 maps both cases of a letter to one byte). */
+/* The index key of a name of nlen bytes at s (see mime.h): equal for
+ * names equal but for case. */
 static inline __attribute__((always_inline)) unsigned long long
 name_key(const char *s, size_t nlen)
 {
-    if (nlen >= IDX_NAME_MAX)
-        return KEY_LONG;
-    if (nlen == 0)
-        return 0;
-    unsigned f = (unsigned char)s[0] | 0x20u;
-    unsigned m = (unsigned char)s[nlen / 2] | 0x20u;
-    unsigned l = (unsigned char)s[nlen - 1] | 0x20u;
-    return (unsigned long long)nlen << 32 | f << 16 | m << 8 | l;
+    return bg_mime_name_key(s, nlen);
 }
 
 static unsigned key_bucket(unsigned long long key)
@@ -485,8 +743,14 @@ static unsigned key_bucket(unsigned long long key)
 /* Index the field lines of h: the block [0, len), or with split the
  * header block of the entity h[0, len) (see find_fields). Returns the
  * block's length. */
-static size_t index_lines(const char *h, size_t len, int split,
-                          struct bg_mime_hdrs *x)
+#ifdef NL_AVX2
+#define FIND_COLON_W(s, n, wide) ((wide) ? find_colon32((s), (n)) : find_colon((s), (n)))
+#else
+#define FIND_COLON_W(s, n, wide) find_colon((s), (n))
+#endif
+
+static inline __attribute__((always_inline)) size_t
+index_lines_w(const char *h, size_t len, int split, struct bg_mime_hdrs *x, int wide)
 {
     unsigned char tail[BG_MIME_HDRS_BUCKETS];
     memset(x->head, NO_ENT, sizeof x->head);
@@ -494,17 +758,18 @@ static size_t index_lines(const char *h, size_t len, int split,
     x->n = 0;
     x->rest = NOT_FOUND;
     size_t i = 0, next, hl = len, boff = len;
+    struct nlscan ns;
+    nl_init(&ns, h, len, 0, wide);
     while (i < len) {
         if (split && empty_line(h, len, i, &next)) {
             hl = i;
             boff = next;
             break;
         }
-        const char *e = memchr(h + i, '\n', len - i);
-        size_t lend = e ? (size_t)(e - h) : len;
+        size_t lend = nl_next(&ns, i, wide);
         const char *c;
         if (x->rest == NOT_FOUND && h[i] != ' ' && h[i] != '\t' &&
-            (c = find_colon(h + i, lend - i)) != NULL) {
+            (c = FIND_COLON_W(h + i, lend - i, wide)) != NULL) {
             if (x->n == BG_MIME_HDRS_MAX) {
                 x->rest = i;
                 if (!split)
@@ -528,8 +793,6 @@ static size_t index_lines(const char *h, size_t len, int split,
                 tail[b] = (unsigned char)k;
             }
         }
-        if (!e)
-            break;
         i = lend + 1;
     }
     x->hlen = hl;
@@ -538,6 +801,28 @@ static size_t index_lines(const char *h, size_t len, int split,
     x->msg_len = split ? len : NOT_FOUND;
     x->body_off = boff;
     return hl;
+}
+
+static size_t index_lines_sse2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+    return index_lines_w(h, len, split, x, 0);
+}
+
+#ifdef NL_AVX2
+__attribute__((target("avx2"))) static size_t
+index_lines_avx2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+    return index_lines_w(h, len, split, x, 1);
+}
+#endif
+
+static size_t index_lines(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return index_lines_avx2(h, len, split, x);
+#endif
+    return index_lines_sse2(h, len, split, x);
 }
 
 void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
@@ -560,15 +845,12 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
  * is exactly the first line that names it; a name with either matches no
  * indexed name. Stores where the field is: its ':' and its line's end. */
 static inline __attribute__((always_inline)) int
-idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-             size_t *colon, size_t *eol)
+idx_probe_key(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+              unsigned long long key, size_t *colon, size_t *eol)
 {
-    /* always inline: the walk's names are literals, so their key and
-     * bucket fold at compile time, and a lookup saves the call */
-    unsigned long long key = name_key(name, nl);
     for (unsigned k = x->head[key_bucket(key)]; k != NO_ENT; k = x->chain[k]) {
         const struct bg_mime_hdr_ent *en = &x->e[k];
-        if (en->key == key && ci_name(x->h + en->off, name, nl)) {
+        if (en->key == key && ci_name_in(x->h + en->off, name, nl)) {
             *colon = en->colon;
             *eol = en->eol;
             return 1;
@@ -577,20 +859,35 @@ idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
     return 0;
 }
 
-/* The same for the lines not indexed (after idx_probe_at missed). */
-static int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
-                       size_t *colon, size_t *eol)
+static inline __attribute__((always_inline)) int
+idx_probe_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+             size_t *colon, size_t *eol)
 {
-    if (x->rest < x->hlen) {
-        struct want w = { name, nl, NOT_FOUND, 0, 0 };
-        find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
-        if (w.at != NOT_FOUND) {
-            *colon = w.colon;
-            *eol = w.eol;
-            return 1;
-        }
+    /* always inline: the walk's names are literals, so their key and
+     * bucket fold at compile time, and a lookup saves the call */
+    return idx_probe_key(x, name, nl, name_key(name, nl), colon, eol);
+}
+
+/* The same for the lines not indexed (after idx_probe_at missed). */
+static int idx_scan_rest(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                         size_t *colon, size_t *eol)
+{
+    struct want w = { name, nl, NOT_FOUND, 0, 0 };
+    find_fields(x->h, x->hlen, x->rest, 0, NULL, &w, 1);
+    if (w.at != NOT_FOUND) {
+        *colon = w.colon;
+        *eol = w.eol;
+        return 1;
     }
     return 0;
+}
+
+/* Inline: that every line is indexed (the common case) is known without
+ * a call. */
+static inline int idx_rest_at(const struct bg_mime_hdrs *x, const char *name, size_t nl,
+                              size_t *colon, size_t *eol)
+{
+    return x->rest < x->hlen && idx_scan_rest(x, name, nl, colon, eol);
 }
 
 /* Where the field called name is (its ':' and line end), from the index. */
@@ -603,13 +900,20 @@ static inline int idx_find(const struct bg_mime_hdrs *x, const char *name, size_
 int bg_mime_hdr_get_n(const struct bg_mime_hdrs *x, const char *name,
                       size_t nl, int odd, char *val, size_t valsz)
 {
+    return bg_mime_hdr_get_k(x, name, nl, odd, name_key(name, nl), val, valsz);
+}
+
+int bg_mime_hdr_get_k(const struct bg_mime_hdrs *x, const char *name,
+                      size_t nl, int odd, unsigned long long key,
+                      char *val, size_t valsz)
+{
     /* the index holds names cut at the first ':' and trimmed of trailing
      * blanks: no indexed name equals an odd name (a ':' in it or a blank
      * at its end), so a hit is the answer, and only a miss needs to know
      * whether the name must be looked up the slow way (blanks inside a
      * name are the same either way) */
     size_t colon, eol;
-    if (nl < IDX_NAME_MAX && idx_probe_at(x, name, nl, &colon, &eol)) {
+    if (nl < IDX_NAME_MAX && idx_probe_key(x, name, nl, key, &colon, &eol)) {
         value_of(x->h, x->hlen, colon, eol, val, valsz);
         return 1;
     }
@@ -922,6 +1226,43 @@ qp_block(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
 }
 #endif
 
+#ifdef NL_AVX2
+/* qp_block for 32 bytes (32 readable at in[*i], writable at out[*o]). */
+__attribute__((target("avx2"))) static inline void
+qp_block32(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(in + *i));
+    unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('=')));
+    if (!m) {
+        _mm256_storeu_si256((__m256i *)(void *)(out + *o), v);
+        *i += 32;
+        *o += 32;
+        return;
+    }
+    size_t k = (size_t)__builtin_ctz(m);
+    if (k >= 16) {
+        /* both loads before either store, as copy_short */
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + *i + k - 16));
+        _mm_storeu_si128((__m128i *)(void *)(out + *o), a);
+        _mm_storeu_si128((__m128i *)(void *)(out + *o + k - 16), b);
+    } else {
+        copy_short(out + *o, in + *i, k);
+    }
+    *o += k; /* room is left: k < 32 */
+    *i = qp_escape(in, inlen, *i + k, out, o);
+}
+
+/* The loop of bg_mime_qp_decode with room for all the input, 32 bytes a
+ * step: the offsets it reached. */
+__attribute__((target("avx2"))) static void
+qp_run_avx2(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
+{
+    while (inlen - *i >= 32)
+        qp_block32(in, inlen, i, out, o);
+}
+#endif
+
 size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
                          size_t outsz)
 {
@@ -931,6 +1272,10 @@ size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
      * for all the input, room for the next sixteen input bytes is room
      * for what they decode to, and only the input needs checking. */
     if (outsz >= inlen) {
+#ifdef NL_AVX2
+        if (have_avx2())
+            qp_run_avx2(in, inlen, &i, out, &o);
+#endif
         while (inlen - i >= 16)
             qp_block(in, inlen, &i, out, &o);
     }
@@ -1063,13 +1408,93 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
     return close ? 2 : 1;
 }
 
+#ifdef __SSE2__
+/* The first k in [from, end) with "\n--" at p + k (end + 2 <= len), or
+ * end: sixteen positions at a time while their three loads stay within
+ * p[0, len). */
+static size_t dd_next_sse2(const char *p, size_t len, size_t from, size_t end)
+{
+    size_t k = from;
+    const __m128i lf = _mm_set1_epi8('\n'), da = _mm_set1_epi8('-');
+    for (; k < end && len - k >= 18; k += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 1));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 2));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+            _mm_cmpeq_epi8(a, lf), _mm_and_si128(_mm_cmpeq_epi8(b, da), _mm_cmpeq_epi8(c, da))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            return k < end ? k : end;
+        }
+    }
+    for (; k < end; k++)
+        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
+            return k;
+    return end;
+}
+#endif
+
+#ifdef NL_AVX2
+/* The same, 32 positions at a time. */
+__attribute__((target("avx2"))) static size_t
+dd_next_avx2(const char *p, size_t len, size_t from, size_t end)
+{
+    size_t k = from;
+    const __m256i lf = _mm256_set1_epi8('\n'), da = _mm256_set1_epi8('-');
+    for (; k < end && len - k >= 34; k += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 1));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 2));
+        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
+            _mm256_cmpeq_epi8(a, lf), _mm256_and_si256(_mm256_cmpeq_epi8(b, da), _mm256_cmpeq_epi8(c, da))));
+        if (m) {
+            k += (size_t)__builtin_ctz(m);
+            return k < end ? k : end;
+        }
+    }
+    return dd_next_sse2(p, len, k < end ? k : end, end);
+}
+#endif
+
+/* The next LF at or after from (and before end) that starts "\n--": the
+ * line after it is the next that may be a delimiter. */
+static size_t dd_next(const char *p, size_t len, size_t from, size_t end)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return dd_next_avx2(p, len, from, end);
+#endif
+#ifdef __SSE2__
+    return dd_next_sse2(p, len, from, end);
+#else
+    (void)len;
+    for (size_t k = from; k < end; k++)
+        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
+            return k;
+    return end;
+#endif
+}
+
 /* A multipart without a usable boundary parameter (broken folding, or
  * MIME headers stripped by a relay): take the first "--token" line that
  * is followed by a "Content-" header line. Looks at the first 64 KiB. */
 static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
 {
     size_t i = 0, lim = len < 65536 ? len : 65536;
-    while (i < lim) {
+    /* Only lines that start with "--" can be taken: the first line, and
+     * after it those after an LF that "--" follows, looked for a block
+     * at a time rather than a line at a time. A line starts before lim:
+     * its LF is before lim - 1; the LF and "--" are within len. */
+    if (lim == 0)
+        return 0;
+    size_t end = len >= 3 ? (lim - 1 < len - 2 ? lim - 1 : len - 2) : 0, from = 0;
+    for (int first = 1;; first = 0) {
+        if (!first) {
+            size_t k = dd_next(p, len, from, end);
+            if (k >= end)
+                return 0;
+            i = k + 1;
+        }
         size_t cl;
         size_t next = line_end(p, len, i, &cl);
         if (cl >= 3 && cl - 2 <= BG_MIME_BOUNDARY_MAX && p[i] == '-' && p[i + 1] == '-' &&
@@ -1092,9 +1517,8 @@ static int guess_boundary(const char *p, size_t len, char *b, size_t bsz)
                 return 1;
             }
         }
-        i = next;
+        from = next - 1; /* the LF that ends the line (or past end) */
     }
-    return 0;
 }
 
 /* A search for "\n--" boundary (f.m bytes, at most 255) through a body,
@@ -1145,8 +1569,11 @@ static size_t finder_next(const struct finder *f, const char *t, size_t n, size_
  * line, and the token ends at a vblank (a run of them is one space in the
  * value), ';' or the line's end (the continuation after it starts with a
  * blank). Returns 0 when the value is empty, else the token, lower-cased
- * and cut to outsz - 1 bytes, is in out and its length in *tl. */
-static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
+ * and cut to outsz - 1 bytes, is in out and its length in *tl. h[0, rd)
+ * (rd >= hlen: the entity the block starts) may be read: the token's
+ * bytes are found sixteen at a time up to the line's end also when it is
+ * near the end of the block. */
+static int first_token(const char *h, size_t hlen, size_t rd, size_t colon, size_t eol,
                        char *out, size_t outsz, size_t *tl)
 {
     size_t j = colon + 1, lend = eol, next = eol < hlen ? eol + 1 : hlen;
@@ -1169,9 +1596,10 @@ static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
     size_t lim = lend - j < outsz - 1 ? lend : j + outsz - 1, k = j;
 #ifdef __SSE2__
     /* sixteen bytes at a time to the first byte up to ' ' or ';' (a
-     * superset of the stops: the loop below decides), within the block:
-     * the line's end (its CR or LF, or hlen) is a stop too */
-    while (k < lim && hlen - k >= 16) {
+     * superset of the stops: the loop below decides), within h[0, rd):
+     * the line's end (its CR or LF) is a stop too, and a stop past lim
+     * counts as lim */
+    while (k < lim && rd - k >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
         __m128i sp = _mm_set1_epi8(' ');
         unsigned m = (unsigned)_mm_movemask_epi8(
@@ -1185,6 +1613,8 @@ static int first_token(const char *h, size_t hlen, size_t colon, size_t eol,
     }
     if (k > lim)
         k = lim;
+#else
+    (void)rd;
 #endif
     for (unsigned ch; k < lim && ((ch = (unsigned char)h[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
         ;
@@ -1221,7 +1651,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     } else {
         struct want wt[2] = { { "content-type", 12, NOT_FOUND, 0, 0 },
                               { "content-transfer-encoding", 25, NOT_FOUND, 0, 0 } };
-        hl = find_fields(p, len, 0, 1, &boff, wt, 2);
+        hl = find_ct_te(p, len, &boff, wt);
         ct_found = wt[0].at != NOT_FOUND;
         te_found = wt[1].at != NOT_FOUND;
         ct_colon = wt[0].colon;
@@ -1238,7 +1668,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     pt->depth = depth;
     /* lengths are known: no strlen, strchr or strcmp on the type */
     size_t tl = 0;
-    int has_ct = ct_found && first_token(p, hl, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
+    int has_ct = ct_found && first_token(p, hl, len, ct_colon, ct_eol, pt->type, sizeof pt->type, &tl);
     if (!memchr(pt->type, '/', tl)) {
         size_t k = strlen(deftype);
         if (k >= sizeof pt->type)
@@ -1250,7 +1680,7 @@ static void walk_entity(struct walk *w, const char *p, size_t len, int depth,
     if (te_found) {
         char t[32];
         size_t el;
-        first_token(p, hl, te_colon, te_eol, t, sizeof t, &el);
+        first_token(p, hl, len, te_colon, te_eol, t, sizeof t, &el);
         pt->enc = encoding_of(t, el);
     }
     char b[BG_MIME_BOUNDARY_MAX + 2];

@@ -75,17 +75,39 @@ size_t bg_mime_index_msg(const char *msg, size_t len, size_t *body_off,
  * scan, as bg_mime_header does) given by the caller. */
 int bg_mime_hdr_get_n(const struct bg_mime_hdrs *idx, const char *name,
                       size_t nl, int odd, char *val, size_t valsz);
+/* The index key of a name of nl bytes (struct bg_mime_hdr_ent's key):
+ * its length and its first, middle and last byte, case folded (c | 0x20
+ * maps both cases of a letter to one byte). Names of BG_MIME_IDX_NAME_MAX
+ * bytes or more are not indexed by it: they get a key no lookup has.
+ * Inline so that a literal name's key folds at compile time. */
+#define BG_MIME_IDX_NAME_MAX 1024u
+static inline unsigned long long bg_mime_name_key(const char *s, size_t nl)
+{
+    if (nl >= BG_MIME_IDX_NAME_MAX)
+        return ~0ull;
+    if (nl == 0)
+        return 0;
+    unsigned f = (unsigned char)s[0] | 0x20u;
+    unsigned m = (unsigned char)s[nl / 2] | 0x20u;
+    unsigned l = (unsigned char)s[nl - 1] | 0x20u;
+    return (unsigned long long)nl << 32 | f << 16 | m << 8 | l;
+}
+/* bg_mime_hdr_get_n with the name's key (bg_mime_name_key(name, nl))
+ * given by the caller. */
+int bg_mime_hdr_get_k(const struct bg_mime_hdrs *idx, const char *name,
+                      size_t nl, int odd, unsigned long long key,
+                      char *val, size_t valsz);
 /* Same result as bg_mime_header(idx->h, idx->hlen, name, val, valsz).
  * Inline so that for a literal name (all callers' case) the compiler
- * folds strlen and the checks for ':' and a trailing blank: each cost
- * a libc call per lookup. */
+ * folds strlen, the checks for ':' and a trailing blank (each cost a
+ * libc call per lookup) and the name's key. */
 static inline int bg_mime_hdr_get(const struct bg_mime_hdrs *idx,
                                   const char *name, char *val, size_t valsz)
 {
     size_t nl = strlen(name);
     int odd = (nl > 0 && (name[nl - 1] == ' ' || name[nl - 1] == '\t')) ||
               memchr(name, ':', nl) != NULL;
-    return bg_mime_hdr_get_n(idx, name, nl, odd, val, valsz);
+    return bg_mime_hdr_get_k(idx, name, nl, odd, bg_mime_name_key(name, nl), val, valsz);
 }
 
 /* From a Content-Type value: the media type lower-cased ("text/plain"). */

@@ -692,6 +692,363 @@ START_TEST(walk_folded_type)
 }
 END_TEST
 
+/* A reference index of the block [0, hlen): every line that does not
+ * start with a blank and has a ':' is a field (memchr per line). */
+struct ref_ent {
+    size_t off, colon, eol;
+};
+
+static size_t ref_index(const char *h, size_t hlen, struct ref_ent *e, size_t max, size_t *rest)
+{
+    size_t n = 0, i = 0;
+    *rest = hlen;
+    while (i < hlen) {
+        const char *nl = memchr(h + i, '\n', hlen - i);
+        size_t lend = nl ? (size_t)(nl - h) : hlen;
+        const char *c = h[i] != ' ' && h[i] != '\t' ? memchr(h + i, ':', lend - i) : NULL;
+        if (c) {
+            if (n == max) {
+                *rest = i;
+                break;
+            }
+            e[n].off = i;
+            e[n].colon = (size_t)(c - h);
+            e[n].eol = lend;
+            n++;
+        }
+        i = lend + 1;
+    }
+    return n;
+}
+
+static unsigned rnd_next(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+/* The index must find the same lines as the reference, and the split
+ * the same end, whatever the lines' lengths against the windows the
+ * line ends are found in (64 bytes): lines of 0 to 150 bytes, folded
+ * lines, CRLF and LF, NUL and CR bytes inside lines, lines without a
+ * ':', blocks with and without the empty line and the final LF, and
+ * more fields than are indexed. */
+START_TEST(index_line_windows)
+{
+    unsigned seed = 7;
+    static char buf[16384];
+    for (int round = 0; round < 400; round++) {
+        size_t n = 0;
+        int lines = 1 + (int)(rnd_next(&seed) % (round % 3 == 0 ? 90 : 20));
+        for (int l = 0; l < lines && n < sizeof buf - 400; l++) {
+            unsigned kind = rnd_next(&seed) % 8;
+            size_t len = rnd_next(&seed) % (kind == 0 ? 150 : 70);
+            size_t st = n;
+            if (kind == 1)
+                buf[n++] = rnd_next(&seed) & 1 ? ' ' : '\t'; /* folded */
+            for (size_t k = 0; k < len; k++) {
+                unsigned r = rnd_next(&seed) % 40;
+                buf[n++] = r == 0 ? ':' : r == 1 ? ' ' : r == 2 ? '\0' : r == 3 ? '\r'
+                         : (char)('a' + r % 26);
+            }
+            if (kind >= 4 && n - st > 2)
+                buf[st + 1 + rnd_next(&seed) % (n - st - 2)] = ':';
+            if (rnd_next(&seed) & 1)
+                buf[n++] = '\r';
+            buf[n++] = '\n';
+        }
+        unsigned end = rnd_next(&seed) % 4;
+        if (end == 0)
+            n--; /* no final LF */
+        else if (end == 1) {
+            memcpy(buf + n, "\r\nbody: x\n", 10); /* an empty line, CRLF */
+            n += 10;
+        } else if (end == 2) {
+            memcpy(buf + n, "\nbody\n", 6);
+            n += 6;
+        } else {
+            buf[n++] = '\r'; /* a lone CR ends the block and the input */
+        }
+        char *p = dup_exact(buf, n);
+        struct ref_ent re[BG_MIME_HDRS_MAX];
+        struct bg_mime_hdrs x;
+        size_t rest;
+
+        size_t rn = ref_index(p, n, re, BG_MIME_HDRS_MAX, &rest);
+        bg_mime_index(p, n, &x);
+        ck_assert_uint_eq(x.n, rn);
+        ck_assert_uint_eq(x.hlen, n);
+        ck_assert_uint_eq(x.rest, rest);
+        for (size_t k = 0; k < rn; k++) {
+            ck_assert_uint_eq(x.e[k].off, re[k].off);
+            ck_assert_uint_eq(x.e[k].colon, re[k].colon);
+            ck_assert_uint_eq(x.e[k].eol, re[k].eol);
+        }
+
+        size_t boff1, boff2;
+        size_t hl1 = bg_mime_split(p, n, &boff1);
+        size_t hl2 = bg_mime_index_msg(p, n, &boff2, &x);
+        ck_assert_uint_eq(hl1, hl2);
+        ck_assert_uint_eq(boff1, boff2);
+        ck_assert_uint_eq(x.hlen, hl1);
+        rn = ref_index(p, hl1, re, BG_MIME_HDRS_MAX, &rest);
+        ck_assert_uint_eq(x.n, rn);
+        ck_assert_uint_eq(x.rest, rest);
+        for (size_t k = 0; k < rn; k++) {
+            ck_assert_uint_eq(x.e[k].off, re[k].off);
+            ck_assert_uint_eq(x.e[k].colon, re[k].colon);
+            ck_assert_uint_eq(x.e[k].eol, re[k].eol);
+        }
+        static const char *names[] = { "a", "ab", "abc", "body", "qrstu", "content-type" };
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            same_as_header(&x, names[k]);
+        free(p);
+    }
+}
+END_TEST
+
+/* Folded lines whose fold starts right at a window's edge (offsets 63,
+ * 64, 65 from the block's start), CRLF and LF. */
+START_TEST(index_fold_at_window_edge)
+{
+    for (size_t at = 58; at < 72; at++) {
+        for (int crlf = 0; crlf < 2; crlf++) {
+            char buf[512];
+            size_t n = 0;
+            /* "Subject: xxx...\r\n" ending so that the fold starts at at */
+            const char *eol = crlf ? "\r\n" : "\n";
+            size_t el = strlen(eol);
+            memcpy(buf, "Subject: ", 9);
+            n = 9;
+            while (n + el < at)
+                buf[n++] = 'x';
+            memcpy(buf + n, eol, el);
+            n += el;
+            ck_assert_uint_eq(n, at < 9 + el ? 9 + el : at);
+            static const char rest[] = "\tfolded: not a field";
+            memcpy(buf + n, rest, sizeof rest - 1);
+            n += sizeof rest - 1;
+            memcpy(buf + n, eol, el);
+            n += el;
+            memcpy(buf + n, "To: y", 5);
+            n += 5;
+            memcpy(buf + n, eol, el);
+            n += el;
+            memcpy(buf + n, eol, el);
+            n += el;
+            memcpy(buf + n, "body", 4);
+            n += 4;
+            char *p = dup_exact(buf, n);
+            struct bg_mime_hdrs x;
+            size_t boff;
+            size_t hl = bg_mime_index_msg(p, n, &boff, &x);
+            ck_assert_uint_eq(boff, n - 4);
+            ck_assert_uint_eq(hl, n - 4 - el);
+            ck_assert_uint_eq(x.n, 2);
+            char v[256];
+            ck_assert(bg_mime_hdr_get(&x, "subject", v, sizeof v));
+            ck_assert_uint_eq(strlen(v), at - el - 9 + 1 + strlen("folded: not a field"));
+            ck_assert(strstr(v, "x folded: not a field") != NULL);
+            ck_assert_int_eq(bg_mime_hdr_get(&x, "folded", v, sizeof v), 0);
+            ck_assert(bg_mime_hdr_get(&x, "to", v, sizeof v));
+            ck_assert_str_eq(v, "y");
+            free(p);
+        }
+    }
+}
+END_TEST
+
+/* A part's Content-Type and Content-Transfer-Encoding: names in any
+ * case, blanks before the ':', look-alike names that are not them, the
+ * first of two, a type on the block's last line and in an entity that
+ * has no empty line (no LF after it), NUL bytes in the headers. */
+START_TEST(walk_part_field_names)
+{
+    static const char m[] =
+        "Content-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        "--zz\r\n"
+        "Content-Typo: image/gif\r\n"
+        "Content-Type-X: image/png\r\n"
+        "content-TRANSFER-encoding \t: Base64\r\n"
+        "CONTENT-TYPE  : Text/HTML; charset=x\r\n"
+        "Content-Type: text/rfc822-headers\r\n"
+        "\r\n"
+        "PGI+\r\n"
+        "--zz\r\n"
+        "X-A: \0b\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n"
+        "Content-Type: message/delivery-status\r\n"
+        "\r\n"
+        "--zz\r\n"
+        "Content-Transfer-Encodin: base64\r\n"
+        "Content-Type: application/x-y\n"
+        "--zz\r\n"
+        "Content-type:text/x-last";
+    char *p = dup_exact(m, sizeof m - 1);
+    struct bg_mime_part parts[8];
+    size_t n = bg_mime_walk(p, sizeof m - 1, 4, parts, 8);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(parts[1].type, "text/html");
+    ck_assert_int_eq(parts[1].enc, BG_ENC_BASE64);
+    ck_assert_str_eq(parts[2].type, "message/delivery-status");
+    ck_assert_int_eq(parts[2].enc, BG_ENC_QP);
+    ck_assert_uint_eq(parts[2].body_len, 0);
+    ck_assert_str_eq(parts[3].type, "application/x-y");
+    ck_assert_int_eq(parts[3].enc, BG_ENC_IDENTITY);
+    ck_assert_uint_eq(parts[3].body_len, 0);
+    ck_assert_str_eq(parts[4].type, "text/x-last");
+    ck_assert_uint_eq(parts[4].hdr_len, strlen("Content-type:text/x-last"));
+    free(p);
+}
+END_TEST
+
+/* Values of words and single spaces (runs copied 16 or 32 bytes at a
+ * time) with the stops at every offset of a block: a lone space in a
+ * block's last byte, two spaces, a TAB, a control byte, a fold; at
+ * every size, against the naive unfolding. */
+START_TEST(field_value_random_runs)
+{
+    unsigned seed = 11;
+    static const char pre[] = "X-R:";
+    for (int round = 0; round < 300; round++) {
+        char v[400];
+        size_t vl = 0;
+        size_t want = 40 + rnd_next(&seed) % 300;
+        while (vl < want) {
+            unsigned r = rnd_next(&seed) % 24;
+            if (r == 0)
+                v[vl++] = '\t';
+            else if (r == 1 && vl + 3 < want) {
+                memcpy(v + vl, "\r\n ", 3);
+                vl += 3;
+            } else if (r == 2)
+                v[vl++] = '\x01';
+            else if (r < 7)
+                v[vl++] = ' ';
+            else
+                v[vl++] = (char)('a' + r);
+        }
+        size_t n = sizeof pre - 1 + vl;
+        char *p = malloc(n);
+        ck_assert_ptr_nonnull(p);
+        memcpy(p, pre, sizeof pre - 1);
+        memcpy(p + sizeof pre - 1, v, vl);
+        for (size_t sz = 0; sz <= vl + 2; sz += 1 + (sz > 40) * 3) {
+            char a[512], b[512], nm[8];
+            memset(a, 'A', sizeof a);
+            memset(b, 'B', sizeof b);
+            naive_value(v, vl, b, sz);
+            size_t pos = 0;
+            ck_assert(bg_mime_next_field(p, n, &pos, nm, sizeof nm, a, sz));
+            ck_assert_uint_eq(pos, n);
+            if (sz)
+                ck_assert_str_eq(a, b);
+            for (size_t k = sz; k < sizeof a; k++)
+                ck_assert_int_eq(a[k], 'A'); /* nothing past valsz */
+        }
+        free(p);
+    }
+}
+END_TEST
+
+/* Names of BG_MIME_IDX_NAME_MAX bytes and more (not indexed by key: their
+ * lookups scan) and names just below, through bg_mime_hdr_get (the key
+ * folded in the caller), bg_mime_hdr_get_n and bg_mime_hdr_get_k. */
+START_TEST(index_long_names)
+{
+    static const size_t lens[] = { BG_MIME_IDX_NAME_MAX - 1, BG_MIME_IDX_NAME_MAX,
+                                   BG_MIME_IDX_NAME_MAX + 1, 1500 };
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        size_t nl = lens[t];
+        char *name = malloc(nl + 1);
+        char *m = malloc(nl + 64);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_ptr_nonnull(m);
+        for (size_t k = 0; k < nl; k++)
+            name[k] = (char)('a' + k % 26);
+        name[nl] = 0;
+        size_t n = 0;
+        memcpy(m, "To: x\r\n", 7);
+        n = 7;
+        for (size_t k = 0; k < nl; k++)
+            m[n++] = (char)('A' + k % 26); /* the same name, other case */
+        memcpy(m + n, " : long\r\n", 9);
+        n += 9;
+        char *p = dup_exact(m, n);
+        struct bg_mime_hdrs x;
+        bg_mime_index(p, n, &x);
+        char a[32], b[32], c[32];
+        ck_assert_int_eq(bg_mime_header(p, n, name, a, sizeof a), 1);
+        ck_assert_str_eq(a, "long");
+        ck_assert_int_eq(bg_mime_hdr_get(&x, name, b, sizeof b), 1);
+        ck_assert_str_eq(b, "long");
+        ck_assert_int_eq(bg_mime_hdr_get_n(&x, name, nl, 0, c, sizeof c), 1);
+        ck_assert_str_eq(c, "long");
+        ck_assert_int_eq(bg_mime_hdr_get_k(&x, name, nl, 0, bg_mime_name_key(name, nl), c, sizeof c), 1);
+        ck_assert_str_eq(c, "long");
+        name[nl - 1] = '#';
+        ck_assert_int_eq(bg_mime_hdr_get(&x, name, b, sizeof b), 0);
+        ck_assert_str_eq(b, "");
+        free(p);
+        free(m);
+        free(name);
+    }
+}
+END_TEST
+
+/* The guessed boundary of a message without a Content-Type: the "--"
+ * line at every offset around the blocks it is looked for in, as the
+ * first line, too close to the end for a "Content-" line after it, and
+ * starting just before and just after the first 64 KiB. */
+static int walk_guesses(const char *body, size_t n)
+{
+    static const char hdr[] = "Subject: x\r\n\r\n";
+    char *m = malloc(sizeof hdr - 1 + n);
+    ck_assert_ptr_nonnull(m);
+    memcpy(m, hdr, sizeof hdr - 1);
+    memcpy(m + sizeof hdr - 1, body, n);
+    char *p = dup_exact(m, sizeof hdr - 1 + n);
+    struct bg_mime_part parts[8];
+    size_t k = bg_mime_walk(p, sizeof hdr - 1 + n, 4, parts, 8);
+    ck_assert_uint_ge(k, 1);
+    int g = strcmp(parts[0].type, "multipart/mixed") == 0;
+    free(p);
+    free(m);
+    return g;
+}
+
+START_TEST(walk_guess_offsets)
+{
+    static char body[70000];
+    static const char tail[] = "--bnd\r\nContent-Type: text/plain\r\n\r\nx\r\n--bnd--\r\n";
+    for (size_t off = 0; off < 80; off++) {
+        memset(body, 'a', off);
+        if (off > 0)
+            body[off - 1] = '\n';
+        if (off > 3)
+            body[off / 2] = '-'; /* a lone '-' or "\n-" that is no delimiter */
+        memcpy(body + off, tail, sizeof tail - 1);
+        ck_assert_int_eq(walk_guesses(body, off + sizeof tail - 1), 1);
+        /* the "Content-" line cut short: nothing to guess */
+        ck_assert_int_eq(walk_guesses(body, off + 13), 0);
+        /* "--" without an LF before it */
+        if (off > 1) {
+            body[off - 1] = 'a';
+            ck_assert_int_eq(walk_guesses(body, off + sizeof tail - 1), 0);
+        }
+    }
+    for (size_t at = 65530; at < 65540; at++) {
+        memset(body, 'a', at);
+        for (size_t k = 70; k < at; k += 71)
+            body[k] = '\n';
+        body[at - 1] = '\n';
+        memcpy(body + at, tail, sizeof tail - 1);
+        /* a line that starts in the first 64 KiB may be the delimiter */
+        ck_assert_int_eq(walk_guesses(body, at + sizeof tail - 1), at < 65536);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mime");
@@ -709,6 +1066,10 @@ static Suite *make_suite(void)
     tcase_add_test(t, decoders_cut);
     tcase_add_test(t, qp_blocks);
     tcase_add_test(t, names_case_bits);
+    tcase_add_test(t, index_line_windows);
+    tcase_add_test(t, index_fold_at_window_edge);
+    tcase_add_test(t, field_value_random_runs);
+    tcase_add_test(t, index_long_names);
     suite_add_tcase(s, t);
     TCase *w = tcase_create("walk");
     tcase_set_timeout(w, 60);
@@ -717,6 +1078,8 @@ static Suite *make_suite(void)
     tcase_add_test(w, walk_long_line_of_boundaries);
     tcase_add_test(w, walk_near_miss_boundaries);
     tcase_add_test(w, walk_folded_type);
+    tcase_add_test(w, walk_part_field_names);
+    tcase_add_test(w, walk_guess_offsets);
     suite_add_tcase(s, w);
     return s;
 }
