@@ -1200,11 +1200,16 @@ static size_t strip_repeated_codes(char *d)
     }
     /* a repeat starts with d[0]: jump from one d[0] to the next, move
      * the kept text in pieces; w stays 4 or more behind r once a repeat
-     * was dropped, so every byte looked at is still the original */
+     * was dropped, so every byte looked at is still the original. A
+     * repeat follows a blank IN THE OUTPUT: the byte before x there is
+     * x[-1] when text is kept before x, and w[-1] when x starts right
+     * where a dropped repeat ended ("550 a 550-550 b": the second "550 "
+     * too) - else a second pass would drop what the first kept. */
     char *w = d + 4;
     const char *r = d + 4, *from = r, *x;
     while ((x = strchr(from, d[0])) != NULL) {
-        if (x[-1] == ' ' && x[1] == d[1] && x[2] == d[2] && (x[3] == '-' || x[3] == ' ')) {
+        char before = x == r ? w[-1] : x[-1];
+        if (before == ' ' && x[1] == d[1] && x[2] == d[2] && (x[3] == '-' || x[3] == ' ')) {
             const char *q = x + 4;
             if (sl && strncmp(q, st, sl) == 0 && (q[sl] == ' ' || q[sl] == 0))
                 q += sl;

@@ -874,6 +874,52 @@ START_TEST(repeated_codes_hostile)
 }
 END_TEST
 
+/* A diagnostic of one recipient, from a DSN whose Diagnostic-Code is
+ * "smtp; " dc (NULL when the parse finds no recipient). */
+static struct bg_dsn *parse_diag(const char *dc)
+{
+    char msg[2048];
+    int n = snprintf(msg, sizeof msg,
+        "From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Final-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+        "Diagnostic-Code: smtp; %s\r\n\r\n--b--\r\n", dc);
+    ck_assert(n > 0 && (size_t)n < sizeof msg);
+    int rc;
+    struct bg_dsn *d = parse_mem(msg, (size_t)n, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    return d;
+}
+
+/* Codes repeated by a multi-line reply are dropped once, and what is
+ * kept is final: the diagnostic fed back in comes out unchanged (a
+ * "550-550 b" right after a dropped repeat used to survive one pass and
+ * not the next). */
+START_TEST(repeated_codes_fixed_point)
+{
+    static const struct { const char *in, *want; } t[] = {
+        { "550 a 550-550 b", "550 a b" },
+        { "550 a 550-550-550 b", "550 a b" },
+        { "550-5.1.1 user 550-5.1.1 unknown 550 5.1.1 here", "550-5.1.1 user unknown here" },
+        { "550 5.7.1 blocked 550 5.7.1 550 5.7.1 see", "550 5.7.1 blocked see" },
+        { "450 4.2.0 try 450-450 450 later", "450 4.2.0 try later" },
+        { "550 x550 y", "550 x550 y" },
+        { "554 a 554- b", "554 a b" },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        struct bg_dsn *d = parse_diag(t[i].in);
+        ck_assert_msg(strcmp(d->r[0].diag, t[i].want) == 0, "%zu: \"%s\" -> \"%s\", want \"%s\"",
+                      i, t[i].in, d->r[0].diag, t[i].want);
+        struct bg_dsn *again = parse_diag(d->r[0].diag);
+        ck_assert_str_eq(again->r[0].diag, d->r[0].diag);
+        free(again);
+        free(d);
+    }
+}
+END_TEST
+
 /* ---- the scanners' answers (one-pass rewrites must keep them) ---------- */
 
 START_TEST(format_mark_table_order)
@@ -1220,6 +1266,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, sendmail_transcript_command);
     tcase_add_test(f, status_refined_from_reply);
     tcase_add_test(f, repeated_codes_hostile);
+    tcase_add_test(f, repeated_codes_fixed_point);
     tcase_add_test(f, courier);
     tcase_add_test(f, ses_json);
     tcase_add_test(f, domino);
