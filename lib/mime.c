@@ -1175,8 +1175,10 @@ static inline size_t qp_escape(const char *in, size_t inlen, size_t i, char *out
     return i + 1;
 }
 
+#ifdef __SSE2__
 /* Copies n < 16 bytes with a few loads and stores that may overlap
- * (first and last 8, 4, 2 bytes): the end of a run, cheaper than a loop. */
+ * (first and last 8, 4, 2 bytes): the end of a run, cheaper than a loop.
+ * (Only the SIMD runs below use it.) */
 static inline void copy_short(char *dst, const char *src, size_t n)
 {
     if (n >= 8) {
@@ -1202,7 +1204,6 @@ static inline void copy_short(char *dst, const char *src, size_t n)
     }
 }
 
-#ifdef __SSE2__
 /* Sixteen bytes of quoted-printable text at in[*i] (16 readable there, 16
  * writable at out[*o]): copied whole when they hold no '=', else the
  * bytes before the first '=' (nothing past what is decoded is stored) and
