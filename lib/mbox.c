@@ -6,13 +6,15 @@
  *
  * The buffer holds at most one message (max_msg bytes) plus one read
  * chunk; data before the current message is dropped by moving the rest
- * to the front. A postmark is found with memmem() on "\nFrom "; a search
+ * to the front. A postmark is a "\nFrom ": its "\nFr" is found by
+ * bg_mime_next_lf2 (SIMD, many bytes per step; glibc's memmem took a
+ * tenth of `classify --mbox`'s time) and the rest compared; a search
  * that ran off the end of the data resumes 5 bytes before it, so a
  * postmark split between two reads is still found, and no byte is
  * searched more than a few times: linear in the size of the mailbox.
  */
-#define _GNU_SOURCE /* memmem */
 #include "mbox.h"
+#include "mime.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -82,10 +84,14 @@ static size_t next_postmark(struct bg_mbox *m, size_t from, size_t *keep)
 {
     for (;;) {
         if (m->len >= from + PM_LEN) {
-            const char *p = memmem(m->buf + from, m->len - from, postmark, PM_LEN);
-            if (p)
-                return (size_t)(p - m->buf) + 1;
-            from = m->len - (PM_LEN - 1);
+            /* candidates k < end have all PM_LEN bytes in the data */
+            size_t end = m->len - (PM_LEN - 1), k = from;
+            while ((k = bg_mime_next_lf2(m->buf, m->len, k, end, 'F', 'r')) < end) {
+                if (memcmp(m->buf + k + 3, postmark + 3, PM_LEN - 3) == 0)
+                    return k + 1;
+                k++;
+            }
+            from = end;
         }
         if (m->eof || m->err)
             return m->len;

@@ -1410,26 +1410,25 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
 }
 
 #ifdef __SSE2__
-/* The first k in [from, end) with "\n--" at p + k (end + 2 <= len), or
- * end: sixteen positions at a time while their three loads stay within
- * p[0, len). */
-static size_t dd_next_sse2(const char *p, size_t len, size_t from, size_t end)
+/* bg_mime_next_lf2: sixteen positions at a time while their three loads
+ * stay within p[0, len). */
+static size_t lf2_sse2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
 {
     size_t k = from;
-    const __m128i lf = _mm_set1_epi8('\n'), da = _mm_set1_epi8('-');
+    const __m128i lf = _mm_set1_epi8('\n'), x1 = _mm_set1_epi8(c1), x2 = _mm_set1_epi8(c2);
     for (; k < end && len - k >= 18; k += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 1));
         __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 2));
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
-            _mm_cmpeq_epi8(a, lf), _mm_and_si128(_mm_cmpeq_epi8(b, da), _mm_cmpeq_epi8(c, da))));
+            _mm_cmpeq_epi8(a, lf), _mm_and_si128(_mm_cmpeq_epi8(b, x1), _mm_cmpeq_epi8(c, x2))));
         if (m) {
             k += (size_t)__builtin_ctz(m);
             return k < end ? k : end;
         }
     }
     for (; k < end; k++)
-        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
+        if (p[k] == '\n' && p[k + 1] == c1 && p[k + 2] == c2)
             return k;
     return end;
 }
@@ -1438,42 +1437,47 @@ static size_t dd_next_sse2(const char *p, size_t len, size_t from, size_t end)
 #ifdef NL_AVX2
 /* The same, 32 positions at a time. */
 __attribute__((target("avx2"))) static size_t
-dd_next_avx2(const char *p, size_t len, size_t from, size_t end)
+lf2_avx2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
 {
     size_t k = from;
-    const __m256i lf = _mm256_set1_epi8('\n'), da = _mm256_set1_epi8('-');
+    const __m256i lf = _mm256_set1_epi8('\n'), x1 = _mm256_set1_epi8(c1), x2 = _mm256_set1_epi8(c2);
     for (; k < end && len - k >= 34; k += 32) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 1));
         __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 2));
         unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
-            _mm256_cmpeq_epi8(a, lf), _mm256_and_si256(_mm256_cmpeq_epi8(b, da), _mm256_cmpeq_epi8(c, da))));
+            _mm256_cmpeq_epi8(a, lf), _mm256_and_si256(_mm256_cmpeq_epi8(b, x1), _mm256_cmpeq_epi8(c, x2))));
         if (m) {
             k += (size_t)__builtin_ctz(m);
             return k < end ? k : end;
         }
     }
-    return dd_next_sse2(p, len, k < end ? k : end, end);
+    return lf2_sse2(p, len, k < end ? k : end, end, c1, c2);
 }
 #endif
+
+size_t bg_mime_next_lf2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
+{
+#ifdef NL_AVX2
+    if (have_avx2())
+        return lf2_avx2(p, len, from, end, c1, c2);
+#endif
+#ifdef __SSE2__
+    return lf2_sse2(p, len, from, end, c1, c2);
+#else
+    (void)len;
+    for (size_t k = from; k < end; k++)
+        if (p[k] == '\n' && p[k + 1] == c1 && p[k + 2] == c2)
+            return k;
+    return end;
+#endif
+}
 
 /* The next LF at or after from (and before end) that starts "\n--": the
  * line after it is the next that may be a delimiter. */
 static size_t dd_next(const char *p, size_t len, size_t from, size_t end)
 {
-#ifdef NL_AVX2
-    if (have_avx2())
-        return dd_next_avx2(p, len, from, end);
-#endif
-#ifdef __SSE2__
-    return dd_next_sse2(p, len, from, end);
-#else
-    (void)len;
-    for (size_t k = from; k < end; k++)
-        if (p[k] == '\n' && p[k + 1] == '-' && p[k + 2] == '-')
-            return k;
-    return end;
-#endif
+    return bg_mime_next_lf2(p, len, from, end, '-', '-');
 }
 
 /* A multipart without a usable boundary parameter (broken folding, or

@@ -1017,6 +1017,41 @@ static int walk_guesses(const char *body, size_t n)
     return g;
 }
 
+/* bg_mime_next_lf2 against a plain loop: every length up to 100, every
+ * start and end, a match at every offset (the SIMD steps of 16 and 32
+ * and their tails), near misses ("\nF", "\nrF") and none at all. */
+START_TEST(next_lf2_every_offset)
+{
+    char buf[128];
+    for (size_t len = 0; len <= 100; len++) {
+        for (int pat = 0; pat < 4; pat++) {
+            for (size_t i = 0; i < len; i++)
+                buf[i] = (char)('a' + (i * 7 + (size_t)pat) % 23);
+            /* pat 0: none; 1: "\nFr" near the end; 2: every 9th byte; 3: "\nF" misses */
+            if (pat == 1 && len >= 3)
+                memcpy(buf + len - 3, "\nFr", 3);
+            for (size_t i = 0; pat == 2 && i + 3 <= len; i += 9)
+                memcpy(buf + i, "\nFr", 3);
+            for (size_t i = 0; pat == 3 && i + 3 <= len; i += 5)
+                memcpy(buf + i, i % 2 ? "\nF\n" : "\nrF", 3);
+            for (size_t end = 0; end + 2 <= len; end++)
+                for (size_t from = 0; from <= end; from++) {
+                    size_t want = end;
+                    for (size_t k = from; k < end; k++)
+                        if (buf[k] == '\n' && buf[k + 1] == 'F' && buf[k + 2] == 'r') {
+                            want = k;
+                            break;
+                        }
+                    size_t got = bg_mime_next_lf2(buf, len, from, end, 'F', 'r');
+                    if (got != want) /* (a ck_assert per call is slow) */
+                        ck_abort_msg("len %zu pat %d [%zu,%zu): %zu, want %zu",
+                                     len, pat, from, end, got, want);
+                }
+        }
+    }
+}
+END_TEST
+
 START_TEST(walk_guess_offsets)
 {
     static char body[70000];
@@ -1080,6 +1115,7 @@ static Suite *make_suite(void)
     tcase_add_test(w, walk_folded_type);
     tcase_add_test(w, walk_part_field_names);
     tcase_add_test(w, walk_guess_offsets);
+    tcase_add_test(w, next_lf2_every_offset);
     suite_add_tcase(s, w);
     return s;
 }
