@@ -159,12 +159,11 @@ struct ac {
     size_t nedge, capedge;
     uint32_t root_next[256]; /* dense transitions for the root */
     uint32_t *pat_next;      /* per pattern id: next id ending at same node */
-    uint32_t *pat_off;       /* per pattern id: its bytes in pool */
-    uint32_t *pat_len;
+    uint32_t *pat_off;       /* per pattern id: its bytes in pool (kept) */
+    uint32_t *pat_len;       /* (kept) */
     size_t npat, cappat;
-    unsigned char *pool;     /* the bytes of every pattern longer than
-                              * AC_ANCHOR; kept after compiling (tails are
-                              * compared there) */
+    unsigned char *pool;     /* the bytes of every pattern; kept after
+                              * compiling (tails are compared there) */
     size_t npool, cappool;
     /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
@@ -237,19 +236,17 @@ static void ac_free_trie(struct ac *a)
     free(a->node);
     free(a->edge);
     free(a->pat_next);
-    free(a->pat_off);
-    free(a->pat_len);
     a->node = NULL;
     a->edge = NULL;
     a->pat_next = NULL;
-    a->pat_off = NULL;
-    a->pat_len = NULL;
     a->nnode = a->capnode = a->nedge = a->capedge = a->cappat = 0;
 }
 
 static void ac_free(struct ac *a)
 {
     ac_free_trie(a);
+    free(a->pat_off);
+    free(a->pat_len);
     free(a->dense);
     free(a->dense16);
     free(a->st);
@@ -270,13 +267,13 @@ static uint32_t ac_child(const struct ac *a, uint32_t s, unsigned char c)
 }
 
 /* Add pattern p (already normalized, len>0) with id == a->npat: its
- * anchor (first AC_ANCHOR bytes) to the trie, the whole of a longer one
- * to the pool. */
+ * anchor (first AC_ANCHOR bytes) to the trie, the whole of it to the pool
+ * (for the tails of longer ones and for bg_classify_hits). */
 static int ac_add(struct ac *a, const unsigned char *p, size_t len)
 {
     if (!a->node || len == 0 || len > RULES_MAX_PAT)
         return -1;           /* already compiled: the trie is gone */
-    if (len > AC_ANCHOR && a->npool + len > a->cappool) {
+    if (a->npool + len > a->cappool) {
         size_t nc = a->cappool ? a->cappool * 2 : 4096;
         while (nc < a->npool + len)
             nc *= 2;
@@ -338,10 +335,8 @@ static int ac_add(struct ac *a, const unsigned char *p, size_t len)
     }
     a->pat_off[a->npat] = (uint32_t)a->npool;
     a->pat_len[a->npat] = (uint32_t)len;
-    if (len > AC_ANCHOR) {
-        memcpy(a->pool + a->npool, p, len);
-        a->npool += len;
-    }
+    memcpy(a->pool + a->npool, p, len);
+    a->npool += len;
     a->pat_next[a->npat] = a->node[s].out;
     a->node[s].out = (uint32_t)a->npat;
     a->npat++;
@@ -1850,11 +1845,11 @@ static int find_code(const char *s, size_t n, char *out)
 }
 
 /* Short fixed needles in a bounded text: a plain scan is enough. */
-static int has_sub(const unsigned char *t, size_t n, const char *needle)
+static int has_sub(const unsigned char *t, size_t n, const void *needle, size_t m)
 {
-    size_t m = strlen(needle);
+    const unsigned char *nd = needle;
     for (size_t i = 0; i + m <= n; i++)
-        if (t[i] == (unsigned char)needle[0] && memcmp(t + i, needle, m) == 0)
+        if (t[i] == nd[0] && memcmp(t + i, nd, m) == 0)
             return 1;
     return 0;
 }
@@ -1890,7 +1885,7 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
         unsigned char text[TEXT_SCAN_MAX];
         size_t tlen = normalize(n->diag, n->dlen, text, sizeof text);
         for (size_t k = 0; k < AC_N_NEEDLES; k++)
-            if (has_sub(text, tlen, cmd_needles[k]))
+            if (has_sub(text, tlen, cmd_needles[k], strlen(cmd_needles[k])))
                 *(k < AC_N_RCPT ? &rcpt : &data) = 1;
     }
     if (rcpt)
@@ -1898,6 +1893,40 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
     else if (data)
         copy_str(n->cmd, "DATA", sizeof n->cmd);
     cmd_finish(n);
+}
+
+/* The scan against the obvious: see classify_internal.h. */
+int bg_classify_hits(const struct bg_rules *r, const char *diag, size_t len,
+                     uint64_t *fast, uint64_t *ref, size_t nw)
+{
+    const struct ac *a = &r->ac;
+    size_t W = r->nword;
+    if (!a->st || nw < 2 * W + 1)
+        return -1;
+    if (len > TEXT_SCAN_MAX)
+        len = TEXT_SCAN_MAX;
+    memset(fast, 0, nw * sizeof *fast);
+    memset(ref, 0, nw * sizeof *ref);
+    ac_scan_text(a, diag, len, fast);
+    unsigned char t[TEXT_SCAN_MAX];
+    size_t n = normalize(diag, len, t, sizeof t);
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        for (uint32_t k = 0; k < ru->text_n; k++) {
+            uint32_t p = ru->text_first + k;
+            if (has_sub(t, n, a->pool + a->pat_off[p], a->pat_len[p]))
+                bitmap_set(ref, i);
+        }
+        for (uint32_t k = 0; k < ru->notext_n; k++) {
+            uint32_t p = ru->notext_first + k;
+            if (has_sub(t, n, a->pool + a->pat_off[p], a->pat_len[p]))
+                bitmap_set(ref, W * 64 + i);
+        }
+    }
+    for (size_t k = 0; k < AC_N_NEEDLES; k++)
+        if (has_sub(t, n, cmd_needles[k], strlen(cmd_needles[k])))
+            bitmap_set(ref, 2 * W * 64 + (k < AC_N_RCPT ? 0 : 1));
+    return (int)(2 * W + 1);
 }
 
 /* Everything but the command-from-text (done with the first scan, see
