@@ -159,12 +159,11 @@ struct ac {
     size_t nedge, capedge;
     uint32_t root_next[256]; /* dense transitions for the root */
     uint32_t *pat_next;      /* per pattern id: next id ending at same node */
-    uint32_t *pat_off;       /* per pattern id: its bytes in pool */
-    uint32_t *pat_len;
+    uint32_t *pat_off;       /* per pattern id: its bytes in pool (kept) */
+    uint32_t *pat_len;       /* (kept) */
     size_t npat, cappat;
-    unsigned char *pool;     /* the bytes of every pattern longer than
-                              * AC_ANCHOR; kept after compiling (tails are
-                              * compared there) */
+    unsigned char *pool;     /* the bytes of every pattern; kept after
+                              * compiling (tails are compared there) */
     size_t npool, cappool;
     /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
@@ -237,19 +236,17 @@ static void ac_free_trie(struct ac *a)
     free(a->node);
     free(a->edge);
     free(a->pat_next);
-    free(a->pat_off);
-    free(a->pat_len);
     a->node = NULL;
     a->edge = NULL;
     a->pat_next = NULL;
-    a->pat_off = NULL;
-    a->pat_len = NULL;
     a->nnode = a->capnode = a->nedge = a->capedge = a->cappat = 0;
 }
 
 static void ac_free(struct ac *a)
 {
     ac_free_trie(a);
+    free(a->pat_off);
+    free(a->pat_len);
     free(a->dense);
     free(a->dense16);
     free(a->st);
@@ -270,13 +267,13 @@ static uint32_t ac_child(const struct ac *a, uint32_t s, unsigned char c)
 }
 
 /* Add pattern p (already normalized, len>0) with id == a->npat: its
- * anchor (first AC_ANCHOR bytes) to the trie, the whole of a longer one
- * to the pool. */
+ * anchor (first AC_ANCHOR bytes) to the trie, the whole of it to the pool
+ * (for the tails of longer ones and for bg_classify_hits). */
 static int ac_add(struct ac *a, const unsigned char *p, size_t len)
 {
     if (!a->node || len == 0 || len > RULES_MAX_PAT)
         return -1;           /* already compiled: the trie is gone */
-    if (len > AC_ANCHOR && a->npool + len > a->cappool) {
+    if (a->npool + len > a->cappool) {
         size_t nc = a->cappool ? a->cappool * 2 : 4096;
         while (nc < a->npool + len)
             nc *= 2;
@@ -338,10 +335,8 @@ static int ac_add(struct ac *a, const unsigned char *p, size_t len)
     }
     a->pat_off[a->npat] = (uint32_t)a->npool;
     a->pat_len[a->npat] = (uint32_t)len;
-    if (len > AC_ANCHOR) {
-        memcpy(a->pool + a->npool, p, len);
-        a->npool += len;
-    }
+    memcpy(a->pool + a->npool, p, len);
+    a->npool += len;
     a->pat_next[a->npat] = a->node[s].out;
     a->node[s].out = (uint32_t)a->npat;
     a->npat++;
@@ -1549,20 +1544,64 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
 }
 
 
+/* The 16-bit layout over the normalized t[0, n) (8 zero bytes after it).
+ * Each byte is a table load whose address depends on the previous load, so
+ * one walk waits out the load latency byte after byte. A text of at least
+ * AC_SPLIT_MIN bytes is walked as AC_CHAINS independent walks instead, in
+ * one loop, their loads overlapping. That is exact because the trie is at
+ * most AC_ANCHOR deep: the state after t[p - 1] is the longest suffix of
+ * t[0, p) in the trie, so it is also the state reached from the root over
+ * t[p - AC_ANCHOR, p). Walk j > 0 starts from the root AC_ANCHOR bytes
+ * before its part. What it emits in those bytes is real (a state that is
+ * a suffix of the true one reports a subset of its patterns, and ac_emit
+ * checks tails in the whole of t) and walk j - 1 emits it as well: hits
+ * is a bitmap, twice does no harm. */
+#define AC_CHAINS 3
+#define AC_SPLIT_MIN 64
+
+/* One byte, t[p], from the state with code c; returns the new code. */
+static inline __attribute__((always_inline)) uint32_t
+ac_step16(const struct ac *a, uint32_t c, const unsigned char *t, size_t n,
+          size_t p, uint64_t *hits)
+{
+    uint32_t v = a->dense16[(size_t)c * AC16_SCALE + a->cls[t[p]]];
+    c = v & ~AC16_EMIT;
+    if (__builtin_expect((v & AC16_EMIT) != 0, 0))
+        ac_emit(a, c, hits, t, n, p + 1);
+    return c;
+}
+
+static void ac_scan16(const struct ac *a, const unsigned char *t, size_t n,
+                      uint64_t *hits)
+{
+    if (n < AC_SPLIT_MIN) {
+        uint32_t c = 0;
+        for (size_t i = 0; i < n; i++)
+            c = ac_step16(a, c, t, n, i, hits);
+        return;
+    }
+    /* L steps each; walk j starts at j * d, d = L - AC_ANCHOR, so the parts
+     * meet. L rounds up: the last walk may read up to AC_CHAINS - 1 of the
+     * zero bytes after t, which lead to the root and emit nothing. */
+    size_t L = (n + (AC_CHAINS - 1) * AC_ANCHOR + AC_CHAINS - 1) / AC_CHAINS;
+    size_t d = L - AC_ANCHOR;
+    uint32_t c0 = 0, c1 = 0, c2 = 0;
+    for (size_t i = 0; i < L; i++) {
+        c0 = ac_step16(a, c0, t, n, i, hits);
+        c1 = ac_step16(a, c1, t, n, i + d, hits);
+        c2 = ac_step16(a, c2, t, n, i + 2 * d, hits);
+    }
+}
+_Static_assert(AC_CHAINS == 3 && AC_SPLIT_MIN > AC_CHAINS * AC_ANCHOR,
+               "ac_scan16 walks three parts, each longer than AC_ANCHOR");
+
 /* The automaton over t[0, n), already normalized; emits at once, as the
  * whole text is known. */
 static void ac_scan_norm(const struct ac *a, const unsigned char *t, size_t n,
                          uint64_t *hits)
 {
     if (a->dense16) {
-        const uint16_t *d16 = a->dense16;
-        uint32_t c = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t v = d16[(size_t)c * AC16_SCALE + a->cls[t[i]]];
-            c = v & ~AC16_EMIT;
-            if (v & AC16_EMIT)
-                ac_emit(a, c, hits, t, n, i + 1);
-        }
+        ac_scan16(a, t, n, hits);
         return;
     }
     const uint32_t *dense = a->dense;
@@ -1581,11 +1620,13 @@ static void ac_scan_norm(const struct ac *a, const unsigned char *t, size_t n,
 /* Set the target bits of every pattern occurring in the diagnostic text
  * in[0, inlen) AS NORMALIZED by normalize(in, inlen, buf, TEXT_SCAN_MAX).
  *
- * One pass normalizes into t[] and walks the automaton. A state that
- * reports something is rare (about two per text); its verify entries
- * need the text after the anchor, which is not normalized yet, so the
- * pass only notes where it entered such a state and the notes are worked
- * off once the text is complete. Should a text enter more than EMIT_MAX
+ * One pass normalizes into t[] and walks the automaton (with the 16-bit
+ * layout a text of AC_SPLIT_MIN bytes or more is only normalized, and
+ * ac_scan16 walks t after). A state that reports something is rare
+ * (about two per text); its verify entries need the text after the
+ * anchor, which is not normalized yet, so the pass only notes where it
+ * entered such a state and the notes are worked off once the text is
+ * complete. Should a text enter more than EMIT_MAX
  * of them, the notes are dropped and the automaton walks the finished
  * text again, emitting at once: the same hits, only slower.
  *
@@ -1602,10 +1643,10 @@ struct ac_notes {
     int overflow;
 };
 
-/* Table layouts, for ac_feed: 16-bit codes (all states dense, see
- * AC16_SCALE), 32-bit codes with every state dense, 32-bit codes with
- * sparse deep states. */
-enum { AC_L16, AC_L32_DENSE, AC_L32 };
+/* Table layouts, for ac_feed: none (the pass only normalizes, for
+ * ac_scan16), 16-bit codes (all states dense, see AC16_SCALE), 32-bit
+ * codes with every state dense, 32-bit codes with sparse deep states. */
+enum { AC_NORM, AC_L16, AC_L32_DENSE, AC_L32 };
 
 /* One normalized byte of class k from the state with code c; returns the
  * new code and notes an emit. layout: AC_L*, a constant at each call, so
@@ -1616,6 +1657,8 @@ ac_feed(const struct ac *a, uint32_t c, uint32_t k, size_t end,
         struct ac_notes *nt, const int layout)
 {
     uint32_t v, emit;
+    if (layout == AC_NORM)
+        return c;
     if (layout == AC_L16) {
         v = a->dense16[(size_t)c * AC16_SCALE + k];
         emit = AC16_EMIT;
@@ -1689,6 +1732,12 @@ static void ac_scan_text(const struct ac *a, const char *in, size_t inlen,
     struct ac_notes nt;
     nt.n = 0;
     nt.overflow = 0;
+    if (a->dense16 && inlen >= AC_SPLIT_MIN) {
+        size_t n = ac_pass(a, s, inlen, t, &nt, AC_NORM);
+        memset(t + n, 0, 8);                /* see ac_emit, ac_scan16 */
+        ac_scan16(a, t, n, hits);
+        return;
+    }
     size_t n = a->dense16 ? ac_pass(a, s, inlen, t, &nt, AC_L16)
              : a->ndense == a->nstate ? ac_pass(a, s, inlen, t, &nt, AC_L32_DENSE)
                                       : ac_pass(a, s, inlen, t, &nt, AC_L32);
@@ -1796,11 +1845,11 @@ static int find_code(const char *s, size_t n, char *out)
 }
 
 /* Short fixed needles in a bounded text: a plain scan is enough. */
-static int has_sub(const unsigned char *t, size_t n, const char *needle)
+static int has_sub(const unsigned char *t, size_t n, const void *needle, size_t m)
 {
-    size_t m = strlen(needle);
+    const unsigned char *nd = needle;
     for (size_t i = 0; i + m <= n; i++)
-        if (t[i] == (unsigned char)needle[0] && memcmp(t + i, needle, m) == 0)
+        if (t[i] == nd[0] && memcmp(t + i, nd, m) == 0)
             return 1;
     return 0;
 }
@@ -1836,7 +1885,7 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
         unsigned char text[TEXT_SCAN_MAX];
         size_t tlen = normalize(n->diag, n->dlen, text, sizeof text);
         for (size_t k = 0; k < AC_N_NEEDLES; k++)
-            if (has_sub(text, tlen, cmd_needles[k]))
+            if (has_sub(text, tlen, cmd_needles[k], strlen(cmd_needles[k])))
                 *(k < AC_N_RCPT ? &rcpt : &data) = 1;
     }
     if (rcpt)
@@ -1844,6 +1893,40 @@ static void cmd_from_text(struct nfacts *n, const struct bg_rules *r,
     else if (data)
         copy_str(n->cmd, "DATA", sizeof n->cmd);
     cmd_finish(n);
+}
+
+/* The scan against the obvious: see classify_internal.h. */
+int bg_classify_hits(const struct bg_rules *r, const char *diag, size_t len,
+                     uint64_t *fast, uint64_t *ref, size_t nw)
+{
+    const struct ac *a = &r->ac;
+    size_t W = r->nword;
+    if (!a->st || nw < 2 * W + 1)
+        return -1;
+    if (len > TEXT_SCAN_MAX)
+        len = TEXT_SCAN_MAX;
+    memset(fast, 0, nw * sizeof *fast);
+    memset(ref, 0, nw * sizeof *ref);
+    ac_scan_text(a, diag, len, fast);
+    unsigned char t[TEXT_SCAN_MAX];
+    size_t n = normalize(diag, len, t, sizeof t);
+    for (size_t i = 0; i < r->nrule; i++) {
+        const struct rule *ru = &r->rule[i];
+        for (uint32_t k = 0; k < ru->text_n; k++) {
+            uint32_t p = ru->text_first + k;
+            if (has_sub(t, n, a->pool + a->pat_off[p], a->pat_len[p]))
+                bitmap_set(ref, i);
+        }
+        for (uint32_t k = 0; k < ru->notext_n; k++) {
+            uint32_t p = ru->notext_first + k;
+            if (has_sub(t, n, a->pool + a->pat_off[p], a->pat_len[p]))
+                bitmap_set(ref, W * 64 + i);
+        }
+    }
+    for (size_t k = 0; k < AC_N_NEEDLES; k++)
+        if (has_sub(t, n, cmd_needles[k], strlen(cmd_needles[k])))
+            bitmap_set(ref, 2 * W * 64 + (k < AC_N_RCPT ? 0 : 1));
+    return (int)(2 * W + 1);
 }
 
 /* Everything but the command-from-text (done with the first scan, see

@@ -7,6 +7,10 @@
  *              exercised via bg_classify over the parsed set).
  *   mode odd:  the rest is split at NUL bytes into status, code, diag,
  *              mta, command; classify with the default rules.
+ * Either way the text scan is checked against a naive search
+ * (bg_classify_hits) on the input itself, NULs and all (a rules text
+ * holds its own patterns), and on the diagnostic texts: abort on any
+ * difference.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +19,17 @@
 
 #include "classify.h"
 #include "classify_internal.h"
+
+/* RULES_MAX_RULES (4096) rules: two bitmaps and the needle word */
+#define HIT_WORDS (2 * 64 + 1)
+
+static void check_hits(const struct bg_rules *r, const char *d, size_t len)
+{
+    static uint64_t fast[HIT_WORDS], ref[HIT_WORDS];
+    int nw = bg_classify_hits(r, d, len, fast, ref, HIT_WORDS);
+    if (nw < 0 || memcmp(fast, ref, (size_t)nw * sizeof fast[0]) != 0)
+        abort();
+}
 
 static void classify_fixed(const struct bg_rules *r)
 {
@@ -31,6 +46,7 @@ static void classify_fixed(const struct bg_rules *r)
         bg_classify(r, &f, &v);
         if (v.reason[0] == '\0' || v.rule[0] == '\0')
             abort();
+        check_hits(r, diags[i], strlen(diags[i]));
     }
 }
 
@@ -47,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (bg_rules_parse_text("fuzz", (const char *)data, size, &r, err,
                                 sizeof err) == 0) {
             classify_fixed(r);
+            check_hits(r, (const char *)data, size);
             bg_rules_free(r);
         } else if (err[0] == '\0') {
             abort();   /* failures must explain themselves */
@@ -81,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (v.reason[0] == '\0' || v.rule[0] == '\0' ||
         memchr(v.reason, '\0', sizeof v.reason) == NULL)
         abort();
+    check_hits(bg_rules_default(), f.diag, strlen(f.diag));
+    check_hits(bg_rules_default(), (const char *)data, size);
     free(copy);
     return 0;
 }

@@ -729,6 +729,8 @@ static void layout_pat(size_t i, char *out, size_t *len)
     *len = n;
 }
 
+static void hits_equal(const struct bg_rules *rs, const char *d, size_t len);
+
 START_TEST(layouts)
 {
     const struct layout_case *lc_ = &layout_cases[_i];
@@ -766,6 +768,7 @@ START_TEST(layouts)
         f.action = BG_ACTION_FAILED;
         f.diag = diag;
         snprintf(diag, sizeof diag, "550 x%sy", pat);
+        hits_equal(rs, diag, strlen(diag));
         bg_classify(rs, &f, &v);
         ck_assert_str_eq(v.rule, want);
         pat[n - 1] = pat[n - 1] == '6' ? '7' : '6';   /* not in the alphabet */
@@ -775,6 +778,111 @@ START_TEST(layouts)
     }
     bg_rules_free(rs);
     free(txt);
+}
+END_TEST
+
+/* The differential check (bg_classify_hits): the automaton's hits equal
+ * those of a naive search of every pattern in the normalized text. The
+ * 16-bit scan walks a text of 64 bytes or more as three parts, started
+ * AC_ANCHOR (8) bytes early, whose places move with the length: texts of
+ * every length up to DIFF_PLACE_MAX get a pattern at every offset, so
+ * that patterns (some longer than the anchor, completed by a tail
+ * compare) straddle every part boundary. */
+static const char diff_rules[] =
+    "d-short block blocked text=\"ab|b a|abc|c\"\n"
+    "d-long  block rejected text=\"abcabcab ca|ba ba bab ab|a b c a b c a\"\n"
+    "d-nine  block spamdetected text=\"cabbacabb\" notext=\"cc b\"\n"
+    "d-tail  block virusdetected text=\"rcpt to a|end of dat\"\n";
+static const char *const diff_pats[] = {
+    "abcabcab ca", "a b c a b c a", "cabbacabb", "end of data", "ab",
+};
+#define DIFF_PLACE_MAX 160
+#define DIFF_WORDS 256      /* >= 2 * (rules + 63) / 64 + 1 */
+
+static struct bg_rules *diff_parse(void)
+{
+    struct bg_rules *rs = NULL;
+    char err[256] = "";
+    ck_assert_msg(bg_rules_parse_text("diff", diff_rules, sizeof diff_rules - 1, &rs,
+                                      err, sizeof err) == 0, "%s", err);
+    return rs;
+}
+
+static void hits_equal(const struct bg_rules *rs, const char *d, size_t len)
+{
+    uint64_t fast[DIFF_WORDS], ref[DIFF_WORDS];
+    int nw = bg_classify_hits(rs, d, len, fast, ref, DIFF_WORDS);
+    ck_assert_int_gt(nw, 0);
+    ck_assert_msg(memcmp(fast, ref, (size_t)nw * sizeof fast[0]) == 0,
+                  "hits differ, %zu bytes: \"%.*s\"", len,
+                  (int)(len < 200 ? len : 200), d);
+}
+
+/* len bytes from "abcABC " that normalize to themselves lower-cased: no
+ * blank at either end, never two in a row. */
+static void diff_fill(char *d, size_t len, unsigned long *x)
+{
+    static const char alpha[] = "abcaAbBcC ";
+    for (size_t i = 0; i < len; i++) {
+        d[i] = alpha[layout_rand(x) % 10];
+        if (d[i] == ' ' && (i == 0 || i + 1 == len || d[i - 1] == ' '))
+            d[i] = 'b';
+    }
+    d[len] = '\0';
+}
+
+START_TEST(diff_place)
+{
+    struct bg_rules *rs = diff_parse();
+    char d[DIFF_PLACE_MAX + 1];
+    unsigned long x = 7;
+    for (size_t len = 0; len <= DIFF_PLACE_MAX; len++) {
+        diff_fill(d, len, &x);
+        hits_equal(rs, d, len);
+        for (size_t k = 0; k < sizeof diff_pats / sizeof diff_pats[0]; k++) {
+            size_t m = strlen(diff_pats[k]);
+            for (size_t o = 0; o + m <= len; o++) {
+                diff_fill(d, len, &x);
+                memcpy(d + o, diff_pats[k], m);
+                hits_equal(rs, d, len);
+            }
+        }
+    }
+    bg_rules_free(rs);
+}
+END_TEST
+
+/* Raw texts: blank runs (at the ends too), upper case, bytes >= 0x80,
+ * NULs (the text ends there), of lengths up to 320 and at the 4096-byte
+ * bound, with the test rules and the defaults; then the defaults over
+ * the table's texts run together, cut at many lengths and places. */
+START_TEST(diff_noise)
+{
+    static const char alpha[] = "abcABC \t\r\n\v\f\x80\xe9" "bab cab" "rcpt to end of data";
+    static char d[4200];
+    struct bg_rules *rs = diff_parse();
+    const struct bg_rules *def = bg_rules_default();
+    unsigned long x = 11;
+    static const size_t big[] = { 1000, 2047, 4090, 4094, 4095, 4096, 4097, 4100 };
+    for (size_t li = 0; li <= 320 + sizeof big / sizeof big[0]; li++) {
+        size_t len = li <= 320 ? li : big[li - 321];
+        for (int rep = 0; rep < 3; rep++) {
+            for (size_t i = 0; i < len; i++)
+                d[i] = alpha[layout_rand(&x) % (sizeof alpha - 1)];
+            if (rep == 2 && len > 0)
+                d[layout_rand(&x) % len] = '\0';
+            hits_equal(rs, d, len);
+            hits_equal(def, d, len);
+        }
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0] && n < 3000; i++)
+        if (rows[i].text && rows[i].text[0])
+            n += (size_t)snprintf(d + n, sizeof d - n, "%s\n", rows[i].text);
+    for (size_t start = 0; start < 600; start += 149)
+        for (size_t len = 0; len <= 400 && start + len <= n; len += 3)
+            hits_equal(def, d + start, len);
+    bg_rules_free(rs);
 }
 END_TEST
 
@@ -796,6 +904,8 @@ static Suite *make_suite(void)
     tcase_add_test(t, list_items);
     tcase_add_test(t, cmd_from_text);
     tcase_add_test(t, facts_from_dsn);
+    tcase_add_test(t, diff_place);
+    tcase_add_test(t, diff_noise);
     tcase_add_loop_test(t, layouts, 0,
                         (int)(sizeof layout_cases / sizeof layout_cases[0]));
     suite_add_tcase(s, t);
