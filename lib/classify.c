@@ -1552,10 +1552,8 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
  * most AC_ANCHOR deep: the state after t[p - 1] is the longest suffix of
  * t[0, p) in the trie, so it is also the state reached from the root over
  * t[p - AC_ANCHOR, p). Walk j > 0 starts from the root AC_ANCHOR bytes
- * before its part. What it emits in those bytes is real (a state that is
- * a suffix of the true one reports a subset of its patterns, and ac_emit
- * checks tails in the whole of t) and walk j - 1 emits it as well: hits
- * is a bitmap, twice does no harm. */
+ * before its part, and reports nothing in those AC_ANCHOR bytes: walk
+ * j - 1 ends on them with the true states and reports what is there. */
 #define AC_CHAINS 3
 #define AC_SPLIT_MIN 64
 
@@ -1586,7 +1584,15 @@ static void ac_scan16(const struct ac *a, const unsigned char *t, size_t n,
     size_t L = (n + (AC_CHAINS - 1) * AC_ANCHOR + AC_CHAINS - 1) / AC_CHAINS;
     size_t d = L - AC_ANCHOR;
     uint32_t c0 = 0, c1 = 0, c2 = 0;
-    for (size_t i = 0; i < L; i++) {
+    size_t i = 0;
+    /* the warm-up of walks 1 and 2: states only; what they would report
+     * there, the walk before reports at the same bytes */
+    for (; i < AC_ANCHOR; i++) {
+        c0 = ac_step16(a, c0, t, n, i, hits);
+        c1 = a->dense16[(size_t)c1 * AC16_SCALE + a->cls[t[i + d]]] & ~AC16_EMIT;
+        c2 = a->dense16[(size_t)c2 * AC16_SCALE + a->cls[t[i + 2 * d]]] & ~AC16_EMIT;
+    }
+    for (; i < L; i++) {
         c0 = ac_step16(a, c0, t, n, i, hits);
         c1 = ac_step16(a, c1, t, n, i + d, hits);
         c2 = ac_step16(a, c2, t, n, i + 2 * d, hits);
