@@ -1557,12 +1557,20 @@ static void ac_emit(const struct ac *a, uint32_t c, uint64_t *hits,
 #define AC_CHAINS 3
 #define AC_SPLIT_MIN 64
 
+/* The transition on byte b from the state with code c (AC16_EMIT set
+ * when the new state reports something). */
+static inline __attribute__((always_inline)) uint32_t
+ac_next16(const struct ac *a, uint32_t c, unsigned char b)
+{
+    return a->dense16[(size_t)c * AC16_SCALE + a->cls[b]];
+}
+
 /* One byte, t[p], from the state with code c; returns the new code. */
 static inline __attribute__((always_inline)) uint32_t
 ac_step16(const struct ac *a, uint32_t c, const unsigned char *t, size_t n,
           size_t p, uint64_t *hits)
 {
-    uint32_t v = a->dense16[(size_t)c * AC16_SCALE + a->cls[t[p]]];
+    uint32_t v = ac_next16(a, c, t[p]);
     c = v & ~AC16_EMIT;
     if (__builtin_expect((v & AC16_EMIT) != 0, 0))
         ac_emit(a, c, hits, t, n, p + 1);
@@ -1589,8 +1597,8 @@ static void ac_scan16(const struct ac *a, const unsigned char *t, size_t n,
      * there, the walk before reports at the same bytes */
     for (; i < AC_ANCHOR; i++) {
         c0 = ac_step16(a, c0, t, n, i, hits);
-        c1 = a->dense16[(size_t)c1 * AC16_SCALE + a->cls[t[i + d]]] & ~AC16_EMIT;
-        c2 = a->dense16[(size_t)c2 * AC16_SCALE + a->cls[t[i + 2 * d]]] & ~AC16_EMIT;
+        c1 = ac_next16(a, c1, t[i + d]) & ~AC16_EMIT;
+        c2 = ac_next16(a, c2, t[i + 2 * d]) & ~AC16_EMIT;
     }
     for (; i < L; i++) {
         c0 = ac_step16(a, c0, t, n, i, hits);
