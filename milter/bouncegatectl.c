@@ -4,7 +4,7 @@
  *                                  [--status X.Y.Z] [--ttl DURATION]
  *   bouncegatectl [-c FILE] del ADDRESS|@DOMAIN
  *   bouncegatectl [-c FILE] show ADDRESS|@DOMAIN
- *   bouncegatectl [-c FILE] classify [--json] [--mbox] [FILE ...]
+ *   bouncegatectl [-c FILE] classify [--json] [--mbox] [FILE|DIR ...]
  *   bouncegatectl [-c FILE] export [FILE]
  *   bouncegatectl [-c FILE] import [FILE]
  *   bouncegatectl [-c FILE] check [FILE]
@@ -39,8 +39,9 @@ static void usage(FILE *fp)
             "  add ADDRESS|@DOMAIN [--reason R] [--class C] [--status X.Y.Z] [--ttl DUR]\n"
             "  del ADDRESS|@DOMAIN\n"
             "  show ADDRESS|@DOMAIN      exit 0 suppressed, 1 not, 2 error\n"
-            "  classify [--json] [--mbox] [FILE...]\n"
-            "                                parse and classify bounces (stdin: -)\n"
+            "  classify [--json] [--mbox] [FILE|DIR...]\n"
+            "                                parse and classify bounces (stdin: -;\n"
+            "                                DIR: a Maildir or a directory of messages)\n"
             "  export [FILE]             live set (from the Journal) as CSV\n"
             "  import [FILE]             add the entries of a CSV file\n"
             "  check [FILE]              count suppressed addresses, one per line\n"

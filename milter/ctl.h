@@ -5,11 +5,27 @@
 #include <stddef.h>
 #include "classify.h"
 
-/* `bouncegatectl classify [--json] [FILE...]`: argv are the arguments
- * after the word "classify". Prints one line per recipient (see
+/* `bouncegatectl classify [--json] [--mbox] [FILE|DIR...]`: argv are
+ * the arguments after the word "classify". Prints one line per recipient (see
  * ctl_classify.c). max_scan 0 = 1 MiB. Returns 0, 1 usage, 2 I/O error. */
 int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
                  const struct bg_policy *policy, size_t max_scan);
+
+/* ctl_dir.c: the message files of a directory operand of classify: a
+ * Maildir's cur/ and new/ (when both exist), else the directory's own
+ * regular files; names starting with "." skipped, no recursion; sorted
+ * by path in byte order. path[i] = "DIR/NAME" or "DIR/cur/NAME", at
+ * most CTL_DIR_PATH_MAX bytes with the NUL. Returns 0, or -1 with errno
+ * (ENOTDIR: not a directory). Free with ctl_dir_free. */
+#define CTL_DIR_PATH_MAX 4096
+struct ctl_dir_list {
+    char **path;
+    char *arena;     /* every path, NUL-terminated */
+    size_t n;
+    int maildir;
+};
+int ctl_dir_list(const char *dir, struct ctl_dir_list *l);
+void ctl_dir_free(struct ctl_dir_list *l);
 
 /* ctl_csv.c: `export [FILE]` writes the live set read from the Journal
  * as CSV; `import [FILE]` writes each CSV line through the store (so it

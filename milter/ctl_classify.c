@@ -1,4 +1,4 @@
-/* ctl_classify.c - `bouncegatectl classify [--json] [--mbox] [FILE...]`.
+/* ctl_classify.c - `bouncegatectl classify [--json] [--mbox] [FILE|DIR...]`.
  *
  * Parses each FILE (stdin when none or "-") as a bounce / report, and
  * prints one line per recipient:
@@ -12,9 +12,15 @@
  * message in it is classified, and FILE is printed as NAME:N, N the
  * message's number in the mailbox (from 1).
  *
+ * A DIR operand stands for its message files (a Maildir's cur/ and new/,
+ * else its own regular files; see ctl_dir.c), each printed under its
+ * path, as if named one by one: a mailbox of any size in one call,
+ * beyond the shell's limit on arguments.
+ *
  * One heap buffer (max_scan bytes) and one struct bg_dsn are reused for
  * all files, so thousands of files in one call cost no more memory than
- * one; a mailbox is streamed through a buffer of about max_scan bytes. Returns 0, 1 on a usage error, 2 when some file could not be read
+ * one; a mailbox is streamed through a buffer of about max_scan bytes.
+ * Returns 0, 1 on a usage error, 2 when some file could not be read
  * (the others are still processed).
  */
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "classify.h"
@@ -403,6 +410,60 @@ static void batch_flush(struct batch *b, struct out *out, int json, size_t max_s
     b->used = 0;
 }
 
+/* Read one file into the batch (flushed first when full). Returns 0,
+ * -1 on an error (said on stderr), or 1 when name is a directory and
+ * dir_ok: no extra stat(2) per file for that, read(2) says EISDIR. */
+static int add_file(struct batch *b, struct out *o, int json, size_t max_scan,
+                    struct bg_dsn *d, const struct bg_rules *rules,
+                    const struct bg_policy *policy, const char *name, int dir_ok)
+{
+    if (b->cap - b->used < max_scan || b->n == BATCH_FILES)
+        batch_flush(b, o, json, max_scan, d, rules, policy);
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    long n = read_fd(fd, b->buf + b->used, max_scan);
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        if (e == EISDIR && dir_ok)
+            return 1;
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(e));
+        return -1;
+    }
+    b->name[b->n] = name;
+    b->off[b->n] = b->used;
+    b->len[b->n++] = (size_t)n;
+    b->used += (size_t)n;
+    return 0;
+}
+
+/* A directory operand: every message file in it (ctl_dir.c), as if each
+ * had been named, in byte order of their paths; with --mbox each is a
+ * mailbox. The batch is flushed before the paths are freed. */
+static int classify_dir(struct batch *b, struct out *o, int json, int mbox, size_t max_scan,
+                        struct bg_dsn *d, const struct bg_rules *rules,
+                        const struct bg_policy *policy, const char *name)
+{
+    struct ctl_dir_list l;
+    if (ctl_dir_list(name, &l) != 0) {
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        int r = mbox ? classify_mbox(o, json, l.path[i], max_scan, d, rules, policy)
+                     : add_file(b, o, json, max_scan, d, rules, policy, l.path[i], 0);
+        if (r != 0)
+            rc = -1;
+    }
+    batch_flush(b, o, json, max_scan, d, rules, policy);
+    ctl_dir_free(&l);
+    return rc;
+}
+
 /* Is argv[i] a file operand? Options (--json) may appear anywhere
  * before "--"; after it everything is a file. */
 static int is_file_arg(int i, int dashdash, char **argv)
@@ -431,7 +492,7 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
             mbox = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "classify: unknown option %s\n"
-                    "usage: bouncegatectl classify [--json] [--mbox] [FILE...]\n", argv[i]);
+                    "usage: bouncegatectl classify [--json] [--mbox] [FILE|DIR...]\n", argv[i]);
             return 1;
         }
     }
@@ -469,7 +530,13 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
             name = argv[i];
         }
         if (mbox) {
-            if (classify_mbox(o, json, name, max_scan, d, rules, policy) != 0)
+            struct stat st;
+            int r;
+            if (strcmp(name, "-") != 0 && stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+                r = classify_dir(&b, o, json, mbox, max_scan, d, rules, policy, name);
+            else
+                r = classify_mbox(o, json, name, max_scan, d, rules, policy);
+            if (r != 0)
                 rc = 2;
             continue;
         }
@@ -485,25 +552,11 @@ int ctl_classify(int argc, char **argv, const struct bg_rules *rules,
             classify_one(o, json, name, b.buf, (size_t)n, max_scan, d, rules, policy);
             continue;
         }
-        if (b.cap - b.used < max_scan || b.n == BATCH_FILES)
-            batch_flush(&b, o, json, max_scan, d, rules, policy);
-        int fd = open(name, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+        int r = add_file(&b, o, json, max_scan, d, rules, policy, name, 1);
+        if (r == 1)
+            r = classify_dir(&b, o, json, mbox, max_scan, d, rules, policy, name);
+        if (r != 0)
             rc = 2;
-            continue;
-        }
-        long n = read_fd(fd, b.buf + b.used, max_scan);
-        close(fd);
-        if (n < 0) {
-            fprintf(stderr, "classify: %s: read error\n", name);
-            rc = 2;
-            continue;
-        }
-        b.name[b.n] = name;
-        b.off[b.n] = b.used;
-        b.len[b.n++] = (size_t)n;
-        b.used += (size_t)n;
     }
     batch_flush(&b, o, json, max_scan, d, rules, policy);
     out_flush(o);

@@ -95,4 +95,63 @@ bg_assert_eq "$(sed "s|^$mbox:|-:|" "$BG_TMP/mbox.out")" "$(cat "$BG_TMP/mbox-st
     "--mbox reads stdin too, as -:N"
 bg_assert_rc 2 "--mbox with a missing mailbox exits 2" "$BG_CTL" classify --mbox "$mbox" /nonexistent/mbox
 bg_assert_eq "$(wc -l < "$BG_TMP/mbox.out")" "$(wc -l < "$BG_TMP/last.out")" "the mailbox before it is still classified"
+
+# a directory operand: its message files, each under its path, in byte
+# order of the paths (sorted here with a stable sort on FILE only, so a
+# message's recipients keep their order)
+csort() { LC_ALL=C sort -s -t '	' -k1,1; }
+bg_assert_rc 0 "classify DIR exits 0" "$BG_CTL" classify "$fix"
+sed "s|^|$fix/|" "$ref" | csort > "$BG_TMP/want.dir"
+if csort < "$BG_TMP/last.out" | cmp -s "$BG_TMP/want.dir" -; then
+    bg_pass "a directory of $nfiles fixtures: every verdict, under DIR/NAME"
+else
+    bg_fail "classify DIR differs from the reference under DIR/NAME"
+fi
+bg_assert_eq "$(cut -f1 "$BG_TMP/last.out" | uniq | LC_ALL=C sort)" "$(cut -f1 "$BG_TMP/last.out" | uniq)" \
+    "a directory's files come in byte order of their names"
+
+# a Maildir: cur/ and new/ are read, tmp/ (deliveries being written),
+# names starting with "." (Maildir++ folders) and subdirectories are not;
+# a link to a message counts, a dangling one does not
+md=$BG_TMP/Maildir
+mkdir -p "$md/cur" "$md/new" "$md/tmp" "$md/.Bounces/cur" "$md/.Bounces/new" "$md/cur/sub"
+k=0
+for f in $files; do
+    k=$((k + 1))
+    if [ $((k % 2)) = 0 ]; then p="$md/new/17000000$((10 + k)).M$k.mx1"
+    else p="$md/cur/17000000$((10 + k)).M$k.mx1:2,S"; fi
+    cp "$f" "$p"
+    echo "s|^$f	|$p	|"
+done > "$BG_TMP/maildir.sed"
+cp postfix-dsn.eml "$md/tmp/1700000099.M99.mx1"
+cp postfix-dsn.eml "$md/.Bounces/new/1700000098.M98.mx1"
+cp postfix-dsn.eml "$md/.hidden"
+cp postfix-dsn.eml "$md/cur/.1700000097.M97.mx1"
+cp postfix-dsn.eml "$md/cur/sub/x"
+ln -s ../new/1700000012.M2.mx1 "$md/cur/1700000012.M2.mx1.link"
+ln -s /nonexistent/x "$md/cur/dangling"
+bg_assert_rc 0 "classify MAILDIR exits 0" "$BG_CTL" classify "$md"
+cp "$BG_TMP/last.out" "$BG_TMP/maildir.out"
+sed -f "$BG_TMP/maildir.sed" "$ref" | csort > "$BG_TMP/want.md"
+if grep -v '\.link	' "$BG_TMP/maildir.out" | cmp -s "$BG_TMP/want.md" -; then
+    bg_pass "a Maildir of $nfiles fixtures in cur/ and new/: every verdict, cur/ first, in order"
+else
+    bg_fail "classify MAILDIR: verdicts or order differ from the reference"
+fi
+bg_assert_eq "$(grep "^$md/new/1700000012\.M2\.mx1	" "$BG_TMP/maildir.out" | cut -f2-)" \
+    "$(grep "^$md/cur/1700000012\.M2\.mx1\.link	" "$BG_TMP/maildir.out" | cut -f2-)" \
+    "a link to a message is read as the message"
+bg_assert_eq "$((nfiles + 1))" "$(cut -f1 "$BG_TMP/maildir.out" | uniq | wc -l)" \
+    "cur/ and new/ of a Maildir: $nfiles messages and the link, nothing else"
+if grep -q -e "^$md/tmp/" -e "^$md/\\." -e "^$md/cur/\\." -e "^$md/cur/sub/" -e "^$md/cur/dangling" "$BG_TMP/maildir.out"; then
+    bg_fail "tmp/, dot names, subdirectories or a dangling link were read"
+else
+    bg_pass "tmp/, dot names, subdirectories and a dangling link are left alone"
+fi
+# with --mbox each file of the directory is a mailbox: NAME:1
+bg_assert_rc 0 "classify --mbox MAILDIR exits 0" "$BG_CTL" classify --mbox "$md"
+bg_assert_eq "$(sed 's|^\([^	]*\)	|\1:1	|' "$BG_TMP/maildir.out")" "$(cat "$BG_TMP/last.out")" \
+    "--mbox DIR: each file a mailbox, NAME:1"
+bg_assert_rc 2 "a missing directory among files exits 2" "$BG_CTL" classify postfix-dsn.eml /nonexistent/dir/
+bg_assert_grep '^postfix-dsn\.eml	' "$BG_TMP/last.out" "the file before it is still classified"
 bg_finish
