@@ -48,7 +48,16 @@ rc=$?
 [ $rc -eq 0 ] || echo "corpus-eval: bouncegatectl classify exited $rc" >&2
 
 awk -F'\t' -v out="$tmp/out.tsv" '
-function norm(a) { a = tolower(a); gsub(/^<|>$/, "", a); return a }
+# The same mailbox compares equal however it is spelled: case, angle
+# brackets, and the quotes of a quoted local part ("a..b"@x is a..b@x;
+# RFC 5321 4.1.2: quoting is syntax, not part of the mailbox). Postfix
+# quotes a local part that is not a dot-atom, our output keeps its
+# canonical quoted form (lib/address.c) and Sisimai labels drop the quotes.
+function norm(a) {
+    a = tolower(a); gsub(/^<|>$/, "", a)
+    if (a ~ /^"[^"\\]*"@/) { sub(/^"/, "", a); sub(/"@/, "@", a) }
+    return a
+}
 BEGIN {
     while ((getline line < out) > 0) {
         n = split(line, f, "\t")
