@@ -754,6 +754,14 @@ int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
 int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t valsz,
                       char *err, size_t errsz)
 {
+    size_t len;
+    return bg_store_meta_getn(s, name, val, valsz, &len, err, errsz);
+}
+
+int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t valsz,
+                       size_t *len, char *err, size_t errsz)
+{
+    *len = 0;
     char why[WHY_MAX] = "";
     char key[BG_KEY_MAX];
     int kl = bg_key_build(key, sizeof key, s->prefix, BG_KIND_META, name);
@@ -772,6 +780,7 @@ int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t va
         size_t n = vl < valsz - 1 ? vl : valsz - 1;
         memcpy(val, v, n);
         val[n] = '\0';
+        *len = vl;
         free(v);
         ret = 1;
     } else if (rc == MEMCACHED_NOTFOUND) {
@@ -787,6 +796,12 @@ int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t va
 int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
                       char *err, size_t errsz)
 {
+    return bg_store_meta_set_ttl(s, name, val, 0, err, errsz);
+}
+
+int bg_store_meta_set_ttl(struct bg_store *s, const char *name, const char *val,
+                          long long ttl, char *err, size_t errsz)
+{
     char why[WHY_MAX] = "";
     char key[BG_KEY_MAX];
     int kl = bg_key_build(key, sizeof key, s->prefix, BG_KIND_META, name);
@@ -796,7 +811,8 @@ int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
     int b = call_begin(s, &c, why, sizeof why);
     if (b < 0)
         return finish(err, errsz, why, b);
-    memcached_return_t rc = memcached_set(c.m, key, (size_t)kl, val, strlen(val), 0, 0);
+    memcached_return_t rc = memcached_set(c.m, key, (size_t)kl, val, strlen(val),
+                                          ttl_exptime(ttl), 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
         bg_seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));

@@ -107,6 +107,14 @@ int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t va
                       char *err, size_t errsz);
 int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,
                       char *err, size_t errsz);
+/* getn: as get, and *len is the whole value's length (val holds the
+ * first valsz - 1 bytes of it, NULs included), so a caller can tell a
+ * truncated or NUL-holding value (delsync.h: notes are untrusted).
+ * set_ttl: as set, expiring ttl seconds from now (0 = never). */
+int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t valsz,
+                       size_t *len, char *err, size_t errsz);
+int bg_store_meta_set_ttl(struct bg_store *s, const char *name, const char *val,
+                          long long ttl, char *err, size_t errsz);
 
 /* memcached expiry for an absolute expiry time: 0 for never, seconds from
  * now when at most 30 days ahead, else the absolute Unix time (memcached
