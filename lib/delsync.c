@@ -43,6 +43,17 @@ static int encode_name(const char *name, char *out, size_t outsz)
     return (int)o;
 }
 
+int bg_delsync_name_encode(const char *name, char *out, size_t outsz)
+{
+    if (out == NULL || outsz == 0)
+        return -1;
+    out[0] = '\0';
+    int n = encode_name(name, out, outsz);
+    if (n < 0)
+        out[0] = '\0';
+    return n;
+}
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9') return c - '0';

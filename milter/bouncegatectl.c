@@ -12,11 +12,18 @@
  * "--domain example.com" is the same as "@example.com". Exit status (like
  * grep): show 0 = suppressed, 1 = not, 2 = error; add/del 0 = done,
  * 1 = (del) nothing to delete, 2 = error.
+ *
+ * del also publishes a delete note in memcached (delsync.h) so that the
+ * daemons of the other hosts tombstone the entry in their journals too.
+ * That is best effort: when it fails (memcached down) the delete is still
+ * in this host's journal, a line on stderr says the other hosts were not
+ * told, and the exit status stays the one of the delete itself.
  */
 #include "address.h"
 #include "bg.h"
 #include "config.h"
 #include "ctl.h"
+#include "delsync.h"
 #include "journal.h"
 #include "learn.h"
 #include "record.h"
@@ -215,6 +222,27 @@ static int cmd_add(const struct bg_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* The delete note for the other hosts' journals (best effort). */
+static void publish_delete(struct bg_store *s, const struct bg_config *cfg,
+                           const struct target *t, const char *target)
+{
+    struct bg_delsync_self me;
+    struct bg_delnote n;
+    char err[512];
+    unsigned long long seq;
+    bg_delsync_self_init(&me, NULL, cfg->journal);
+    memset(&n, 0, sizeof n);
+    n.time = (long long)time(NULL);
+    n.kind = t->kind;
+    bg_strlcpy(n.name, t->name, sizeof n.name);
+    bg_strlcpy(n.host, me.host, sizeof n.host);
+    bg_strlcpy(n.journal, me.journal, sizeof n.journal);
+    if (bg_delsync_publish(s, &n, &seq, err, sizeof err) < 0)
+        fprintf(stderr, "bouncegatectl: del %s: other hosts not told (their journals may "
+                "bring it back at a restore; run del again when memcached is up): %s\n",
+                target, err);
+}
+
 static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **argv)
 {
     const char *target = NULL;
@@ -238,6 +266,10 @@ static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **a
     int rc;
     if (del) {
         rc = bg_store_del(s, t.kind, t.name, err, sizeof err);
+        /* Also after a failure: the journal may have taken the delete
+         * although memcached did not, and a note only ever removes
+         * entries put before it. */
+        publish_delete(s, cfg, &t, target);
         close_store(s);
         if (rc < 0) {
             fprintf(stderr, "bouncegatectl: del %s: %s\n", target, err);

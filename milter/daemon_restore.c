@@ -1,16 +1,22 @@
 /* daemon_restore.c - the background thread that keeps memcached holding
- * the suppression set (restore.h) and the journal tidy.
+ * the suppression set (restore.h), the journal tidy, and the deletes of
+ * other hosts in this host's journal (delsync.h).
  *
  * It wakes once per second: syncs journal lines written since the last
  * sync (JournalSync interval), and every RestoreInterval (and at start)
- * checks the marker and replays the journal when memcached lost the set,
- * then looks whether the journal needs compacting. Mail never waits for
- * any of this: the milter workers only ever do their own lookups, which
- * fail open while memcached is empty or down. A failed check is retried
- * at the next interval; failures are logged at most once per
- * WarnInterval.
+ * first reads the delete notes it has not processed yet (at most
+ * BG_DELSYNC_BATCH; with more waiting it goes on at the next wake-up)
+ * and appends a tombstone for each key still live here with an older
+ * put, then checks the marker and replays the journal when memcached
+ * lost the set, then looks whether the journal needs compacting. Notes
+ * go first, so a replay (a cluster node that came back empty) does not
+ * put back what another host deleted. Mail never waits for any of this:
+ * the milter workers only ever do their own lookups, which fail open
+ * while memcached is empty or down. A failed check is retried at the
+ * next interval; failures are logged at most once per WarnInterval.
  */
 #include "daemon.h"
+#include "delsync.h"
 #include "log.h"
 #include "restore.h"
 
@@ -26,7 +32,8 @@ static long long mono_s(void)
     return (long long)ts.tv_sec;
 }
 
-static void one_check(struct runtime *r, struct bg_restorer *rs, long long *last_warn)
+/* One restore check; the enum bg_restore_what, or -1. */
+static int one_check(struct runtime *r, struct bg_restorer *rs, long long *last_warn)
 {
     struct bg_restore_result res;
     char err[512];
@@ -39,11 +46,11 @@ static void one_check(struct runtime *r, struct bg_restorer *rs, long long *last
                    "retry_in=%us", res.entries, err,
                    r->cfg.restore_interval ? r->cfg.restore_interval : 1);
         }
-        return;
+        return -1;
     }
     *last_warn = 0;
     if (what == BG_RESTORE_NOTHING)
-        return;
+        return what;
     bg_log(LOG_NOTICE, "restore", "action=restore entries=%zu tombstones=%zu seconds=%.3f "
            "added=%zu present=%zu tail_deletes=%zu bad_lines=%zu reason=%s%s%s generation=%s",
            res.entries, res.tombstones, res.seconds, res.added, res.present,
@@ -53,6 +60,163 @@ static void one_check(struct runtime *r, struct bg_restorer *rs, long long *last
                                        : "other-host-restored",
            what == BG_RESTORE_NODE ? " node=" : "", what == BG_RESTORE_NODE ? rs->restarted : "",
            rs->gen);
+    return what;
+}
+
+/* ------------------------------------------------------------ delete notes */
+
+struct delsync {
+    char journal[sizeof ((struct bg_config *)0)->journal]; /* state belongs to it */
+    struct bg_delsync_self me;
+    unsigned long long done;       /* last note processed (JOURNAL.delseq) */
+    unsigned long long prev_head;  /* the counter at the previous read */
+    int loaded;
+    int more;                      /* notes left over: go on at the next wake-up */
+    int restart;                   /* memcached lost data: read from note 1 */
+    long long last_warn;
+    /* keys tombstoned in this batch (two notes for one key: one line) */
+    const struct bg_journal_entry *applied[BG_DELSYNC_BATCH];
+};
+
+static void ds_warn(const struct runtime *r, struct delsync *ds, const char *what,
+                    const char *err)
+{
+    long long now = mono_s();
+    if (ds->last_warn != 0 && now - ds->last_warn < (long long)r->cfg.warn_interval)
+        return;
+    ds->last_warn = now;
+    bg_log(LOG_WARNING, "delsync", "problem=%s error=\"%s\" done=%llu", what, err, ds->done);
+}
+
+struct ds_count {
+    size_t tombstones, skipped, missing, bad;
+};
+
+/* One note read: 1 processed (or stepped over), 0 stop here (retry later). */
+static int ds_note(struct runtime *r, struct delsync *ds, unsigned long long seq,
+                   struct bg_journal_set **set, size_t *napplied, struct ds_count *cnt)
+{
+    char name[40], val[BG_DELNOTE_MAX + 2], err[512];
+    size_t len = 0;
+    if (bg_delsync_note_name(name, sizeof name, seq) < 0)
+        return 0;
+    int g = bg_store_meta_getn(r->store, name, val, sizeof val, &len, err, sizeof err);
+    if (g < 0) {
+        ds_warn(r, ds, "read-note", err);
+        return 0;
+    }
+    if (g == 0) {
+        /* Numbered at the last read of the counter and still missing: it
+         * expired or its writer failed. Numbered since: maybe on its way. */
+        if (!bg_delsync_is_gap(seq, ds->prev_head))
+            return 0;
+        cnt->missing++;
+        return 1;
+    }
+    struct bg_delnote n;
+    const char *why = "?";
+    if (bg_delnote_parse(val, len < sizeof val ? len : sizeof val - 1, &n, &why) < 0) {
+        bg_log(LOG_WARNING, "delsync", "action=skip reason=bad-note seq=%llu error=\"%s\"",
+               seq, why);
+        cnt->bad++;
+        return 1;
+    }
+    if (*set == NULL &&
+        bg_journal_load(r->cfg.journal, (long long)time(NULL), set, NULL, err, sizeof err) < 0) {
+        ds_warn(r, ds, "read-journal", err);
+        return 0;
+    }
+    const struct bg_journal_entry *e = bg_journal_set_find(*set, n.kind, n.name);
+    enum bg_delsync_decision d = bg_delsync_decide(&n, &ds->me, e);
+    for (size_t i = 0; d == BG_DS_TOMBSTONE && i < *napplied; i++)
+        if (ds->applied[i] == e)
+            d = BG_DS_ABSENT;
+    char en[BG_ADDR_MAX * 3 + 1];
+    if (bg_delsync_name_encode(n.name, en, sizeof en) < 0)
+        bg_strlcpy(en, "?", sizeof en);
+    if (d != BG_DS_TOMBSTONE) {
+        bg_log(LOG_DEBUG, "delsync", "action=skip reason=%s kind=%c name=%s from=%s seq=%llu",
+               bg_delsync_decision_name(d), (char)n.kind, en, n.host, seq);
+        cnt->skipped++;
+        return 1;
+    }
+    if (bg_journal_append(r->journal, 0, n.kind, n.name, NULL, err, sizeof err) < 0) {
+        ds_warn(r, ds, "journal", err);
+        return 0;
+    }
+    if (*napplied < BG_DELSYNC_BATCH)
+        ds->applied[(*napplied)++] = e;
+    cnt->tombstones++;
+    bg_log(LOG_NOTICE, "delsync", "action=tombstone kind=%c name=%s from=%s seq=%llu "
+           "deleted=%lld put=%lld", (char)n.kind, en, n.host, seq, n.time, e->ts);
+    return 1;
+}
+
+/* Read the notes not processed yet (at most one batch) and tombstone
+ * their keys here; remember how far it got in JOURNAL.delseq. */
+static void delsync_run(struct runtime *r, struct delsync *ds)
+{
+    char val[64], err[512];
+    size_t len = 0;
+    if (!ds->loaded || strcmp(ds->journal, r->cfg.journal) != 0) {
+        bg_strlcpy(ds->journal, r->cfg.journal, sizeof ds->journal);
+        bg_delsync_self_init(&ds->me, NULL, r->cfg.journal);
+        bg_delsync_state_load(r->cfg.journal, &ds->done);
+        ds->prev_head = 0;
+        ds->loaded = 1;
+    }
+    ds->more = 0;
+    int f = bg_store_meta_getn(r->store, BG_DELSYNC_SEQ_NAME, val, sizeof val, &len, err,
+                               sizeof err);
+    if (f < 0) {
+        ds_warn(r, ds, "read-counter", err);
+        return;
+    }
+    unsigned long long head = 0, saved = ds->done;
+    if (f > 0 && (len >= sizeof val || bg_delsync_seq_parse(val, len, &head) < 0)) {
+        ds_warn(r, ds, "bad-counter", "m:" BG_DELSYNC_SEQ_NAME " is not a number");
+        return;
+    }
+    if (ds->restart) {
+        bg_log(LOG_NOTICE, "delsync", "action=restart reason=restore done=%llu counter=%llu",
+               ds->done, head);
+        ds->done = ds->prev_head = 0;
+        ds->restart = 0;
+    }
+    struct bg_delsync_plan p;
+    bg_delsync_plan(ds->done, head, BG_DELSYNC_BATCH, &p);
+    if (p.reset) {
+        bg_log(LOG_NOTICE, "delsync", "action=restart reason=counter-lower done=%llu "
+               "counter=%llu", ds->done, head);
+        ds->prev_head = 0;
+    }
+    if (p.skipped)
+        bg_log(LOG_WARNING, "delsync", "action=skip reason=backlog notes=%llu counter=%llu",
+               p.skipped, head);
+    ds->done = p.from - 1;
+    struct bg_journal_set *set = NULL;
+    struct ds_count cnt = { 0, 0, 0, 0 };
+    size_t napplied = 0;
+    int stopped = 0;
+    for (unsigned long long seq = p.from; p.from <= p.to; seq++) {
+        if (!ds_note(r, ds, seq, &set, &napplied, &cnt)) {
+            stopped = 1;
+            break;
+        }
+        ds->done = seq;
+        if (seq == p.to)
+            break;
+    }
+    bg_journal_set_free(set);
+    ds->prev_head = head;
+    ds->more = !stopped && ds->done < head;
+    if (ds->done != saved || p.reset) {
+        if (bg_delsync_state_save(r->cfg.journal, ds->done, err, sizeof err) < 0)
+            ds_warn(r, ds, "save-state", err);
+        bg_log(LOG_INFO, "delsync", "action=read done=%llu counter=%llu tombstones=%zu "
+               "skipped=%zu missing=%zu bad=%zu", ds->done, head, cnt.tombstones, cnt.skipped,
+               cnt.missing, cnt.bad);
+    }
 }
 
 static void *restore_thread(void *arg)
@@ -60,6 +224,8 @@ static void *restore_thread(void *arg)
     (void)arg;
     struct bg_restorer rs;
     memset(&rs, 0, sizeof rs);
+    static struct delsync ds;   /* one restore thread */
+    memset(&ds, 0, sizeof ds);
     long long last_check = 0, last_warn = 0;
     int first = 1;
     for (;;) {
@@ -71,11 +237,17 @@ static void *restore_thread(void *arg)
             if (bg_journal_flush(r->journal, err, sizeof err) < 0)
                 bg_log(LOG_WARNING, "journal", "problem=sync error=\"%s\"", err);
             long long now = mono_s();
-            if (first || (r->cfg.restore_interval &&
-                          now - last_check >= (long long)r->cfg.restore_interval)) {
+            int check = first || (r->cfg.restore_interval &&
+                                  now - last_check >= (long long)r->cfg.restore_interval);
+            if (check || ds.more)
+                delsync_run(r, &ds);
+            if (check) {
                 first = 0;
                 last_check = now;
-                one_check(r, &rs, &last_warn);
+                /* memcached lost data (the notes too): read the notes
+                 * written since from the first, at the next wake-up */
+                if (one_check(r, &rs, &last_warn) > BG_RESTORE_NOTHING)
+                    ds.restart = ds.more = 1;
                 int c = bg_journal_maintain(r->journal, (long long)time(NULL),
                                             BG_JOURNAL_COMPACT_MIN, err, sizeof err);
                 if (c < 0)
