@@ -128,6 +128,15 @@ bg_assert_eq 1 "$(dels r bob@example.com "$jb/journal")" "B's journal has its on
 bg_assert_eq 1 "$(dels r bob@example.com "$ja/journal")" "A's journal one tombstone of bob"
 wait_grep '^2$' "$ja/journal.delseq" 5 "A keeps the last note processed in journal.delseq"
 
+# The other way round: A (binary protocol) publishes, B tombstones.
+bg_assert_rc 0 "B adds hank" B add hank@example.com
+next_second
+bg_assert_rc 0 "A deletes hank" A del hank@example.com
+bg_assert_eq "" "$(cat "$BG_TMP/last.err")" "... its note published over the binary protocol"
+bg_assert_eq 3 "$(bg_mc_get ds:m:delseq)" "m:delseq is 3"
+wait_grep '^[0-9]+ del r hank@example\.com -$' "$jb/journal" 15 "B's daemon tombstones hank in B's journal"
+wait_grep '^3$' "$ja/journal.delseq" 5 "A read note 3 too (its own)"
+
 # ---------------------------------------------------------------- A is down
 stop_host a
 # A hostile note (%00 in the name), a stale one (older than A's put of
@@ -181,17 +190,18 @@ for h in A B; do
     bg_assert_rc 0 "$h: carol (added again after the delete) is suppressed again" $h show carol@example.com
     bg_assert_rc 1 "$h: bob (deleted on B, learned on A) stays deleted" $h show bob@example.com
     bg_assert_rc 1 "$h: erin stays deleted" $h show erin@example.com
+    bg_assert_rc 1 "$h: hank (deleted on A, added on B) stays deleted" $h show hank@example.com
     bg_assert_rc 1 "$h: @dead.example stays deleted" $h show x@dead.example
 done
 # memcached lost the notes too: A reads the ones written from now on from
 # the first (before it changes the counter below).
 bg__now; end=$((BG__MS + 10000))
-until tail -n +"$((mark_a + 1))" "$BG_TMP/a.log" | grep -E -q 'delsync: action=restart reason=(restore|counter-lower) done=7 '; do
+until tail -n +"$((mark_a + 1))" "$BG_TMP/a.log" | grep -E -q 'delsync: action=restart reason=(restore|counter-lower) done=8 '; do
     bg__now
     [ "$BG__MS" -ge "$end" ] && break
     sleep 0.05
 done
-bg_assert_match 'delsync: action=restart reason=(restore|counter-lower) done=7 counter=0' \
+bg_assert_match 'delsync: action=restart reason=(restore|counter-lower) done=8 counter=0' \
     "$(tail -n +"$((mark_a + 1))" "$BG_TMP/a.log" | grep 'delsync: action=restart')" \
     "after the loss A reads the notes from the first again"
 wait_grep '^0$' "$ja/journal.delseq" 5 "... and saves that"
