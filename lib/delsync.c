@@ -15,78 +15,15 @@
 
 /* ------------------------------------------------------------ names */
 
-/* The journal's encoding (journal.c): '%', bytes <= 0x20, 0x7f, >= 0x80. */
-static int must_escape(unsigned char c)
-{
-    return c <= 0x20 || c == 0x7f || c >= 0x80 || c == '%';
-}
-
-static int encode_name(const char *name, char *out, size_t outsz)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        size_t need = must_escape(*p) ? 3 : 1;
-        if (o + need >= outsz)
-            return -1;
-        if (need == 3) {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        } else {
-            out[o++] = (char)*p;
-        }
-    }
-    if (o == 0)
-        return -1;
-    out[o] = '\0';
-    return (int)o;
-}
-
 int bg_delsync_name_encode(const char *name, char *out, size_t outsz)
 {
     if (out == NULL || outsz == 0)
         return -1;
     out[0] = '\0';
-    int n = encode_name(name, out, outsz);
+    int n = bg_journal_name_encode(name, out, outsz);
     if (n < 0)
         out[0] = '\0';
     return n;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Refuses raw bytes that must be escaped, bad escapes and %00. */
-static int decode_name(const char *in, size_t len, char *out, size_t outsz)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int h = hexval((unsigned char)in[i + 1]), l = hexval((unsigned char)in[i + 2]);
-            if (h < 0 || l < 0 || (h == 0 && l == 0))
-                return -1;
-            c = (unsigned char)(h * 16 + l);
-            i += 2;
-        } else if (must_escape(c)) {
-            return -1;
-        }
-        if (o + 1 >= outsz)
-            return -1;
-        out[o++] = (char)c;
-    }
-    if (o == 0)
-        return -1;
-    out[o] = '\0';
-    return (int)o;
 }
 
 static int host_byte_ok(unsigned char c)
@@ -161,7 +98,7 @@ int bg_delnote_format(char *out, size_t outsz, const struct bg_delnote *n)
     out[0] = '\0';
     if ((n->kind != BG_KIND_RCPT && n->kind != BG_KIND_DOMAIN) || n->time <= 0 ||
         strnlen(n->name, sizeof n->name) >= sizeof n->name ||
-        encode_name(n->name, en, sizeof en) < 0 ||
+        bg_journal_name_encode(n->name, en, sizeof en) < 0 ||
         !host_ok(n->host, strnlen(n->host, sizeof n->host)) ||
         !tag_ok(n->journal, strnlen(n->journal, sizeof n->journal)))
         return -1;
@@ -241,7 +178,7 @@ int bg_delnote_parse(const char *in, size_t len, struct bg_delnote *n, const cha
             n->kind = v[0] == 'r' ? BG_KIND_RCPT : BG_KIND_DOMAIN;
         } else if (kl == 4 && memcmp(f, "name", 4) == 0) {
             bit = F_NAME;
-            if (!(seen & bit) && decode_name(v, vl, n->name, sizeof n->name) < 0)
+            if (!(seen & bit) && bg_journal_name_decode(v, vl, n->name, sizeof n->name) < 0)
                 return fail(why, "bad name");
         } else if (kl == 4 && memcmp(f, "host", 4) == 0) {
             bit = F_HOST;

@@ -134,6 +134,16 @@ static int decode_name(const char *in, size_t len, char *out, size_t outsz)
     return (int)o;
 }
 
+int bg_journal_name_encode(const char *name, char *out, size_t outsz)
+{
+    return encode_name(name, out, outsz);
+}
+
+int bg_journal_name_decode(const char *in, size_t len, char *out, size_t outsz)
+{
+    return decode_name(in, len, out, outsz);
+}
+
 int bg_journal_format(char *out, size_t outsz, long long ts, enum bg_kind kind,
                       const char *name, const struct bg_record *rec)
 {

@@ -154,6 +154,14 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
 int bg_journal_maintain(struct bg_journal *j, long long now, off_t min_bytes,
                         char *err, size_t errsz);
 
+/* A key's name as journal lines (and delete notes, delsync.h) write it:
+ * '%', every byte <= 0x20, 0x7f and >= 0x80 become %XX. encode: length,
+ * or -1 when name is empty or it does not fit. decode (len bytes, not
+ * NUL-terminated): refuses raw bytes that must be escaped, bad escapes
+ * and %00; length or -1. */
+int bg_journal_name_encode(const char *name, char *out, size_t outsz);
+int bg_journal_name_decode(const char *in, size_t len, char *out, size_t outsz);
+
 /* The line for one change, as appended ('\n' included). Length or -1. */
 int bg_journal_format(char *out, size_t outsz, long long ts, enum bg_kind kind,
                       const char *name, const struct bg_record *rec);
