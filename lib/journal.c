@@ -640,6 +640,7 @@ static void set_stats(const struct bg_journal_set *s, long long now, long long h
 
 /* Read fd from offset `from`, applying each good line with ts >= since. */
 static int read_lines(int fd, off_t from, long long since, long long now,
+                      bg_journal_keep_fn *keep, void *keep_arg,
                       struct bg_journal_set *s, struct bg_journal_stats *st,
                       char *err, size_t errsz)
 {
@@ -690,7 +691,8 @@ static int read_lines(int fd, off_t from, long long since, long long now,
                     st->bad++;
                 } else {
                     st->lines++;
-                    if (p.ts >= since && set_apply(s, &p, ll + 1, now) < 0) {
+                    if (p.ts >= since && (keep == NULL || keep(p.kind, p.name, keep_arg)) &&
+                        set_apply(s, &p, ll + 1, now) < 0) {
                         bg_seterr(err, errsz, "out of memory");
                         free(line);
                         return -1;
@@ -709,7 +711,8 @@ static int read_lines(int fd, off_t from, long long since, long long now,
 }
 
 static int load_common(const char *path, long long now, int tail, dev_t dev, ino_t ino,
-                       off_t from, long long since, struct bg_journal_set **out,
+                       off_t from, long long since, bg_journal_keep_fn *keep,
+                       void *keep_arg, struct bg_journal_set **out,
                        struct bg_journal_stats *st, char *err, size_t errsz)
 {
     struct bg_journal_stats local;
@@ -749,7 +752,7 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
     if (!tail)
         since = 0;
     char rerr[256];
-    if (read_lines(fd, from, since, now, s, st, rerr, sizeof rerr) < 0) {
+    if (read_lines(fd, from, since, now, keep, keep_arg, s, st, rerr, sizeof rerr) < 0) {
         bg_seterr(err, errsz, "%s: %s", path, rerr);
         close(fd);
         bg_journal_set_free(s);
@@ -764,14 +767,21 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
 int bg_journal_load(const char *path, long long now, struct bg_journal_set **out,
                     struct bg_journal_stats *st, char *err, size_t errsz)
 {
-    return load_common(path, now, 0, 0, 0, 0, 0, out, st, err, errsz);
+    return load_common(path, now, 0, 0, 0, 0, 0, NULL, NULL, out, st, err, errsz);
+}
+
+int bg_journal_load_keys(const char *path, long long now, bg_journal_keep_fn *keep,
+                         void *keep_arg, struct bg_journal_set **out,
+                         struct bg_journal_stats *st, char *err, size_t errsz)
+{
+    return load_common(path, now, 0, 0, 0, 0, 0, keep, keep_arg, out, st, err, errsz);
 }
 
 int bg_journal_load_tail(const char *path, long long now, dev_t dev, ino_t ino,
                          off_t from, long long since, struct bg_journal_set **out,
                          struct bg_journal_stats *st, char *err, size_t errsz)
 {
-    return load_common(path, now, 1, dev, ino, from, since, out, st, err, errsz);
+    return load_common(path, now, 1, dev, ino, from, since, NULL, NULL, out, st, err, errsz);
 }
 
 /* ------------------------------------------------------------ compaction */

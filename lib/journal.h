@@ -125,6 +125,14 @@ struct bg_journal_set;
  * *out must be freed with bg_journal_set_free. */
 int bg_journal_load(const char *path, long long now, struct bg_journal_set **out,
                     struct bg_journal_stats *st, char *err, size_t errsz);
+/* The same, keeping only the keys for which keep(kind, name, arg) is
+ * true: memory for those, not for the whole journal (a daemon looking up
+ * a few keys in a journal of millions). The stats count every line read
+ * but only the keys kept. */
+typedef int bg_journal_keep_fn(enum bg_kind kind, const char *name, void *arg);
+int bg_journal_load_keys(const char *path, long long now, bg_journal_keep_fn *keep,
+                         void *keep_arg, struct bg_journal_set **out,
+                         struct bg_journal_stats *st, char *err, size_t errsz);
 /* Read the lines of path after offset `from` into a fresh set; when the
  * file is no longer the one of (dev, ino) (it was compacted), read it
  * whole and keep only the lines with a time >= since. 0 or -1. */

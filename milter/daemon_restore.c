@@ -21,6 +21,7 @@
 #include "restore.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,12 +93,22 @@ struct ds_count {
     size_t tombstones, skipped, missing, bad;
 };
 
-/* One note read: 1 processed (or stepped over), 0 stop here (retry later). */
-static int ds_note(struct runtime *r, struct delsync *ds, unsigned long long seq,
-                   struct bg_journal_set **set, size_t *napplied, struct ds_count *cnt)
+/* One note of the batch, as read from memcached. */
+struct ds_item {
+    unsigned long long seq;
+    int good;                      /* parsed: n holds it */
+    struct bg_delnote n;
+};
+
+/* Read note seq into it: 1 read (good, bad or a gap to step over), 0 stop
+ * here (not written yet, or memcached failed: retry later). */
+static int ds_read(struct runtime *r, struct delsync *ds, unsigned long long seq,
+                   struct ds_item *it, struct ds_count *cnt)
 {
     char name[40], val[BG_DELNOTE_MAX + 2], err[512];
     size_t len = 0;
+    it->seq = seq;
+    it->good = 0;
     if (bg_delsync_note_name(name, sizeof name, seq) < 0)
         return 0;
     int g = bg_store_meta_getn(r->store, name, val, sizeof val, &len, err, sizeof err);
@@ -113,34 +124,78 @@ static int ds_note(struct runtime *r, struct delsync *ds, unsigned long long seq
         cnt->missing++;
         return 1;
     }
-    struct bg_delnote n;
     const char *why = "?";
-    if (bg_delnote_parse(val, len < sizeof val ? len : sizeof val - 1, &n, &why) < 0) {
+    if (bg_delnote_parse(val, len < sizeof val ? len : sizeof val - 1, &it->n, &why) < 0) {
         bg_log(LOG_WARNING, "delsync", "action=skip reason=bad-note seq=%llu error=\"%s\"",
                seq, why);
         cnt->bad++;
         return 1;
     }
-    if (*set == NULL &&
-        bg_journal_load(r->cfg.journal, (long long)time(NULL), set, NULL, err, sizeof err) < 0) {
-        ds_warn(r, ds, "read-journal", err);
-        return 0;
+    it->good = 1;
+    return 1;
+}
+
+/* The keys of the batch's good notes, sorted, so that loading the journal
+ * keeps only those (bg_journal_load_keys): memory for the batch, not for
+ * a journal of millions of entries. */
+struct ds_keys {
+    const struct bg_delnote **k;
+    size_t n;
+};
+
+static int key_cmp(enum bg_kind ka, const char *na, enum bg_kind kb, const char *nb)
+{
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    return strcmp(na, nb);
+}
+
+static int note_cmp(const void *a, const void *b)
+{
+    const struct bg_delnote *x = *(const struct bg_delnote *const *)a;
+    const struct bg_delnote *y = *(const struct bg_delnote *const *)b;
+    return key_cmp(x->kind, x->name, y->kind, y->name);
+}
+
+static int ds_keep(enum bg_kind kind, const char *name, void *arg)
+{
+    const struct ds_keys *ks = arg;
+    size_t lo = 0, hi = ks->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = key_cmp(kind, name, ks->k[mid]->kind, ks->k[mid]->name);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    const struct bg_journal_entry *e = bg_journal_set_find(*set, n.kind, n.name);
-    enum bg_delsync_decision d = bg_delsync_decide(&n, &ds->me, e);
+    return 0;
+}
+
+/* Decide on one good note and append its tombstone: 1 done, 0 stop here
+ * (the journal could not be written: retry later). */
+static int ds_apply(struct runtime *r, struct delsync *ds, const struct ds_item *it,
+                    const struct bg_journal_set *set, size_t *napplied, struct ds_count *cnt)
+{
+    char err[512];
+    const struct bg_delnote *n = &it->n;
+    const struct bg_journal_entry *e = bg_journal_set_find(set, n->kind, n->name);
+    enum bg_delsync_decision d = bg_delsync_decide(n, &ds->me, e);
     for (size_t i = 0; d == BG_DS_TOMBSTONE && i < *napplied; i++)
         if (ds->applied[i] == e)
             d = BG_DS_ABSENT;
     char en[BG_ADDR_MAX * 3 + 1];
-    if (bg_delsync_name_encode(n.name, en, sizeof en) < 0)
+    if (bg_delsync_name_encode(n->name, en, sizeof en) < 0)
         bg_strlcpy(en, "?", sizeof en);
     if (d != BG_DS_TOMBSTONE) {
         bg_log(LOG_DEBUG, "delsync", "action=skip reason=%s kind=%c name=%s from=%s seq=%llu",
-               bg_delsync_decision_name(d), (char)n.kind, en, n.host, seq);
+               bg_delsync_decision_name(d), (char)n->kind, en, n->host, it->seq);
         cnt->skipped++;
         return 1;
     }
-    if (bg_journal_append(r->journal, 0, n.kind, n.name, NULL, err, sizeof err) < 0) {
+    if (bg_journal_append(r->journal, 0, n->kind, n->name, NULL, err, sizeof err) < 0) {
         ds_warn(r, ds, "journal", err);
         return 0;
     }
@@ -148,8 +203,62 @@ static int ds_note(struct runtime *r, struct delsync *ds, unsigned long long seq
         ds->applied[(*napplied)++] = e;
     cnt->tombstones++;
     bg_log(LOG_NOTICE, "delsync", "action=tombstone kind=%c name=%s from=%s seq=%llu "
-           "deleted=%lld put=%lld", (char)n.kind, en, n.host, seq, n.time, e->ts);
+           "deleted=%lld put=%lld", (char)n->kind, en, n->host, it->seq, n->time, e->ts);
     return 1;
+}
+
+/* The batch from..to: read the notes (stopping at the first that is not
+ * there yet), load the journal's entries for their keys only, then decide
+ * and tombstone in order. Returns the last note processed (from - 1:
+ * none), *stopped when it stopped early. */
+static unsigned long long ds_batch(struct runtime *r, struct delsync *ds,
+                                   unsigned long long from, unsigned long long to,
+                                   struct ds_count *cnt, int *stopped)
+{
+    size_t cap = (size_t)(to - from + 1), n = 0, ngood = 0;
+    struct ds_item *items = malloc(cap * sizeof *items);
+    const struct bg_delnote **keys = malloc(cap * sizeof *keys);
+    unsigned long long done = from - 1;
+    *stopped = 1;
+    if (items == NULL || keys == NULL) {
+        ds_warn(r, ds, "memory", "out of memory");
+        goto out;
+    }
+    *stopped = 0;
+    for (unsigned long long seq = from; n < cap; seq++) {
+        if (!ds_read(r, ds, seq, &items[n], cnt)) {
+            *stopped = 1;
+            break;
+        }
+        if (items[n].good)
+            keys[ngood++] = &items[n].n;
+        n++;
+    }
+    struct bg_journal_set *set = NULL;
+    if (ngood > 0) {
+        char err[512];
+        struct ds_keys ks = { keys, ngood };
+        qsort(keys, ngood, sizeof *keys, note_cmp);
+        if (bg_journal_load_keys(r->cfg.journal, (long long)time(NULL), ds_keep, &ks, &set,
+                                 NULL, err, sizeof err) < 0) {
+            ds_warn(r, ds, "read-journal", err);
+            *stopped = 1;
+            goto out;
+        }
+    }
+    size_t napplied = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].good && !ds_apply(r, ds, &items[i], set, &napplied, cnt)) {
+            *stopped = 1;
+            break;
+        }
+        done = items[i].seq;
+    }
+    bg_journal_set_free(set);
+out:
+    free(items);
+    free(keys);
+    return done;
 }
 
 /* Read the notes not processed yet (at most one batch) and tombstone
@@ -194,20 +303,10 @@ static void delsync_run(struct runtime *r, struct delsync *ds)
         bg_log(LOG_WARNING, "delsync", "action=skip reason=backlog notes=%llu counter=%llu",
                p.skipped, head);
     ds->done = p.from - 1;
-    struct bg_journal_set *set = NULL;
     struct ds_count cnt = { 0, 0, 0, 0 };
-    size_t napplied = 0;
     int stopped = 0;
-    for (unsigned long long seq = p.from; p.from <= p.to; seq++) {
-        if (!ds_note(r, ds, seq, &set, &napplied, &cnt)) {
-            stopped = 1;
-            break;
-        }
-        ds->done = seq;
-        if (seq == p.to)
-            break;
-    }
-    bg_journal_set_free(set);
+    if (p.from <= p.to)
+        ds->done = ds_batch(r, ds, p.from, p.to, &cnt, &stopped);
     ds->prev_head = head;
     ds->more = !stopped && ds->done < head;
     if (ds->done != saved || p.reset) {

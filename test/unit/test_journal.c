@@ -190,6 +190,51 @@ START_TEST(test_tombstones)
 }
 END_TEST
 
+/* bg_journal_load_keys keeps only the keys it is asked for (by kind and
+ * name), each with the state the whole journal gives it. */
+static int keep_b_and_domain(enum bg_kind kind, const char *name, void *arg)
+{
+    int *calls = arg;
+    (*calls)++;
+    return (kind == BG_KIND_RCPT && strcmp(name, "b@example.com") == 0) ||
+           (kind == BG_KIND_DOMAIN && strcmp(name, "dead.example") == 0);
+}
+
+START_TEST(test_load_keys)
+{
+    struct bg_journal *j = jopen();
+    put(j, 100, BG_KIND_RCPT, "a@example.com", "x", 0);
+    put(j, 101, BG_KIND_RCPT, "b@example.com", "first", 0);
+    del(j, 102, BG_KIND_RCPT, "b@example.com");
+    put(j, 103, BG_KIND_RCPT, "b@example.com", "again", 0);
+    put(j, 104, BG_KIND_RCPT, "dead.example", "same name, other kind", 0);
+    put(j, 105, BG_KIND_DOMAIN, "dead.example", "d", 0);
+    del(j, 106, BG_KIND_DOMAIN, "dead.example");
+    bg_journal_close(j);
+    struct bg_journal_set *s = NULL;
+    struct bg_journal_stats st;
+    char err[256];
+    int calls = 0;
+    ck_assert_msg(bg_journal_load_keys(path, 200, keep_b_and_domain, &calls, &s, &st, err,
+                                       sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(calls, 7);            /* asked once per good line */
+    ck_assert_uint_eq(st.lines, 7);
+    ck_assert_uint_eq(st.live, 1);         /* b only: a and the rcpt dead.example left out */
+    ck_assert_uint_eq(st.tombstones, 1);   /* the domain */
+    ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "a@example.com"));
+    ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "dead.example"));
+    const struct bg_journal_entry *e = bg_journal_set_find(s, BG_KIND_RCPT, "b@example.com");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->state, BG_JE_LIVE);
+    ck_assert_int_eq(e->ts, 103);
+    ck_assert_str_eq(reason_of(e), "again");
+    e = bg_journal_set_find(s, BG_KIND_DOMAIN, "dead.example");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->state, BG_JE_TOMBSTONE);
+    bg_journal_set_free(s);
+}
+END_TEST
+
 START_TEST(test_expiry)
 {
     struct bg_journal *j = jopen();
@@ -507,6 +552,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_append_replay);
     tcase_add_test(tc, test_tombstones);
+    tcase_add_test(tc, test_load_keys);
     tcase_add_test(tc, test_expiry);
     tcase_add_test(tc, test_compaction);
     tcase_add_test(tc, test_maintain);
