@@ -20,6 +20,7 @@
 #include "log.h"
 #include "restore.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -345,8 +346,13 @@ static void *restore_thread(void *arg)
                 last_check = now;
                 /* memcached lost data (the notes too): read the notes
                  * written since from the first, at the next wake-up */
-                if (one_check(r, &rs, &last_warn) > BG_RESTORE_NOTHING)
+                if (one_check(r, &rs, &last_warn) > BG_RESTORE_NOTHING) {
                     ds.restart = ds.more = 1;
+                    /* The replay held the whole journal in memory (a
+                     * million entries: about 280 MB); glibc keeps freed
+                     * heap pages, so hand them back to the system. */
+                    malloc_trim(0);
+                }
                 int c = bg_journal_maintain(r->journal, (long long)time(NULL),
                                             BG_JOURNAL_COMPACT_MIN, err, sizeof err);
                 if (c < 0)
