@@ -15,17 +15,6 @@
 
 /* ------------------------------------------------------------ names */
 
-int bg_delsync_name_encode(const char *name, char *out, size_t outsz)
-{
-    if (out == NULL || outsz == 0)
-        return -1;
-    out[0] = '\0';
-    int n = bg_journal_name_encode(name, out, outsz);
-    if (n < 0)
-        out[0] = '\0';
-    return n;
-}
-
 static int host_byte_ok(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

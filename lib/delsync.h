@@ -77,10 +77,6 @@ struct bg_delsync_self {
 void bg_delsync_self_init(struct bg_delsync_self *me, const char *host,
                           const char *journal);
 
-/* The journal's percent-encoding of a name (for notes and log lines).
- * Length, or -1 when name is empty or it does not fit. */
-int bg_delsync_name_encode(const char *name, char *out, size_t outsz);
-
 /* The value of a note. Length (without the NUL), or -1 when the kind is
  * not r/d, a field is empty or bad, or it does not fit. */
 int bg_delnote_format(char *out, size_t outsz, const struct bg_delnote *n);

@@ -188,7 +188,7 @@ static int ds_apply(struct runtime *r, struct delsync *ds, const struct ds_item 
         if (ds->applied[i] == e)
             d = BG_DS_ABSENT;
     char en[BG_ADDR_MAX * 3 + 1];
-    if (bg_delsync_name_encode(n->name, en, sizeof en) < 0)
+    if (bg_journal_name_encode(n->name, en, sizeof en) < 0)
         bg_strlcpy(en, "?", sizeof en);
     if (d != BG_DS_TOMBSTONE) {
         bg_log(LOG_DEBUG, "delsync", "action=skip reason=%s kind=%c name=%s from=%s seq=%llu",
