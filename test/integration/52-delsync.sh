@@ -77,12 +77,17 @@ wait_grep() {   # wait_grep ERE FILE SECONDS WHAT - poll FILE for a line, bounde
     bg_pass "$4"
 }
 # A note only tombstones a put older than it (journal times are seconds):
-# wait for the clock to pass the second of the last change.
+# wait for the clock to pass the second of the last change. The clock is
+# time(2)'s, which journal lines and notes are stamped with: it lags
+# clock_gettime(2), i.e. date(1), by up to a tick at each second (6 ms
+# measured here), so "date +%s" may move on while bouncegatectl still
+# stamps the old second. Perl's time is time(2).
+clock_s() { perl -e 'print time'; }
 next_second() {
     local t end
-    t=$(date +%s)
+    t=$(clock_s)
     bg__now; end=$((BG__MS + 3000))
-    while [ "$(date +%s)" -le "$t" ]; do
+    while [ "$(clock_s)" -le "$t" ]; do
         bg__now; [ "$BG__MS" -ge "$end" ] && bg_fatal "the clock did not advance"
         sleep 0.02
     done
