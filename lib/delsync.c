@@ -1,11 +1,13 @@
 /* delsync.c - delete notes: format, parse, decision, bookkeeping (see
  * delsync.h). */
 #include "delsync.h"
+#include "secure.h"
 #include "err.h"
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
@@ -285,7 +287,8 @@ int bg_delsync_state_load(const char *journal, unsigned long long *seq)
     *seq = 0;
     if (state_path(p, sizeof p, journal) < 0)
         return 0;
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    char oerr[700];
+    int fd = bg_open_file(p, O_RDONLY, 0, oerr, sizeof oerr);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf);
@@ -303,17 +306,16 @@ int bg_delsync_state_save(const char *journal, unsigned long long seq, char *err
                           size_t errsz)
 {
     char p[600], tmp[640], line[32];
-    if (state_path(p, sizeof p, journal) < 0 ||
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid()) >= (int)sizeof tmp) {
+    if (state_path(p, sizeof p, journal) < 0) {
         bg_seterr(err, errsz, "%s.delseq: path too long", journal);
         return -1;
     }
     int len = snprintf(line, sizeof line, "%llu\n", seq);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        bg_seterr(err, errsz, "%s: %s", tmp, strerror(errno));
+    /* A new file of our own (secure.h), never a name planted there. */
+    int fd = bg_open_temp(p, tmp, sizeof tmp, err, errsz);
+    if (fd < 0)
         return -1;
-    }
+    fchmod(fd, 0644);
     if (write(fd, line, (size_t)len) != len) {
         bg_seterr(err, errsz, "%s: write: %s", tmp, strerror(errno));
         close(fd);

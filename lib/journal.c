@@ -1,8 +1,11 @@
 /* journal.c - local append-only journal of suppression changes (see
  * journal.h). */
 #include "journal.h"
+#include "address.h"
 #include "err.h"
 #include "bg.h"
+#include "log.h"
+#include "secure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,40 +203,12 @@ const char *bg_journal_path(const struct bg_journal *j)
     return j->path;
 }
 
-/* A file root creates belongs to the owner of its directory, so the
- * daemon (running as UserID) can still append to a journal that
- * bouncegatectl created first. */
-static void adopt_dir_owner(int fd, const char *path)
-{
-    if (geteuid() != 0)
-        return;
-    char dir[PATH_MAX_J];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    struct stat ds;
-    if (stat(dir, &ds) == 0 && ds.st_uid != 0)
-        if (fchown(fd, ds.st_uid, ds.st_gid) < 0) {
-            /* best effort */
-        }
-}
-
+/* Every file of the journal directory is opened through bg_open_file
+ * (secure.h): the directory belongs to the daemon's user, and a root
+ * bouncegatectl must never follow what that user planted there. */
 static int open_lockfile(const char *lockpath, char *err, size_t errsz)
 {
-    int fd = open(lockpath, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        bg_seterr(err, errsz, "%s: %s", lockpath, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size == 0 && st.st_uid == 0)
-        adopt_dir_owner(fd, lockpath);
-    return fd;
+    return bg_open_file(lockpath, O_RDONLY | O_CREAT, 0644, err, errsz);
 }
 
 static void close_fd(struct bg_journal *j)
@@ -256,19 +231,15 @@ static int ensure_file(struct bg_journal *j, char *err, size_t errsz)
         j->dirty = 0;
         close_fd(j);
     }
-    int fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno));
+    int fd = bg_open_file(j->path, O_RDWR | O_APPEND | O_CREAT, 0640, err, errsz);
+    if (fd < 0)
         return -1;
-    }
     struct stat fs;
     if (fstat(fd, &fs) < 0) {
         bg_seterr(err, errsz, "%s: %s", j->path, strerror(errno));
         close(fd);
         return -1;
     }
-    if (fs.st_size == 0 && fs.st_uid == 0)
-        adopt_dir_owner(fd, j->path);
     /* A last line without its newline (a writer died mid-line): end it,
      * so our line is not glued to it. Two appenders doing this at once
      * only leave an empty line. */
@@ -505,6 +476,19 @@ struct parsed {
     long long expires;
 };
 
+/* A journal line obeys the rules every other input does: its name is what
+ * address normalization makes of it, so no CR, LF, blank or upper case a
+ * lookup would never ask for can enter memcached through a replay. */
+static int name_is_normal(enum bg_kind kind, const char *name)
+{
+    char norm[BG_ADDR_MAX];
+    const char *why = NULL;
+    size_t len = strlen(name);
+    int rc = kind == BG_KIND_RCPT ? bg_addr_normalize(name, len, norm, sizeof norm, &why)
+                                  : bg_domain_normalize(name, len, norm, sizeof norm, &why);
+    return rc == 0 && strcmp(norm, name) == 0;
+}
+
 /* Parse one line (without '\n', NUL-terminated, len bytes). 0 or -1. */
 static int parse_line(const char *line, size_t len, struct parsed *p)
 {
@@ -534,7 +518,8 @@ static int parse_line(const char *line, size_t len, struct parsed *p)
     const char *sp = memchr(s, ' ', (size_t)(end - s));
     if (sp == NULL)
         return -1;
-    if (decode_name(s, (size_t)(sp - s), p->name, sizeof p->name) < 0)
+    if (decode_name(s, (size_t)(sp - s), p->name, sizeof p->name) < 0 ||
+        !name_is_normal(p->kind, p->name))
         return -1;
     s = sp + 1;
     p->ts = ts;
@@ -638,11 +623,59 @@ static void set_stats(const struct bg_journal_set *s, long long now, long long h
     }
 }
 
-/* Read fd from offset `from`, applying each good line with ts >= since. */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Lines a compaction cannot keep (malformed, overlong, a torn last line)
+ * are appended to PATH.bad, never silently dropped. Opened at the first
+ * such line. */
+struct quarantine {
+    char path[PATH_MAX_J + 8];
+    int fd;                  /* -1 until the first line */
+    size_t lines;
+    int failed;              /* could not be written: the compaction stops */
+    char err[PATH_MAX_J + 400];
+};
+
+static void quarantine_line(struct quarantine *q, const char *line, size_t len,
+                            int truncated)
+{
+    if (q == NULL || q->failed)
+        return;
+    if (q->fd < 0 &&
+        (q->fd = bg_open_file(q->path, O_WRONLY | O_APPEND | O_CREAT, 0640, q->err,
+                              sizeof q->err)) < 0) {
+        q->failed = 1;
+        return;
+    }
+    if (write_all(q->fd, line, len) < 0 ||
+        (truncated && write_all(q->fd, " [truncated]", 12) < 0) ||
+        write_all(q->fd, "\n", 1) < 0) {
+        snprintf(q->err, sizeof q->err, "%s: write: %s", q->path, strerror(errno));
+        q->failed = 1;
+        return;
+    }
+    q->lines++;
+}
+
+/* Read fd from offset `from`, applying each good line with ts >= since;
+ * bad lines go to q when there is one (compaction). */
 static int read_lines(int fd, off_t from, long long since, long long now,
                       bg_journal_keep_fn *keep, void *keep_arg,
                       struct bg_journal_set *s, struct bg_journal_stats *st,
-                      char *err, size_t errsz)
+                      struct quarantine *q, char *err, size_t errsz)
 {
     char buf[65536];
     char *line = malloc(BG_JOURNAL_LINE_MAX + 1);
@@ -684,11 +717,13 @@ static int read_lines(int fd, off_t from, long long since, long long now,
             st->size = pos + (off_t)off;
             if (overlong) {
                 st->bad++;
+                quarantine_line(q, line, ll, 1);
             } else if (ll > 0 && line[0] != '#') {
                 struct parsed p;
                 line[ll] = '\0';
                 if (memchr(line, '\0', ll) != NULL || parse_line(line, ll, &p) < 0) {
                     st->bad++;
+                    quarantine_line(q, line, ll, 0);
                 } else {
                     st->lines++;
                     if (p.ts >= since && (keep == NULL || keep(p.kind, p.name, keep_arg)) &&
@@ -704,15 +739,17 @@ static int read_lines(int fd, off_t from, long long since, long long now,
         }
         pos += r;
     }
-    if (ll > 0 || overlong)
+    if (ll > 0 || overlong) {
         st->torn = 1;
+        quarantine_line(q, line, ll, overlong);
+    }
     free(line);
     return 0;
 }
 
 static int load_common(const char *path, long long now, int tail, dev_t dev, ino_t ino,
                        off_t from, long long since, bg_journal_keep_fn *keep,
-                       void *keep_arg, struct bg_journal_set **out,
+                       void *keep_arg, struct quarantine *q, struct bg_journal_set **out,
                        struct bg_journal_stats *st, char *err, size_t errsz)
 {
     struct bg_journal_stats local;
@@ -725,13 +762,14 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
         bg_seterr(err, errsz, "out of memory");
         return -1;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char oerr[400];
+    int fd = bg_open_file(path, O_RDONLY, 0, oerr, sizeof oerr);
     if (fd < 0) {
         if (errno == ENOENT) {
             *out = s;
             return 0;
         }
-        bg_seterr(err, errsz, "%s: %s", path, strerror(errno));
+        bg_seterr(err, errsz, "%s", oerr);
         bg_journal_set_free(s);
         return -1;
     }
@@ -752,7 +790,7 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
     if (!tail)
         since = 0;
     char rerr[256];
-    if (read_lines(fd, from, since, now, keep, keep_arg, s, st, rerr, sizeof rerr) < 0) {
+    if (read_lines(fd, from, since, now, keep, keep_arg, s, st, q, rerr, sizeof rerr) < 0) {
         bg_seterr(err, errsz, "%s: %s", path, rerr);
         close(fd);
         bg_journal_set_free(s);
@@ -767,21 +805,22 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
 int bg_journal_load(const char *path, long long now, struct bg_journal_set **out,
                     struct bg_journal_stats *st, char *err, size_t errsz)
 {
-    return load_common(path, now, 0, 0, 0, 0, 0, NULL, NULL, out, st, err, errsz);
+    return load_common(path, now, 0, 0, 0, 0, 0, NULL, NULL, NULL, out, st, err, errsz);
 }
 
 int bg_journal_load_keys(const char *path, long long now, bg_journal_keep_fn *keep,
                          void *keep_arg, struct bg_journal_set **out,
                          struct bg_journal_stats *st, char *err, size_t errsz)
 {
-    return load_common(path, now, 0, 0, 0, 0, 0, keep, keep_arg, out, st, err, errsz);
+    return load_common(path, now, 0, 0, 0, 0, 0, keep, keep_arg, NULL, out, st, err, errsz);
 }
 
 int bg_journal_load_tail(const char *path, long long now, dev_t dev, ino_t ino,
                          off_t from, long long since, struct bg_journal_set **out,
                          struct bg_journal_stats *st, char *err, size_t errsz)
 {
-    return load_common(path, now, 1, dev, ino, from, since, NULL, NULL, out, st, err, errsz);
+    return load_common(path, now, 1, dev, ino, from, since, NULL, NULL, NULL, out, st, err,
+                       errsz);
 }
 
 /* ------------------------------------------------------------ compaction */
@@ -797,26 +836,11 @@ static void fsync_dir(const char *path)
         dir[1] = '\0';
     else
         *slash = '\0';
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
         close(fd);
     }
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Write the compacted set to tmp. 0 or -1 (errno set). */
@@ -865,7 +889,6 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
         return -1;
     }
     snprintf(lockpath, sizeof lockpath, "%s.lock", path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int lfd = open_lockfile(lockpath, err, errsz);
     if (lfd < 0)
         return -1;
@@ -878,32 +901,39 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
     }
     struct bg_journal_set *s = NULL;
     struct bg_journal_stats ls;
-    int ret = -1;
-    if (bg_journal_load(path, now, &s, &ls, err, errsz) < 0)
+    struct quarantine q = { .fd = -1 };
+    snprintf(q.path, sizeof q.path, "%s.bad", path);
+    int ret = -1, fd = -1;
+    if (load_common(path, now, 0, 0, 0, 0, 0, NULL, NULL, &q, &s, &ls, err, errsz) < 0)
         goto out;
-    struct stat old;
-    int have_old = stat(path, &old) == 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        bg_seterr(err, errsz, "%s: %s", tmp, strerror(errno));
+    if (q.failed) {
+        /* Never drop a line we could not put aside: keep the journal. */
+        bg_seterr(err, errsz, "quarantine %s", q.err);
         goto out;
     }
+    if (q.lines > 0)
+        bg_log(LOG_WARNING, "journal", "action=quarantine lines=%zu journal=%s file=%s",
+               q.lines, path, q.path);
+    /* The loaded journal was opened through bg_open_file: a regular file
+     * with one link. Its owner and mode carry over, so root compacting
+     * never locks the daemon out. */
+    struct stat old;
+    int have_old = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
+    if ((fd = bg_open_temp(path, tmp, sizeof tmp, err, errsz)) < 0)
+        goto out;
     if (have_old) {
-        /* Keep owner and mode: root compacting must not lock the daemon out. */
-        if (fchown(fd, old.st_uid, old.st_gid) < 0) {
-            /* not root: the file is ours anyway */
+        if (geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) < 0) {
+            /* best effort */
         }
-        fchmod(fd, old.st_mode & 07777);
+        fchmod(fd, old.st_mode & 0777);
     } else {
-        adopt_dir_owner(fd, path);
+        fchmod(fd, 0640);
     }
     if (write_compacted(fd, s, now, horizon) < 0 || fsync(fd) < 0) {
         bg_seterr(err, errsz, "%s: write: %s", tmp, strerror(errno));
-        close(fd);
         unlink(tmp);
         goto out;
     }
-    close(fd);
     if (rename(tmp, path) < 0) {
         bg_seterr(err, errsz, "rename %s: %s", tmp, strerror(errno));
         unlink(tmp);
@@ -914,13 +944,17 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
     if (st != NULL) {
         *st = ls;
         struct stat ns;
-        if (stat(path, &ns) == 0) {
+        if (fstat(fd, &ns) == 0) {
             st->size = ns.st_size;
             st->dev = ns.st_dev;
             st->ino = ns.st_ino;
         }
     }
 out:
+    if (fd >= 0)
+        close(fd);
+    if (q.fd >= 0)
+        close(q.fd);
     bg_journal_set_free(s);
     flock(lfd, LOCK_UN);
     close(lfd);

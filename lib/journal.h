@@ -28,11 +28,22 @@
  * Replay: the last line of a key wins (file order); a "del" is a
  * tombstone (the key is absent, an older put is never resurrected); a put
  * whose record has expired counts as absent. Malformed (hostile) lines
- * are counted and skipped, never fatal.
+ * are counted and skipped, never fatal; so is a NAME that address
+ * normalization would not produce (a CR, LF, blank or upper case: no
+ * input path could have written it).
+ *
+ * Files: the journal's directory belongs to the daemon's user, so every
+ * file in it (PATH, PATH.lock, PATH.bad, PATH.tmp.*) is opened through
+ * bg_open_file (secure.h): never through a symbolic link, only a regular
+ * file with one link, owned as expected. A root bouncegatectl can
+ * therefore never be made to write elsewhere.
  *
  * Compaction rewrites the file to the live set (and tombstones younger
- * than BG_JOURNAL_TOMB_HORIZON) in PATH.tmp.PID, then renames it over
- * PATH. PATH.lock serialises it: appenders hold a shared flock for the
+ * than BG_JOURNAL_TOMB_HORIZON) in a new PATH.tmp.XXXXXX (mkstemp), then
+ * renames it over PATH. The lines it cannot keep (malformed, overlong,
+ * a torn last line) are appended to PATH.bad first, with a log line
+ * "journal: action=quarantine lines=N"; when PATH.bad cannot be written,
+ * the compaction stops and the journal stays as it is. PATH.lock serialises it: appenders hold a shared flock for the
  * span of one append, a compactor an exclusive one, so no append is lost
  * and two processes never compact at once. Appenders check the inode of
  * PATH before each append and reopen after a rename.

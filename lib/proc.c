@@ -39,6 +39,21 @@ int bg_proc_lookup_user(const char *spec, uid_t *uid, gid_t *gid, char *name,
     return 0;
 }
 
+int bg_proc_check_user(const char *spec, char *err, size_t errsz)
+{
+    if (geteuid() != 0)
+        return 0;
+    if (spec == NULL || spec[0] == '\0') {
+        snprintf(err, errsz, "UserID is empty: started as root, the daemon would stay root "
+                 "(name its user, e.g. UserID bouncegate; UserID root to mean it)");
+        return -1;
+    }
+    uid_t u;
+    gid_t g;
+    char name[64];
+    return bg_proc_lookup_user(spec, &u, &g, name, sizeof name, err, errsz);
+}
+
 int bg_proc_drop_privileges(const char *spec, char *err, size_t errsz)
 {
     uid_t uid;

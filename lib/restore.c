@@ -1,11 +1,13 @@
 /* restore.c - replay the journal into memcached (see restore.h). */
 #include "restore.h"
+#include "secure.h"
 #include "err.h"
 #include "journal.h"
 #include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,24 +109,25 @@ static void load_gen(struct bg_restorer *r)
     char p[600];
     r->gen[0] = '\0';
     gen_path(p, sizeof p, r->path);
-    FILE *fp = fopen(p, "r");
-    if (fp == NULL)
+    char err[700];
+    int fd = bg_open_file(p, O_RDONLY, 0, err, sizeof err);
+    if (fd < 0)
         return;
-    if (fgets(r->gen, sizeof r->gen, fp) == NULL)
-        r->gen[0] = '\0';
+    ssize_t n = read(fd, r->gen, sizeof r->gen - 1);
+    close(fd);
+    r->gen[n > 0 ? n : 0] = '\0';
     r->gen[strcspn(r->gen, "\r\n")] = '\0';
-    fclose(fp);
 }
 
 /* Best effort: without it the next start replays once more (harmless). */
 static void save_gen(const struct bg_restorer *r)
 {
-    char p[600], tmp[640];
+    char p[600], tmp[640], err[700];
     gen_path(p, sizeof p, r->path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = bg_open_temp(p, tmp, sizeof tmp, err, sizeof err);
     if (fd < 0)
         return;
+    fchmod(fd, 0644);
     char line[160];
     int n = snprintf(line, sizeof line, "%s\n", r->gen);
     if (n < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, p) < 0)

@@ -3,13 +3,15 @@
  *   bouncegate [-c FILE] [-f] [-n] [-p SOCKET] [-V]
  *
  * Start-up order matters: load and check the config, daemonize, write the
- * pid file, set the signal mask, then drop privileges and only then create
- * the milter socket.
+ * pid file (as root only in a root-only directory), set the signal mask,
+ * then drop privileges (writing the pid file now when it lives in a
+ * directory others can write) and only then create the milter socket.
  */
 #include "daemon.h"
 #include "bg.h"
 #include "log.h"
 #include "proc.h"
+#include "secure.h"
 
 #include <libmilter/mfapi.h>
 
@@ -87,6 +89,42 @@ static int clear_stale_socket(const char *path)
                 strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* Is path's directory writable by root alone (owned by root, no group or
+ * other write)? */
+static int dir_root_only(const char *path)
+{
+    char dir[256];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return 0;
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    return stat(dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* Write our pid, never through a link nor into another file (secure.h). */
+static int write_pidfile(const char *path)
+{
+    char err[700], line[32];
+    int fd = bg_open_file(path, O_WRONLY | O_CREAT, 0644, err, sizeof err);
+    int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (fd < 0 || ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n) {
+        if (fd >= 0)
+            snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+        bg_log(LOG_ERR, "start", "problem=pidfile file=%s error=\"%s\"", path, err);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 
@@ -233,13 +271,11 @@ int main(int argc, char **argv)
     }
     if (r->warning[0] && (check_only || !foreground))   /* -f: bg_log echoes it */
         fprintf(stderr, "bouncegate: warning: %s\n", r->warning);
-    if (geteuid() == 0 && r->cfg.user_id[0]) {
-        uid_t u; gid_t g; char n[64], uerr[256];
-        if (bg_proc_lookup_user(r->cfg.user_id, &u, &g, n, sizeof n, uerr, sizeof uerr) < 0) {
-            fprintf(stderr, "bouncegate: %s: %s\n", config_path, uerr);
-            rt_put(r);
-            return 1;
-        }
+    char uerr[256];
+    if (bg_proc_check_user(r->cfg.user_id, uerr, sizeof uerr) < 0) {
+        fprintf(stderr, "bouncegate: %s: %s\n", config_path, uerr);
+        rt_put(r);
+        return 1;
     }
     if (check_only) {
         printf("bouncegate: %s: configuration OK\n", config_path);
@@ -257,16 +293,12 @@ int main(int argc, char **argv)
     if (r->warning[0])
         bg_log(LOG_WARNING, "start", "problem=unsafe-permissions error=\"%s\"", r->warning);
 
-    if (r->cfg.pid_file[0]) {
-        FILE *fp = fopen(r->cfg.pid_file, "w");
-        if (fp == NULL) {
-            bg_log(LOG_ERR, "start", "problem=pidfile file=%s error=\"%s\"", r->cfg.pid_file,
-                   strerror(errno));
-            return 1;
-        }
-        fprintf(fp, "%ld\n", (long)getpid());
-        fclose(fp);
-    }
+    /* The pid file: root writes it now only where no other user can
+     * write; anywhere else (the daemon's own /run/bouncegate) the daemon's
+     * user writes it once privileges are dropped. */
+    int pid_later = r->cfg.pid_file[0] && !(geteuid() == 0 && dir_root_only(r->cfg.pid_file));
+    if (r->cfg.pid_file[0] && !pid_later && write_pidfile(r->cfg.pid_file) < 0)
+        return 1;
 
     /* SIGUSR1 reloads (SIGHUP and SIGTERM belong to libmilter and stop
      * smfi_main). Block it before any thread exists, so only the reload
@@ -292,6 +324,8 @@ int main(int argc, char **argv)
         bg_log(LOG_ERR, "start", "problem=privileges error=\"%s\"", err);
         return 1;
     }
+    if (pid_later && write_pidfile(r->cfg.pid_file) < 0)
+        return 1;
     if (spath != NULL && clear_stale_socket(spath) < 0)
         return 1;
 

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "delsync.h"
+#include "log.h"
 #include "journal.h"
 #include "learn.h"
 #include "record.h"
@@ -349,6 +350,9 @@ int main(int argc, char **argv)
         bg_learner_free(&l);
         return rc;
     }
+    /* What the library logs on our behalf (a journal quarantine) goes to
+     * syslog like the daemons' lines, and to the admin's terminal. */
+    bg_log_open("bouncegatectl", cfg.syslog_facility, LOG_WARNING, 1);
     if (strcmp(cmd, "export") == 0)
         return ctl_export(&cfg, n, rest);
     if (strcmp(cmd, "import") == 0 || strcmp(cmd, "check") == 0) {

@@ -133,7 +133,7 @@ START_TEST(test_append_replay)
     put(j, 101, BG_KIND_DOMAIN, "example.org", "dom", 0);
     put(j, 102, BG_KIND_RCPT, "b@example.com", "b", 0);
     put(j, 103, BG_KIND_RCPT, "a@example.com", "second", 0); /* last write wins */
-    put(j, 104, BG_KIND_RCPT, "example.org", "not-the-domain", 0); /* kinds differ */
+    put(j, 104, BG_KIND_RCPT, "x@example.org", "not-the-domain", 0); /* kinds differ */
     char err[64];
     /* Counters and markers are not journalled. */
     ck_assert_int_eq(bg_journal_append(j, 105, BG_KIND_SOFT, "a@example.com", NULL, err,
@@ -153,8 +153,9 @@ START_TEST(test_append_replay)
     ck_assert_str_eq(reason_of(e), "second");
     e = bg_journal_set_find(s, BG_KIND_DOMAIN, "example.org");
     ck_assert_str_eq(reason_of(e), "dom");
-    e = bg_journal_set_find(s, BG_KIND_RCPT, "example.org");
+    e = bg_journal_set_find(s, BG_KIND_RCPT, "x@example.org");
     ck_assert_str_eq(reason_of(e), "not-the-domain");
+    ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "example.org"));
     ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "c@example.com"));
     bg_journal_set_free(s);
 
@@ -207,7 +208,7 @@ START_TEST(test_load_keys)
     put(j, 101, BG_KIND_RCPT, "b@example.com", "first", 0);
     del(j, 102, BG_KIND_RCPT, "b@example.com");
     put(j, 103, BG_KIND_RCPT, "b@example.com", "again", 0);
-    put(j, 104, BG_KIND_RCPT, "dead.example", "same name, other kind", 0);
+    put(j, 104, BG_KIND_RCPT, "x@dead.example", "an address at the domain", 0);
     put(j, 105, BG_KIND_DOMAIN, "dead.example", "d", 0);
     del(j, 106, BG_KIND_DOMAIN, "dead.example");
     bg_journal_close(j);
@@ -219,10 +220,10 @@ START_TEST(test_load_keys)
                                        sizeof err) == 0, "%s", err);
     ck_assert_int_eq(calls, 7);            /* asked once per good line */
     ck_assert_uint_eq(st.lines, 7);
-    ck_assert_uint_eq(st.live, 1);         /* b only: a and the rcpt dead.example left out */
+    ck_assert_uint_eq(st.live, 1);         /* b only: a and x@dead.example left out */
     ck_assert_uint_eq(st.tombstones, 1);   /* the domain */
     ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "a@example.com"));
-    ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "dead.example"));
+    ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "x@dead.example"));
     const struct bg_journal_entry *e = bg_journal_set_find(s, BG_KIND_RCPT, "b@example.com");
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(e->state, BG_JE_LIVE);
@@ -326,10 +327,11 @@ START_TEST(test_compaction)
     ck_assert_ptr_nonnull(bg_journal_set_find(s, BG_KIND_RCPT, "after@example.com"));
     ck_assert_uint_eq(st.live, 3);
     bg_journal_set_free(s);
-    struct stat sb;
-    char tmp[200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    ck_assert_int_ne(stat(tmp, &sb), 0); /* no temp file left behind */
+    /* no temp file left behind: the directory holds the journal and its
+     * lock only */
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "test \"$(ls -A '%s')\" = \"$(printf 'journal\\njournal.lock')\"", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -410,6 +412,16 @@ START_TEST(test_hostile_lines)
         "100 del r a@example.com",
         "100 put r a@example.com bg1 class=hard reason=%ZZ",
         "100put r a@example.com bg1 class=hard",
+        /* names no input path could write: normalization says no */
+        "100 put r a%0D%0Aset@example.com bg1 class=hard",
+        "100 put r a%0Ab@example.com bg1 class=hard",
+        "100 put r A@Example.COM bg1 class=hard",
+        "100 put r <a@example.com> bg1 class=hard",
+        "100 put r a@example.com. bg1 class=hard",
+        "100 put r no-at-sign bg1 class=hard",
+        "100 put d Example.COM bg1 class=hard",
+        "100 put d bad%0D%0Adomain bg1 class=hard",
+        "100 put d a@example.com bg1 class=hard",
     };
     const char *first = "1 put r keep@example.com bg1 class=hard\n";
     append_raw(first, strlen(first));
@@ -439,6 +451,111 @@ START_TEST(test_hostile_lines)
     ck_assert_ptr_null(bg_journal_set_find(s, BG_KIND_RCPT, "a@example.com"));
     ck_assert_ptr_nonnull(bg_journal_set_find(s, BG_KIND_DOMAIN, "keep.example"));
     bg_journal_set_free(s);
+}
+END_TEST
+
+/* Compaction puts aside what it cannot keep: PATH.bad gets every
+ * malformed line, the overlong one cut, and a log line says so. */
+START_TEST(test_quarantine)
+{
+    const char *text = "1 put r keep@example.com bg1 class=hard\n"
+                       "garbage line\n"
+                       "100 put r a%0D%0Aset@example.com bg1 class=hard\n"
+                       "2 put d keep.example bg1 class=hard\n"
+                       "3 put r torn@example.com bg1 cla";
+    append_raw(text, strlen(text));
+    char err[256], bad[200];
+    ck_assert_msg(bg_journal_compact(path, 200, BG_JOURNAL_TOMB_HORIZON, NULL, err,
+                                     sizeof err) == 0, "%s", err);
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    FILE *fp = fopen(bad, "r");
+    ck_assert_ptr_nonnull(fp);
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "garbage line\n"
+                          "100 put r a%0D%0Aset@example.com bg1 class=hard\n"
+                          "3 put r torn@example.com bg1 cla\n");
+    struct bg_journal_stats st;
+    struct bg_journal_set *s = load(200, &st);
+    ck_assert_uint_eq(st.bad, 0);
+    ck_assert_uint_eq(st.live, 2);
+    bg_journal_set_free(s);
+    /* A second compaction of a clean journal adds nothing. */
+    ck_assert_msg(bg_journal_compact(path, 200, BG_JOURNAL_TOMB_HORIZON, NULL, err,
+                                     sizeof err) == 0, "%s", err);
+    struct stat sb;
+    ck_assert_int_eq(stat(bad, &sb), 0);
+    ck_assert_int_eq(sb.st_size, (off_t)strlen(buf));
+}
+END_TEST
+
+/* What the daemon's user can plant in its journal directory never leads
+ * the journal elsewhere: a symbolic link (journal, lock, quarantine) or a
+ * hard link is refused, and the file it points to stays as it was. */
+START_TEST(test_planted_links)
+{
+    char victim[160], lock[160], bad[160], err[512];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    FILE *fp = fopen(victim, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("precious\n", fp);
+    fclose(fp);
+    struct bg_record r;
+    rec_of(&r, "x", 0);
+
+    /* journal -> victim */
+    ck_assert_int_eq(symlink(victim, path), 0);
+    struct bg_journal *j = jopen();
+    ck_assert_int_eq(bg_journal_append(j, 1, BG_KIND_RCPT, "a@example.com", &r, err,
+                                       sizeof err), -1);
+    ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+    bg_journal_close(j);
+    struct bg_journal_set *s = NULL;
+    ck_assert_int_eq(bg_journal_load(path, 1, &s, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+    ck_assert_int_eq(unlink(path), 0);
+
+    /* journal.lock -> victim (the first attempt made a real one) */
+    unlink(lock);
+    ck_assert_int_eq(symlink(victim, lock), 0);
+    j = jopen();
+    ck_assert_int_eq(bg_journal_append(j, 1, BG_KIND_RCPT, "a@example.com", &r, err,
+                                       sizeof err), -1);
+    ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+    bg_journal_close(j);
+    ck_assert_int_eq(unlink(lock), 0);
+
+    /* journal a hard link of victim */
+    ck_assert_int_eq(link(victim, path), 0);
+    j = jopen();
+    ck_assert_int_eq(bg_journal_append(j, 1, BG_KIND_RCPT, "a@example.com", &r, err,
+                                       sizeof err), -1);
+    ck_assert_msg(strstr(err, "links") != NULL, "%s", err);
+    bg_journal_close(j);
+    ck_assert_int_eq(unlink(path), 0);
+
+    /* journal.bad -> victim: the compaction stops, the journal is kept */
+    const char *text = "1 put r keep@example.com bg1 class=hard\ngarbage\n";
+    append_raw(text, strlen(text));
+    ck_assert_int_eq(symlink(victim, bad), 0);
+    ck_assert_int_eq(bg_journal_compact(path, 200, BG_JOURNAL_TOMB_HORIZON, NULL, err,
+                                        sizeof err), -1);
+    ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_size, (off_t)strlen(text));
+
+    fp = fopen(victim, "r");
+    ck_assert_ptr_nonnull(fp);
+    char buf[64];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, "precious\n");
 }
 END_TEST
 
@@ -558,6 +675,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_maintain);
     tcase_add_test(tc, test_torn_last_line);
     tcase_add_test(tc, test_hostile_lines);
+    tcase_add_test(tc, test_quarantine);
+    tcase_add_test(tc, test_planted_links);
     tcase_add_test(tc, test_tail);
     tcase_add_test(tc, test_concurrent_appenders);
     suite_add_tcase(s, tc);
