@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classify_internal.h"
+#include "openreg.h"
 
 /* Bounds. */
 #define RULES_MAX_FILE   (1024 * 1024)  /* bytes of a rules file */
@@ -1375,10 +1377,22 @@ const struct bg_rules *bg_rules_default(void)
 
 struct bg_rules *bg_rules_load(const char *path, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "rb");
+    /* Only a regular file: opening a FIFO would block (bouncegate -n,
+     * the daemon's start and reload), a device could be read for ever. */
+    struct stat st;
+    int fd = bg_open_regular(path, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        if (err && errsz)
+            snprintf(err, errsz, "%s: not a regular file (%s)", path,
+                     bg_file_kind(st.st_mode));
+        return NULL;
+    }
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
         if (err && errsz)
             snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     char *buf = malloc(RULES_MAX_FILE + 1);

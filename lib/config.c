@@ -9,8 +9,10 @@
 #include "err.h"
 #include "log.h"
 #include "key.h"
+#include "openreg.h"
 #include "record.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -19,15 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 enum ktype {
     KT_STRING,    /* bounded string, any bytes but control */
+    KT_SOCKET,    /* libmilter socket, checked by bg_socket_check */
     KT_PREFIX,    /* KeyPrefix: printable ASCII, no blanks */
     KT_UINT,      /* unsigned decimal */
     KT_MODE,      /* octal file mode */
     KT_MS,        /* duration, result in ms (unsigned) */
     KT_SECONDS,   /* duration, result in s (unsigned) */
     KT_TTL,       /* duration in s as long long; 0 or "never" = never */
+    KT_AGE,       /* duration in s as long long, 1h to 366d: never 0 */
     KT_BYTES,     /* size with optional k/m suffix (size_t) */
     KT_BOOL,
     KT_FACILITY,
@@ -51,8 +58,9 @@ struct keydef {
 #define F(field) offsetof(struct bg_config, field), sizeof(((struct bg_config *)0)->field)
 
 static const struct keydef keys[] = {
-    { "Socket", KT_STRING, F(socket), "unix:/run/bouncegate/bouncegate.sock",
-      "libmilter socket: unix:/path or inet:port@host or inet6:port@host" },
+    { "Socket", KT_SOCKET, F(socket), "unix:/run/bouncegate/bouncegate.sock",
+      "libmilter socket: unix:/path, local:/path, /path, inet:port[@host] or "
+      "inet6:port[@host]" },
     { "SocketMode", KT_MODE, F(socket_mode), "0660",
       "permissions of a unix socket (octal)" },
     { "Memcached", KT_STRING, F(memcached), "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL",
@@ -137,8 +145,14 @@ static const struct keydef keys[] = {
     { "SigningKeyFile", KT_STRING, F(signing_key_file), "",
       "secret that tags outbound mail so returned bounces and complaints can be "
       "verified; empty: reports from outside are never trusted" },
-    { "ReportMaxAge", KT_TTL, F(report_max_age), "30d",
-      "oldest sending time a returned report is trusted for" },
+    { "ReportMaxAge", KT_AGE, F(report_max_age), "30d",
+      "oldest sending time a returned report is trusted for (1h to 366d; there is "
+      "no \"never\": a tag is not a proof forever)" },
+    { "DSNDaemonName", KT_STRING, F(dsn_daemon), "bouncegate-dsn",
+      "the milter_macro_daemon_name of the cleanup service Postfix's bounce, defer "
+      "and trace daemons use (cleanup_service_name): null-sender mail on the "
+      "non-SMTP path with this {daemon_name} is Postfix's own DSN and trusted; "
+      "empty: none is" },
     { "ReportRecipients", KT_EXEMPT, F(report_rcpts), "",
       "addresses that receive bounces and feedback reports (return path, FBL "
       "mailbox): mail to them is parsed as a report" },
@@ -181,9 +195,173 @@ int bg_duration_parse(const char *s, long long unit_ms, long long *out_ms)
     return 0;
 }
 
-/* Parse one value into its field. Returns 0 or -1 with a problem text. */
+/* ---------------------------------------------------------- Socket */
+
+/* The longest unix socket path, without its NUL (107 on Linux). */
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+static int sock_unix(const char *path, char *err, size_t errsz)
+{
+    if (*path == '\0') {
+        bg_seterr(err, errsz, "missing path of the unix socket");
+        return -1;
+    }
+    if (*path != '/') {
+        bg_seterr(err, errsz, "unix socket path %.200s is not absolute", path);
+        return -1;
+    }
+    size_t n = strlen(path);
+    if (n > SUN_PATH_MAX) {
+        bg_seterr(err, errsz, "unix socket path too long (%zu bytes, at most %zu)", n,
+                  (size_t)SUN_PATH_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* A host name as a resolver takes it: labels of [A-Za-z0-9-], 1 to 63
+ * bytes, neither starting nor ending with '-', separated by single dots
+ * (one trailing dot allowed); at most 253 bytes without that dot. */
+static int host_name_ok(const char *h, size_t n)
+{
+    if (n > 0 && h[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253)
+        return 0;
+    size_t lab = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch == '.') {
+            if (lab == 0 || h[i - 1] == '-')
+                return 0;
+            lab = 0;
+            continue;
+        }
+        if (!isalnum(ch) && ch != '-')
+            return 0;
+        if (ch == '-' && lab == 0)
+            return 0;
+        if (++lab > 63)
+            return 0;
+    }
+    return h[n - 1] != '-';
+}
+
+/* PORT[@HOST] of inet: (v6 = 0) or inet6: (v6 = 1). */
+static int sock_inet(const char *s, int v6, char *err, size_t errsz)
+{
+    const char *proto = v6 ? "inet6" : "inet";
+    const char *at = strchr(s, '@');
+    size_t plen = at ? (size_t)(at - s) : strlen(s);
+    if (plen == 0) {
+        bg_seterr(err, errsz, "missing port (%s:PORT@HOST)", proto);
+        return -1;
+    }
+    unsigned long port = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (!isdigit((unsigned char)s[i])) {
+            bg_seterr(err, errsz, "port %.*s is not a number (1-65535)",
+                      (int)(plen < 64 ? plen : 64), s);
+            return -1;
+        }
+        if (port <= 65535)
+            port = port * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (port < 1 || port > 65535) {
+        bg_seterr(err, errsz, "port %.*s out of range (1-65535)",
+                  (int)(plen < 64 ? plen : 64), s);
+        return -1;
+    }
+    if (at == NULL)
+        return 0; /* every address of the host */
+    const char *h = at + 1;
+    size_t hl = strlen(h);
+    if (hl == 0) {
+        bg_seterr(err, errsz, "missing host after '@'");
+        return -1;
+    }
+    for (size_t i = 0; i < hl; i++)
+        if (h[i] == ' ' || h[i] == '\t') {
+            bg_seterr(err, errsz, "host %.200s contains a blank", h);
+            return -1;
+        }
+    char lit[INET6_ADDRSTRLEN + 1];
+    unsigned char bin[sizeof(struct in6_addr)];
+    int fam = v6 ? AF_INET6 : AF_INET;
+    if (h[0] == '[') {
+        /* libmilter's numeric form: [1.2.3.4] or [::1] */
+        if (hl < 3 || h[hl - 1] != ']' || hl - 2 >= sizeof lit) {
+            bg_seterr(err, errsz, "bad address %.200s", h);
+            return -1;
+        }
+        memcpy(lit, h + 1, hl - 2);
+        lit[hl - 2] = '\0';
+        if (inet_pton(fam, lit, bin) != 1) {
+            bg_seterr(err, errsz, "%.200s is not an %s address", h, v6 ? "IPv6" : "IPv4");
+            return -1;
+        }
+        return 0;
+    }
+    if (hl < sizeof lit && inet_pton(fam, h, bin) == 1)
+        return 0;
+    if (strspn(h, "0123456789.") == hl) {
+        /* all digits and dots: meant as an IPv4 address, and not one */
+        if (v6)
+            bg_seterr(err, errsz, "%.200s is not an IPv6 address (use inet: for IPv4)", h);
+        else
+            bg_seterr(err, errsz, "%.200s is not an IPv4 address", h);
+        return -1;
+    }
+    if (v6 && strchr(h, ':') != NULL) {
+        bg_seterr(err, errsz, "%.200s is not an IPv6 address", h);
+        return -1;
+    }
+    if (!host_name_ok(h, hl)) {
+        bg_seterr(err, errsz, "bad host %.200s: expected %s or a host name", h,
+                  v6 ? "an IPv6 address" : "a dotted IPv4 address");
+        return -1;
+    }
+    return 0;
+}
+
+int bg_socket_check(const char *spec, char *err, size_t errsz)
+{
+    if (spec == NULL || *spec == '\0') {
+        bg_seterr(err, errsz, "empty socket");
+        return -1;
+    }
+    for (const char *q = spec; *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+            bg_seterr(err, errsz, "control character in socket");
+            return -1;
+        }
+    /* As libmilter reads it: the type is what comes before the first
+     * ':', so a bare path may not hold one. */
+    const char *colon = strchr(spec, ':');
+    if (colon == NULL) {
+        if (*spec == '/')
+            return sock_unix(spec, err, errsz);
+        bg_seterr(err, errsz, "%.200s: expected unix:/path, local:/path, /path, "
+                  "inet:PORT[@HOST] or inet6:PORT[@HOST]", spec);
+        return -1;
+    }
+    size_t tl = (size_t)(colon - spec);
+    if ((tl == 4 && strncasecmp(spec, "unix", 4) == 0) ||
+        (tl == 5 && strncasecmp(spec, "local", 5) == 0))
+        return sock_unix(colon + 1, err, errsz);
+    if (tl == 4 && strncasecmp(spec, "inet", 4) == 0)
+        return sock_inet(colon + 1, 0, err, errsz);
+    if (tl == 5 && strncasecmp(spec, "inet6", 5) == 0)
+        return sock_inet(colon + 1, 1, err, errsz);
+    bg_seterr(err, errsz, "unknown socket type %.*s (expected unix:, local:, inet: or "
+              "inet6:)", (int)(tl < 64 ? tl : 64), spec);
+    return -1;
+}
+
+/* Parse one value into its field. Returns 0 or -1 with a problem text
+ * (*why may point into whybuf). */
 static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
-                     const char **why)
+                     const char **why, char *whybuf, size_t whysz)
 {
     void *p = (char *)c + k->off;
     long long ms;
@@ -197,6 +375,17 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
                 *why = "control character in value";
                 return -1;
             }
+        if (strlen(v) >= k->size) {
+            *why = "value too long";
+            return -1;
+        }
+        memcpy(p, v, strlen(v) + 1);
+        return 0;
+    case KT_SOCKET:
+        if (bg_socket_check(v, whybuf, whysz) < 0) {
+            *why = whybuf;
+            return -1;
+        }
         if (strlen(v) >= k->size) {
             *why = "value too long";
             return -1;
@@ -254,6 +443,15 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
         if (bg_duration_parse(v, 1000, &ms) < 0 || ms < 1000 ||
             ms / 1000 > 86400LL * 3660) {
             *why = "expected never or a duration such as 30d (1s to 10 years)";
+            return -1;
+        }
+        *(long long *)p = ms / 1000;
+        return 0;
+    case KT_AGE:
+        if (bg_duration_parse(v, 1000, &ms) < 0 || ms < 3600LL * 1000 ||
+            ms / 1000 > 86400LL * 366) {
+            *why = "expected a duration from 1h to 366d such as 30d (0 and never are "
+                   "not allowed)";
             return -1;
         }
         *(long long *)p = ms / 1000;
@@ -336,9 +534,10 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
 void bg_config_defaults(struct bg_config *c)
 {
     const char *why;
+    char whybuf[256];
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < NKEYS; i++)
-        if (set_value(c, &keys[i], keys[i].def, &why) < 0)
+        if (set_value(c, &keys[i], keys[i].def, &why, whybuf, sizeof whybuf) < 0)
             abort(); /* a bad default is a build bug; test_config catches it */
 }
 
@@ -358,17 +557,72 @@ static char *trim(char *s)
 
 int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp;
     char *line = NULL;
     size_t cap = 0;
+    char *text = NULL;
     ssize_t got;
     unsigned lineno = 0;
     unsigned char seen[NKEYS];
     int rc = -1;
+    struct stat st;
 
     memset(seen, 0, sizeof seen);
-    if (fp == NULL) {
+    /* Only a regular file: a FIFO would block the open (and the daemon's
+     * reload), a device such as /dev/zero would be read for ever. */
+    int fd = bg_open_regular(path, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        bg_seterr(err, errsz, "%s: not a regular file (%s)", path, bg_file_kind(st.st_mode));
+        return -1;
+    }
+    if (fd < 0) {
         bg_seterr(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (st.st_size > BG_CONFIG_MAX_BYTES) {
+        bg_seterr(err, errsz, "%s: too large (%lld bytes, at most %d)", path,
+                  (long long)st.st_size, BG_CONFIG_MAX_BYTES);
+        close(fd);
+        return -1;
+    }
+    /* Read it whole, one byte past the bound (a file can grow after the
+     * fstat), then parse from memory. */
+    size_t n = 0;
+    text = malloc(BG_CONFIG_MAX_BYTES + 1);
+    if (text == NULL) {
+        bg_seterr(err, errsz, "%s: out of memory", path);
+        close(fd);
+        return -1;
+    }
+    while (n < BG_CONFIG_MAX_BYTES + 1) {
+        ssize_t r = read(fd, text + n, BG_CONFIG_MAX_BYTES + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            bg_seterr(err, errsz, "%s: read error: %s", path, strerror(errno));
+            close(fd);
+            free(text);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n > BG_CONFIG_MAX_BYTES) {
+        bg_seterr(err, errsz, "%s: too large (more than %d bytes)", path,
+                  BG_CONFIG_MAX_BYTES);
+        free(text);
+        return -1;
+    }
+    if (n == 0) {           /* an empty file: the defaults (and fmemopen */
+        free(text);         /* may refuse a buffer of 0 bytes) */
+        return 0;
+    }
+    fp = fmemopen(text, n, "r");
+    if (fp == NULL) {
+        bg_seterr(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+        free(text);
         return -1;
     }
     /* getline, not fgets: it reports the true length, so a NUL byte in a
@@ -416,7 +670,8 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
         }
         seen[i] = 1;
         const char *why = NULL;
-        if (set_value(c, &keys[i], value, &why) < 0) {
+        char whybuf[256];
+        if (set_value(c, &keys[i], value, &why, whybuf, sizeof whybuf) < 0) {
             bg_seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
                    why ? why : "bad value");
             goto out;
@@ -430,6 +685,7 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
 out:
     free(line);
     fclose(fp);
+    free(text);
     return rc;
 }
 
@@ -441,6 +697,7 @@ void bg_config_print(const struct bg_config *c, FILE *fp)
         fprintf(fp, "%-22s ", k->name);
         switch (k->type) {
         case KT_STRING:
+        case KT_SOCKET:
         case KT_PREFIX:
             fprintf(fp, "%s", (const char *)p);
             break;
@@ -455,6 +712,9 @@ void bg_config_print(const struct bg_config *c, FILE *fp)
             break;
         case KT_SECONDS:
             fprintf(fp, "%us", *(const unsigned *)p);
+            break;
+        case KT_AGE:
+            fprintf(fp, "%llds", *(const long long *)p);
             break;
         case KT_TTL:
             if (*(const long long *)p == 0)

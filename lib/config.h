@@ -56,7 +56,8 @@ struct bg_config {
     unsigned outage_rcpts;        /* OutageRecipients */
     long long outage_window;      /* OutageWindow */
     char signing_key_file[256];   /* SigningKeyFile */
-    long long report_max_age;     /* ReportMaxAge */
+    long long report_max_age;     /* ReportMaxAge (> 0) */
+    char dsn_daemon[64];          /* DSNDaemonName */
     struct bg_exempt report_rcpts;/* ReportRecipients */
     char mail_log[256];           /* MailLog */
     /* durability (issue 5) */
@@ -68,9 +69,26 @@ struct bg_config {
 /* Fill *c with the defaults of the table. */
 void bg_config_defaults(struct bg_config *c);
 
+/* Largest configuration file read (bytes). */
+#define BG_CONFIG_MAX_BYTES (1024 * 1024)
+
 /* Load path over the defaults. Returns 0, or -1 with err holding
- * "FILE:LINE: KEY: problem" (or "FILE: problem" for I/O errors). */
+ * "FILE:LINE: KEY: problem" (or "FILE: problem" for I/O errors). Only a
+ * regular file of at most BG_CONFIG_MAX_BYTES is read: anything else is
+ * "FILE: not a regular file (KIND)" or "FILE: too large (...)"; the open
+ * never blocks (a FIFO). */
 int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz);
+
+/* Check a libmilter socket specification as the Socket key (and
+ * bouncegate -p) takes it: unix:/abs/path, local:/abs/path, /abs/path
+ * (shorter than sun_path, no control bytes), inet:PORT, inet:PORT@HOST,
+ * inet6:PORT, inet6:PORT@HOST (PORT decimal 1-65535; HOST for inet a
+ * dotted IPv4 address, [IPv4] or a host name of letters, digits, '-'
+ * and '.'; for inet6 an IPv6 address, [IPv6] or such a host name). The
+ * type is case-insensitive, as for libmilter. Returns 0, or -1 with err
+ * holding the problem without a prefix, e.g. "port 99999 out of range
+ * (1-65535)"; a caller adds where the value came from. */
+int bg_socket_check(const char *spec, char *err, size_t errsz);
 
 /* Parse a duration: "250ms", "5s", "10m", "2h", "30d", "1w", plain number
  * = unit_default_ms milliseconds per unit. Result in milliseconds.

@@ -1,4 +1,5 @@
-/* sign.c - recipient tags for verifying returned bounces (see sign.h). */
+/* sign.c - per-message recipient tags for verifying returned reports
+ * (see sign.h). */
 #include "sign.h"
 
 #include <nettle/base64.h>
@@ -12,8 +13,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#define TAG_BYTES 9   /* 72 bits -> 12 base64 characters */
-#define TAG_CHARS 12
+#define TAG_BYTES 12  /* 96 bits -> 16 base64 characters */
+#define TAG_CHARS 16
 
 int bg_sign_load_key(const char *path, struct bg_signer *s, char *err, size_t errsz)
 {
@@ -54,41 +55,42 @@ int bg_sign_load_key(const char *path, struct bg_signer *s, char *err, size_t er
     return 0;
 }
 
-static void make_tag(const struct bg_signer *s, long long t, const char *rcpt,
-                     char out[TAG_CHARS + 1])
+int bg_sign_qid_ok(const char *qid)
+{
+    size_t n = 0;
+    for (; qid[n]; n++)
+        if (n >= BG_SIGN_QID_MAX - 1 || !isalnum((unsigned char)qid[n]))
+            return 0;
+    return n > 0;
+}
+
+static void make_tag(const struct bg_signer *s, long long t, const char *qid,
+                     const char *rcpt, char out[TAG_CHARS + 1])
 {
     struct hmac_sha256_ctx ctx;
     uint8_t mac[SHA256_DIGEST_SIZE];
-    char pre[40];
-    int n = snprintf(pre, sizeof pre, "bg1|%lld|", t);
+    char pre[40 + BG_SIGN_QID_MAX];
+    int n = snprintf(pre, sizeof pre, "bg2|%lld|%s|", t, qid);
     hmac_sha256_set_key(&ctx, s->keylen, s->key);
     hmac_sha256_update(&ctx, (size_t)n, (const uint8_t *)pre);
     hmac_sha256_update(&ctx, strlen(rcpt), (const uint8_t *)rcpt);
     hmac_sha256_digest(&ctx, sizeof mac, mac);
     char b64[BASE64_ENCODE_RAW_LENGTH(TAG_BYTES) + 1];
-    base64_encode_raw(b64, TAG_BYTES, mac);  /* 9 bytes: 12 chars, no padding */
+    base64_encode_raw(b64, TAG_BYTES, mac);  /* 12 bytes: 16 chars, no padding */
     for (size_t i = 0; i < TAG_CHARS; i++)   /* base64url: safe in any header */
         out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
     out[TAG_CHARS] = '\0';
 }
 
-int bg_sign_value(const struct bg_signer *s, long long now, const char *const *rcpts,
-                  size_t n, char *out, size_t outsz)
+int bg_sign_value(const struct bg_signer *s, long long now, const char *qid,
+                  const char *rcpt, char *out, size_t outsz)
 {
-    if (n == 0 || n > BG_SIGN_MAX_RCPT)
+    if (qid == NULL || !bg_sign_qid_ok(qid))
         return 0;
-    int off = snprintf(out, outsz, "v=1; t=%lld; r=", now);
-    if (off < 0 || (size_t)off >= outsz)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char tag[TAG_CHARS + 1];
-        make_tag(s, now, rcpts[i], tag);
-        int w = snprintf(out + off, outsz - (size_t)off, "%s%s", i ? "," : "", tag);
-        if (w < 0 || (size_t)w >= outsz - (size_t)off)
-            return -1;
-        off += w;
-    }
-    return off;
+    char tag[TAG_CHARS + 1];
+    make_tag(s, now, qid, rcpt, tag);
+    int n = snprintf(out, outsz, "v=2; t=%lld; q=%s; r=%s", now, qid, tag);
+    return n < 0 || (size_t)n >= outsz ? -1 : n;
 }
 
 /* Constant-time comparison of two tags. */
@@ -100,45 +102,69 @@ static int tag_eq(const char *a, const char *b)
     return d == 0;
 }
 
+/* The value of field name ("t", "q", "r") in "v=2; t=..; q=..; r=..":
+ * its start and length, or NULL. Fields are separated by ';' and blanks. */
+static const char *field(const char *v, char name, size_t *len)
+{
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t n = strcspn(p, "; ");
+        if (n >= 2 && p[0] == name && p[1] == '=') {
+            *len = n - 2;
+            return p + 2;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
 /* Check one unfolded header value. Returns 1, 0 (no match), -1 (bad). */
 static int check_value(const struct bg_signer *s, const char *v, const char *rcpt,
-                       long long now, long long max_age, const char **why)
+                       long long now, long long max_age, char qid[BG_SIGN_QID_MAX],
+                       const char **why)
 {
-    long long t = -1;
-    const char *r = NULL;
-    if (strncmp(v, "v=1;", 4) != 0)
+    if (strncmp(v, "v=1;", 4) == 0) {
+        *why = "version 1 tag refused";
+        return 0;
+    }
+    if (strncmp(v, "v=2;", 4) != 0)
         return -1;
-    const char *tp = strstr(v, "t=");
-    r = strstr(v, "r=");
-    if (tp == NULL || r == NULL)
+    size_t tl, ql, rl;
+    const char *tp = field(v + 4, 't', &tl), *qp = field(v + 4, 'q', &ql),
+               *rp = field(v + 4, 'r', &rl);
+    if (tp == NULL || qp == NULL || rp == NULL || tl == 0 || tl > 18 ||
+        ql == 0 || ql >= BG_SIGN_QID_MAX || rl != TAG_CHARS)
         return -1;
-    char *end;
-    t = strtoll(tp + 2, &end, 10);
-    if (end == tp + 2 || t <= 0)
+    long long t = 0;
+    for (size_t i = 0; i < tl; i++) {
+        if (tp[i] < '0' || tp[i] > '9')
+            return -1;
+        t = t * 10 + (tp[i] - '0');
+    }
+    char q[BG_SIGN_QID_MAX];
+    memcpy(q, qp, ql);
+    q[ql] = '\0';
+    if (t <= 0 || !bg_sign_qid_ok(q))
         return -1;
-    if (t > now + 3600 || (max_age > 0 && now - t > max_age)) {
+    if (t > now + 3600 || now - t > max_age) {
         *why = "too old";
         return 0;
     }
     char want[TAG_CHARS + 1];
-    make_tag(s, t, rcpt, want);
-    r += 2;
-    for (;;) {
-        while (*r == ' ')
-            r++;
-        size_t len = strcspn(r, ",; ");
-        if (len == TAG_CHARS && tag_eq(r, want))
-            return 1;
-        if (r[len] != ',')
-            break;
-        r += len + 1;
+    make_tag(s, t, q, rcpt, want);
+    if (!tag_eq(rp, want)) {
+        *why = "no tag for recipient";
+        return 0;
     }
-    *why = "no tag for recipient";
-    return 0;
+    memcpy(qid, q, ql + 1);
+    return 1;
 }
 
 int bg_sign_verify(const struct bg_signer *s, const char *headers, size_t len,
-                   const char *rcpt, long long now, long long max_age, const char **why)
+                   const char *rcpt, long long now, long long max_age,
+                   char qid[BG_SIGN_QID_MAX], const char **why)
 {
     static const char name[] = BG_SIGN_HEADER ":";
     const size_t nl = sizeof name - 1;
@@ -172,7 +198,7 @@ int bg_sign_verify(const struct bg_signer *s, const char *headers, size_t len,
             while (*v == ' ')
                 v++;
             seen = 1;
-            int rc = check_value(s, v, rcpt, now, max_age, why);
+            int rc = check_value(s, v, rcpt, now, max_age, qid, why);
             if (rc == 1)
                 return 1;
             if (rc < 0)

@@ -37,7 +37,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,17 +400,14 @@ int main(int argc, char **argv)
         bg_learner_free(&c.learner);
         return 1;
     }
+    if (bg_proc_check_user(cfg.user_id, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegate-logwatch: %s: %s\n", cname, err);
+        bg_store_close(c.store);
+        bg_journal_close(journal);
+        bg_learner_free(&c.learner);
+        return 1;
+    }
     if (check_only) {
-        char user[64];
-        snprintf(user, sizeof user, "%s", cfg.user_id);
-        user[strcspn(user, ":")] = '\0';
-        if (geteuid() == 0 && user[0] && getpwnam(user) == NULL) {
-            fprintf(stderr, "bouncegate-logwatch: %s: UserID: no such user %s\n", cname, user);
-            bg_store_close(c.store);
-            bg_journal_close(journal);
-            bg_learner_free(&c.learner);
-            return 1;
-        }
         printf("bouncegate-logwatch: %s: configuration OK, log %s\n", cname,
                stream ? "stdin" : path);
         bg_store_close(c.store);

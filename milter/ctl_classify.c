@@ -17,6 +17,10 @@
  * path, as if named one by one: a mailbox of any size in one call,
  * beyond the shell's limit on arguments.
  *
+ * A FILE must be a regular file: a FIFO, a device or a socket is refused
+ * (it would hang the run or never end) and counts as unreadable; "-" is
+ * stdin, whatever stdin is.
+ *
  * One heap buffer (max_scan bytes) and one struct bg_dsn are reused for
  * all files, so thousands of files in one call cost no more memory than
  * one; a mailbox is streamed through a buffer of about max_scan bytes.
@@ -24,7 +28,6 @@
  * (the others are still processed).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@
 #include "ctl.h"
 #include "dsn.h"
 #include "mbox.h"
+#include "openreg.h"
 #include "record.h"
 
 #define CTL_DEFAULT_SCAN (1024 * 1024)
@@ -346,6 +350,28 @@ static void classify_one(struct out *out, int json, const char *name,
     }
 }
 
+/* Open a message file or mailbox named on the command line (or found in
+ * a directory operand): a regular file only. A FIFO, a device or a socket
+ * is refused (the open never blocks, see bg_open_regular): it would hang
+ * the run or be read without end. Stdin ("-") is not opened here: it is
+ * whatever the user gave. Returns the descriptor, -1 after saying why
+ * on stderr, or -2 when name is a directory and dir_ok. */
+static int open_message(const char *name, int dir_ok)
+{
+    struct stat st;
+    int fd = bg_open_regular(name, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        if (dir_ok && S_ISDIR(st.st_mode))
+            return -2;
+        fprintf(stderr, "classify: %s: not a regular file (%s)\n", name,
+                bg_file_kind(st.st_mode));
+        return -1;
+    }
+    if (fd < 0)
+        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+    return fd;
+}
+
 /* Every message of the mailbox NAME ("-": stdin), as NAME:N. Returns 0,
  * or -1 when it could not be opened or read (what was read before an
  * error is still classified). */
@@ -353,11 +379,9 @@ static int classify_mbox(struct out *out, int json, const char *name, size_t max
                          struct bg_dsn *d, const struct bg_rules *rules,
                          const struct bg_policy *policy)
 {
-    int fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+    int fd = STDIN_FILENO;
+    if (strcmp(name, "-") != 0 && (fd = open_message(name, 0)) < 0)
         return -1;
-    }
     struct bg_mbox mb;
     if (bg_mbox_open(&mb, fd, max_scan, 0) != 0) {
         fprintf(stderr, "classify: out of memory\n");
@@ -412,24 +436,22 @@ static void batch_flush(struct batch *b, struct out *out, int json, size_t max_s
 
 /* Read one file into the batch (flushed first when full). Returns 0,
  * -1 on an error (said on stderr), or 1 when name is a directory and
- * dir_ok: no extra stat(2) per file for that, read(2) says EISDIR. */
+ * dir_ok (the fstat(2) of open_message tells). */
 static int add_file(struct batch *b, struct out *o, int json, size_t max_scan,
                     struct bg_dsn *d, const struct bg_rules *rules,
                     const struct bg_policy *policy, const char *name, int dir_ok)
 {
     if (b->cap - b->used < max_scan || b->n == BATCH_FILES)
         batch_flush(b, o, json, max_scan, d, rules, policy);
-    int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "classify: %s: %s\n", name, strerror(errno));
+    int fd = open_message(name, dir_ok);
+    if (fd == -2)
+        return 1;
+    if (fd < 0)
         return -1;
-    }
     long n = read_fd(fd, b->buf + b->used, max_scan);
     int e = errno;
     close(fd);
     if (n < 0) {
-        if (e == EISDIR && dir_ok)
-            return 1;
         fprintf(stderr, "classify: %s: %s\n", name, strerror(e));
         return -1;
     }

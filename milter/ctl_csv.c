@@ -30,6 +30,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "journal.h"
+#include "openreg.h"
 #include "record.h"
 #include "store.h"
 
@@ -40,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CSV_LINE_MAX 8192
 #define CSV_FIELDS_MAX 64
@@ -307,13 +309,25 @@ static int reason_word(const char *s)
     return 1;
 }
 
+/* FILE of import and check: stdin for "-", else a regular file only (a
+ * FIFO would block the open, a device never end; bg_open_regular). */
 static FILE *open_in(const char *path)
 {
     if (path == NULL || strcmp(path, "-") == 0)
         return stdin;
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
+    struct stat st;
+    int fd = bg_open_regular(path, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        fprintf(stderr, "bouncegatectl: %s: not a regular file (%s)\n", path,
+                bg_file_kind(st.st_mode));
+        return NULL;
+    }
+    FILE *fp = fd < 0 ? NULL : fdopen(fd, "r");
+    if (fp == NULL) {
         fprintf(stderr, "bouncegatectl: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
     return fp;
 }
 

@@ -37,10 +37,17 @@ void rt_put(struct runtime *r);       /* drop a reference */
 void rt_warn_store(const struct runtime *r, const char *id, const char *what);
 
 /* Reports (daemon_report.c): parse a bounce or complaint held in buf and
- * learn from it. local: Postfix's own DSN (trusted); else the recipients
- * must carry a valid tag in the returned headers. Never fails the mail. */
+ * learn from it. From Postfix (its own DSN, see daemon_filter.c) it is
+ * trusted; from outside or submitted locally with a null sender, each
+ * recipient must carry a valid tag in the returned headers (sign.h).
+ * Never fails the mail. */
+enum report_from {
+    REPORT_FROM_POSTFIX,     /* source=postfix-dsn */
+    REPORT_FROM_OUTSIDE,     /* over SMTP: source=remote-dsn or arf */
+    REPORT_FROM_SUBMISSION,  /* sendmail(1) -f '': source=local-dsn or local-arf */
+};
 void report_learn(struct runtime *r, const char *id, const char *buf, size_t len,
-                  int local);
+                  enum report_from from);
 
 /* The restore thread (daemon_restore.c): checks the marker at start and
  * every RestoreInterval, replays the Journal into memcached when it was

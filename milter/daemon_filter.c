@@ -54,14 +54,17 @@ struct sess {
     int report;            /* 0 no, REPORT_LOCAL or REPORT_REMOTE */
     char *buf;
     size_t len, cap;
-    /* outbound mail to tag (SigningKeyFile): the accepted recipients */
+    /* outbound mail to tag (SigningKeyFile): accepted recipients counted,
+     * the first kept; only a message with exactly one is tagged */
     unsigned ntag;
-    char *tag[BG_SIGN_MAX_RCPT + 1];
+    char tag_rcpt[BG_ADDR_MAX];
     int can_skip;          /* the MTA agreed to SMFIS_SKIP for the body */
 };
 
-#define REPORT_LOCAL 1     /* Postfix's own DSN (non-SMTP, null sender) */
+#define REPORT_LOCAL 1     /* Postfix's own DSN: DSNDaemonName, non-SMTP, null sender */
 #define REPORT_REMOTE 2    /* from outside: must be verified */
+#define REPORT_SUBMITTED 3 /* null sender submitted locally (sendmail -f ''):
+                              anyone's, must be verified like REMOTE */
 
 static _Atomic unsigned long long sid_counter;
 static unsigned long long sid_base;
@@ -86,8 +89,6 @@ static void msg_reset(struct sess *s)
     s->buf = NULL;
     s->len = s->cap = 0;
     s->report = 0;
-    for (unsigned i = 0; i < s->ntag; i++)
-        free(s->tag[i]);
     s->ntag = 0;
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
@@ -207,10 +208,20 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     if (r == NULL)
         return SMFIS_ACCEPT;
     /* The null sender (bounces, Postfix's own DSNs) is never rejected or
-     * removed; it is read as a report: Postfix's own (non-SMTP) ones are
-     * trusted, the ones from outside must prove themselves. */
+     * removed; it is read as a report. Only Postfix's own DSNs are
+     * trusted as they are: they alone arrive on the non-SMTP path through
+     * the cleanup service that Postfix's bounce, defer and trace daemons
+     * use (cleanup_service_name), whose milter_macro_daemon_name is
+     * DSNDaemonName. Any local user can submit a null-sender message with
+     * sendmail -f '' (pickup, the default cleanup, another {daemon_name}),
+     * so that and everything from outside must prove itself with a tag. */
     if (from[0] == '\0' || strcmp(from, "<>") == 0) {
-        s->report = s->nonsmtp ? REPORT_LOCAL : REPORT_REMOTE;
+        if (!s->nonsmtp)
+            s->report = REPORT_REMOTE;
+        else if (r->cfg.dsn_daemon[0] && strcmp(s->daemon_name, r->cfg.dsn_daemon) == 0)
+            s->report = REPORT_LOCAL;
+        else
+            s->report = REPORT_SUBMITTED;
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -236,15 +247,14 @@ static void since_date(long long t, char *out, size_t outsz)
         strftime(out, outsz, "%Y-%m-%d", &tm);
 }
 
-/* An accepted recipient goes into the tag that lets its bounces be
- * verified later (SigningKeyFile). */
+/* An accepted recipient is counted for the tag that lets its reports be
+ * verified later (SigningKeyFile): only a message with one is tagged. */
 static void remember_tag(struct sess *s, const struct runtime *r, const char *norm)
 {
-    if (!r->have_signer || s->ntag > BG_SIGN_MAX_RCPT)
+    if (!r->have_signer)
         return;
-    char *t = strdup(norm);
-    if (t != NULL)
-        s->tag[s->ntag++] = t;
+    if (s->ntag++ == 0)
+        snprintf(s->tag_rcpt, sizeof s->tag_rcpt, "%s", norm);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -351,8 +361,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 /* Does this message need anything at end of message? */
 static int needs_eom(const struct sess *s)
 {
-    return s->report || (s->nonsmtp && s->ndel > 0) ||
-           (s->ntag > 0 && s->ntag <= BG_SIGN_MAX_RCPT);
+    return s->report || (s->nonsmtp && s->ndel > 0) || s->ntag == 1;
 }
 
 static sfsistat cb_data(SMFICTX *ctx)
@@ -412,17 +421,24 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     return (s != NULL && s->can_skip) ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
+/* The tag of a message with one accepted recipient, bound to its queue
+ * id (sign.h). A message with several gets none: they all see its
+ * headers. */
 static void add_tag(SMFICTX *ctx, struct sess *s)
 {
+    if (s->ntag != 1)
+        return;
     struct runtime *r = rt_get();
     if (r == NULL)
         return;
-    if (r->have_signer && s->ntag > 0 && s->ntag <= BG_SIGN_MAX_RCPT) {
-        char v[BG_SIGN_VALUE_MAX];
-        if (bg_sign_value(&r->signer, (long long)time(NULL), (const char *const *)s->tag,
-                          s->ntag, v, sizeof v) > 0 &&
-            smfi_addheader(ctx, BG_SIGN_HEADER, v) != MI_SUCCESS)
-            bg_log(LOG_WARNING, log_id(ctx, s), "sid=%s problem=addheader-failed", s->sid);
+    const char *id = log_id(ctx, s);
+    char v[BG_SIGN_VALUE_MAX];
+    if (r->have_signer && bg_sign_value(&r->signer, (long long)time(NULL), s->qid,
+                                        s->tag_rcpt, v, sizeof v) > 0) {
+        if (smfi_addheader(ctx, BG_SIGN_HEADER, v) != MI_SUCCESS)
+            bg_log(LOG_WARNING, id, "sid=%s problem=addheader-failed", s->sid);
+    } else if (r->have_signer && bg_log_enabled(LOG_DEBUG)) {
+        bg_log(LOG_DEBUG, id, "sid=%s action=no-tag reason=no-queue-id", s->sid);
     }
     rt_put(r);
 }
@@ -437,7 +453,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
         /* Learn, and always accept: a bounce is never refused or held. */
         struct runtime *r = rt_get();
         if (r != NULL && s->buf != NULL)
-            report_learn(r, id, s->buf, s->len, s->report == REPORT_LOCAL);
+            report_learn(r, id, s->buf, s->len, s->report == REPORT_LOCAL
+                                                    ? REPORT_FROM_POSTFIX
+                                                    : s->report == REPORT_SUBMITTED
+                                                    ? REPORT_FROM_SUBMISSION
+                                                    : REPORT_FROM_OUTSIDE);
         rt_put(r);
         msg_reset(s);
         return SMFIS_ACCEPT;

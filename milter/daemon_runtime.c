@@ -74,8 +74,14 @@ struct runtime *rt_build(const char *path, const char *cli_socket, char *err,
         return NULL;
     }
     if (cli_socket != NULL) {
+        char serr[256];
         if (strlen(cli_socket) >= sizeof r->cfg.socket) {
-            snprintf(err, errsz, "-p %s: socket name too long", cli_socket);
+            snprintf(err, errsz, "-p %.200s: socket name too long", cli_socket);
+            free(r);
+            return NULL;
+        }
+        if (bg_socket_check(cli_socket, serr, sizeof serr) < 0) {
+            snprintf(err, errsz, "-p %s: %s", cli_socket, serr);
             free(r);
             return NULL;
         }

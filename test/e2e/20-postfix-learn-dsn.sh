@@ -172,8 +172,8 @@ ln_send "$PF_SUBMISSION_PORT" t-zoe zoe@good.test
 pf_wait_log "$LN_QID: to=<zoe@good\.test>,.* status=sent"
 eve_tag=$(ln_tag t-eve)
 zoe_tag=$(ln_tag t-zoe)
-bg_assert_match '^v=1; t=[0-9]+; r=[A-Za-z0-9_-]{12}$' "$eve_tag" "report: the delivered message carries X-Bouncegate-Tag ($eve_tag)"
-bg_assert_match '^v=1; t=[0-9]+; r=[A-Za-z0-9_-]{12}$' "$zoe_tag" "report: ... so does zoe's"
+bg_assert_match '^v=2; t=[0-9]+; q=[0-9A-F]+; r=[A-Za-z0-9_-]{16}$' "$eve_tag" "report: the delivered message carries X-Bouncegate-Tag ($eve_tag)"
+bg_assert_match '^v=2; t=[0-9]+; q=[0-9A-F]+; r=[A-Za-z0-9_-]{16}$' "$zoe_tag" "report: ... so does zoe's"
 
 # dsn_report ID RCPT EXTRA-HEADER - an asynchronous DSN from a remote MX to
 # the return-path mailbox, with the original headers returned.

@@ -62,7 +62,11 @@
 #                          a second smtpd "submission" on
 #                          127.0.0.1:PF_SUBMISSION_PORT with
 #                          milter_macro_daemon_name=submission and
-#                          syslog_name postfix/submission. Routes
+#                          syslog_name postfix/submission; bounce, defer
+#                          and trace use the cleanup service
+#                          "bouncegate-cleanup", whose
+#                          milter_macro_daemon_name is bouncegate-dsn
+#                          (bouncegate's DSNDaemonName default). Routes
 #                          good.test and site.test to the good sink,
 #                          bad.test, full.test, block.test to theirs;
 #                          everything else fails with error:. Starts the
@@ -87,6 +91,10 @@
 #                          Safe to call twice.
 #   pf_sendmail ARGS...    Postfix's sendmail -C PF_CONF ARGS (message on
 #                          stdin).
+#   pf_sendmail_as USER ARGS...
+#                          the same, run by the unprivileged local USER
+#                          (in a mount namespace where /etc/postfix lets
+#                          that user name PF_CONF).
 #   pf_smtp PORT           test/tools/smtpclient 127.0.0.1 PORT (script on
 #                          stdin, replies on stdout).
 #   pf_log_mark            later pf_wait_log calls only look at maillog
@@ -337,13 +345,18 @@ pf__milter_spec() {
 }
 
 # master.cf: the distribution's, chroot off everywhere, smtp on a loopback
-# port, plus the "submission" smtpd.
+# port, plus the "submission" smtpd; Postfix's bounce, defer and trace
+# daemons hand their DSNs to a cleanup service of their own that names
+# itself bouncegate-dsn to the milter, as conf/postfix-master.cf says (the
+# only way bouncegate trusts a DSN as Postfix's own).
 pf__write_master() {
     local svc
     awk -v smtp="127.0.0.1:$PF_SMTP_PORT" '
         /^[^#[:space:]]/ && NF >= 8 {
             if ($1 == "smtp" && $2 == "inet") $1 = smtp
             $5 = "n"
+            if ($2 == "unix" && ($1 == "bounce" || $1 == "defer" || $1 == "trace"))
+                $0 = $0 " -o cleanup_service_name=bouncegate-cleanup"
             print
             next
         }
@@ -354,6 +367,10 @@ pf__write_master() {
 127.0.0.1:$PF_SUBMISSION_PORT inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o milter_macro_daemon_name=submission
+# Postfix's own DSNs (bounce, defer, trace): DSNDaemonName bouncegate-dsn
+bouncegate-cleanup unix n - n - 0 cleanup
+  -o syslog_name=postfix/bouncegate-cleanup
+  -o milter_macro_daemon_name=bouncegate-dsn
 EOF
     grep -q "^127.0.0.1:$PF_SMTP_PORT inet" "$PF_CONF/master.cf" ||
         bg_fatal "no smtp inet service in $PF_MASTER_CF_DIST"
@@ -615,6 +632,27 @@ pf_stop() {
 pf_sendmail() {
     [ -n "$PF_CONF" ] || bg_fatal "pf_sendmail: pf_setup was not called"
     "$PF_SENDMAIL" -C "$PF_CONF" "$@"
+}
+
+# pf_sendmail_as USER ARGS... - sendmail(1) run by an unprivileged local
+# USER (message on stdin), as a web application or a shell user would.
+# Postfix lets such a user name another configuration (-C) only when the
+# default main.cf lists it in alternate_config_directories, so this runs in
+# a mount namespace of its own where /etc/postfix is a copy saying so; the
+# system's /etc/postfix is not touched.
+pf_sendmail_as() {
+    local user=$1 etc
+    shift
+    [ -n "$PF_CONF" ] || bg_fatal "pf_sendmail_as: pf_setup was not called"
+    etc=$PF_DIR/etc-default
+    if [ ! -d "$etc" ]; then
+        { cp -a /etc/postfix "$etc" &&
+          echo "alternate_config_directories = $PF_CONF" >> "$etc/main.cf"; } ||
+            bg_fatal "pf_sendmail_as: cannot write $etc"
+    fi
+    unshare -m sh -c 'mount --bind "$1" /etc/postfix && shift && exec "$@"' sh \
+        "$etc" setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- \
+        "$PF_SENDMAIL" -C "$PF_CONF" "$@"
 }
 
 pf_smtp() {

@@ -4,20 +4,20 @@
  *
  * Input layout:
  *   bytes 0-4   now - 1 (40 bits, little endian): a send time in 1..2^40
- *   bytes 5-8   max_age (32 bits; 0 = no limit)
- *   byte 9      bits 0-5: recipients to sign (0..63, above
- *               BG_SIGN_MAX_RCPT means "no header"); bit 6: fold the
- *               signed header over two lines
- *   rest        recipient, NUL, header block (exact-size heap copy, so
- *               ASan catches a read past len)
+ *   bytes 5-8   max_age (32 bits)
+ *   byte 9      bit 0: fold the signed header over two lines
+ *   rest        queue id, NUL, recipient, NUL, header block (exact-size
+ *               heap copy, so ASan catches a read past len)
  *
  * Invariants:
- *   - verifying the fuzzed block returns 0 or 1 and always sets *why;
- *   - bg_sign_value returns 0 for 0 or too many recipients, else a value
- *     of at most BG_SIGN_VALUE_MAX bytes; placed after the fuzzed block
- *     as an X-Bouncegate-Tag header, it verifies for every signed
- *     recipient, not for one that was not signed, and not once it is
- *     older than max_age. */
+ *   - verifying the fuzzed block returns 0 or 1 and always sets *why; on 1
+ *     the queue id it reports is a usable one (bg_sign_qid_ok);
+ *   - bg_sign_value returns 0 exactly when the queue id is not usable,
+ *     else a value of at most BG_SIGN_VALUE_MAX bytes, and -1 for a
+ *     buffer one byte short; placed after the fuzzed block as an
+ *     X-Bouncegate-Tag header, it verifies for its recipient (reporting
+ *     its queue id), not for another recipient, not for another queue id,
+ *     and not once it is older than max_age (nor ever with max_age 0). */
 #include "sign.h"
 
 #include <stdint.h>
@@ -36,18 +36,38 @@ static uint64_t le(const uint8_t *p, size_t n)
 }
 
 static int verify(const struct bg_signer *s, const char *h, size_t len, const char *rcpt,
-                  long long now, long long max_age)
+                  long long now, long long max_age, char *qid)
 {
     const char *why = NULL;
     char *copy = malloc(len ? len : 1);
     if (!copy)
         abort();
     memcpy(copy, h, len);
-    int rc = bg_sign_verify(s, copy, len, rcpt, now, max_age, &why);
+    char q[BG_SIGN_QID_MAX];
+    int rc = bg_sign_verify(s, copy, len, rcpt, now, max_age, q, &why);
     free(copy);
     if ((rc != 0 && rc != 1) || why == NULL)
         abort();
+    if (rc == 1 && !bg_sign_qid_ok(q))
+        abort();
+    if (rc == 1 && qid != NULL)
+        memcpy(qid, q, strlen(q) + 1);
     return rc;
+}
+
+/* the next NUL-terminated piece of data (a heap copy), advancing it */
+static char *piece(const uint8_t **data, size_t *size)
+{
+    const uint8_t *nul = memchr(*data, 0, *size);
+    size_t n = nul ? (size_t)(nul - *data) : *size;
+    char *p = malloc(n + 1);
+    if (!p)
+        abort();
+    memcpy(p, *data, n);
+    p[n] = '\0';
+    *data += nul ? n + 1 : n;
+    *size -= nul ? n + 1 : n;
+    return p;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -63,45 +83,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     long long now = (long long)le(data, 5) + 1;
     long long max_age = (long long)le(data + 5, 4);
-    unsigned nsign = data[9] & 0x3f;
-    int fold = (data[9] >> 6) & 1;
+    int fold = data[9] & 1;
     data += HDR;
     size -= HDR;
-
-    const uint8_t *nul = memchr(data, 0, size);
-    size_t rlen = nul ? (size_t)(nul - data) : size;
-    char *rcpt = malloc(rlen + 1);
-    if (!rcpt)
-        abort();
-    memcpy(rcpt, data, rlen);
-    rcpt[rlen] = '\0';
-    const char *hdrs = nul ? (const char *)nul + 1 : "";
-    size_t hlen = nul ? size - rlen - 1 : 0;
+    char *qid = piece(&data, &size);
+    char *rcpt = piece(&data, &size);
+    const char *hdrs = (const char *)data;
+    size_t hlen = size;
 
     /* 1. the fuzzed block on its own */
-    verify(&s, hdrs, hlen, rcpt, now, max_age);
+    verify(&s, hdrs, hlen, rcpt, now, max_age, NULL);
 
     /* 2. round trip */
-    char *names[64];
-    const char *cnames[64];
-    for (unsigned i = 0; i < nsign; i++) {
-        names[i] = malloc(rlen + 8);
-        if (!names[i])
-            abort();
-        snprintf(names[i], rlen + 8, "%u.%s", i, rcpt);
-        cnames[i] = names[i];
-    }
     char value[BG_SIGN_VALUE_MAX + 1];
-    int vn = bg_sign_value(&s, now, cnames, nsign, value, sizeof value);
-    if (nsign == 0 || nsign > BG_SIGN_MAX_RCPT) {
+    int vn = bg_sign_value(&s, now, qid, rcpt, value, sizeof value);
+    if (!bg_sign_qid_ok(qid)) {
         if (vn != 0)
             abort();
     } else {
         if (vn <= 0 || (size_t)vn != strlen(value) || vn > BG_SIGN_VALUE_MAX)
             abort();
-        /* a buffer one byte short must be refused, not overrun */
         char *shy = malloc((size_t)vn);
-        if (!shy || bg_sign_value(&s, now, cnames, nsign, shy, (size_t)vn) != -1)
+        if (!shy || bg_sign_value(&s, now, qid, rcpt, shy, (size_t)vn) != -1)
             abort();
         free(shy);
 
@@ -123,19 +126,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         o += (size_t)snprintf(block + o, cap - o, "\r\nSubject: x\r\n");
 
-        for (unsigned i = 0; i < nsign; i++)
-            if (verify(&s, block, o, cnames[i], now, max_age) != 1)
+        char got[BG_SIGN_QID_MAX];
+        if (max_age > 0) {
+            if (verify(&s, block, o, rcpt, now, max_age, got) != 1 || strcmp(got, qid) != 0)
                 abort();
+            if (verify(&s, block, o, rcpt, now + max_age + 1, max_age, NULL) != 0)
+                abort();
+        }
+        if (verify(&s, block, o, rcpt, now, 0, NULL) != 0)
+            abort();
         char other[64];
-        snprintf(other, sizeof other, "%u.not-signed@example.com", nsign);
-        if (verify(&s, block, o, other, now, max_age) != 0)
+        snprintf(other, sizeof other, "%zu.not-signed@example.com", strlen(rcpt));
+        if (strcmp(other, rcpt) != 0 && verify(&s, block, o, other, now, max_age, NULL) != 0)
             abort();
-        if (max_age > 0 && verify(&s, block, o, cnames[0], now + max_age + 1, max_age) != 0)
-            abort();
+        /* the same tag under another queue id */
+        char *q = strstr(block + hlen, "; q=");
+        if (q != NULL && q[4] != '\0') {
+            q[4] = q[4] == 'Z' ? 'Y' : 'Z';
+            if (verify(&s, block, o, rcpt, now, max_age, NULL) != 0)
+                abort();
+        }
         free(block);
     }
-    for (unsigned i = 0; i < nsign; i++)
-        free(names[i]);
+    free(qid);
     free(rcpt);
     return 0;
 }

@@ -70,10 +70,79 @@ printf 'Sokcet inet:1@127.0.0.1\n' > "$BG_TMP/bad2.conf"
 bg_assert_rc 1 "bouncegate -n rejects an unknown key" "$BG_DAEMON" -n -c "$BG_TMP/bad2.conf"
 bg_assert_grep ":1: Sokcet: unknown key" "$BG_TMP/last.err" "unknown key named"
 bg_assert_rc 1 "bouncegate -n on a missing file" "$BG_DAEMON" -n -c "$BG_TMP/none.conf"
+# Started as root, an empty UserID would leave the daemon (and logwatch)
+# root: an error, as is a report age limit of 0 ("trust tags forever").
+printf 'UserID\n' > "$BG_TMP/nouser.conf"
+bg_assert_rc 1 "bouncegate -n as root with an empty UserID is refused" "$BG_DAEMON" -n -c "$BG_TMP/nouser.conf"
+bg_assert_grep "^bouncegate: $BG_TMP/nouser.conf: UserID is empty: started as root" "$BG_TMP/last.err" \
+    "... saying why"
+bg_assert_rc 1 "bouncegate-logwatch -n as root with an empty UserID is refused" \
+    "$BG_TOP/milter/bouncegate-logwatch" -n -c "$BG_TMP/nouser.conf" -
+bg_assert_grep "UserID is empty" "$BG_TMP/last.err" "... saying why"
+printf 'UserID nobody\nReportMaxAge 0\n' > "$BG_TMP/age.conf"
+bg_assert_rc 1 "bouncegate -n rejects ReportMaxAge 0" "$BG_DAEMON" -n -c "$BG_TMP/age.conf"
+bg_assert_grep ":2: ReportMaxAge: expected a duration from 1h to 366d" "$BG_TMP/last.err" "... naming line and key"
+printf 'UserID nobody\n' > "$BG_TMP/ok.conf"
+bg_assert_rc 1 "bouncegate -n rejects a bad -p socket" "$BG_DAEMON" -n -c "$BG_TMP/ok.conf" -p inet:99999@127.0.0.1
+bg_assert_grep "^bouncegate: -p inet:99999@127.0.0.1: port 99999 out of range" "$BG_TMP/last.err" "... naming it"
 # The sample names UserID bouncegate (the package creates that user); the
 # test machine may not have it, so check the sample with a user that exists.
 { cat "$BG_TOP/conf/bouncegate.conf"; echo "UserID nobody"; } > "$BG_TMP/sample.conf"
 bg_assert_rc 0 "sample config conf/bouncegate.conf is valid" "$BG_DAEMON" -n -c "$BG_TMP/sample.conf"
+# Socket is checked as libmilter reads it, by bouncegate -n too: a port
+# out of range (libmilter's atoi would quietly make 99999 into 34463), a
+# missing host, an unknown type, a relative path.
+for bad in 'inet:99999@127.0.0.1|port 99999 out of range \(1-65535\)' \
+           'inet:@1.2.3.4|missing port' 'inet:80@|missing host after' \
+           'foo:bar|unknown socket type foo' 'unix:relative|unix socket path relative is not absolute'; do
+    printf 'UserID nobody\nSocket %s\n' "${bad%%|*}" > "$BG_TMP/sock.conf"
+    bg_assert_rc 1 "bouncegate -n rejects Socket ${bad%%|*}" "$BG_DAEMON" -n -c "$BG_TMP/sock.conf"
+    bg_assert_grep "^bouncegate: $BG_TMP/sock.conf:2: Socket: ${bad#*|}" "$BG_TMP/last.err" \
+        "... naming file, line, key and the problem"
+done
+for good in inet:8899@127.0.0.1 inet:8899 inet6:8899@::1 "unix:$BG_TMP/bg.sock" "$BG_TMP/bg.sock"; do
+    printf 'UserID nobody\nSocket %s\n' "$good" > "$BG_TMP/sock.conf"
+    bg_assert_rc 0 "bouncegate -n accepts Socket $good" "$BG_DAEMON" -n -c "$BG_TMP/sock.conf"
+done
+
+# Only a regular file is read as a config, a CSV to import or a list to
+# check: a FIFO without a writer blocked the open for ever, /dev/zero was
+# read until memory ran out. Each is refused at once (timeout 20 would
+# give 124), naming the file and what it is; memory is capped so that a
+# regression cannot take the machine down with it (not under ASan, which
+# reserves terabytes of address space).
+capped() (
+    [ -n "${BG_SANITIZER:-}" ] || ulimit -v 4194304
+    exec timeout 20 "$@"
+)
+fifo=$BG_TMP/fifo
+mkfifo "$fifo" || bg_fatal "mkfifo $fifo"
+bg_assert_rc 1 "bouncegate -n -c /dev/zero is refused" capped "$BG_DAEMON" -n -c /dev/zero
+bg_assert_grep '^bouncegate: /dev/zero: not a regular file \(character device\)$' "$BG_TMP/last.err" \
+    "... the error names /dev/zero and says it is not a regular file"
+bg_assert_rc 1 "bouncegate -n -c FIFO is refused" capped "$BG_DAEMON" -n -c "$fifo"
+bg_assert_grep "^bouncegate: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" \
+    "... the error names the FIFO and says it is not a regular file"
+bg_assert_rc 2 "bouncegatectl -c FIFO is refused" capped "$BG_CTL" -c "$fifo" show bob@example.com
+bg_assert_grep "^bouncegatectl: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" \
+    "... naming it"
+printf 'UserID nobody\nRulesFile %s\n' "$fifo" > "$BG_TMP/rules-fifo.conf"
+bg_assert_rc 1 "bouncegate -n with a FIFO as RulesFile is refused" capped "$BG_DAEMON" -n \
+    -c "$BG_TMP/rules-fifo.conf"
+bg_assert_grep "$fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" "... naming the FIFO"
+bg_assert_rc 2 "bouncegatectl import FIFO is refused" capped "$BG_CTL" -c "$conf" import "$fifo"
+bg_assert_grep "^bouncegatectl: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" \
+    "... the error names the FIFO and says it is not a regular file"
+bg_assert_rc 2 "bouncegatectl import /dev/zero is refused" capped "$BG_CTL" -c "$conf" import /dev/zero
+bg_assert_grep '^bouncegatectl: /dev/zero: not a regular file \(character device\)$' "$BG_TMP/last.err" \
+    "... naming it"
+bg_assert_rc 2 "bouncegatectl check FIFO is refused" capped "$BG_CTL" -c "$conf" check "$fifo"
+bg_assert_grep "^bouncegatectl: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" "... naming it"
+# "-" is stdin, whatever it is: a pipe still imports
+bg_assert_rc 0 "import - reads a pipe on stdin" capped "$BG_CTL" -c "$conf" import - \
+    < <(printf 'address,class\npiped@example.com,hard\n')
+bg_assert_rc 0 "... and the piped entry is there" ctl show piped@example.com
+
 out=$("$BG_DAEMON" -V)
 bg_assert_match '^bouncegate [0-9]+\.[0-9]+\.[0-9]+$' "$out" "-V prints the version"
 bg_finish

@@ -154,4 +154,38 @@ bg_assert_eq "$(sed 's|^\([^	]*\)	|\1:1	|' "$BG_TMP/maildir.out")" "$(cat "$BG_T
     "--mbox DIR: each file a mailbox, NAME:1"
 bg_assert_rc 2 "a missing directory among files exits 2" "$BG_CTL" classify postfix-dsn.eml /nonexistent/dir/
 bg_assert_grep '^postfix-dsn\.eml	' "$BG_TMP/last.out" "the file before it is still classified"
+
+# A FILE that is not a regular file is refused like an unreadable one
+# (exit 2, named on stderr with what it is), the other files still
+# classified: opening a FIFO without a writer blocked for ever, a device
+# was read without end. Each run under timeout 20 (124 = it hung).
+fifo=$BG_TMP/fifo
+mkfifo "$fifo" || bg_fatal "mkfifo $fifo"
+perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Local => $ARGV[0], Listen => 1) or die "$!\n"' \
+    "$BG_TMP/sock" || bg_fatal "cannot create a unix socket $BG_TMP/sock"
+bg_assert_rc 2 "classify FIFO exits 2 at once" timeout 20 "$BG_CTL" classify "$fifo" postfix-dsn.eml
+bg_assert_grep "^classify: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" \
+    "... the error names the FIFO and says it is not a regular file"
+bg_assert_grep '^postfix-dsn\.eml	' "$BG_TMP/last.out" "... the file after it is still classified"
+bg_assert_rc 2 "classify --mbox FIFO exits 2 at once" timeout 20 "$BG_CTL" classify --mbox "$fifo"
+bg_assert_grep "^classify: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP/last.err" "... naming it"
+bg_assert_rc 2 "classify /dev/zero exits 2" timeout 20 "$BG_CTL" classify /dev/zero
+bg_assert_grep '^classify: /dev/zero: not a regular file \(character device\)$' "$BG_TMP/last.err" \
+    "... naming it, a character device"
+bg_assert_rc 2 "classify SOCKET exits 2" timeout 20 "$BG_CTL" classify "$BG_TMP/sock"
+bg_assert_grep "^classify: $BG_TMP/sock: not a regular file \\(socket\\)\$" "$BG_TMP/last.err" \
+    "... naming it, a socket"
+# stdin is what the user gave, a pipe too
+bg_assert_rc 0 "classify - reads a pipe on stdin" timeout 20 "$BG_CTL" classify - \
+    < <(cat postfix-dsn.eml)
+bg_assert_eq "$(cat "$BG_TMP/want")" "$(cut -f2- "$BG_TMP/last.out")" "... with the file's verdicts"
+# inside a directory operand only regular files count: a FIFO (and a link
+# to one) is left alone, without hanging
+fd=$BG_TMP/withfifo
+mkdir "$fd" && cp postfix-dsn.eml "$fd/a.eml" && mkfifo "$fd/b.fifo" && ln -s "$fifo" "$fd/c.link" &&
+    ln -s "$BG_TMP/sock" "$fd/d.sock" || bg_fatal "cannot fill $fd"
+bg_assert_rc 0 "classify DIR with a FIFO in it exits 0" timeout 20 "$BG_CTL" classify "$fd"
+bg_assert_eq "$fd/a.eml" "$(cut -f1 "$BG_TMP/last.out" | sort -u)" "... only its regular file is read"
+bg_assert_rc 0 "classify --mbox DIR with a FIFO in it exits 0" timeout 20 "$BG_CTL" classify --mbox "$fd"
+bg_assert_eq "$fd/a.eml:1" "$(cut -f1 "$BG_TMP/last.out" | sort -u)" "... only its regular file is read"
 bg_finish

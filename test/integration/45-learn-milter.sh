@@ -1,6 +1,7 @@
 #!/bin/bash
 # Learning through the milter: Postfix's own DSNs (non-SMTP path, null
-# sender) are trusted and update the set per the policy; reports from
+# sender, {daemon_name} = DSNDaemonName) are trusted and update the set per
+# the policy; other null-sender mail on the non-SMTP path is not; reports from
 # outside count only with a valid recipient tag in the returned headers;
 # reports are never refused; a block never suppresses anyone.
 . "$(dirname "$0")/../lib.sh"
@@ -26,9 +27,11 @@ ctl() { "$BG_CTL" -c "$conf" "$@"; }
 bg_start_daemon "$conf"
 
 # A Postfix-generated DSN as cleanup hands it to non_smtpd_milters:
-# bare null sender, bare recipient, from localhost.
+# bare null sender, bare recipient, from localhost, through the cleanup
+# service of Postfix's bounce daemon ({daemon_name} = DSNDaemonName).
 dsn_script() { # dsn_script QID RCPT STATUS DIAG ACTION
     cat <<IN
+macro connect {daemon_name}=bouncegate-dsn
 connect localhost 127.0.0.1
 macro mail i=B$1
 mail
@@ -73,6 +76,18 @@ eom
 IN
 }
 run() { "$BG_MTCLIENT" "$BG_SOCK" > "$BG_TMP/out" 2>&1; }
+
+# 0. the same DSN as a local user submits it (sendmail -f ''): the non-SMTP
+#    path, but another {daemon_name} (pickup's cleanup): not trusted
+dsn_script AAA0 forged@bad.example 5.1.1 "550 5.1.1 User unknown" failed |
+    sed '/^macro connect/d' | run
+bg_assert_grep '^eom: accept$' "$BG_TMP/out" "a locally submitted DSN is accepted"
+bg_assert_rc 1 "a locally submitted DSN suppresses nobody" ctl show forged@bad.example
+bg_assert_grep 'action=ignore rcpt=<forged@bad.example> reason=unverified problem="no tag header" source=local-dsn' \
+    "$BG_TMP/daemon.log" "... logged as unverified, source local-dsn"
+dsn_script AAA0 forged@bad.example 5.1.1 "550 5.1.1 User unknown" failed |
+    sed 's/^macro connect .*/macro connect {daemon_name}=submission/' | run
+bg_assert_rc 1 "... nor with another service's {daemon_name}" ctl show forged@bad.example
 
 # 1. a hard bounce: suppressed at once, evidence kept
 dsn_script AAA1 bob@bad.example 5.1.1 "550 5.1.1 <bob@bad.example>: Recipient address rejected: User unknown (in reply to RCPT TO command)" failed | run
@@ -138,9 +153,13 @@ bg_assert_eq 1 "$n" "outage warned once"
 
 # 5. reports from outside (SMTP, null sender): forged → nothing; tagged → learned
 # Send an outbound message to get the daemon's tag for eve@remote.example.
-printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\neom\n' | run
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C4D\neom\n' | run
 tag=$(sed -n 's/^addheader X-Bouncegate-Tag: //p' "$BG_TMP/out")
-bg_assert_match '^v=1; t=[0-9]+; r=[A-Za-z0-9_-]{12}$' "$tag" "outbound mail gets a recipient tag"
+bg_assert_match '^v=2; t=[0-9]+; q=5E1A2B3C4D; r=[A-Za-z0-9_-]{16}$' "$tag" \
+    "outbound mail to one recipient gets a tag bound to its queue id"
+# Two recipients: no tag (each would see the other's).
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example>\nrcpt <ann@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C4E\neom\n' | run
+bg_assert_not_grep '^addheader X-Bouncegate-Tag' "$BG_TMP/out" "a message with two recipients gets no tag"
 remote() { # remote RCPT TAGHEADER
     cat <<IN
 connect mx.remote.example 192.0.2.50
@@ -219,7 +238,7 @@ body --F--
 eom
 IN
 }
-printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <zoe@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\neom\n' | run
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <zoe@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C4F\neom\n' | run
 ztag=$(sed -n 's/^addheader X-Bouncegate-Tag: //p' "$BG_TMP/out")
 arf zoe@remote.example "X-Other: forged" | run
 bg_assert_rc 1 "forged ARF → nothing suppressed" ctl show zoe@remote.example

@@ -37,6 +37,7 @@ dlog=$BG_TMP/daemon.log
 # A Postfix DSN as cleanup hands it to non_smtpd_milters (see 45-learn-milter).
 dsn() { # dsn QID RCPT STATUS DIAG ACTION
     cat <<IN
+macro connect {daemon_name}=bouncegate-dsn
 connect localhost 127.0.0.1
 macro mail i=B$1
 mail
@@ -114,6 +115,7 @@ logline 4A0000000005 a@x.example 5.1.1 bounced "$HARD"
 bg_assert_eq 1 "$(decisions 4A0000000005 suppress a@x.example)" "hard: another message of a@ is learned"
 bg_assert_match 'count +2' "$(ctl show a@x.example)" "hard: ... count 2"
 cat <<IN | "$BG_MTCLIENT" "$BG_SOCK" > "$BG_TMP/out" 2>&1
+macro connect {daemon_name}=bouncegate-dsn
 connect localhost 127.0.0.1
 mail
 rcpt app@site.example

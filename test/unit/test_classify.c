@@ -1,8 +1,11 @@
 /* test_classify.c - the classifier's rules, the embedded defaults, site
  * rules, rules-file errors and the policy. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "classify.h"
@@ -372,6 +375,23 @@ START_TEST(load_errors_name_file)
     snprintf(want, sizeof want, "%s:3: ", p);
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
     remove(p);
+}
+END_TEST
+
+/* RulesFile is read at start, by bouncegate -n and on reload: a FIFO
+ * there blocked the open, a device was read. Only a regular file is. */
+START_TEST(load_not_regular)
+{
+    char err[256] = "", fifo[64], want[128];
+    ck_assert_ptr_null(bg_rules_load("/dev/zero", err, sizeof err));
+    ck_assert_str_eq(err, "/dev/zero: not a regular file (character device)");
+    snprintf(fifo, sizeof fifo, "/tmp/bg-test-rules-%ld.fifo", (long)getpid());
+    unlink(fifo);
+    ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    ck_assert_ptr_null(bg_rules_load(fifo, err, sizeof err));
+    snprintf(want, sizeof want, "%s: not a regular file (FIFO)", fifo);
+    ck_assert_str_eq(err, want);
+    unlink(fifo);
 }
 END_TEST
 
@@ -897,6 +917,7 @@ static Suite *make_suite(void)
     tcase_add_test(t, site_override);
     tcase_add_loop_test(t, bad_rules, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(t, load_errors_name_file);
+    tcase_add_test(t, load_not_regular);
     tcase_add_test(t, hostile_facts);
     tcase_add_test(t, text_bound);
     tcase_add_test(t, text_overlap);

@@ -3,8 +3,11 @@
 #include "config.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -150,7 +153,9 @@ static const struct {
     { "MemcachedPool -1\n", 1, "MemcachedPool" },
     { "ManualTTL forever\n", 1, "ManualTTL" },
     { "MaxScanBytes 1g\n", 1, "MaxScanBytes" },
-    { "# ok\n\nSocket a\nsocket b\n", 4, "Socket" },
+    { "# ok\n\nSocket /a\nsocket /b\n", 4, "Socket" },
+    { "Socket inet:99999@127.0.0.1\n", 1, "Socket" },
+    { "# ok\nSocket unix:relative\n", 2, "Socket" },
     { "RejectText a\001b\n", 1, "RejectText" },
     /* regressions (fuzz_config): a duration that overflows long long (UB)
      * and sizes whose k/m multiplication wrapped into range */
@@ -169,6 +174,220 @@ START_TEST(errors_name_file_line_key)
     snprintf(want, sizeof want, "%s:%u: %s: ", path, bad[_i].line, bad[_i].key);
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got '%s', want prefix '%s'", err,
                   want);
+}
+END_TEST
+
+/* Socket: the forms libmilter takes, with port, host and path checked
+ * (libmilter itself turns port 99999 into 34463 with atoi and a cast). */
+static const char *const good_sockets[] = {
+    "unix:/run/bouncegate/bouncegate.sock",
+    "local:/var/spool/postfix/bouncegate/bg.sock",
+    "/run/bg.sock",
+    "UNIX:/run/bg.sock",                  /* the type is case-insensitive */
+    "unix:/run/with:colon",               /* the path is all after "unix:" */
+    "inet:8899",
+    "inet:1@127.0.0.1",
+    "inet:65535@localhost",
+    "inet:08899@mx1.example.com",
+    "inet:25@localhost.",
+    "inet:25@[192.0.2.1]",
+    "inet:8899@0.0.0.0",
+    "inet:25@a-b.example",
+    "inet6:8899",
+    "inet6:8899@::1",
+    "inet6:8899@[::1]",
+    "inet6:8899@2001:db8::25",
+    "inet6:8899@::ffff:192.0.2.1",
+    "inet6:8899@ip6-localhost",
+    /* 107 bytes of path: the longest that fits sun_path with its NUL */
+    ("unix:/2345678901234567890123456789012345678901234567890123456789"
+     "012345678901234567890123456789012345678901234567"),
+};
+
+static const struct {
+    const char *spec;
+    const char *why;           /* start of the problem text */
+} bad_sockets[] = {
+    { "inet:99999@127.0.0.1", "port 99999 out of range (1-65535)" },
+    { "inet:0@127.0.0.1", "port 0 out of range (1-65535)" },
+    { "inet:65536", "port 65536 out of range (1-65535)" },
+    { "inet:18446744073709551617", "port 18446744073709551617 out of range" },
+    { "inet:@1.2.3.4", "missing port" },
+    { "inet:", "missing port" },
+    { "inet6:", "missing port" },
+    { "inet:smtp@localhost", "port smtp is not a number" },
+    { "inet:-1@localhost", "port -1 is not a number" },
+    { "inet:+25@localhost", "port +25 is not a number" },
+    { "inet: 25@localhost", "port  25 is not a number" },
+    { "inet:80@", "missing host after '@'" },
+    { "inet6:80@", "missing host after '@'" },
+    { "inet:80@local host", "host local host contains a blank" },
+    { "inet:80@300.1.1.1", "300.1.1.1 is not an IPv4 address" },
+    { "inet:80@1.2.3", "1.2.3 is not an IPv4 address" },
+    { "inet:80@::1", "bad host ::1" },
+    { "inet:80@[::1]", "[::1] is not an IPv4 address" },
+    { "inet:80@[1.2.3.4", "bad address [1.2.3.4" },
+    { "inet:80@[]", "bad address []" },
+    { "inet:80@host_name", "bad host host_name" },
+    { "inet:80@a..b", "bad host a..b" },
+    { "inet:80@.a", "bad host .a" },
+    { "inet:80@-a.example", "bad host -a.example" },
+    { "inet:80@a-.example", "bad host a-.example" },
+    { "inet:80@a@b", "bad host a@b" },
+    { "inet6:80@127.0.0.1", "127.0.0.1 is not an IPv6 address" },
+    { "inet6:80@::1::2", "::1::2 is not an IPv6 address" },
+    { "inet6:80@fe80::1%eth0", "fe80::1%eth0 is not an IPv6 address" },
+    { "inet6:80@[192.0.2.1]", "[192.0.2.1] is not an IPv6 address" },
+    { "foo:bar", "unknown socket type foo" },
+    { ":/run/bg.sock", "unknown socket type " },
+    { "tcp:25@localhost", "unknown socket type tcp" },
+    { "unix:relative", "unix socket path relative is not absolute" },
+    { "local:run/bg.sock", "unix socket path run/bg.sock is not absolute" },
+    { "unix:", "missing path of the unix socket" },
+    { "relative.sock", "relative.sock: expected unix:/path" },
+    { "/run/a:b.sock", "unknown socket type /run/a" },
+    { "", "empty socket" },
+    { "unix:/run/a\tb", "control character in socket" },
+    { "unix:/run/a\x7f", "control character in socket" },
+    /* 108 bytes of path: no room for the NUL in sun_path */
+    { "unix:/2345678901234567890123456789012345678901234567890123456789"
+      "0123456789012345678901234567890123456789012345678",
+      "unix socket path too long (108 bytes, at most 107)" },
+};
+
+START_TEST(socket_good)
+{
+    char err[256] = "";
+    const char *spec = good_sockets[_i];
+    ck_assert_msg(bg_socket_check(spec, err, sizeof err) == 0, "'%s' refused: %s", spec, err);
+    /* and through the config file, as bouncegate -n reads it */
+    struct bg_config c;
+    char text[512];
+    snprintf(text, sizeof text, "Socket %s\n", spec);
+    ck_assert_msg(load(text, &c, err, sizeof err) == 0, "'%s' refused: %s", spec, err);
+    ck_assert_str_eq(c.socket, spec);
+}
+END_TEST
+
+START_TEST(socket_bad)
+{
+    char err[256] = "";
+    const char *spec = bad_sockets[_i].spec, *why = bad_sockets[_i].why;
+    ck_assert_msg(bg_socket_check(spec, err, sizeof err) == -1, "'%s' accepted", spec);
+    ck_assert_msg(strncmp(err, why, strlen(why)) == 0, "'%s': got '%s', want prefix '%s'",
+                  spec, err, why);
+    if (spec[0] == '\0' || strpbrk(spec, "\t\x7f") != NULL)
+        return; /* the file parser catches those before (empty value, control byte) */
+    /* bouncegate -n: "FILE:LINE: Socket: problem", the default kept */
+    struct bg_config c;
+    char text[512], want[512], ferr[512] = "";
+    snprintf(text, sizeof text, "LogLevel info\nSocket %s\n", spec);
+    ck_assert_int_eq(load(text, &c, ferr, sizeof ferr), -1);
+    snprintf(want, sizeof want, "%s:2: Socket: %s", path, why);
+    ck_assert_msg(strncmp(ferr, want, strlen(want)) == 0, "got '%s', want prefix '%s'", ferr,
+                  want);
+    ck_assert_str_eq(c.socket, "unix:/run/bouncegate/bouncegate.sock");
+}
+END_TEST
+
+START_TEST(socket_check_bounds)
+{
+    /* a short error buffer is cut, never overrun; NULL is no socket */
+    char err[8];
+    memset(err, 'x', sizeof err);
+    ck_assert_int_eq(bg_socket_check("inet:99999@127.0.0.1", err, sizeof err), -1);
+    ck_assert_str_eq(err, "port 99");
+    ck_assert_int_eq(bg_socket_check("inet:99999", NULL, 0), -1);
+    ck_assert_int_eq(bg_socket_check(NULL, NULL, 0), -1);
+    /* a value the check accepts but the field cannot hold */
+    char text[512], longhost[300], ferr[256];
+    memset(longhost, 0, sizeof longhost);
+    for (size_t i = 0; i < 250; i += 50)
+        memcpy(longhost + i, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.", 50);
+    longhost[249] = 'b';
+    char spec[320];
+    snprintf(spec, sizeof spec, "inet6:65535@%s", longhost);
+    ck_assert_int_eq(bg_socket_check(spec, NULL, 0), 0);
+    snprintf(text, sizeof text, "Socket %s\n", spec);
+    struct bg_config c;
+    ck_assert_int_eq(load(text, &c, ferr, sizeof ferr), -1);
+    ck_assert_ptr_nonnull(strstr(ferr, ":1: Socket: value too long"));
+}
+END_TEST
+
+/* Only a regular file is read as a configuration: a FIFO blocked the
+ * open (bouncegate -n, the daemon, a reload), /dev/zero was read for ever
+ * and /dev/null passed as an empty file. */
+START_TEST(not_regular)
+{
+    struct bg_config c;
+    char err[512] = "", fifo[64], want[128];
+    bg_config_defaults(&c);
+    ck_assert_int_eq(bg_config_load(&c, "/dev/null", err, sizeof err), -1);
+    ck_assert_str_eq(err, "/dev/null: not a regular file (character device)");
+    ck_assert_int_eq(bg_config_load(&c, "/dev/zero", err, sizeof err), -1);
+    ck_assert_str_eq(err, "/dev/zero: not a regular file (character device)");
+    ck_assert_int_eq(bg_config_load(&c, "/tmp", err, sizeof err), -1);
+    ck_assert_str_eq(err, "/tmp: not a regular file (directory)");
+    /* a FIFO nobody writes to: refused at once, not waited on */
+    snprintf(fifo, sizeof fifo, "/tmp/bg-test-config-%ld.fifo", (long)getpid());
+    unlink(fifo);
+    ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+    ck_assert_int_eq(bg_config_load(&c, fifo, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: not a regular file (FIFO)", fifo);
+    ck_assert_str_eq(err, want);
+    unlink(fifo);
+    /* a link to a regular file is read as the file */
+    write_conf("Scope all\n");
+    char link[80];
+    snprintf(link, sizeof link, "%s.link", path);
+    unlink(link);
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(bg_config_load(&c, link, err, sizeof err), 0);
+    ck_assert_int_eq(c.scope, BG_SCOPE_ALL);
+    unlink(link);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(too_large)
+{
+    /* exactly BG_CONFIG_MAX_BYTES of comment lines load; one byte more
+     * does not */
+    static char text[BG_CONFIG_MAX_BYTES + 2];
+    size_t n = BG_CONFIG_MAX_BYTES;
+    memset(text, '#', n);
+    for (size_t i = 1023; i < n; i += 1024)
+        text[i] = '\n';
+    text[n] = '\0';
+    struct bg_config c;
+    char err[256] = "";
+    ck_assert_msg(load(text, &c, err, sizeof err) == 0, "%s", err);
+    text[n] = '#';
+    text[n + 1] = '\0';
+    ck_assert_int_eq(load(text, &c, err, sizeof err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s: too large (%d bytes, at most %d)", path,
+             BG_CONFIG_MAX_BYTES + 1, BG_CONFIG_MAX_BYTES);
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* UserID: a key without a value is accepted and leaves user_id empty
+ * (the daemon decides what an empty UserID means); quotes are not
+ * special, so UserID "" is the two-byte name "". */
+START_TEST(empty_user_id)
+{
+    struct bg_config c;
+    char err[256] = "";
+    bg_config_defaults(&c);
+    ck_assert_str_eq(c.user_id, "bouncegate");
+    ck_assert_int_eq(load("UserID\n", &c, err, sizeof err), 0);
+    ck_assert_str_eq(c.user_id, "");
+    ck_assert_int_eq(load("UserID   \t\n", &c, err, sizeof err), 0);
+    ck_assert_str_eq(c.user_id, "");
+    ck_assert_int_eq(load("UserID \"\"\n", &c, err, sizeof err), 0);
+    ck_assert_str_eq(c.user_id, "\"\"");
 }
 END_TEST
 
@@ -278,6 +497,12 @@ static Suite *make_suite(void)
     tcase_add_test(tc, full_file);
     tcase_add_loop_test(tc, errors_name_file_line_key, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, missing_file);
+    tcase_add_loop_test(tc, socket_good, 0, (int)(sizeof good_sockets / sizeof good_sockets[0]));
+    tcase_add_loop_test(tc, socket_bad, 0, (int)(sizeof bad_sockets / sizeof bad_sockets[0]));
+    tcase_add_test(tc, socket_check_bounds);
+    tcase_add_test(tc, not_regular);
+    tcase_add_test(tc, too_large);
+    tcase_add_test(tc, empty_user_id);
     tcase_add_test(tc, overlong_line);
     tcase_add_test(tc, durations);
     tcase_add_test(tc, nul_byte);

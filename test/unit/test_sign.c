@@ -1,5 +1,6 @@
-/* test_sign.c - recipient tags: made for one recipient, valid only for it,
- * only with the key, only while fresh; key files with unsafe modes refused. */
+/* test_sign.c - recipient tags: made for one recipient of one message,
+ * valid only for it, only with the key, only while fresh; version 1 tags
+ * refused; key files with unsafe modes refused. */
 #include "sign.h"
 #include "unit.h"
 
@@ -27,52 +28,72 @@ static int headers_with(const char *value, char *buf, size_t bufsz)
                     value);
 }
 
+#define AGE (30 * 86400)
+
 START_TEST(roundtrip)
 {
     struct bg_signer s = key_a();
-    const char *rcpts[] = { "bob@example.com", "carol@example.org" };
-    char v[BG_SIGN_VALUE_MAX], h[2048];
-    int n = bg_sign_value(&s, 1763900000, rcpts, 2, v, sizeof v);
+    char v[BG_SIGN_VALUE_MAX], h[2048], q[BG_SIGN_QID_MAX];
+    int n = bg_sign_value(&s, 1763900000, "4F2A1C3B7D", "bob@example.com", v, sizeof v);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq((int)strlen(v), n);
-    ck_assert_ptr_nonnull(strstr(v, "v=1; t=1763900000; r="));
+    ck_assert_ptr_nonnull(strstr(v, "v=2; t=1763900000; q=4F2A1C3B7D; r="));
+    ck_assert_int_eq((int)strlen(strstr(v, "r=") + 2), 16);   /* 96 bits */
     ck_assert_ptr_null(strstr(v, "bob"));   /* no address in the clear */
     headers_with(v, h, sizeof h);
     const char *why = NULL;
-    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100,
-                                    30 * 86400, &why), 1);
-    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "carol@example.org", 1763900100,
-                                    30 * 86400, &why), 1);
-    /* another recipient */
-    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "eve@example.com", 1763900100,
-                                    30 * 86400, &why), 0);
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, AGE,
+                                    q, &why), 1);
+    ck_assert_str_eq(q, "4F2A1C3B7D");     /* the original message */
+    /* any other recipient: the tag proves nothing about it */
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "eve@example.com", 1763900100, AGE,
+                                    q, &why), 0);
     ck_assert_str_eq(why, "no tag for recipient");
-    /* too old */
+    /* too old, and from the future */
     ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com",
-                                    1763900000 + 31 * 86400, 30 * 86400, &why), 0);
+                                    1763900000 + 31 * 86400, AGE, q, &why), 0);
     ck_assert_str_eq(why, "too old");
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900000 - 7200,
+                                    AGE, q, &why), 0);
+    /* no age limit at all is not a thing: max_age 0 accepts nothing */
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, 0, q,
+                                    &why), 0);
     /* another key */
     struct bg_signer other = key_a();
     other.key[0] = 'X';
     ck_assert_int_eq(bg_sign_verify(&other, h, strlen(h), "bob@example.com", 1763900100,
-                                    30 * 86400, &why), 0);
+                                    AGE, q, &why), 0);
 }
 END_TEST
 
-START_TEST(folded_and_case)
+/* The tag binds the message: the same recipient's tag moved to another
+ * queue id or time does not verify. */
+START_TEST(bound_to_message)
 {
     struct bg_signer s = key_a();
-    const char *rcpts[] = { "a@x.example", "b@x.example", "c@x.example" };
-    char v[BG_SIGN_VALUE_MAX], h[2048];
-    bg_sign_value(&s, 1763900000, rcpts, 3, v, sizeof v);
-    /* fold after the second tag, as a relay may do, and lower-case the name */
-    char *comma = strchr(strchr(v, ',') + 1, ',');
-    char folded[BG_SIGN_VALUE_MAX + 8];
-    snprintf(folded, sizeof folded, "%.*s,\r\n\t%s", (int)(comma - v), v, comma + 1);
-    snprintf(h, sizeof h, "x-bouncegate-tag: %s\nSubject: s\n", folded);
+    char v[BG_SIGN_VALUE_MAX], h[2048], q[BG_SIGN_QID_MAX], moved[BG_SIGN_VALUE_MAX];
     const char *why;
-    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "c@x.example", 1763900001, 0, &why), 1);
-    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "a@x.example", 1763900001, 0, &why), 1);
+    bg_sign_value(&s, 1763900000, "AAA111", "bob@example.com", v, sizeof v);
+    const char *r = strstr(v, "r=");
+    snprintf(moved, sizeof moved, "v=2; t=1763900000; q=BBB222; %s", r);
+    headers_with(moved, h, sizeof h);
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, AGE,
+                                    q, &why), 0);
+    ck_assert_str_eq(why, "no tag for recipient");
+    snprintf(moved, sizeof moved, "v=2; t=1763900001; q=AAA111; %s", r);
+    headers_with(moved, h, sizeof h);
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, AGE,
+                                    q, &why), 0);
+    /* fields in another order, the value folded, the name in lower case */
+    snprintf(h, sizeof h, "x-bouncegate-tag: %s;\r\n\tq=AAA111; t=1763900000\nSubject: s\n",
+             r);
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, AGE,
+                                    q, &why), 0);   /* v= must come first */
+    snprintf(h, sizeof h, "x-bouncegate-tag: v=2; %s;\r\n\tq=AAA111; t=1763900000\nSubject: s\n",
+             r);
+    ck_assert_int_eq(bg_sign_verify(&s, h, strlen(h), "bob@example.com", 1763900100, AGE,
+                                    q, &why), 1);
+    ck_assert_str_eq(q, "AAA111");
 }
 END_TEST
 
@@ -80,34 +101,47 @@ START_TEST(no_header_and_garbage)
 {
     struct bg_signer s = key_a();
     const char *why;
+    char q[BG_SIGN_QID_MAX];
     const char *h1 = "Subject: x\r\nFrom: y\r\n";
-    ck_assert_int_eq(bg_sign_verify(&s, h1, strlen(h1), "bob@example.com", 1, 0, &why), 0);
+    ck_assert_int_eq(bg_sign_verify(&s, h1, strlen(h1), "bob@example.com", 1, AGE, q, &why), 0);
     ck_assert_str_eq(why, "no tag header");
-    const char *h2 = "X-Bouncegate-Tag: v=1; t=abc; r=\r\n";
-    ck_assert_int_eq(bg_sign_verify(&s, h2, strlen(h2), "bob@example.com", 1, 0, &why), 0);
+    const char *h2 = "X-Bouncegate-Tag: v=2; t=abc; q=A; r=\r\n";
+    ck_assert_int_eq(bg_sign_verify(&s, h2, strlen(h2), "bob@example.com", 1, AGE, q, &why), 0);
     ck_assert_str_eq(why, "bad header");
     const char *h3 = "X-Bouncegate-Tag:";
-    ck_assert_int_eq(bg_sign_verify(&s, h3, strlen(h3), "bob@example.com", 1, 0, &why), 0);
+    ck_assert_int_eq(bg_sign_verify(&s, h3, strlen(h3), "bob@example.com", 1, AGE, q, &why), 0);
+    /* a version 1 header (every recipient's tag in one header) is refused */
+    const char *h5 = "X-Bouncegate-Tag: v=1; t=1763900000; r=Ab3dEf9hIjKl\r\n";
+    ck_assert_int_eq(bg_sign_verify(&s, h5, strlen(h5), "bob@example.com", 1763900001, AGE,
+                                    q, &why), 0);
+    ck_assert_str_eq(why, "version 1 tag refused");
+    /* a queue id with other characters */
+    const char *h6 = "X-Bouncegate-Tag: v=2; t=1763900000; q=A|B; r=AAAAAAAAAAAAAAAA\r\n";
+    ck_assert_int_eq(bg_sign_verify(&s, h6, strlen(h6), "bob@example.com", 1763900001, AGE,
+                                    q, &why), 0);
+    ck_assert_str_eq(why, "bad header");
     /* not NUL-terminated: only len bytes are read */
     char h4[40];
     memset(h4, 'X', sizeof h4);
-    ck_assert_int_eq(bg_sign_verify(&s, h4, sizeof h4, "bob@example.com", 1, 0, &why), 0);
+    ck_assert_int_eq(bg_sign_verify(&s, h4, sizeof h4, "bob@example.com", 1, AGE, q, &why), 0);
 }
 END_TEST
 
 START_TEST(limits)
 {
     struct bg_signer s = key_a();
-    const char *many[BG_SIGN_MAX_RCPT + 1];
-    for (size_t i = 0; i <= BG_SIGN_MAX_RCPT; i++)
-        many[i] = "someone@example.com";
     char v[BG_SIGN_VALUE_MAX];
-    ck_assert_int_eq(bg_sign_value(&s, 1, many, 0, v, sizeof v), 0);
-    ck_assert_int_eq(bg_sign_value(&s, 1, many, BG_SIGN_MAX_RCPT + 1, v, sizeof v), 0);
-    ck_assert_int_gt(bg_sign_value(&s, 1763900000, many, BG_SIGN_MAX_RCPT, v, sizeof v), 0);
-    ck_assert_int_lt((int)strlen(v), 998 - (int)sizeof BG_SIGN_HEADER - 2);
+    /* no usable queue id: no header */
+    ck_assert_int_eq(bg_sign_value(&s, 1, "", "a@example.com", v, sizeof v), 0);
+    ck_assert_int_eq(bg_sign_value(&s, 1, NULL, "a@example.com", v, sizeof v), 0);
+    ck_assert_int_eq(bg_sign_value(&s, 1, "AB CD", "a@example.com", v, sizeof v), 0);
+    ck_assert_int_eq(bg_sign_value(&s, 1, "0123456789012345678901234567890123",
+                                   "a@example.com", v, sizeof v), 0);
+    /* the longest queue id and time fit */
+    ck_assert_int_gt(bg_sign_value(&s, 999999999999999999LL, "0123456789012345678901234567890",
+                                   "a@example.com", v, sizeof v), 0);
     char tiny[10];
-    ck_assert_int_eq(bg_sign_value(&s, 1, many, 1, tiny, sizeof tiny), -1);
+    ck_assert_int_eq(bg_sign_value(&s, 1, "AB", "a@example.com", tiny, sizeof tiny), -1);
 }
 END_TEST
 
@@ -139,7 +173,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("sign");
     TCase *tc = tcase_create("sign");
     tcase_add_test(tc, roundtrip);
-    tcase_add_test(tc, folded_and_case);
+    tcase_add_test(tc, bound_to_message);
     tcase_add_test(tc, no_header_and_garbage);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, key_file);
