@@ -52,6 +52,7 @@ pf_setup "$BG_TMP/pf" "$BG_SOCK"
 # Verbose cleanup and submission smtpd: Postfix logs each milter event with
 # its arguments and macros, the ground truth of what the milter is sent.
 pf_service_args cleanup -v
+pf_service_args bouncegate-cleanup -v
 pf_service_args submission -v
 pf_start
 bg_pass "private Postfix up: smtp :$PF_SMTP_PORT, submission :$PF_SUBMISSION_PORT, milter $PF_MILTER"
@@ -173,8 +174,10 @@ pf_wait_log "$q4: sender non-delivery notification: [0-9A-F]+" || bg_fatal "no b
 b4=${PF_LINE##*: }
 pf_wait_log "$b4: to=<app@site\.test>,.* status=sent" &&
     bg_pass "inbound: Postfix's bounce ($b4) passed the milter and was delivered"
-bg_assert_grep "postfix/cleanup\[[0-9]+\]: milter8_mail_event: milter [^ ]+: mail \$" "$PF_MAILLOG" \
+bg_assert_grep "postfix/bouncegate-cleanup(/cleanup)?\[[0-9]+\]: milter8_mail_event: milter [^ ]+: mail \$" "$PF_MAILLOG" \
     "fact: a Postfix bounce is sent with an empty MAIL FROM argument"
+bg_assert_grep "postfix/bouncegate-cleanup(/cleanup)?\[[0-9]+\]: event: SMFIC_CONNECT; macros: .*\{daemon_name\}=bouncegate-dsn " \
+    "$PF_MAILLOG" "fact: ... through bouncegate-cleanup, whose {daemon_name} is bouncegate-dsn"
 
 smtp_msg sub5 bob@bad.test > "$BG_TMP/sub5.smtp"
 pf_smtp "$PF_SUBMISSION_PORT" < "$BG_TMP/sub5.smtp" > "$BG_TMP/sub5.out" 2> "$BG_TMP/sub5.err"
