@@ -87,6 +87,20 @@ START_TEST(postfix_dsn)
 }
 END_TEST
 
+/* A trusted Postfix DSN returns the bounced message, which a stranger
+ * wrote: a report inside it (another recipient "failed") is not the DSN's. */
+START_TEST(returned_message_holds_a_report)
+{
+    struct bg_dsn *d = parse_file("postfix-returns-a-report.eml", 0);
+    ck_assert_int_eq(d->kind, BG_REPORT_DSN);
+    ck_assert_str_eq(d->queue_id, "1234ABCD");
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "attacker@good.test");
+    ck_assert_str_eq(d->r[0].status, "4.4.1");
+    free(d);
+}
+END_TEST
+
 START_TEST(postfix_orig_headers_point_into_input)
 {
     size_t n;
@@ -1253,6 +1267,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("dsn");
     TCase *f = tcase_create("formats");
     tcase_add_test(f, postfix_dsn);
+    tcase_add_test(f, returned_message_holds_a_report);
     tcase_add_test(f, postfix_orig_headers_point_into_input);
     tcase_add_test(f, sendmail_dsn_crlf);
     tcase_add_test(f, exim);
