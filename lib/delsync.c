@@ -2,6 +2,7 @@
  * delsync.h). */
 #include "delsync.h"
 #include "secure.h"
+#include "sign.h"
 #include "err.h"
 #include "store.h"
 
@@ -332,11 +333,46 @@ int bg_delsync_state_save(const char *journal, unsigned long long seq, char *err
 
 /* ------------------------------------------------------------ publish */
 
+#define MAC_FIELD " mac="
+#define MAC_PURPOSE "bgdel1"
+
+int bg_delnote_sign(char *buf, size_t len, size_t bufsz, const struct bg_signer *key)
+{
+    char mac[BG_SIGN_MAC_CHARS + 1];
+    bg_sign_mac(key, MAC_PURPOSE, buf, len, mac);
+    int n = snprintf(buf + len, bufsz > len ? bufsz - len : 0, "%s%s", MAC_FIELD, mac);
+    if (bufsz <= len || n < 0 || (size_t)n >= bufsz - len || len + (size_t)n > BG_DELNOTE_MAX)
+        return -1;
+    return (int)(len + (size_t)n);
+}
+
+int bg_delnote_verify(const char *in, size_t len, const struct bg_signer *key,
+                      const char **why)
+{
+    const size_t fl = sizeof MAC_FIELD - 1, tail = fl + BG_SIGN_MAC_CHARS;
+    /* memcached may pad nothing here, but a writer may end with blanks */
+    while (len > 0 && (in[len - 1] == '\n' || in[len - 1] == '\r' || in[len - 1] == ' '))
+        len--;
+    if (len <= tail || memcmp(in + len - tail, MAC_FIELD, fl) != 0) {
+        *why = "unsigned";
+        return -1;
+    }
+    char want[BG_SIGN_MAC_CHARS + 1];
+    bg_sign_mac(key, MAC_PURPOSE, in, len - tail, want);
+    if (!bg_sign_mac_eq(in + len - BG_SIGN_MAC_CHARS, want)) {
+        *why = "bad mac";
+        return -1;
+    }
+    return 0;
+}
+
 int bg_delsync_publish(struct bg_store *s, const struct bg_delnote *n,
-                       unsigned long long *seq, char *err, size_t errsz)
+                       const struct bg_signer *key, unsigned long long *seq, char *err,
+                       size_t errsz)
 {
     char val[BG_DELNOTE_MAX + 1], name[40];
-    if (bg_delnote_format(val, sizeof val, n) < 0) {
+    int len = bg_delnote_format(val, sizeof val, n);
+    if (len < 0 || (key != NULL && bg_delnote_sign(val, (size_t)len, sizeof val, key) < 0)) {
         bg_seterr(err, errsz, "cannot format the delete note");
         return -1;
     }

@@ -27,6 +27,13 @@
  * write memcached can write one): it is parsed with every length, byte,
  * number and escape checked, and a bad one is skipped.
  *
+ * With a SigningKeyFile, the note ends with " mac=M": M is bg_sign_mac
+ * (sign.h, purpose "bgdel1") of every byte before " mac=". A daemon with
+ * a key applies only notes whose MAC is right, so writing to memcached is
+ * no longer enough to make a delete permanent on every host (all hosts of
+ * a site share the key). Without a key, notes are neither signed nor
+ * checked.
+ *
  * A daemon tombstones the key of a note in its journal only when the key
  * is live there with a put older than the note (a later put - the entry
  * was learned or added again after the delete - wins), and never for its
@@ -131,10 +138,21 @@ int bg_delsync_state_load(const char *journal, unsigned long long *seq);
 int bg_delsync_state_save(const char *journal, unsigned long long seq, char *err,
                           size_t errsz);
 
+struct bg_signer;
+/* Append " mac=M" to the note of len bytes in buf (bufsz bytes). New
+ * length, or -1 when it does not fit. */
+int bg_delnote_sign(char *buf, size_t len, size_t bufsz, const struct bg_signer *key);
+/* Does the note of len bytes end with the right " mac=M"? 0, or -1 with
+ * *why ("unsigned", "bad mac"). */
+int bg_delnote_verify(const char *in, size_t len, const struct bg_signer *key,
+                      const char **why);
+
 struct bg_store;
-/* Publish a note: incr the counter, set the note under its number with
- * a 30-day lifetime. 0 with *seq, or -1 with err (memcached down...). */
+/* Publish a note, signed when key is not NULL: incr the counter, set the
+ * note under its number with a 30-day lifetime. 0 with *seq, or -1 with
+ * err (memcached down...). */
 int bg_delsync_publish(struct bg_store *s, const struct bg_delnote *n,
-                       unsigned long long *seq, char *err, size_t errsz);
+                       const struct bg_signer *key, unsigned long long *seq, char *err,
+                       size_t errsz);
 
 #endif

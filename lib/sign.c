@@ -55,6 +55,36 @@ int bg_sign_load_key(const char *path, struct bg_signer *s, char *err, size_t er
     return 0;
 }
 
+static void b64url(const uint8_t *in, size_t inlen, char *out, size_t outchars)
+{
+    char b64[BASE64_ENCODE_RAW_LENGTH(SHA256_DIGEST_SIZE) + 1];
+    base64_encode_raw(b64, inlen, in);
+    for (size_t i = 0; i < outchars; i++)
+        out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    out[outchars] = '\0';
+}
+
+void bg_sign_mac(const struct bg_signer *s, const char *purpose, const void *data,
+                 size_t len, char out[BG_SIGN_MAC_CHARS + 1])
+{
+    struct hmac_sha256_ctx ctx;
+    uint8_t mac[SHA256_DIGEST_SIZE];
+    hmac_sha256_set_key(&ctx, s->keylen, s->key);
+    hmac_sha256_update(&ctx, strlen(purpose), (const uint8_t *)purpose);
+    hmac_sha256_update(&ctx, 1, (const uint8_t *)"|");
+    hmac_sha256_update(&ctx, len, (const uint8_t *)data);
+    hmac_sha256_digest(&ctx, sizeof mac, mac);
+    b64url(mac, 16, out, BG_SIGN_MAC_CHARS);   /* 128 bits */
+}
+
+int bg_sign_mac_eq(const char *a, const char *b)
+{
+    unsigned char d = 0;
+    for (size_t i = 0; i < BG_SIGN_MAC_CHARS; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
 int bg_sign_qid_ok(const char *qid)
 {
     size_t n = 0;
@@ -75,11 +105,7 @@ static void make_tag(const struct bg_signer *s, long long t, const char *qid,
     hmac_sha256_update(&ctx, (size_t)n, (const uint8_t *)pre);
     hmac_sha256_update(&ctx, strlen(rcpt), (const uint8_t *)rcpt);
     hmac_sha256_digest(&ctx, sizeof mac, mac);
-    char b64[BASE64_ENCODE_RAW_LENGTH(TAG_BYTES) + 1];
-    base64_encode_raw(b64, TAG_BYTES, mac);  /* 12 bytes: 16 chars, no padding */
-    for (size_t i = 0; i < TAG_CHARS; i++)   /* base64url: safe in any header */
-        out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-    out[TAG_CHARS] = '\0';
+    b64url(mac, TAG_BYTES, out, TAG_CHARS);  /* 12 bytes: 16 chars, base64url */
 }
 
 int bg_sign_value(const struct bg_signer *s, long long now, const char *qid,

@@ -40,6 +40,16 @@ struct bg_signer {
  * anyone but the owner can write. Returns 0 or -1 with err. */
 int bg_sign_load_key(const char *path, struct bg_signer *s, char *err, size_t errsz);
 
+/* A keyed MAC of len bytes for another purpose than tags (delete notes:
+ * delsync.h), separated from tags and from other uses by purpose: the
+ * first 128 bits of HMAC-SHA256(key, purpose "|" data), base64url, 22
+ * characters and a NUL in out. */
+#define BG_SIGN_MAC_CHARS 22
+void bg_sign_mac(const struct bg_signer *s, const char *purpose, const void *data,
+                 size_t len, char out[BG_SIGN_MAC_CHARS + 1]);
+/* Constant-time comparison of two MACs of BG_SIGN_MAC_CHARS characters. */
+int bg_sign_mac_eq(const char *a, const char *b);
+
 /* Is qid usable in a tag (1..31 characters of [0-9A-Za-z])? */
 int bg_sign_qid_ok(const char *qid);
 

@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "delsync.h"
 #include "log.h"
+#include "sign.h"
 #include "journal.h"
 #include "learn.h"
 #include "record.h"
@@ -238,7 +239,18 @@ static void publish_delete(struct bg_store *s, const struct bg_config *cfg,
     bg_strlcpy(n.name, t->name, sizeof n.name);
     bg_strlcpy(n.host, me.host, sizeof n.host);
     bg_strlcpy(n.journal, me.journal, sizeof n.journal);
-    if (bg_delsync_publish(s, &n, &seq, err, sizeof err) < 0)
+    /* With a SigningKeyFile the other daemons apply signed notes only. */
+    struct bg_signer key;
+    int signed_ = cfg->signing_key_file[0] != '\0';
+    if (signed_ && bg_sign_load_key(cfg->signing_key_file, &key, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: del %s: other hosts not told (their journals may "
+                "bring it back at a restore): SigningKeyFile: %s\n", target, err);
+        return;
+    }
+    int rc = bg_delsync_publish(s, &n, signed_ ? &key : NULL, &seq, err, sizeof err);
+    if (signed_)
+        memset(&key, 0, sizeof key);
+    if (rc < 0)
         fprintf(stderr, "bouncegatectl: del %s: other hosts not told (their journals may "
                 "bring it back at a restore; run del again when memcached is up): %s\n",
                 target, err);

@@ -126,7 +126,15 @@ static int ds_read(struct runtime *r, struct delsync *ds, unsigned long long seq
         return 1;
     }
     const char *why = "?";
-    if (bg_delnote_parse(val, len < sizeof val ? len : sizeof val - 1, &it->n, &why) < 0) {
+    size_t vlen = len < sizeof val ? len : sizeof val - 1;
+    /* With a key, only this site's signed notes count (delsync.h). */
+    if (r->have_signer && bg_delnote_verify(val, vlen, &r->signer, &why) < 0) {
+        bg_log(LOG_WARNING, "delsync", "action=skip reason=%s seq=%llu",
+               strcmp(why, "unsigned") == 0 ? "unsigned-note" : "bad-mac", seq);
+        cnt->bad++;
+        return 1;
+    }
+    if (bg_delnote_parse(val, vlen, &it->n, &why) < 0) {
         bg_log(LOG_WARNING, "delsync", "action=skip reason=bad-note seq=%llu error=\"%s\"",
                seq, why);
         cnt->bad++;

@@ -11,6 +11,7 @@
 
 #include "delsync.h"
 #include "journal.h"
+#include "sign.h"
 
 static void note_of(struct bg_delnote *n, long long t, enum bg_kind k, const char *name,
                     const char *host, const char *journal)
@@ -496,6 +497,49 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+
+/* Signed notes: a daemon with the site's key applies only notes whose MAC
+ * is right; anyone else who can write memcached cannot make one. */
+START_TEST(test_signed_notes)
+{
+    struct bg_signer key, other;
+    memset(&key, 0, sizeof key);
+    memcpy(key.key, "site-key-0123456789abcdef", 25);
+    key.keylen = 25;
+    other = key;
+    other.key[0] = 'X';
+    struct bg_delnote n, back;
+    note_of(&n, 1763600000, BG_KIND_RCPT, "bob@example.com", "mx1", "-");
+    char buf[BG_DELNOTE_MAX + 1];
+    int len = bg_delnote_format(buf, sizeof buf, &n);
+    ck_assert_int_gt(len, 0);
+    const char *why = NULL;
+    ck_assert_int_eq(bg_delnote_verify(buf, (size_t)len, &key, &why), -1);
+    ck_assert_str_eq(why, "unsigned");
+    int slen = bg_delnote_sign(buf, (size_t)len, sizeof buf, &key);
+    ck_assert_int_eq(slen, len + 5 + BG_SIGN_MAC_CHARS);
+    ck_assert_ptr_nonnull(strstr(buf, " mac="));
+    ck_assert_int_eq(bg_delnote_verify(buf, (size_t)slen, &key, &why), 0);
+    /* the signed note still parses (mac= is a field like any other) */
+    ck_assert_msg(bg_delnote_parse(buf, (size_t)slen, &back, &why) == 0, "%s", why);
+    ck_assert_str_eq(back.name, "bob@example.com");
+    /* another key, or a changed byte: refused */
+    ck_assert_int_eq(bg_delnote_verify(buf, (size_t)slen, &other, &why), -1);
+    ck_assert_str_eq(why, "bad mac");
+    char *p = strstr(buf, "bob");
+    *p = 'r';
+    ck_assert_int_eq(bg_delnote_verify(buf, (size_t)slen, &key, &why), -1);
+    ck_assert_str_eq(why, "bad mac");
+    /* a note that does not fit with its MAC is not signed */
+    char small[80];
+    memcpy(small, buf, 70);
+    ck_assert_int_eq(bg_delnote_sign(small, 70, sizeof small, &key), -1);
+    /* short and empty input */
+    ck_assert_int_eq(bg_delnote_verify("", 0, &key, &why), -1);
+    ck_assert_int_eq(bg_delnote_verify(" mac=", 5, &key, &why), -1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("delsync");
@@ -514,6 +558,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, test_plan, 0, N(plans));
     tcase_add_test(tc, test_gaps);
     tcase_add_test(tc, test_state_file);
+    tcase_add_test(tc, test_signed_notes);
     suite_add_tcase(s, tc);
     return s;
 }
