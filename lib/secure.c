@@ -1,5 +1,6 @@
 /* secure.c - file permission checks and secrets (see secure.h). */
 #include "secure.h"
+#include "openreg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -43,16 +44,16 @@ int bg_file_check(const char *path, int secret, char *msg, size_t msgsz)
 
 int bg_secret_read(const char *path, char *out, size_t outsz, char *err, size_t errsz)
 {
-    /* fstat the file that is read, not a name that may change meanwhile */
-    int fd = open(path, O_RDONLY | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+    /* fstat the file that is read, not a name that may change meanwhile;
+     * never wait on a FIFO (openreg.h) */
+    struct stat st;
+    int fd = bg_open_regular(path, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        snprintf(err, errsz, "%s: not a regular file (%s)", path, bg_file_kind(st.st_mode));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        close(fd);
+    if (fd < 0) {
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     if (check_stat(path, &st, 1, err, errsz) != 0) {

@@ -1,6 +1,7 @@
 /* sign.c - per-message recipient tags for verifying returned reports
  * (see sign.h). */
 #include "sign.h"
+#include "openreg.h"
 
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define TAG_BYTES 12  /* 96 bits -> 16 base64 characters */
 #define TAG_CHARS 16
@@ -19,12 +21,19 @@
 int bg_sign_load_key(const char *path, struct bg_signer *s, char *err, size_t errsz)
 {
     struct stat st;
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+    int fd = bg_open_regular(path, &st);
+    if (fd == BG_OPEN_NOTREG) {
+        snprintf(err, errsz, "%s: not a regular file (%s)", path, bg_file_kind(st.st_mode));
         return -1;
     }
-    if (fstat(fileno(fp), &st) < 0 || (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))) {
+    FILE *fp = fd < 0 ? NULL : fdopen(fd, "r");
+    if (fp == NULL) {
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) {
         snprintf(err, errsz, "%s: unsafe permissions %04o: the key must not be readable "
                  "by others nor writable by the group (chmod 0640)", path,
                  (unsigned)(st.st_mode & 07777));
