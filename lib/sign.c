@@ -183,7 +183,7 @@ static int check_value(const struct bg_signer *s, const char *v, const char *rcp
     q[ql] = '\0';
     if (t <= 0 || !bg_sign_qid_ok(q))
         return -1;
-    if (t > now + 3600 || now - t > max_age) {
+    if (max_age <= 0 || t > now + 3600 || now - t > max_age) {
         *why = "too old";
         return 0;
     }

@@ -331,20 +331,29 @@ static FILE *open_in(const char *path)
     return fp;
 }
 
-/* Next line without its newline; 1 line, 0 EOF, -1 too long (skipped). */
+/* Next line without its newline (and a CR before it); 1 line, 0 EOF, -1
+ * a line too long or holding a NUL byte: read to its end and skipped, so
+ * it counts as one bad line and never swallows the next. Read byte by
+ * byte (one thread: no stdio locking): fgets cannot say where a line with
+ * a NUL in it ends. */
 static int next_line(FILE *fp, char *buf, size_t sz)
 {
-    if (fgets(buf, (int)sz, fp) == NULL)
-        return 0;
-    size_t n = strlen(buf);
-    if (n > 0 && buf[n - 1] == '\n') {
-        buf[--n] = '\0';
-    } else if (!feof(fp)) {
-        int c;
-        while ((c = getc(fp)) != EOF && c != '\n')
-            ;
-        return -1;
+    size_t n = 0;
+    int c, bad = 0, any = 0;
+    while ((c = getc_unlocked(fp)) != EOF) {
+        any = 1;
+        if (c == '\n')
+            break;
+        if (c == '\0' || n + 1 >= sz)
+            bad = 1;
+        else
+            buf[n++] = (char)c;
     }
+    if (!any)
+        return 0;
+    buf[n] = '\0';
+    if (bad)
+        return -1;
     if (n > 0 && buf[n - 1] == '\r')
         buf[--n] = '\0';
     return 1;

@@ -142,6 +142,13 @@ bg_assert_grep "^bouncegatectl: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP
 bg_assert_rc 0 "import - reads a pipe on stdin" capped "$BG_CTL" -c "$conf" import - \
     < <(printf 'address,class\npiped@example.com,hard\n')
 bg_assert_rc 0 "... and the piped entry is there" ctl show piped@example.com
+# A line holding a NUL byte is one bad line: it never swallows the next.
+printf 'address\nnul1@example.com\0x\nnul2@example.com\nnul3@example.com\n' > "$BG_TMP/nul.csv"
+bg_assert_rc 1 "import of a CSV with a NUL byte in a line: some lines bad (exit 1)" \
+    ctl import "$BG_TMP/nul.csv"
+bg_assert_eq "import: imported=2 bad=1 expired=0 lines=4" "$(cat "$BG_TMP/last.out")" \
+    "... that line counted bad, the next two imported"
+bg_assert_rc 0 "... the line after it is there" ctl show nul2@example.com
 
 out=$("$BG_DAEMON" -V)
 bg_assert_match '^bouncegate [0-9]+\.[0-9]+\.[0-9]+$' "$out" "-V prints the version"
