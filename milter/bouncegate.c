@@ -143,10 +143,16 @@ static void prepare_socket_dir(const char *path, const char *user)
     uid_t uid;
     gid_t gid;
     char name[64], err[256];
-    if (mkdir(dir, 0750) == 0 &&
-        bg_proc_lookup_user(user, &uid, &gid, name, sizeof name, err, sizeof err) == 0 &&
-        chown(dir, uid, gid) < 0)
+    if (mkdir(dir, 0750) < 0 ||
+        bg_proc_lookup_user(user, &uid, &gid, name, sizeof name, err, sizeof err) < 0)
+        return;
+    /* Give away the directory just made, not whatever the name may lead
+     * to by now. */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchown(fd, uid, gid) < 0)
         fprintf(stderr, "bouncegate: chown %s: %s\n", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
 }
 
 /* Connect to our own listening socket once, so libmilter's accept loop
