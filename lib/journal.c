@@ -828,14 +828,8 @@ int bg_journal_load_tail(const char *path, long long now, dev_t dev, ino_t ino,
 static void fsync_dir(const char *path)
 {
     char dir[PATH_MAX_J];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    if (bg_path_dir(path, dir, sizeof dir) < 0)
+        return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);

@@ -121,21 +121,26 @@ int bg_store_opts_from_config(const struct bg_config *c, struct bg_store_opts *s
 /* ------------------------------------------------------------ files in
  * a directory another user may write (see secure.h) */
 
-/* The owner of path's directory, or -1 when it cannot be examined. */
-static int dir_owner(const char *path, uid_t *uid, gid_t *gid)
+int bg_path_dir(const char *path, char *dir, size_t dirsz)
 {
-    char dir[1024];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+    if (snprintf(dir, dirsz, "%s", path) >= (int)dirsz)
         return -1;
     char *slash = strrchr(dir, '/');
     if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
+        snprintf(dir, dirsz, ".");
     else if (slash == dir)
         dir[1] = '\0';
     else
         *slash = '\0';
+    return 0;
+}
+
+/* The owner of path's directory, or -1 when it cannot be examined. */
+static int dir_owner(const char *path, uid_t *uid, gid_t *gid)
+{
+    char dir[1024];
     struct stat ds;
-    if (stat(dir, &ds) < 0)
+    if (bg_path_dir(path, dir, sizeof dir) < 0 || stat(dir, &ds) < 0)
         return -1;
     *uid = ds.st_uid;
     *gid = ds.st_gid;

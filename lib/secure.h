@@ -37,6 +37,10 @@ int bg_secret_read(const char *path, char *out, size_t outsz, char *err, size_t 
 int bg_store_opts_from_config(const struct bg_config *c, struct bg_store_opts *so,
                               char *pw, size_t pwsz, char *err, size_t errsz);
 
+/* The directory part of path ("." for a bare name, "/" for "/x") in dir.
+ * 0, or -1 when it does not fit. */
+int bg_path_dir(const char *path, char *dir, size_t dirsz);
+
 /* Files in a directory that a less privileged user may write (the
  * journal's, the pid file's): the daemon's user owns the journal directory
  * and parses strangers' mail, so what it plants there must never turn a

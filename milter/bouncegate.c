@@ -97,17 +97,8 @@ static int clear_stale_socket(const char *path)
 static int dir_root_only(const char *path)
 {
     char dir[256];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return 0;
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
     struct stat st;
-    return stat(dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+    return bg_path_dir(path, dir, sizeof dir) == 0 && stat(dir, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 /* Write our pid, never through a link nor into another file (secure.h). */

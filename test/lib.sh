@@ -563,3 +563,36 @@ bg_expect_diff() {
     [ -f "$base.in" ] || base=$BG_CASEDIR/$1
     bg_mtclient_diff "$(basename "$1")" "$base.in" "$base.ref" "${2:-}"
 }
+
+# ------------------------------------------------------------- waiting
+
+# bg_next_second - returns once time(2) has passed the current second
+# (fatal after 3 s). time(2) stamps journal lines and delete notes; it lags
+# clock_gettime(2), i.e. date(1), by up to a tick at each second, so "date
+# +%s" may move on while a tool still stamps the old second: perl's time is
+# time(2).
+bg_next_second() {
+    local t end
+    t=$(perl -e 'print time')
+    bg__now; end=$((BG__MS + 3000))
+    while [ "$(perl -e 'print time')" -le "$t" ]; do
+        bg__now; [ "$BG__MS" -ge "$end" ] && bg_fatal "the clock did not advance"
+        sleep 0.02
+    done
+}
+
+# bg_wait_line ERE FILE SECONDS WHAT - PASS WHAT once FILE has a line
+# matching ERE; FAIL (status 1) when none came within SECONDS.
+bg_wait_line() {
+    local end
+    bg__now; end=$((BG__MS + $3 * 1000))
+    until grep -E -q -e "$1" "$2" 2>/dev/null; do
+        bg__now
+        if [ "$BG__MS" -ge "$end" ]; then
+            bg_fail "$4: no line /$1/ in $(basename "$2") within $3 s"
+            return 1
+        fi
+        sleep 0.05
+    done
+    bg_pass "$4"
+}

@@ -63,35 +63,8 @@ stop_host() {   # stop_host a|b - SIGTERM, exit status 0 within BG_TIMEOUT
     bg_untrack "$pid"
     bg_assert_eq 0 "$rc" "daemon $1 exits 0 on SIGTERM"
 }
-wait_grep() {   # wait_grep ERE FILE SECONDS WHAT - poll FILE for a line, bounded
-    local end
-    bg__now; end=$((BG__MS + $3 * 1000))
-    until grep -E -q -e "$1" "$2" 2>/dev/null; do
-        bg__now
-        if [ "$BG__MS" -ge "$end" ]; then
-            bg_fail "$4: no line /$1/ in $(basename "$2") within $3 s"
-            return 1
-        fi
-        sleep 0.05
-    done
-    bg_pass "$4"
-}
 # A note only tombstones a put older than it (journal times are seconds):
-# wait for the clock to pass the second of the last change. The clock is
-# time(2)'s, which journal lines and notes are stamped with: it lags
-# clock_gettime(2), i.e. date(1), by up to a tick at each second (6 ms
-# measured here), so "date +%s" may move on while bouncegatectl still
-# stamps the old second. Perl's time is time(2).
-clock_s() { perl -e 'print time'; }
-next_second() {
-    local t end
-    t=$(clock_s)
-    bg__now; end=$((BG__MS + 3000))
-    while [ "$(clock_s)" -le "$t" ]; do
-        bg__now; [ "$BG__MS" -ge "$end" ] && bg_fatal "the clock did not advance"
-        sleep 0.02
-    done
-}
+# bg_next_second waits for the clock to pass the second of the last change.
 dels() { grep -c -E "^[0-9]+ del $1 $2 -\$" "$3"; }   # dels KIND NAME JOURNAL
 
 # ---------------------------------------------------------------- A learns
@@ -101,7 +74,7 @@ for x in bob@example.com keep@example.com carol@example.com erin@example.com \
 done
 start_host a
 start_host b
-next_second
+bg_next_second
 
 # ---------------------------------------------------------------- B deletes
 bg_assert_rc 0 "B deletes bob" B del bob@example.com
@@ -123,24 +96,24 @@ fi
 bg_assert_eq -1 "$(bg_mc_cmd "$MC_PORT" "mg ds:m:delseq t" | sed -n 's/^HD t\([0-9-]*\)$/\1/p')" \
     "the counter never expires"
 
-wait_grep '^[0-9]+ del r bob@example\.com -$' "$ja/journal" 15 "A's daemon tombstones bob in A's journal"
-wait_grep '^[0-9]+ del d dead\.example -$' "$ja/journal" 15 "... and @dead.example"
+bg_wait_line '^[0-9]+ del r bob@example\.com -$' "$ja/journal" 15 "A's daemon tombstones bob in A's journal"
+bg_wait_line '^[0-9]+ del d dead\.example -$' "$ja/journal" 15 "... and @dead.example"
 bg_assert_grep "delsync: action=tombstone kind=r name=bob@example\.com from=[^ ]+ seq=1 deleted=[0-9]+ put=[0-9]+$" \
     "$BG_TMP/a.log" "one key=value line per tombstone"
-wait_grep 'delsync: action=skip reason=own kind=d name=dead\.example .*seq=2$' "$BG_TMP/b.log" 15 \
+bg_wait_line 'delsync: action=skip reason=own kind=d name=dead\.example .*seq=2$' "$BG_TMP/b.log" 15 \
     "B's daemon skips its own notes"
 bg_assert_eq 1 "$(dels r bob@example.com "$jb/journal")" "B's journal has its one delete of bob"
 bg_assert_eq 1 "$(dels r bob@example.com "$ja/journal")" "A's journal one tombstone of bob"
-wait_grep '^2$' "$ja/journal.delseq" 5 "A keeps the last note processed in journal.delseq"
+bg_wait_line '^2$' "$ja/journal.delseq" 5 "A keeps the last note processed in journal.delseq"
 
 # The other way round: A (binary protocol) publishes, B tombstones.
 bg_assert_rc 0 "B adds hank" B add hank@example.com
-next_second
+bg_next_second
 bg_assert_rc 0 "A deletes hank" A del hank@example.com
 bg_assert_eq "" "$(cat "$BG_TMP/last.err")" "... its note published over the binary protocol"
 bg_assert_eq 3 "$(bg_mc_get ds:m:delseq)" "m:delseq is 3"
-wait_grep '^[0-9]+ del r hank@example\.com -$' "$jb/journal" 15 "B's daemon tombstones hank in B's journal"
-wait_grep '^3$' "$ja/journal.delseq" 5 "A read note 3 too (its own)"
+bg_wait_line '^[0-9]+ del r hank@example\.com -$' "$jb/journal" 15 "B's daemon tombstones hank in B's journal"
+bg_wait_line '^3$' "$ja/journal.delseq" 5 "A read note 3 too (its own)"
 
 # ---------------------------------------------------------------- A is down
 stop_host a
@@ -156,10 +129,10 @@ gap=$(bg_mc_cmd "$MC_PORT" "incr ds:m:delseq 1")
 bg_assert_rc 0 "B deletes carol" B del carol@example.com
 bg_assert_rc 0 "B deletes erin while A's daemon is down" B del erin@example.com
 bg_assert_eq "$((gap + 2))" "$(bg_mc_get ds:m:delseq)" "the counter counts on"
-next_second
+bg_next_second
 bg_assert_rc 0 "A adds carol again, after the delete" A add carol@example.com
 start_host a
-wait_grep '^[0-9]+ del r erin@example\.com -$' "$ja/journal" 20 \
+bg_wait_line '^[0-9]+ del r erin@example\.com -$' "$ja/journal" 20 \
     "a delete made while A's daemon was down is tombstoned when it starts"
 bg_assert_grep "delsync: action=skip reason=bad-note seq=$((gap - 2)) error=\"bad name\"" \
     "$BG_TMP/a.log" "a hostile note is logged and skipped"
@@ -209,7 +182,7 @@ done
 bg_assert_match 'delsync: action=restart reason=(restore|counter-lower) done=8 counter=0' \
     "$(tail -n +"$((mark_a + 1))" "$BG_TMP/a.log" | grep 'delsync: action=restart')" \
     "after the loss A reads the notes from the first again"
-wait_grep '^0$' "$ja/journal.delseq" 5 "... and saves that"
+bg_wait_line '^0$' "$ja/journal.delseq" 5 "... and saves that"
 
 # ---------------------------------------------------------------- publishing fails
 bg_mc_set ds:m:delseq "not-a-number" || bg_fatal "cannot overwrite the counter"
@@ -218,7 +191,7 @@ bg_assert_eq "deleted gina@example.com" "$(cat "$BG_TMP/last.out")" "... prints 
 bg_assert_grep '^bouncegatectl: del gina@example\.com: other hosts not told .*: memcached incr' \
     "$BG_TMP/last.err" "... and says on stderr that the other hosts were not told"
 bg_assert_eq 1 "$(dels r gina@example.com "$jb/journal")" "... the delete is in B's journal"
-wait_grep 'delsync: problem=bad-counter ' "$BG_TMP/a.log" 10 "A warns about a counter that is no number"
+bg_wait_line 'delsync: problem=bad-counter ' "$BG_TMP/a.log" 10 "A warns about a counter that is no number"
 bg_assert_rc 1 "a delete of an absent entry exits 1, note or not" B del nobody@example.com
 
 stop_host a

@@ -34,29 +34,6 @@ mkconf "$BG_TMP/a.conf" "$ja"
 mkconf "$BG_TMP/b.conf" "$jb"
 A() { "$BG_CTL" -c "$BG_TMP/a.conf" "$@"; }
 B() { "$BG_CTL" -c "$BG_TMP/b.conf" "$@"; }
-clock_s() { perl -e 'print time'; }   # time(2), as journal lines are stamped
-next_second() {
-    local t end
-    t=$(clock_s)
-    bg__now; end=$((BG__MS + 3000))
-    while [ "$(clock_s)" -le "$t" ]; do
-        bg__now; [ "$BG__MS" -ge "$end" ] && bg_fatal "the clock did not advance"
-        sleep 0.02
-    done
-}
-wait_grep() {   # wait_grep ERE FILE SECONDS WHAT
-    local end
-    bg__now; end=$((BG__MS + $3 * 1000))
-    until grep -E -q -e "$1" "$2" 2>/dev/null; do
-        bg__now
-        if [ "$BG__MS" -ge "$end" ]; then
-            bg_fail "$4: no line /$1/ in $(basename "$2") within $3 s"
-            return 1
-        fi
-        sleep 0.05
-    done
-    bg_pass "$4"
-}
 # plant SEQ VALUE - what anyone with access to memcached can do
 plant() {
     bg_mc_set "dss:m:del:$1" "$2" 2592000 || bg_fatal "cannot plant note $1"
@@ -67,23 +44,23 @@ for x in bob@example.com carol@example.com; do
     bg_assert_rc 0 "A adds $x" A add "$x"
 done
 bg_start_daemon "$BG_TMP/a.conf"
-next_second
+bg_next_second
 
-now=$(clock_s)
+now=$(perl -e 'print time')
 plant 1 "bgdel1 time=$now kind=r name=bob@example.com host=evil journal=-"
-wait_grep 'delsync: action=skip reason=unsigned-note seq=1$' "$BG_TMP/daemon.log" 15 \
+bg_wait_line 'delsync: action=skip reason=unsigned-note seq=1$' "$BG_TMP/daemon.log" 15 \
     "an unsigned note planted in memcached is skipped, with a log line"
 plant 2 "bgdel1 time=$now kind=r name=bob@example.com host=evil journal=- mac=AAAAAAAAAAAAAAAAAAAAAA"
-wait_grep 'delsync: action=skip reason=bad-mac seq=2$' "$BG_TMP/daemon.log" 15 \
+bg_wait_line 'delsync: action=skip reason=bad-mac seq=2$' "$BG_TMP/daemon.log" 15 \
     "a note with a made-up MAC is skipped"
-wait_grep '^2$' "$ja/journal.delseq" 15 "... and A has moved past both"
+bg_wait_line '^2$' "$ja/journal.delseq" 15 "... and A has moved past both"
 bg_assert_not_grep "del r bob@example\.com" "$ja/journal" "A's journal has no delete of bob"
 
 bg_assert_rc 0 "B (the site's key) deletes carol" B del carol@example.com
 bg_assert_eq "" "$(cat "$BG_TMP/last.err")" "... its note published"
 bg_assert_match '^bgdel1 time=[0-9]+ kind=r name=carol@example\.com host=[^ ]+ journal=[0-9a-f]{8} mac=[A-Za-z0-9_-]{22}$' \
     "$(bg_mc_get dss:m:del:3)" "B's note carries a MAC"
-wait_grep '^[0-9]+ del r carol@example\.com -$' "$ja/journal" 15 "A tombstones carol from the signed note"
+bg_wait_line '^[0-9]+ del r carol@example\.com -$' "$ja/journal" 15 "A tombstones carol from the signed note"
 bg_assert_grep "delsync: action=tombstone kind=r name=carol@example\.com from=[^ ]+ seq=3 " \
     "$BG_TMP/daemon.log" "one line for it"
 bg_assert_rc 0 "bob is still suppressed" A show bob@example.com
