@@ -90,6 +90,7 @@ static void msg_reset(struct sess *s)
     s->len = s->cap = 0;
     s->report = 0;
     s->ntag = 0;
+    s->tag_rcpt[0] = '\0';
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
 }
@@ -251,9 +252,9 @@ static void since_date(long long t, char *out, size_t outsz)
  * verified later (SigningKeyFile): only a message with one is tagged. */
 static void remember_tag(struct sess *s, const struct runtime *r, const char *norm)
 {
-    if (!r->have_signer)
+    if (r == NULL || !r->have_signer)
         return;
-    if (s->ntag++ == 0)
+    if (s->ntag++ == 0 && norm != NULL)
         snprintf(s->tag_rcpt, sizeof s->tag_rcpt, "%s", norm);
 }
 
@@ -280,6 +281,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept reason=unparsed-address "
                    "problem=\"%s\"", s->sid, why ? why : "?");
+        /* Still a recipient who would see a tag: counted, never tagged. */
+        struct runtime *r = rt_get();
+        remember_tag(s, r, NULL);
+        rt_put(r);
         return SMFIS_CONTINUE;
     }
     struct runtime *r = rt_get();
@@ -340,6 +345,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             s->ndel++;
         } else {
             free(p);
+            remember_tag(s, r, norm);
             bg_log(LOG_ERR, id, "sid=%s action=accept rcpt=<%s> reason=out-of-memory",
                    s->sid, norm);
         }
@@ -426,7 +432,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
  * headers. */
 static void add_tag(SMFICTX *ctx, struct sess *s)
 {
-    if (s->ntag != 1)
+    if (s->ntag != 1 || s->tag_rcpt[0] == '\0')
         return;
     struct runtime *r = rt_get();
     if (r == NULL)
@@ -462,8 +468,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
         msg_reset(s);
         return SMFIS_ACCEPT;
     }
-    add_tag(ctx, s);
     if (s->ndel == 0) {
+        add_tag(ctx, s);
         msg_reset(s);
         return SMFIS_ACCEPT;
     }
@@ -480,10 +486,13 @@ static sfsistat cb_eom(SMFICTX *ctx)
         if (smfi_delrcpt(ctx, p->arg) == MI_SUCCESS)
             bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
                    s->sid, p->rcpt, p->detail);
-        else
+        else {
             bg_log(LOG_WARNING, id, "sid=%s action=accept rcpt=<%s> %s path=nonsmtp "
                    "problem=delrcpt-failed", s->sid, p->rcpt, p->detail);
+            s->ntag++;      /* still a recipient: it would see a tag */
+        }
     }
+    add_tag(ctx, s);        /* after the removals: the recipients that stay */
     msg_reset(s);
     return SMFIS_ACCEPT;
 }
