@@ -555,6 +555,43 @@ static char *trim(char *s)
 /* Longest line, without its '\n'. */
 #define LINE_MAX_BYTES 2046
 
+/* The key a misspelt name most likely meant: the one at the smallest
+ * case-insensitive edit distance, if that is at most 2 (a typo, not
+ * another word). NULL when none is that close. */
+static const char *nearest_key(const char *name)
+{
+    enum { W = 40 };
+    size_t n = strlen(name);
+    if (n == 0 || n >= W)
+        return NULL;
+    const char *best = NULL;
+    unsigned bestd = 3;
+    for (size_t k = 0; k < NKEYS; k++) {
+        const char *t = keys[k].name;
+        size_t m = strlen(t);
+        if (m >= W)
+            continue;
+        unsigned row[W], prev[W];       /* Levenshtein, two rows */
+        for (size_t j = 0; j <= m; j++)
+            prev[j] = (unsigned)j;
+        for (size_t i = 1; i <= n; i++) {
+            row[0] = (unsigned)i;
+            for (size_t j = 1; j <= m; j++) {
+                unsigned sub = prev[j - 1] + (tolower((unsigned char)name[i - 1]) !=
+                                              tolower((unsigned char)t[j - 1]));
+                unsigned del = prev[j] + 1, ins = row[j - 1] + 1;
+                row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            }
+            memcpy(prev, row, (m + 1) * sizeof row[0]);
+        }
+        if (prev[m] < bestd) {
+            bestd = prev[m];
+            best = t;
+        }
+    }
+    return best;
+}
+
 int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz)
 {
     FILE *fp;
@@ -661,7 +698,9 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
             if (strcasecmp(name, keys[i].name) == 0)
                 break;
         if (i == NKEYS) {
-            bg_seterr(err, errsz, "%s:%u: %.64s: unknown key", path, lineno, name);
+            const char *near = nearest_key(name);
+            bg_seterr(err, errsz, "%s:%u: %.64s: unknown key%s%s%s", path, lineno, name,
+                      near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
             goto out;
         }
         if (seen[i]) {

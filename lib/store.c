@@ -46,6 +46,7 @@
  *   silent miss; hence the last-error check after the fetch loop.
  */
 #include "store.h"
+#include "mcerr.h"
 #include "err.h"
 #include "bg.h"
 #include "journal.h"
@@ -438,7 +439,7 @@ again:
     if (rc != MEMCACHED_SUCCESS) {
         if (retry_elsewhere(&c, rc, &tried))
             goto again;
-        bg_seterr(why, sizeof why, "memcached mget: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "mget", c.m);
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
@@ -480,7 +481,7 @@ again:
     if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
         if (retry_elsewhere(&c, rc, &tried))
             goto again;
-        bg_seterr(why, sizeof why, "memcached fetch: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "fetch", c.m);
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
@@ -524,7 +525,7 @@ int bg_store_get(struct bg_store *s, enum bg_kind kind, const char *name,
     } else if (rc == MEMCACHED_NOTFOUND) {
         ret = 0;
     } else {
-        bg_seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "get", c.m);
         ret = -1;
         ok = 0;
     }
@@ -579,7 +580,7 @@ int bg_store_put(struct bg_store *s, enum bg_kind kind, const char *name,
         rc = memcached_set(c.m, key, (size_t)kl, val, (size_t)vl, (time_t)exp, 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
-        bg_seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "set", c.m);
         ret = -1;
     }
     call_end(s, &c, ret == 0, why);
@@ -610,7 +611,7 @@ int bg_store_del(struct bg_store *s, enum bg_kind kind, const char *name,
     else if (rc == MEMCACHED_NOTFOUND)
         ret = 0;
     else {
-        bg_seterr(why, sizeof why, "memcached delete: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "delete", c.m);
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -644,7 +645,7 @@ int bg_store_add(struct bg_store *s, enum bg_kind kind, const char *name,
     else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
         ret = 0;
     else {
-        bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "add", c.m);
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -684,7 +685,7 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
             break;
         }
         if (rc != MEMCACHED_NOTFOUND) {
-            bg_seterr(why, sizeof why, "memcached incr: %s", memcached_last_error_message(c.m));
+            bg_mc_seterr(why, sizeof why, "incr", c.m);
             ok = 0;
             break;
         }
@@ -697,7 +698,7 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
         rc = memcached_add(c.m, key, (size_t)kl, "0", 1, ttl_exptime(ttl), 0);
         if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTSTORED &&
             rc != MEMCACHED_DATA_EXISTS) {
-            bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+            bg_mc_seterr(why, sizeof why, "add", c.m);
             ok = 0;
             break;
         }
@@ -732,7 +733,7 @@ int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
         else if (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS)
             ret = 0;
         else {
-            bg_seterr(why, sizeof why, "memcached add: %s", memcached_last_error_message(c.m));
+            bg_mc_seterr(why, sizeof why, "add", c.m);
             ret = -1;
         }
     } else {
@@ -742,8 +743,7 @@ int bg_store_restore(struct bg_store *s, enum bg_kind kind, const char *name,
         else if (rc == MEMCACHED_NOTFOUND)
             ret = 0;
         else {
-            bg_seterr(why, sizeof why, "memcached delete: %s",
-                   memcached_last_error_message(c.m));
+            bg_mc_seterr(why, sizeof why, "delete", c.m);
             ret = -1;
         }
     }
@@ -786,7 +786,7 @@ int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t v
     } else if (rc == MEMCACHED_NOTFOUND) {
         ret = 0;
     } else {
-        bg_seterr(why, sizeof why, "memcached get: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "get", c.m);
         ret = -1;
     }
     call_end(s, &c, ret >= 0, why);
@@ -815,7 +815,7 @@ int bg_store_meta_set_ttl(struct bg_store *s, const char *name, const char *val,
                                           ttl_exptime(ttl), 0);
     int ret = 0;
     if (rc != MEMCACHED_SUCCESS) {
-        bg_seterr(why, sizeof why, "memcached set: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "set", c.m);
         ret = -1;
     }
     call_end(s, &c, ret == 0, why);
@@ -834,7 +834,7 @@ int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
     memcached_stat_st *st = memcached_stat(c.m, NULL, &rc);
     int n = 0;
     if (st == NULL) {
-        bg_seterr(why, sizeof why, "memcached stat: %s", memcached_last_error_message(c.m));
+        bg_mc_seterr(why, sizeof why, "stat", c.m);
         call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -43,7 +44,8 @@ static void usage(FILE *fp)
                 "  -f         stay in the foreground, log to stderr too\n"
                 "  -n         check the configuration and exit (0 = good)\n"
                 "  -p SOCKET  milter socket, overrides Socket\n"
-                "  -V         print the version and exit\n");
+                "  -V         print the version and exit (also --version)\n"
+                "  -h         this text (also --help)\n");
 }
 
 /* The file system path of a unix socket spec, or NULL for inet. */
@@ -244,7 +246,12 @@ static void *milter_thread(void *arg)
 int main(int argc, char **argv)
 {
     int opt, foreground = 0, check_only = 0;
-    while ((opt = getopt(argc, argv, "c:fnp:Vh")) != -1) {
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    while ((opt = getopt_long(argc, argv, "c:fnp:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'f': foreground = 1; break;

@@ -33,6 +33,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,12 +174,16 @@ static int cmd_add(const struct bg_config *cfg, int argc, char **argv)
         } else if (argv[i][0] != '-' && target == NULL) {
             target = argv[i];
         } else {
+            fprintf(stderr, "bouncegatectl: add: %s %s\n",
+                    argv[i][0] != '-' ? "a second address:" : "unknown option or missing value:",
+                    argv[i]);
             usage(stderr);
             return 2;
         }
     }
     struct target t;
     if (target == NULL) {
+        fprintf(stderr, "bouncegatectl: add: no address or @domain given\n");
         usage(stderr);
         return 2;
     }
@@ -266,6 +271,9 @@ static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **a
     } else if (argc == 1) {
         target = argv[0];
     } else {
+        fprintf(stderr, "bouncegatectl: %s: expected one ADDRESS, @DOMAIN or --domain "
+                "DOMAIN%s%s\n", del ? "del" : "show", argc ? ", got " : "",
+                argc ? argv[0] : "");
         usage(stderr);
         return 2;
     }
@@ -325,7 +333,12 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    while ((opt = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'h': usage(stdout); return 0;
@@ -362,6 +375,11 @@ int main(int argc, char **argv)
         bg_learner_free(&l);
         return rc;
     }
+    /* No configuration at all: say which memcached and prefix the
+     * defaults mean, rather than write to a memcached nobody named. */
+    if (path == NULL)
+        fprintf(stderr, "bouncegatectl: no %s and no -c: using the defaults, Memcached %s, "
+                "KeyPrefix %s\n", DEFAULT_CONFIG, cfg.memcached, cfg.key_prefix);
     /* What the library logs on our behalf (a journal quarantine) goes to
      * syslog like the daemons' lines, and to the admin's terminal. */
     bg_log_open("bouncegatectl", cfg.syslog_facility, LOG_WARNING, 1);

@@ -59,6 +59,9 @@ dead=$BG_TMP/dead.conf
 p=$(bg_free_port)
 printf 'Memcached --SERVER=127.0.0.1:%s\nLookupTimeout 200ms\n' "$p" > "$dead"
 bg_assert_rc 2 "store down: show exits 2" "$BG_CTL" -c "$dead" show bob@example.com
+bg_assert_grep "^bouncegatectl: show bob@example.com: memcached mget: cannot reach memcached at 127\.0\.0\.1:$p" \
+    "$BG_TMP/last.err" "... saying in plain words which memcached it could not reach"
+bg_assert_not_grep "0x[0-9a-f]|connect\.cc" "$BG_TMP/last.err" "... with no pointer or source line of libmemcached"
 
 # bouncegate -n: 0 for a good file, 1 naming file, line and key for a bad one.
 bg_assert_rc 0 "bouncegate -n accepts a good config" "$BG_DAEMON" -n -c "$conf"
@@ -68,7 +71,22 @@ bg_assert_grep "^bouncegate: $BG_TMP/bad.conf:3: LookupTimeout: " "$BG_TMP/last.
     "the error names file, line and key"
 printf 'Sokcet inet:1@127.0.0.1\n' > "$BG_TMP/bad2.conf"
 bg_assert_rc 1 "bouncegate -n rejects an unknown key" "$BG_DAEMON" -n -c "$BG_TMP/bad2.conf"
-bg_assert_grep ":1: Sokcet: unknown key" "$BG_TMP/last.err" "unknown key named"
+bg_assert_grep ":1: Sokcet: unknown key \(did you mean Socket\?\)\$" "$BG_TMP/last.err" \
+    "unknown key named, with the key it most likely meant"
+printf 'Frobnicate 1\n' > "$BG_TMP/bad3.conf"
+bg_assert_rc 1 "an unknown key nothing like a real one" "$BG_DAEMON" -n -c "$BG_TMP/bad3.conf"
+bg_assert_grep ":1: Frobnicate: unknown key\$" "$BG_TMP/last.err" "... is named, with no guess"
+# --help and --version on every program; an unknown option is named.
+for prog in "$BG_DAEMON" "$BG_CTL" "$BG_TOP/milter/bouncegate-logwatch"; do
+    bg_assert_rc 0 "$(basename "$prog") --help exits 0" "$prog" --help
+    bg_assert_grep "^usage: $(basename "$prog") " "$BG_TMP/last.out" "... and prints the usage on stdout"
+    bg_assert_rc 2 "$(basename "$prog") --frobnicate exits 2" "$prog" --frobnicate
+    bg_assert_grep "unrecognized option '--frobnicate'" "$BG_TMP/last.err" "... naming the option"
+done
+bg_assert_match '^bouncegatectl [0-9]+\.[0-9]+\.[0-9]+$' "$("$BG_CTL" --version)" "bouncegatectl --version"
+bg_assert_rc 2 "bouncegatectl add with an unknown option exits 2" ctl add x@example.com --frob
+bg_assert_grep "^bouncegatectl: add: unknown option or missing value: --frob\$" "$BG_TMP/last.err" \
+    "... naming it"
 bg_assert_rc 1 "bouncegate -n on a missing file" "$BG_DAEMON" -n -c "$BG_TMP/none.conf"
 # Started as root, an empty UserID would leave the daemon (and logwatch)
 # root: an error, as is a report age limit of 0 ("trust tags forever").

@@ -84,7 +84,7 @@ else
 fi
 n=$(grep -c 'action=breaker-open ' "$BG_TMP/daemon.log")
 bg_assert_eq 1 "$n" "exactly one breaker-open line"
-bg_assert_grep "store: action=breaker-open failures=$N retry_in=30s error=\".*TIMEOUT" \
+bg_assert_grep "store: action=breaker-open failures=$N retry_in=30s error=\"memcached fetch: memcached at 127\.0\.0\.1:[0-9]+ did not answer in time \(timeout\)" \
     "$BG_TMP/daemon.log" "the breaker-open line gives failures, cooldown and the error"
 n=$(grep -c 'action=accept-unchecked' "$BG_TMP/daemon.log")
 bg_assert_eq 1 "$n" "one store-failure warning, not one per recipient"
