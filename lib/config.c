@@ -592,6 +592,22 @@ static const char *nearest_key(const char *name)
     return best;
 }
 
+/* Every error of a file is reported in one run: one line each in err,
+ * separated by '\n', as many as fit. */
+__attribute__((format(printf, 4, 5)))
+static void add_err(char *err, size_t errsz, unsigned *nerr, const char *fmt, ...)
+{
+    size_t used = (*nerr)++ && err ? strlen(err) : 0;
+    if (err == NULL || errsz < 2 || used + 2 >= errsz)
+        return;
+    if (used > 0)
+        err[used++] = '\n';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + used, errsz - used, fmt, ap);
+    va_end(ap);
+}
+
 int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errsz)
 {
     FILE *fp;
@@ -599,7 +615,7 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
     size_t cap = 0;
     char *text = NULL;
     ssize_t got;
-    unsigned lineno = 0;
+    unsigned lineno = 0, nerr = 0;
     unsigned char seen[NKEYS];
     int rc = -1;
     struct stat st;
@@ -669,13 +685,13 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
         lineno++;
         size_t len = (size_t)got;
         if (len - (line[len - 1] == '\n') > LINE_MAX_BYTES) {
-            bg_seterr(err, errsz, "%s:%u: line too long (max %d bytes)", path, lineno,
-                   LINE_MAX_BYTES);
-            goto out;
+            add_err(err, errsz, &nerr, "%s:%u: line too long (max %d bytes)", path, lineno,
+                    LINE_MAX_BYTES);
+            continue;
         }
         if (memchr(line, '\0', len) != NULL) {
-            bg_seterr(err, errsz, "%s:%u: NUL byte in line", path, lineno);
-            goto out;
+            add_err(err, errsz, &nerr, "%s:%u: NUL byte in line", path, lineno);
+            continue;
         }
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
@@ -699,29 +715,25 @@ int bg_config_load(struct bg_config *c, const char *path, char *err, size_t errs
                 break;
         if (i == NKEYS) {
             const char *near = nearest_key(name);
-            bg_seterr(err, errsz, "%s:%u: %.64s: unknown key%s%s%s", path, lineno, name,
-                      near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
-            goto out;
+            add_err(err, errsz, &nerr, "%s:%u: %.64s: unknown key%s%s%s", path, lineno, name,
+                    near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+            continue;
         }
         if (seen[i]) {
-            bg_seterr(err, errsz, "%s:%u: %s: key given twice", path, lineno, keys[i].name);
-            goto out;
+            add_err(err, errsz, &nerr, "%s:%u: %s: key given twice", path, lineno,
+                    keys[i].name);
+            continue;
         }
         seen[i] = 1;
         const char *why = NULL;
         char whybuf[256];
-        if (set_value(c, &keys[i], value, &why, whybuf, sizeof whybuf) < 0) {
-            bg_seterr(err, errsz, "%s:%u: %s: %s", path, lineno, keys[i].name,
-                   why ? why : "bad value");
-            goto out;
-        }
+        if (set_value(c, &keys[i], value, &why, whybuf, sizeof whybuf) < 0)
+            add_err(err, errsz, &nerr, "%s:%u: %s: %s", path, lineno, keys[i].name,
+                    why ? why : "bad value");
     }
-    if (ferror(fp)) {
-        bg_seterr(err, errsz, "%s: read error", path);
-        goto out;
-    }
-    rc = 0;
-out:
+    if (ferror(fp))
+        add_err(err, errsz, &nerr, "%s: read error", path);
+    rc = nerr ? -1 : 0;
     free(line);
     fclose(fp);
     free(text);

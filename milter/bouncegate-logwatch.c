@@ -22,6 +22,7 @@
  */
 #include "address.h"
 #include "bg.h"
+#include "err.h"
 #include "classify.h"
 #include "config.h"
 #include "journal.h"
@@ -338,13 +339,13 @@ int main(int argc, char **argv)
     }
 
     static struct bg_config cfg;
-    char err[512];
+    char err[2048];
     bg_config_defaults(&cfg);
     /* An explicit -c must load; the default file is used when present. */
     if (config_path == NULL && access(DEFAULT_CONFIG, R_OK) == 0)
         config_path = DEFAULT_CONFIG;
     if (config_path != NULL && bg_config_load(&cfg, config_path, err, sizeof err) < 0) {
-        fprintf(stderr, "bouncegate-logwatch: %s\n", err);
+        bg_err_print(stderr, "bouncegate-logwatch", err);
         return 1;
     }
     const char *cname = config_path ? config_path : "(defaults)";

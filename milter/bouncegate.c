@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "bg.h"
+#include "err.h"
 #include "log.h"
 #include "proc.h"
 #include "secure.h"
@@ -199,10 +200,11 @@ static void poke_listener(const char *spec)
 
 static void reload(void)
 {
-    char err[512];
+    char err[2048];
     struct runtime *old = rt_get();
     struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
     if (r == NULL) {
+        bg_err_oneline(err);
         bg_log(LOG_ERR, "reload", "action=keep-old-config error=\"%s\"", err);
         rt_put(old);
         return;
@@ -267,10 +269,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char err[512];
+    char err[2048];
     struct runtime *r = rt_build(config_path, cli_socket, err, sizeof err);
     if (r == NULL) {
-        fprintf(stderr, "bouncegate: %s\n", err);
+        bg_err_print(stderr, "bouncegate", err);
         return 1;
     }
     if (r->warning[0] && (check_only || !foreground))   /* -f: bg_log echoes it */

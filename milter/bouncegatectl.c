@@ -24,6 +24,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "delsync.h"
+#include "err.h"
 #include "log.h"
 #include "sign.h"
 #include "journal.h"
@@ -352,12 +353,12 @@ int main(int argc, char **argv)
     }
     struct bg_config cfg;
     bg_config_defaults(&cfg);
-    char err[512];
+    char err[2048];
     /* An explicit -c must load; the default file is used when present. */
     if (path == NULL && access(DEFAULT_CONFIG, R_OK) == 0)
         path = DEFAULT_CONFIG;
     if (path != NULL && bg_config_load(&cfg, path, err, sizeof err) < 0) {
-        fprintf(stderr, "bouncegatectl: %s\n", err);
+        bg_err_print(stderr, "bouncegatectl", err);
         return 2;
     }
     const char *cmd = argv[optind];

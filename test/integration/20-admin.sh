@@ -73,6 +73,13 @@ printf 'Sokcet inet:1@127.0.0.1\n' > "$BG_TMP/bad2.conf"
 bg_assert_rc 1 "bouncegate -n rejects an unknown key" "$BG_DAEMON" -n -c "$BG_TMP/bad2.conf"
 bg_assert_grep ":1: Sokcet: unknown key \(did you mean Socket\?\)\$" "$BG_TMP/last.err" \
     "unknown key named, with the key it most likely meant"
+# Every mistake of a file is reported in one run, one line each.
+printf 'Sokcet inet:1@127.0.0.1\nLookupTimeout soon\nUserID nobody\nUserID root\n' > "$BG_TMP/bad4.conf"
+bg_assert_rc 1 "a config with three mistakes is refused" "$BG_DAEMON" -n -c "$BG_TMP/bad4.conf"
+bg_assert_eq "bouncegate: $BG_TMP/bad4.conf:1: Sokcet: unknown key (did you mean Socket?)
+bouncegate: $BG_TMP/bad4.conf:2: LookupTimeout: expected a duration such as 250ms or 2s (at most 1h)
+bouncegate: $BG_TMP/bad4.conf:4: UserID: key given twice" "$(cat "$BG_TMP/last.err")" \
+    "... all three named in one run, each with file, line and key"
 printf 'Frobnicate 1\n' > "$BG_TMP/bad3.conf"
 bg_assert_rc 1 "an unknown key nothing like a real one" "$BG_DAEMON" -n -c "$BG_TMP/bad3.conf"
 bg_assert_grep ":1: Frobnicate: unknown key\$" "$BG_TMP/last.err" "... is named, with no guess"
