@@ -841,8 +841,8 @@ int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
     uint32_t count = memcached_server_count(c.m);
     for (uint32_t i = 0; i < count && (size_t)n < max; i++) {
         const memcached_instance_st *in = memcached_server_instance_by_position(c.m, i);
-        /* A server that did not answer has an all-zero entry. */
-        if (in == NULL || st[i].pid == 0)
+        /* A server that did not answer has a zero (or, refused, -1) pid. */
+        if (in == NULL || (long long)st[i].pid <= 0)
             continue;
         snprintf(e[n].name, sizeof e[n].name, "%s:%u", memcached_server_name(in),
                  (unsigned)memcached_server_port(in));

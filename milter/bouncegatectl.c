@@ -8,6 +8,7 @@
  *   bouncegatectl [-c FILE] export [FILE]
  *   bouncegatectl [-c FILE] import [FILE]
  *   bouncegatectl [-c FILE] check [FILE]
+ *   bouncegatectl [-c FILE] status
  *
  * "--domain example.com" is the same as "@example.com". Exit status (like
  * grep): show 0 = suppressed, 1 = not, 2 = error; add/del 0 = done,
@@ -56,6 +57,7 @@ static void usage(FILE *fp)
             "  export [FILE]             live set (from the Journal) as CSV\n"
             "  import [FILE]             add the entries of a CSV file\n"
             "  check [FILE]              count suppressed addresses, one per line\n"
+            "  status                    memcached reachable, readable and writable?\n"
             "  (--domain NAME may be given instead of @NAME)\n");
 }
 
@@ -330,6 +332,54 @@ static int cmd_del_show(const struct bg_config *cfg, int del, int argc, char **a
     return 0;
 }
 
+/* status: can this host reach memcached, and read and write there with
+ * its credentials? Each server that answers, then a value written and read
+ * back (a client without SASL credentials against a SASL memcached reads
+ * every key as absent: only a round trip shows it). 0 fine, 2 not. */
+static int cmd_status(const struct bg_config *cfg, int argc)
+{
+    if (argc != 0) {
+        usage(stderr);
+        return 2;
+    }
+    struct bg_store *s = open_store(cfg);
+    if (s == NULL)
+        return 2;
+    char err[512], host[65] = "", want[128], got[128];
+    struct bg_server_epoch ep[BG_STORE_MAX_SERVERS];
+    int n = bg_store_epochs(s, ep, BG_STORE_MAX_SERVERS, err, sizeof err);
+    printf("memcached   %s\n", cfg->memcached);
+    printf("key prefix  %s\n", cfg->key_prefix);
+    for (int i = 0; i < n; i++)
+        printf("server      %s up, pid %lld, running for %llds\n", ep[i].name, ep[i].pid,
+               (long long)time(NULL) - ep[i].started);
+    if (n <= 0) {
+        fprintf(stderr, "bouncegatectl: status: no memcached server answered (down, or "
+                "refusing this client: MemcachedUser, MemcachedPasswordFile?)%s%s\n",
+                n < 0 ? ": " : "", n < 0 ? err : "");
+        close_store(s);
+        return 2;
+    }
+    gethostname(host, sizeof host - 1);
+    char name[120];
+    snprintf(name, sizeof name, "status:%.64s", host);
+    snprintf(want, sizeof want, "t=%lld pid=%ld", (long long)time(NULL), (long)getpid());
+    int rc = 0;
+    if (bg_store_meta_set_ttl(s, name, want, 60, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: status: cannot write: %s\n", err);
+        rc = 2;
+    } else if (bg_store_meta_get(s, name, got, sizeof got, err, sizeof err) != 1 ||
+               strcmp(got, want) != 0) {
+        fprintf(stderr, "bouncegatectl: status: a value just written does not read back%s%s "
+                "(SASL credentials missing on this host?)\n", err[0] ? ": " : "", err);
+        rc = 2;
+    } else {
+        printf("read/write  ok\n");
+    }
+    close_store(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -395,6 +445,8 @@ int main(int argc, char **argv)
         close_store(s);
         return rc;
     }
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(&cfg, n);
     if (strcmp(cmd, "add") == 0)
         return cmd_add(&cfg, n, rest);
     if (strcmp(cmd, "del") == 0)

@@ -58,6 +58,13 @@ bg_assert_rc 2 "unknown command" ctl frobnicate
 dead=$BG_TMP/dead.conf
 p=$(bg_free_port)
 printf 'Memcached --SERVER=127.0.0.1:%s\nLookupTimeout 200ms\n' "$p" > "$dead"
+bg_assert_rc 0 "status: memcached reachable, readable and writable" ctl status
+bg_assert_grep "^server      127\.0\.0\.1:$MC_PORT up, pid [0-9]+, running for [0-9]+s\$" "$BG_TMP/last.out" \
+    "... naming the server that answers"
+bg_assert_grep "^read/write  ok\$" "$BG_TMP/last.out" "... and that a write reads back"
+bg_assert_rc 2 "status: memcached down exits 2" "$BG_CTL" -c "$dead" status
+bg_assert_grep "^bouncegatectl: status: no memcached server answered \(down, or refusing this client" \
+    "$BG_TMP/last.err" "... saying so"
 bg_assert_rc 2 "store down: show exits 2" "$BG_CTL" -c "$dead" show bob@example.com
 bg_assert_grep "^bouncegatectl: show bob@example.com: memcached mget: cannot reach memcached at 127\.0\.0\.1:$p" \
     "$BG_TMP/last.err" "... saying in plain words which memcached it could not reach"

@@ -102,6 +102,8 @@ bg_pass "memcached -S answers an authenticated client"
 
 bg_assert_rc 0 "bouncegatectl add with the right password" \
     "$BG_CTL" -c "$conf" add bob@example.com --class hard --reason userunknown
+bg_assert_rc 0 "bouncegatectl status with the right password" "$BG_CTL" -c "$conf" status
+bg_assert_grep "^read/write  ok\$" "$BG_TMP/last.out" "... reads back what it wrote"
 bg_start_daemon "$conf"
 printf 'connect app 203.0.113.5\nmail <app@site.example>\nrcpt <bob@example.com>\nrcpt <ann@example.com>\n' > "$BG_TMP/m.in"
 out=$("$BG_MTCLIENT" -t 3000 "$BG_SOCK" < "$BG_TMP/m.in" 2>&1)
@@ -127,4 +129,8 @@ sconf
 bg_assert_rc 2 "no credentials: bouncegatectl add fails" "$BG_CTL" -c "$conf" add eve@example.com
 bg_assert_rc 1 "no credentials: show says not suppressed (libmemcached maps the auth error to a miss)" \
     "$BG_CTL" -c "$conf" show bob@example.com
+# ... which is what bouncegatectl status is for: it writes and reads back.
+bg_assert_rc 2 "no credentials: bouncegatectl status fails" "$BG_CTL" -c "$conf" status
+bg_assert_grep "^bouncegatectl: status: no memcached server answered \(down, or refusing this client: MemcachedUser, MemcachedPasswordFile\?\)" \
+    "$BG_TMP/last.err" "... pointing at the credentials"
 bg_finish
