@@ -7,8 +7,8 @@
 #   make check-asan      everything again under ASan+UBSan (clang)
 #   make check-valgrind  unit tests under valgrind, no leaks allowed
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
-#   make run             start memcached if needed, run the milter in the
-#                        foreground on a loopback socket with conf/bouncegate.conf
+#   make run             a memcached of its own on a free port, the milter in the
+#                        foreground on a loopback socket (conf/run-local.sh)
 #   make soak            20,000 messages over 50 sessions through Postfix (root)
 #   make demo            watch it learn from a bounce and refuse the next RCPT
 #                        (root: a private Postfix on loopback, removed after)
