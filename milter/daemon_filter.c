@@ -43,6 +43,7 @@ struct sess {
     char client_addr[64];
     int client_port;       /* 0: Postfix's emulated client (non-SMTP path) */
     char daemon_name[64];
+    int sendmail;          /* the MTA prefixes the reply with "<rcpt>... " */
     /* per message */
     char qid[32];
     int checking;          /* recipients of this message are looked up */
@@ -167,6 +168,11 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
         s->client_port = ntohs(in6->sin6_port);
     }
     copy_macro(ctx, "{daemon_name}", s->daemon_name, sizeof s->daemon_name);
+    /* Postfix sends v ("Postfix 3.7.11") at connect by default; Sendmail
+     * does not, but sends {if_name}, and it prefixes a refusal with the
+     * address ("<bob@x>... "): the reply then leaves out its own. */
+    const char *v = smfi_getsymval(ctx, "v"), *ifn = smfi_getsymval(ctx, "{if_name}");
+    s->sendmail = v != NULL ? strncmp(v, "Postfix", 7) != 0 : ifn != NULL;
     return SMFIS_CONTINUE;
 }
 
@@ -355,7 +361,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 
     char text[BG_REPLY_MAX], rcode[4], xcode[16];
     bg_reply_codes(&rec, domain_hit, rcode, xcode);
-    bg_reply_build(r->cfg.reject_text, norm, domain_hit, &rec, text, sizeof text);
+    const char *tmpl = r->cfg.reject_text;
+    if (s->sendmail && strncmp(tmpl, "{rcpt}: ", 8) == 0)
+        tmpl += 8;          /* Sendmail names the recipient itself */
+    bg_reply_build(tmpl, norm, domain_hit, &rec, text, sizeof text);
     rt_put(r);
     if (smfi_setreply(ctx, rcode, xcode, text) != MI_SUCCESS)
         bg_log(LOG_WARNING, id, "sid=%s problem=setreply-failed rcpt=<%s>", s->sid, norm);

@@ -37,7 +37,8 @@ bg_mc_set "other:r:eve@example.com" "$(rec hard userunknown 5.1.1)"
 
 bg_start_daemon "$BG_TMP/bg.conf"
 for c in rcpt-submission rcpt-normalize rcpt-scope-inbound rcpt-scope-auth \
-         rcpt-scope-network rcpt-exempt-null rcpt-nonsmtp rcpt-bare-smtp; do
+         rcpt-scope-network rcpt-exempt-null rcpt-nonsmtp rcpt-bare-smtp rcpt-sendmail \
+         rcpt-postfix-v; do
     bg_expect_diff "$c"
 done
 
