@@ -58,7 +58,7 @@ struct keydef {
 #define F(field) offsetof(struct bg_config, field), sizeof(((struct bg_config *)0)->field)
 
 static const struct keydef keys[] = {
-    { "Socket", KT_SOCKET, F(socket), "unix:/run/bouncegate/bouncegate.sock",
+    { "Socket", KT_SOCKET, F(socket), "unix:/var/spool/postfix/bouncegate/bouncegate.sock",
       "libmilter socket: unix:/path, local:/path, /path, inet:port[@host] or "
       "inet6:port[@host]" },
     { "SocketMode", KT_MODE, F(socket_mode), "0660",

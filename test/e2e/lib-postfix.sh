@@ -120,7 +120,9 @@
 #                          runner prints the "e2e: N passed, M failed" total),
 #                          then bg_finish (exit status 1 on any failure).
 #
-# Environment: PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
+# Environment: PF_CHROOT=1 keeps the chroot column of master.cf.dist as
+# Debian ships it (smtpd, cleanup... chrooted in the queue directory;
+# the added services then run chrooted too); PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
 # (10 s) the stop; PF_SMTPCLIENT, PF_POSTFIX, PF_SENDMAIL, PF_POSTCONF,
 # PF_POSTQUEUE, PF_SMTP_SINK name the tools; PF_MASTER_CF_DIST the master.cf
 # template (/usr/share/postfix/master.cf.dist).
@@ -350,11 +352,12 @@ pf__milter_spec() {
 # itself bouncegate-dsn to the milter, as conf/postfix-master.cf says (the
 # only way bouncegate trusts a DSN as Postfix's own).
 pf__write_master() {
-    local svc
-    awk -v smtp="127.0.0.1:$PF_SMTP_PORT" '
+    local svc ch=n
+    [ -n "${PF_CHROOT:-}" ] && ch=y
+    awk -v smtp="127.0.0.1:$PF_SMTP_PORT" -v chroot="${PF_CHROOT:-}" '
         /^[^#[:space:]]/ && NF >= 8 {
             if ($1 == "smtp" && $2 == "inet") $1 = smtp
-            $5 = "n"
+            if (chroot == "") $5 = "n"
             if ($2 == "unix" && ($1 == "bounce" || $1 == "defer" || $1 == "trace"))
                 $0 = $0 " -o cleanup_service_name=bouncegate-cleanup"
             print
@@ -364,11 +367,11 @@ pf__write_master() {
         bg_fatal "cannot write $PF_CONF/master.cf"
     cat >> "$PF_CONF/master.cf" <<EOF
 # e2e: a second smtpd that bouncegate sees as the outbound service
-127.0.0.1:$PF_SUBMISSION_PORT inet n - n - - smtpd
+127.0.0.1:$PF_SUBMISSION_PORT inet n - $ch - - smtpd
   -o syslog_name=postfix/submission
   -o milter_macro_daemon_name=submission
 # Postfix's own DSNs (bounce, defer, trace): DSNDaemonName bouncegate-dsn
-bouncegate-cleanup unix n - n - 0 cleanup
+bouncegate-cleanup unix n - $ch - 0 cleanup
   -o syslog_name=postfix/bouncegate-cleanup
   -o milter_macro_daemon_name=bouncegate-dsn
 EOF
