@@ -35,7 +35,7 @@ START_TEST(defaults)
 {
     struct bg_config c;
     bg_config_defaults(&c);
-    ck_assert_str_eq(c.socket, "unix:/run/bouncegate/bouncegate.sock");
+    ck_assert_str_eq(c.socket, "unix:/var/spool/postfix/bouncegate/bouncegate.sock");
     ck_assert_str_eq(c.memcached, "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL");
     ck_assert_str_eq(c.key_prefix, "bg:");
     ck_assert_uint_eq(c.lookup_timeout_ms, 250);
@@ -180,7 +180,7 @@ END_TEST
 /* Socket: the forms libmilter takes, with port, host and path checked
  * (libmilter itself turns port 99999 into 34463 with atoi and a cast). */
 static const char *const good_sockets[] = {
-    "unix:/run/bouncegate/bouncegate.sock",
+    "unix:/var/spool/postfix/bouncegate/bouncegate.sock",
     "local:/var/spool/postfix/bouncegate/bg.sock",
     "/run/bg.sock",
     "UNIX:/run/bg.sock",                  /* the type is case-insensitive */
@@ -286,7 +286,7 @@ START_TEST(socket_bad)
     snprintf(want, sizeof want, "%s:2: Socket: %s", path, why);
     ck_assert_msg(strncmp(ferr, want, strlen(want)) == 0, "got '%s', want prefix '%s'", ferr,
                   want);
-    ck_assert_str_eq(c.socket, "unix:/run/bouncegate/bouncegate.sock");
+    ck_assert_str_eq(c.socket, "unix:/var/spool/postfix/bouncegate/bouncegate.sock");
 }
 END_TEST
 
