@@ -1,6 +1,6 @@
 /* bouncegate-logwatch - learn delivery outcomes from the MTA's own log.
  *
- *   bouncegate-logwatch [-c FILE] [-f] [-n] [--from-start] [LOGFILE|-]
+ *   bouncegate-logwatch [-c FILE] [-f|-F] [-n] [--from-start] [LOGFILE|-]
  *
  * Follows the mail log (the MailLog key, or LOGFILE; "-" reads stdin and
  * exits at its end) like `tail -F`: from the end unless --from-start,
@@ -58,9 +58,10 @@ static void on_stop(int sig) { stop_sig = sig; }
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: bouncegate-logwatch [-c FILE] [-f] [-n] [--from-start] [LOGFILE|-]\n"
+            "usage: bouncegate-logwatch [-c FILE] [-f|-F] [-n] [--from-start] [LOGFILE|-]\n"
             "  -c FILE       configuration file (default " DEFAULT_CONFIG ")\n"
             "  -f            stay in the foreground, log to stderr too\n"
+            "  -F            stay in the foreground, log to syslog only (systemd)\n"
             "  -n            check the configuration and exit\n"
             "  --from-start  read the file from its start (default: only new lines)\n"
             "  LOGFILE       the mail log to follow (default: MailLog); - = stdin\n");
@@ -316,16 +317,17 @@ static int run_follow(struct ctx *c, struct reader *r, const char *path, int fro
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
-    int foreground = 0, check_only = 0, from_start = 0, opt;
+    int foreground = 0, echo = 0, check_only = 0, from_start = 0, opt;
     static const struct option longopts[] = {
         { "from-start", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    while ((opt = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fFnVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
-        case 'f': foreground = 1; break;
+        case 'f': foreground = 1; echo = 1; break;
+        case 'F': foreground = 1; echo = 0; break;
         case 'n': check_only = 1; break;
         case 'S': from_start = 1; break;
         case 'V': printf("bouncegate-logwatch %s\n", BG_VERSION); return 0;
@@ -436,7 +438,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bouncegate-logwatch: %s\n", err);
         return 1;
     }
-    bg_log_open("bouncegate-logwatch", cfg.syslog_facility, cfg.log_level, foreground);
+    bg_log_open("bouncegate-logwatch", cfg.syslog_facility, cfg.log_level, echo);
     bg_log(LOG_NOTICE, "start", "action=start version=%s file=%s config=%s uid=%ld%s",
            BG_VERSION, stream ? "-" : path, cname, (long)geteuid(),
            from_start ? " from=start" : "");

@@ -1,6 +1,6 @@
 /* bouncegate - milter that rejects suppressed recipients at RCPT TO.
  *
- *   bouncegate [-c FILE] [-f] [-n] [-p SOCKET] [-V]
+ *   bouncegate [-c FILE] [-f|-F] [-n] [-p SOCKET] [-V]
  *
  * Start-up order matters: load and check the config, daemonize, write the
  * pid file (as root only in a root-only directory), set the signal mask,
@@ -40,9 +40,10 @@ static const char *cli_socket;
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: bouncegate [-c FILE] [-f] [-n] [-p SOCKET] [-V]\n"
+    fprintf(fp, "usage: bouncegate [-c FILE] [-f|-F] [-n] [-p SOCKET] [-V]\n"
                 "  -c FILE    configuration file (default " DEFAULT_CONFIG ")\n"
                 "  -f         stay in the foreground, log to stderr too\n"
+                "  -F         stay in the foreground, log to syslog only (systemd)\n"
                 "  -n         check the configuration and exit (0 = good)\n"
                 "  -p SOCKET  milter socket, overrides Socket\n"
                 "  -V         print the version and exit (also --version)\n"
@@ -247,16 +248,17 @@ static void *milter_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-    int opt, foreground = 0, check_only = 0;
+    int opt, foreground = 0, echo = 0, check_only = 0;
     static const struct option longopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    while ((opt = getopt_long(argc, argv, "c:fnp:Vh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fFnp:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
-        case 'f': foreground = 1; break;
+        case 'f': foreground = 1; echo = 1; break;
+        case 'F': foreground = 1; echo = 0; break;
         case 'n': check_only = 1; break;
         case 'p': cli_socket = optarg; break;
         case 'V': printf("bouncegate %s\n", BG_VERSION); return 0;
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
         bg_err_print(stderr, "bouncegate", err);
         return 1;
     }
-    if (r->warning[0] && (check_only || !foreground))   /* -f: bg_log echoes it */
+    if (r->warning[0] && (check_only || !echo))   /* -f: bg_log echoes it */
         fprintf(stderr, "bouncegate: warning: %s\n", r->warning);
     char uerr[256];
     if (bg_proc_check_user(r->cfg.user_id, uerr, sizeof uerr) < 0) {
@@ -294,7 +296,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bouncegate: %s\n", err);
         return 1;
     }
-    bg_log_open("bouncegate", r->cfg.syslog_facility, r->cfg.log_level, foreground);
+    bg_log_open("bouncegate", r->cfg.syslog_facility, r->cfg.log_level, echo);
     filter_init();
     if (r->warning[0])
         bg_log(LOG_WARNING, "start", "problem=unsafe-permissions error=\"%s\"", r->warning);
