@@ -3,6 +3,7 @@
 #define BG_CTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "classify.h"
 
 /* `bouncegatectl classify [--json] [--mbox] [FILE|DIR...]`: argv are
@@ -40,5 +41,22 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv);
 int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journal *j,
                int argc, char **argv);
 int ctl_check(struct bg_store *s, int argc, char **argv);
+
+/* ctl_progress.c: a progress line on standard error when it is a
+ * terminal (import, check, export). start: total is the size in bytes or
+ * rows when known (0 when not); in, when not NULL and a regular file,
+ * gives both the total (its size) and the rows' progress (its offset).
+ * tick after each row (rows so far, done: bytes or rows, -1 unknown);
+ * end erases the line. */
+struct ctl_progress {
+    int on, width;
+    const char *what;
+    FILE *in;
+    long long total;
+    double start, last;
+};
+void ctl_progress_start(struct ctl_progress *p, const char *what, FILE *in, long long total);
+void ctl_progress_tick(struct ctl_progress *p, unsigned long rows, long long done);
+void ctl_progress_end(struct ctl_progress *p);
 
 #endif

@@ -364,12 +364,16 @@ static int next_line(FILE *fp, char *buf, size_t sz)
 struct exp_ctx {
     FILE *fp;
     size_t n;
+    unsigned long seen;          /* entries walked, for the progress line */
+    struct ctl_progress pg;
 };
 
 static int export_one(const struct bg_journal_entry *e, void *arg)
 {
     struct exp_ctx *x = arg;
     struct bg_record r;
+    x->seen++;
+    ctl_progress_tick(&x->pg, x->seen, (long long)x->seen);
     if (e->state != BG_JE_LIVE || bg_record_decode(e->rec, e->reclen, &r) < 0)
         return 0;
     char addr[BG_ADDR_MAX + 2], first[32], exp[32];
@@ -412,8 +416,10 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv)
         return 2;
     }
     fputs("address,class,reason,status,first_seen,expires\n", fp);
-    struct exp_ctx x = { fp, 0 };
+    struct exp_ctx x = { .fp = fp };
+    ctl_progress_start(&x.pg, "export", NULL, (long long)(st.live + st.tombstones + st.expired));
     bg_journal_set_each(set, export_one, &x);
+    ctl_progress_end(&x.pg);
     bg_journal_set_free(set);
     int bad = ferror(fp) != 0;
     if (fp != stdout)
@@ -533,12 +539,16 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
     }
     for (int c = 0; c < C_N; c++)
         col[c] = -1;
+    struct ctl_progress pg;
+    ctl_progress_start(&pg, "import", fp, 0);
     for (;;) {
         int got = next_line(fp, line, CSV_LINE_MAX);
         if (got == 0)
             break;
         lineno++;
+        ctl_progress_tick(&pg, lineno, -1);
         if (got < 0) {
+            ctl_progress_end(&pg);   /* the message on a line of its own */
             fprintf(stderr, "bouncegatectl: import: line %lu: too long\n", lineno);
             bad++;
             continue;
@@ -554,6 +564,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
             continue;
         int nf = csv_split(l, work, f, CSV_FIELDS_MAX);
         if (nf < 0) {
+            ctl_progress_end(&pg);   /* the message on a line of its own */
             fprintf(stderr, "bouncegatectl: import: line %lu: bad CSV quoting\n", lineno);
             bad++;
             continue;
@@ -572,6 +583,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
             if (any)
                 continue;
             if (strchr(f[0], '@') == NULL) {
+                ctl_progress_end(&pg);   /* the message on a line of its own */
                 fprintf(stderr, "bouncegatectl: import: line %lu: no address or email "
                         "column in the header\n", lineno);
                 rc = 2;
@@ -586,6 +598,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
         char whybuf[160];
         int m = make_row(f, nf, col, now, &r, &why, whybuf, sizeof whybuf);
         if (m < 0) {
+            ctl_progress_end(&pg);   /* the message on a line of its own */
             fprintf(stderr, "bouncegatectl: import: line %lu: %s\n", lineno, why);
             bad++;
             continue;
@@ -596,6 +609,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
         }
         char err[512];
         if (bg_store_put(s, r.kind, r.name, &r.rec, err, sizeof err) < 0) {
+            ctl_progress_end(&pg);   /* the message on a line of its own */
             fprintf(stderr, "bouncegatectl: import: line %lu: %s%s: %s (stopped)\n", lineno,
                     r.kind == BG_KIND_DOMAIN ? "@" : "", r.name, err);
             rc = 2;
@@ -618,6 +632,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
         if (bg_journal_maintain(j, now, BG_JOURNAL_COMPACT_MIN, err, sizeof err) < 0)
             fprintf(stderr, "bouncegatectl: import: compacting the journal: %s\n", err);
     }
+    ctl_progress_end(&pg);
     printf("import: imported=%lu bad=%lu expired=%lu lines=%lu\n", imported, bad, expired,
            lineno);
     if (rc == 0 && bad > 0)
@@ -642,9 +657,12 @@ int ctl_check(struct bg_store *s, int argc, char **argv)
     if (fp == NULL)
         return 2;
     char line[CSV_LINE_MAX];
-    unsigned long yes = 0, no = 0, bad = 0, errors = 0;
+    unsigned long yes = 0, no = 0, bad = 0, errors = 0, rows = 0;
     int got;
+    struct ctl_progress pg;
+    ctl_progress_start(&pg, "check", fp, 0);
     while ((got = next_line(fp, line, sizeof line)) != 0) {
+        ctl_progress_tick(&pg, ++rows, -1);
         if (got < 0) {
             bad++;
             continue;
@@ -664,14 +682,17 @@ int ctl_check(struct bg_store *s, int argc, char **argv)
         char err[512];
         int rc = bg_store_lookup(s, norm, d ? d : "", &rec, &dh, err, sizeof err);
         if (rc < 0) {
-            if (errors++ == 0)
+            if (errors++ == 0) {
+                ctl_progress_end(&pg);
                 fprintf(stderr, "bouncegatectl: check: %s\n", err);
+            }
         } else if (rc > 0) {
             yes++;
         } else {
             no++;
         }
     }
+    ctl_progress_end(&pg);
     if (fp != stdin)
         fclose(fp);
     printf("suppressed=%lu not_suppressed=%lu bad=%lu errors=%lu\n", yes, no, bad, errors);

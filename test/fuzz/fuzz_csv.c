@@ -213,6 +213,7 @@ static int check_put(struct bg_store *s, enum bg_kind kind, const char *name,
 #undef time
 #undef printf
 #undef fprintf
+#include "../../milter/ctl_progress.c"   /* its progress line (off: no terminal) */
 #undef bg_store_put
 
 /* ---- the driver */

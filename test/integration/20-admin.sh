@@ -174,6 +174,16 @@ bg_assert_grep "^bouncegatectl: $fifo: not a regular file \\(FIFO\\)\$" "$BG_TMP
 bg_assert_rc 0 "import - reads a pipe on stdin" capped "$BG_CTL" -c "$conf" import - \
     < <(printf 'address,class\npiped@example.com,hard\n')
 bg_assert_rc 0 "... and the piped entry is there" ctl show piped@example.com
+# On a terminal a long import shows its progress (rows, rate, share, time
+# left) on one line that it erases at the end; in a pipe or a file, none.
+awk 'BEGIN { print "address,class"; for (i = 0; i < 60000; i++) printf "p%d@progress.example,hard\n", i }' \
+    > "$BG_TMP/big.csv"
+script -qefc "$BG_CTL -c $conf import $BG_TMP/big.csv" /dev/null > "$BG_TMP/tty.out" 2>&1 < /dev/null
+bg_assert_grep 'import: [0-9]+ rows, [0-9]+/s, [0-9]+%, about [0-9]+ s left' "$BG_TMP/tty.out" \
+    "import on a terminal: a progress line with rows, rate, share and time left"
+bg_assert_grep 'import: imported=60000 bad=0 expired=0 lines=60001' "$BG_TMP/tty.out" "... then the summary"
+bg_assert_rc 0 "import in a pipe" ctl import "$BG_TMP/big.csv"
+bg_assert_not_grep 'rows, ' "$BG_TMP/last.err" "... shows no progress line"
 # A line holding a NUL byte is one bad line: it never swallows the next.
 printf 'address\nnul1@example.com\0x\nnul2@example.com\nnul3@example.com\n' > "$BG_TMP/nul.csv"
 bg_assert_rc 1 "import of a CSV with a NUL byte in a line: some lines bad (exit 1)" \
