@@ -149,8 +149,8 @@ static const struct keydef keys[] = {
       "oldest sending time a returned report is trusted for (1h to 366d; there is "
       "no \"never\": a tag is not a proof forever)" },
     { "DSNDaemonName", KT_STRING, F(dsn_daemon), "bouncegate-dsn",
-      "the milter_macro_daemon_name of the cleanup service Postfix's bounce, defer "
-      "and trace daemons use (cleanup_service_name): null-sender mail on the "
+      "the milter_macro_daemon_name of the cleanup service Postfix's bounce and "
+      "defer daemons use (cleanup_service_name): null-sender mail on the "
       "non-SMTP path with this {daemon_name} is Postfix's own DSN and trusted; "
       "empty: none is" },
     { "ReportRecipients", KT_EXEMPT, F(report_rcpts), "",

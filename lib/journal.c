@@ -644,6 +644,7 @@ static int write_all(int fd, const char *p, size_t n)
 struct quarantine {
     char path[PATH_MAX_J + 8];
     int fd;                  /* -1 until the first line */
+    off_t start;             /* its size before: a failed compaction goes back to it */
     size_t lines;
     int failed;              /* could not be written: the compaction stops */
     char err[PATH_MAX_J + 400];
@@ -659,6 +660,10 @@ static void quarantine_line(struct quarantine *q, const char *line, size_t len,
                               sizeof q->err)) < 0) {
         q->failed = 1;
         return;
+    }
+    if (q->lines == 0) {
+        struct stat qs;
+        q->start = fstat(q->fd, &qs) == 0 ? qs.st_size : 0;
     }
     if (write_all(q->fd, line, len) < 0 ||
         (truncated && write_all(q->fd, " [truncated]", 12) < 0) ||
@@ -782,6 +787,9 @@ static int load_common(const char *path, long long now, int tail, dev_t dev, ino
     }
     st->dev = fs.st_dev;
     st->ino = fs.st_ino;
+    st->uid = fs.st_uid;
+    st->gid = fs.st_gid;
+    st->mode = fs.st_mode;
     if (!tail || fs.st_dev != dev || fs.st_ino != ino || fs.st_size < from) {
         from = 0;
     } else {
@@ -908,18 +916,16 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
     if (q.lines > 0)
         bg_log(LOG_WARNING, "journal", "action=quarantine lines=%zu journal=%s file=%s",
                q.lines, path, q.path);
-    /* The loaded journal was opened through bg_open_file: a regular file
-     * with one link. Its owner and mode carry over, so root compacting
-     * never locks the daemon out. */
-    struct stat old;
-    int have_old = lstat(path, &old) == 0 && S_ISREG(old.st_mode);
+    /* The owner and mode of the journal as it was read (fstat of the
+     * descriptor bg_open_file checked, not of the name) carry over, so root
+     * compacting never locks the daemon out. */
     if ((fd = bg_open_temp(path, tmp, sizeof tmp, err, errsz)) < 0)
         goto out;
-    if (have_old) {
-        if (geteuid() == 0 && fchown(fd, old.st_uid, old.st_gid) < 0) {
+    if (ls.mode != 0) {
+        if (geteuid() == 0 && fchown(fd, ls.uid, ls.gid) < 0) {
             /* best effort */
         }
-        fchmod(fd, old.st_mode & 0777);
+        fchmod(fd, ls.mode & 0777);
     } else {
         fchmod(fd, 0640);
     }
@@ -947,8 +953,14 @@ int bg_journal_compact(const char *path, long long now, long long horizon,
 out:
     if (fd >= 0)
         close(fd);
-    if (q.fd >= 0)
+    if (q.fd >= 0) {
+        /* Not compacted: the lines stay in the journal, so out of .bad
+         * again, or the next compaction would put them aside twice. */
+        if (ret < 0 && q.lines > 0 && ftruncate(q.fd, q.start) < 0) {
+            /* best effort */
+        }
         close(q.fd);
+    }
     bg_journal_set_free(s);
     flock(lfd, LOCK_UN);
     close(lfd);

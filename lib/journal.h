@@ -128,6 +128,9 @@ struct bg_journal_stats {
     size_t live_bytes;       /* size of the compacted file */
     dev_t dev;
     ino_t ino;
+    uid_t uid;               /* owner, group and mode of the file read */
+    gid_t gid;
+    mode_t mode;             /* 0 when there was no file */
 };
 
 struct bg_journal_set;

@@ -130,7 +130,8 @@ static void save_gen(const struct bg_restorer *r)
     fchmod(fd, 0644);
     char line[160];
     int n = snprintf(line, sizeof line, "%s\n", r->gen);
-    if (n < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, p) < 0)
+    int ok = n >= 0 && write(fd, line, (size_t)n) == n;
+    if (close(fd) < 0 || !ok || rename(tmp, p) < 0)
         unlink(tmp);
 }
 

@@ -21,11 +21,13 @@
 #include <libmilter/mfapi.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,8 @@ struct sess {
      * the first kept; only a message with exactly one is tagged */
     unsigned ntag;
     char tag_rcpt[BG_ADDR_MAX];
+    int tagging;           /* SigningKeyFile at MAIL FROM: this message may be tagged */
+    int notag;             /* a RCPT asked for success or delay notices */
     int can_skip;          /* the MTA agreed to SMFIS_SKIP for the body */
 };
 
@@ -92,6 +96,7 @@ static void msg_reset(struct sess *s)
     s->report = 0;
     s->ntag = 0;
     s->tag_rcpt[0] = '\0';
+    s->tagging = s->notag = 0;
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
 }
@@ -217,8 +222,9 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     /* The null sender (bounces, Postfix's own DSNs) is never rejected or
      * removed; it is read as a report. Only Postfix's own DSNs are
      * trusted as they are: they alone arrive on the non-SMTP path through
-     * the cleanup service that Postfix's bounce, defer and trace daemons
-     * use (cleanup_service_name), whose milter_macro_daemon_name is
+     * the cleanup service that Postfix's bounce and defer daemons use
+     * (cleanup_service_name; not trace: any local user can ask for its
+     * notices with sendmail -bv), whose milter_macro_daemon_name is
      * DSNDaemonName. Any local user can submit a null-sender message with
      * sendmail -f '' (pickup, the default cleanup, another {daemon_name}),
      * so that and everything from outside must prove itself with a tag. */
@@ -233,6 +239,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     }
     s->checking = is_outbound(ctx, s, &r->cfg);
+    s->tagging = r->have_signer;
     if (!s->checking && bg_log_enabled(LOG_DEBUG))
         bg_log(LOG_DEBUG, log_id(ctx, s), "sid=%s action=accept reason=out-of-scope "
                "client=%s daemon=%s", s->sid, s->client_addr[0] ? s->client_addr : "-",
@@ -258,10 +265,28 @@ static void since_date(long long t, char *out, size_t outsz)
  * verified later (SigningKeyFile): only a message with one is tagged. */
 static void remember_tag(struct sess *s, const struct runtime *r, const char *norm)
 {
-    if (r == NULL || !r->have_signer)
-        return;
+    (void)r;                /* every recipient counts, whatever a reload says */
     if (s->ntag++ == 0 && norm != NULL)
         snprintf(s->tag_rcpt, sizeof s->tag_rcpt, "%s", norm);
+}
+
+/* RCPT ... NOTIFY=SUCCESS or DELAY: the sender asks for a notice that
+ * returns the message's headers, tag included, to the sender, who could
+ * then report the recipient: such a message gets no tag. */
+static int asks_notices(char **argv)
+{
+    for (int i = 1; argv[i] != NULL; i++) {
+        if (strncasecmp(argv[i], "NOTIFY=", 7) != 0)
+            continue;
+        char v[64];         /* NEVER / SUCCESS,FAILURE,DELAY: short */
+        size_t n = 0;
+        for (const char *p = argv[i] + 7; *p && n < sizeof v - 1; p++)
+            v[n++] = (char)toupper((unsigned char)*p);
+        v[n] = '\0';
+        if (strstr(v, "SUCCESS") != NULL || strstr(v, "DELAY") != NULL)
+            return 1;
+    }
+    return 0;
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -282,6 +307,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     }
     s->nrcpt++;
+    if (asks_notices(argv))
+        s->notag = 1;
     const char *id = log_id(ctx, s);
     if (bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm, &why) < 0) {
         if (bg_log_enabled(LOG_INFO))
@@ -376,7 +403,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 /* Does this message need anything at end of message? */
 static int needs_eom(const struct sess *s)
 {
-    return s->report || (s->nonsmtp && s->ndel > 0) || s->ntag == 1;
+    return s->report || (s->nonsmtp && s->ndel > 0) ||
+           (s->tagging && s->ntag == 1 && !s->notag);
 }
 
 static sfsistat cb_data(SMFICTX *ctx)
@@ -441,7 +469,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
  * headers. */
 static void add_tag(SMFICTX *ctx, struct sess *s)
 {
-    if (s->ntag != 1 || s->tag_rcpt[0] == '\0')
+    if (!s->tagging || s->ntag != 1 || s->notag || s->tag_rcpt[0] == '\0')
         return;
     struct runtime *r = rt_get();
     if (r == NULL)

@@ -62,8 +62,8 @@
 #                          a second smtpd "submission" on
 #                          127.0.0.1:PF_SUBMISSION_PORT with
 #                          milter_macro_daemon_name=submission and
-#                          syslog_name postfix/submission; bounce, defer
-#                          and trace use the cleanup service
+#                          syslog_name postfix/submission; bounce and
+#                          defer use the cleanup service
 #                          "bouncegate-cleanup", whose
 #                          milter_macro_daemon_name is bouncegate-dsn
 #                          (bouncegate's DSNDaemonName default). Routes
@@ -347,8 +347,8 @@ pf__milter_spec() {
 }
 
 # master.cf: the distribution's, chroot off everywhere, smtp on a loopback
-# port, plus the "submission" smtpd; Postfix's bounce, defer and trace
-# daemons hand their DSNs to a cleanup service of their own that names
+# port, plus the "submission" smtpd; Postfix's bounce and defer daemons
+# hand their DSNs to a cleanup service of their own that names
 # itself bouncegate-dsn to the milter, as conf/postfix-master.cf says (the
 # only way bouncegate trusts a DSN as Postfix's own).
 pf__write_master() {
@@ -358,7 +358,7 @@ pf__write_master() {
         /^[^#[:space:]]/ && NF >= 8 {
             if ($1 == "smtp" && $2 == "inet") $1 = smtp
             if (chroot == "") $5 = "n"
-            if ($2 == "unix" && ($1 == "bounce" || $1 == "defer" || $1 == "trace"))
+            if ($2 == "unix" && ($1 == "bounce" || $1 == "defer"))
                 $0 = $0 " -o cleanup_service_name=bouncegate-cleanup"
             print
             next
@@ -370,7 +370,7 @@ pf__write_master() {
 127.0.0.1:$PF_SUBMISSION_PORT inet n - $ch - - smtpd
   -o syslog_name=postfix/submission
   -o milter_macro_daemon_name=submission
-# Postfix's own DSNs (bounce, defer, trace): DSNDaemonName bouncegate-dsn
+# Postfix's own DSNs (bounce, defer): DSNDaemonName bouncegate-dsn
 bouncegate-cleanup unix n - $ch - 0 cleanup
   -o syslog_name=postfix/bouncegate-cleanup
   -o milter_macro_daemon_name=bouncegate-dsn

@@ -160,6 +160,14 @@ bg_assert_match '^v=2; t=[0-9]+; q=5E1A2B3C4D; r=[A-Za-z0-9_-]{16}$' "$tag" \
 # Two recipients: no tag (each would see the other's).
 printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example>\nrcpt <ann@remote.example>\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C4E\neom\n' | run
 bg_assert_not_grep '^addheader X-Bouncegate-Tag' "$BG_TMP/out" "a message with two recipients gets no tag"
+# A recipient asking for success or delay notices: they would return the
+# tag to the sender, so no tag (NOTIFY=FAILURE alone is fine).
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example> NOTIFY=SUCCESS,FAILURE\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C51\neom\n' | run
+bg_assert_not_grep '^addheader X-Bouncegate-Tag' "$BG_TMP/out" "a recipient asking for success notices: no tag"
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example> notify=delay\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C52\neom\n' | run
+bg_assert_not_grep '^addheader X-Bouncegate-Tag' "$BG_TMP/out" "... nor for delay notices"
+printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example> NOTIFY=FAILURE\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C53\neom\n' | run
+bg_assert_grep '^addheader X-Bouncegate-Tag: v=2; t=[0-9]+; q=5E1A2B3C53; ' "$BG_TMP/out" "NOTIFY=FAILURE alone: tagged"
 # ... also when the other one is an address bouncegate cannot read.
 printf 'macro connect {daemon_name}=submission\nconnect app 203.0.113.5\nmail <app@site.example>\nrcpt <eve@remote.example>\nrcpt <not an address>\ndata\nheader Subject: hi\neoh\nbody hello\nmacro eom i=5E1A2B3C50\neom\n' | run
 bg_assert_grep '^rcpt .*not an address.*: continue$' "$BG_TMP/out" "(the unreadable recipient is accepted)"
