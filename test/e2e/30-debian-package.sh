@@ -56,6 +56,16 @@ bg_assert_grep '^Journal +/var/lib/bouncegate/journal$' /etc/bouncegate.conf "..
 for u in bouncegate bouncegate-logwatch; do
     bg_assert_rc 0 "systemd-analyze verify $u.service" systemd-analyze verify "/lib/systemd/system/$u.service"
 done
+# systemd's own rating of the sandbox: 0 (locked down) to 10 (exposed).
+for u in bouncegate bouncegate-logwatch; do
+    x=$(systemd-analyze security --offline=true "/lib/systemd/system/$u.service" 2>&1 |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
+    if [ -n "$x" ] && awk -v x="$x" 'BEGIN { exit !(x <= 2.5) }'; then
+        bg_pass "systemd-analyze security rates $u.service $x (at most 2.5 of 10)"
+    else
+        bg_fail "systemd-analyze security rates $u.service '${x:-?}', more than 2.5"
+    fi
+done
 bg_assert_grep '^ExecReload=/bin/kill -USR1 \$MAINPID$' /lib/systemd/system/bouncegate.service \
     "the unit reloads with SIGUSR1 (SIGHUP would stop the milter)"
 bg_assert_grep '^ExecStart=/usr/sbin/bouncegate -F ' /lib/systemd/system/bouncegate.service \
