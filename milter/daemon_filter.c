@@ -263,9 +263,9 @@ static void since_date(long long t, char *out, size_t outsz)
 
 /* An accepted recipient is counted for the tag that lets its reports be
  * verified later (SigningKeyFile): only a message with one is tagged. */
-static void remember_tag(struct sess *s, const struct runtime *r, const char *norm)
+static void remember_tag(struct sess *s, const char *norm)
 {
-    (void)r;                /* every recipient counts, whatever a reload says */
+    /* every recipient counts, whatever a reload says */
     if (s->ntag++ == 0 && norm != NULL)
         snprintf(s->tag_rcpt, sizeof s->tag_rcpt, "%s", norm);
 }
@@ -314,10 +314,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept reason=unparsed-address "
                    "problem=\"%s\"", s->sid, why ? why : "?");
-        /* Still a recipient who would see a tag: counted, never tagged. */
-        struct runtime *r = rt_get();
-        remember_tag(s, r, NULL);
-        rt_put(r);
+        remember_tag(s, NULL);   /* would see a tag: counted, never tagged */
         return SMFIS_CONTINUE;
     }
     struct runtime *r = rt_get();
@@ -327,7 +324,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s> reason=exempt", s->sid,
                    norm);
-        remember_tag(s, r, norm);
+        remember_tag(s, norm);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -343,20 +340,20 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept-unchecked rcpt=<%s> "
                    "reason=breaker-open", s->sid, norm);
-        remember_tag(s, r, norm);
+        remember_tag(s, norm);
         rt_put(r);
         return SMFIS_CONTINUE; /* fail open */
     }
     if (found < 0) {
         rt_warn_store(r, id, err);
-        remember_tag(s, r, norm);
+        remember_tag(s, norm);
         rt_put(r);
         return SMFIS_CONTINUE; /* fail open: a store failure never blocks mail */
     }
     if (found == 0) {
         if (bg_log_enabled(LOG_INFO))
             bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s>", s->sid, norm);
-        remember_tag(s, r, norm);
+        remember_tag(s, norm);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -378,7 +375,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             s->ndel++;
         } else {
             free(p);
-            remember_tag(s, r, norm);
+            remember_tag(s, norm);
             bg_log(LOG_ERR, id, "sid=%s action=accept rcpt=<%s> reason=out-of-memory",
                    s->sid, norm);
         }

@@ -151,10 +151,25 @@ mark_a=$(wc -l < "$BG_TMP/a.log") mark_b=$(wc -l < "$BG_TMP/b.log")
 mcport=$MC_PORT
 bg_stop_memcached
 bg_start_memcached_on "$mcport"
-bg_assert_rc 1 "the new memcached is empty" bg_mc_get ds:r:keep@example.com
 restored() {   # restored FILE MARK - 0 once the daemon logged a restore since MARK
     tail -n +"$(($2 + 1))" "$1" | grep -q 'restore: action=restore '
 }
+# Empty, unless a daemon (RestoreInterval 1s) already refilled it: then it
+# logs its restore (bounded wait: the line follows the writes).
+if ! bg_mc_get ds:r:keep@example.com > /dev/null; then
+    bg_pass "the new memcached is empty"
+else
+    bg__now; end=$((BG__MS + 30000))
+    until restored "$BG_TMP/a.log" "$mark_a" || restored "$BG_TMP/b.log" "$mark_b"; do
+        bg__now; [ "$BG__MS" -ge "$end" ] && break
+        sleep 0.05
+    done
+    if restored "$BG_TMP/a.log" "$mark_a" || restored "$BG_TMP/b.log" "$mark_b"; then
+        bg_pass "the new memcached was empty (a daemon has already restored it)"
+    else
+        bg_fail "the new memcached holds keep@example.com and no daemon restored it"
+    fi
+fi
 bg__now; end=$((BG__MS + 30000))
 until restored "$BG_TMP/a.log" "$mark_a" && restored "$BG_TMP/b.log" "$mark_b"; do
     bg__now
