@@ -506,6 +506,12 @@ static int sendmail_status(struct bg_logline *out, const char *p, const char *e)
     const char *re = e;
     if (r != NULL)
         e = r;
+    /* "stat=queued": Sendmail put the message in its queue without trying
+     * the recipient (queue-only delivery mode, a load limit, a local map
+     * or configuration error; it adds dsn=4.4.3). No server was asked:
+     * not an outcome for the recipient. */
+    if (starts(p, e, "queued") && p + 6 == e)
+        return -1;
     const char *t = p;
     if (starts(p, e, "Sent")) {
         out->status = BG_LOG_SENT;
@@ -568,6 +574,7 @@ int bg_maillog_parse(const char *line, size_t len, struct bg_logline *out)
     p = q + 2;
 
     int have_to = 0, have_status = 0;
+    const char *reply = NULL, *reply_end = NULL;
     while (p < e) {
         const char *k = p;
         while (p < e && ((*p >= 'a' && *p <= 'z') || *p == '_'))
@@ -605,14 +612,22 @@ int bg_maillog_parse(const char *line, size_t len, struct bg_logline *out)
             if (KEY("orig_to") && postfix)
                 copy_clean(out->orig_to, sizeof out->orig_to, as, ae);
             ve = value_end(ve, e);
+        } else if (KEY("reply") && !postfix) {
+            /* Sendmail 8.15+: "reply=TEXT, stat=TEXT". The remote server's
+             * own reply, the better evidence than stat=, may hold ", ": it
+             * runs to ", stat=". */
+            ve = find(p, e, ", stat=");
+            if (ve == NULL)
+                ve = value_end(p, e);
+            codes_from_text(out, p, ve);
+            reply = p;
+            reply_end = ve;
         } else {
             ve = value_end(p, e);
             if (KEY("relay"))
                 set_relay(out, p, ve);
             else if (KEY("dsn"))
                 set_dsn(out, p, ve);
-            else if (KEY("reply") && !postfix)
-                codes_from_text(out, p, ve);
         }
 #undef KEY
         p = ve;
@@ -624,6 +639,8 @@ int bg_maillog_parse(const char *line, size_t len, struct bg_logline *out)
     }
     if (!have_status)
         goto no;
+    if (reply != NULL && reply < reply_end)
+        out->diag_truncated = copy_text(out->diag, sizeof out->diag, reply, reply_end);
     if (qmgr) {
         if (out->status != BG_LOG_EXPIRED)
             goto no;

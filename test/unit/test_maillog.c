@@ -157,6 +157,12 @@ static const struct row rows[] = {
       "dsn=5.7.1, stat=Service unavailable, reply=554 5.7.1 Blocked by policy", 1,
       BG_LOG_MTA_SENDMAIL, BG_LOG_BOUNCED, "4AB1cDEf012348", 1, "r@y.test", NULL, "5.7.1",
       "554", "", NULL, "554 5.7.1 Blocked by policy" },
+    { "sm-reply-before-stat", PF "sm-mta[4012]: 6B6EERBj004010: to=<carl@bad.test>, "
+      "delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30088, relay=[127.0.0.1] "
+      "[127.0.0.1], dsn=5.1.1, reply=550 5.1.1 <carl@bad.test>... User unknown, sorry, "
+      "stat=User unknown", 1, BG_LOG_MTA_SENDMAIL, BG_LOG_BOUNCED, "6B6EERBj004010", 1,
+      "carl@bad.test", NULL, "5.1.1", "550", "", "",
+      "550 5.1.1 <carl@bad.test>... User unknown, sorry" },
     { "sm-no-dsn-5xx", PF "sm-mta[1]: 4AB1cDEf012349: to=<s@y.test>, delay=00:00:01, "
       "mailer=esmtp, relay=mx.y.test. [192.0.2.7], stat=550 5.1.1 No such user", 1,
       BG_LOG_MTA_SENDMAIL, BG_LOG_BOUNCED, "4AB1cDEf012349", 1, "s@y.test", NULL, "5.1.1",
@@ -196,6 +202,9 @@ static const struct row rows[] = {
     { "sm-queued", PF "sm-mta[1]: 4AB1cDEf012354: to=<q@y.test>, delay=00:00:00, "
       "mailer=esmtp, stat=queued", 0, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL,
       NULL },
+    { "sm-queued-dsn", PF "sm-mta[1]: 4AB1cDEf012357: to=<q@y.test>, delay=00:00:00, "
+      "mailer=esmtp, pri=30087, dsn=4.4.3, stat=queued", 0, 0, 0, NULL, 0, NULL, NULL, NULL,
+      NULL, NULL, NULL, NULL },
     { "sm-dsn-notice", PF "sm-mta[1]: 4AB1cDEf012355: 4AB1cDEf012356: DSN: User unknown", 0, 0,
       0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
     { "other-program", PF "dovecot[1]: ABC123: to=<a@b.test>, status=sent (x)", 0, 0, 0, NULL,
