@@ -6,7 +6,8 @@
 # systemd-analyze verify, the installed /etc/bouncegate.conf passes
 # bouncegate -n, the daemon started as the unit starts it (user bouncegate,
 # -F: syslog only) makes its socket inside Postfix's queue directory where
-# the postfix user can connect, and purge leaves nothing behind. Needs
+# the postfix user can connect, Postfix installed afterwards is wired in
+# by the package's dpkg trigger, and purge leaves nothing behind. Needs
 # root (dpkg), and debhelper, lintian and fakeroot (.ci/install-deps).
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
@@ -78,6 +79,18 @@ if [ -d /var/spool/postfix ]; then
         "the socket's directory inside Postfix's queue directory"
     id -nG postfix | grep -qw bouncegate && bg_pass "postfix is in group bouncegate" ||
         bg_fail "postfix is not in group bouncegate"
+    # Postfix installed after bouncegate: undo what the postinst did, then
+    # activate the package's file trigger on /usr/sbin/postfix, as dpkg
+    # does when it unpacks the postfix package, and let dpkg run it.
+    gpasswd -d postfix bouncegate > /dev/null && rm -rf /var/spool/postfix/bouncegate ||
+        bg_fatal "cannot undo the postinst's Postfix wiring"
+    bg_assert_rc 0 "dpkg-trigger /usr/sbin/postfix (what unpacking Postfix does)" \
+        dpkg-trigger --no-await /usr/sbin/postfix
+    bg_assert_rc 0 "dpkg runs bouncegate's trigger" dpkg --triggers-only bouncegate
+    id -nG postfix | grep -qw bouncegate && bg_pass "Postfix installed later: postfix is in group bouncegate" ||
+        bg_fail "Postfix installed later: postfix is not in group bouncegate"
+    bg_assert_eq "bouncegate:bouncegate 750" "$(stat -c '%U:%G %a' /var/spool/postfix/bouncegate 2>&1)" \
+        "Postfix installed later: the socket's directory is made"
     # As the unit starts it: user bouncegate, -F, the installed config.
     setpriv --reuid=bouncegate --regid=bouncegate --init-groups -- /usr/sbin/bouncegate -F \
         > "$BG_TMP/daemon.out" 2>&1 < /dev/null &

@@ -106,8 +106,8 @@ sm_private_syslog() {
     : > "$SM_MAILLOG"
     "$SM_SYSLOGSINK" /dev/log "$SM_MAILLOG" 2> "$BG_TMP/syslogsink.err" &
     bg_track $!
-    local i
-    for i in $(seq 100); do
+
+    for _ in $(seq 400); do          # 20 s
         [ -S /dev/log ] && break
         bg__alive $! || bg_fatal "syslogsink exited: $(cat "$BG_TMP/syslogsink.err")"
         sleep 0.05
