@@ -2,7 +2,9 @@
 # shellcheck source=test/e2e/lib-learn.sh disable=SC2119
 # 23-postfix-chroot: bouncegate with a Postfix shaped like Debian's stock
 # one: master.cf.dist's chroot column untouched (smtpd, cleanup, bounce...
-# chrooted in the queue directory), plus the README's lines: the milter
+# chrooted in the queue directory), plus exactly the README's lines
+# (conf/postfix-master.cf merged into master.cf, conf/postfix-main.cf
+# appended to main.cf: lib-postfix.sh's PF_STOCK=1): the milter
 # socket under the queue directory (Socket
 # unix:QUEUE/bouncegate/bouncegate.sock), named relative to it in main.cf
 # (unix:bouncegate/bouncegate.sock) so chrooted and unchrooted processes
@@ -13,14 +15,24 @@
 bg_tmpdir
 chmod 755 "$BG_TMP"
 bg_start_memcached
-PF_CHROOT=1
-export PF_CHROOT
+PF_STOCK=1
+export PF_STOCK
 pf_sinks_start
 pf_setup "$BG_TMP/pf" "unix:bouncegate/bouncegate.sock" maximal_queue_lifetime=0 bounce_queue_lifetime=0
-grep -Eq "^127\.0\.0\.1:$PF_SMTP_PORT +inet +n +- +y " "$PF_CONF/master.cf" &&
+grep -Eq "^127\.0\.0\.1:$PF_SUBMISSION_PORT +inet +n +- +y " "$PF_CONF/master.cf" &&
     grep -Eq '^cleanup +unix +n +- +y ' "$PF_CONF/master.cf" &&
     bg_pass "master.cf keeps Debian's chroot column (smtpd, cleanup chrooted)" ||
     bg_fail "master.cf has no chrooted smtpd or cleanup"
+# The README shows each line of the snippets it tells a user to add
+# (spacing aside).
+squeeze() { grep -v -e '^#' -e '^$' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]\+/ /g'; }
+sed 's/^[[:space:]]*//; s/[[:space:]]\+/ /g' "$BG_TOP/README.md" > "$BG_TMP/readme.sq"
+for f in postfix-master.cf postfix-main.cf; do
+    missing=$(squeeze "$BG_TOP/conf/$f" | while IFS= read -r l; do
+        [ "${l#\#}" != "$l" ] || grep -qxF -e "$l" "$BG_TMP/readme.sq" || echo "$l"
+    done)
+    bg_assert_eq "" "$missing" "every line of conf/$f is in the README"
+done
 LN_CONF=$BG_TMP/bg.conf
 LN_DLOG=$BG_TMP/daemon.log
 ln_write_conf "$LN_CONF" e2e: "Socket unix:$PF_DIR/queue/bouncegate/bouncegate.sock

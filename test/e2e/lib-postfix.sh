@@ -120,7 +120,12 @@
 #                          runner prints the "e2e: N passed, M failed" total),
 #                          then bg_finish (exit status 1 on any failure).
 #
-# Environment: PF_CHROOT=1 keeps the chroot column of master.cf.dist as
+# Environment: PF_STOCK=1: a Postfix shaped like Debian's stock one plus
+# exactly the README's lines: master.cf.dist untouched but for the smtp
+# port, conf/postfix-master.cf merged in (bounce and defer replaced,
+# submission and bouncegate-cleanup added), conf/postfix-main.cf appended
+# to main.cf (pf_setup's MILTER then only names the socket for the
+# helpers). PF_CHROOT=1 keeps the chroot column of master.cf.dist as
 # Debian ships it (smtpd, cleanup... chrooted in the queue directory;
 # the added services then run chrooted too); PF_TIMEOUT (default 20 s) bounds the waits, PF_STOP_TIMEOUT
 # (10 s) the stop; PF_SMTPCLIENT, PF_POSTFIX, PF_SENDMAIL, PF_POSTCONF,
@@ -353,6 +358,10 @@ pf__milter_spec() {
 # only way bouncegate trusts a DSN as Postfix's own).
 pf__write_master() {
     local svc ch=n
+    if [ -n "${PF_STOCK:-}" ]; then
+        pf__write_master_stock
+        return
+    fi
     [ -n "${PF_CHROOT:-}" ] && ch=y
     awk -v smtp="127.0.0.1:$PF_SMTP_PORT" -v chroot="${PF_CHROOT:-}" '
         /^[^#[:space:]]/ && NF >= 8 {
@@ -376,6 +385,51 @@ bouncegate-cleanup unix n - $ch - 0 cleanup
   -o milter_macro_daemon_name=bouncegate-dsn
 EOF
     grep -q "^127.0.0.1:$PF_SMTP_PORT inet" "$PF_CONF/master.cf" ||
+        bg_fatal "no smtp inet service in $PF_MASTER_CF_DIST"
+    for svc in "${!PF__SVC_ARGS[@]}"; do
+        pf__svc_line_args "$svc" "${PF__SVC_ARGS[$svc]}"
+    done
+}
+
+# PF_STOCK=1: master.cf.dist as Debian ships it (chroot column untouched),
+# smtp moved to a loopback port, and conf/postfix-master.cf's services
+# merged in word for word as the README says: a service already there
+# (bounce, defer) is replaced by the file's, the others (submission, on
+# the loopback submission port, and bouncegate-cleanup) are added.
+pf__write_master_stock() {
+    local svc
+    awk -v smtp="127.0.0.1:$PF_SMTP_PORT" -v subm="127.0.0.1:$PF_SUBMISSION_PORT" '
+        # first file: conf/postfix-master.cf, one block per service
+        FNR == NR {
+            if ($0 ~ /^#/ || $0 ~ /^$/) { cur = ""; next }
+            if ($0 ~ /^[^[:space:]]/) {
+                cur = $1 "/" $2
+                order[++n] = cur
+                line = $0
+                if ($1 == "submission" && $2 == "inet") sub(/^submission/, subm, line)
+                block[cur] = line
+                next
+            }
+            if (cur != "") block[cur] = block[cur] "\n" $0
+            next
+        }
+        # second file: master.cf.dist
+        /^[^#[:space:]]/ && NF >= 8 {
+            skip = 0
+            key = $1 "/" $2
+            if (key in block) { print block[key]; used[key] = 1; skip = 1; next }
+            if ($1 == "smtp" && $2 == "inet") sub(/^smtp/, smtp)
+            print
+            next
+        }
+        skip && /^[[:space:]]+-o/ { next }
+        { skip = 0; print }
+        END {
+            print "# conf/postfix-master.cf"
+            for (i = 1; i <= n; i++) if (!(order[i] in used)) print block[order[i]]
+        }' "$BG_TOP/conf/postfix-master.cf" "$PF_MASTER_CF_DIST" > "$PF_CONF/master.cf" ||
+        bg_fatal "cannot write $PF_CONF/master.cf"
+    grep -Eq "^127\.0\.0\.1:$PF_SMTP_PORT[[:space:]]+inet" "$PF_CONF/master.cf" ||
         bg_fatal "no smtp inet service in $PF_MASTER_CF_DIST"
     for svc in "${!PF__SVC_ARGS[@]}"; do
         pf__svc_line_args "$svc" "${PF__SVC_ARGS[$svc]}"
@@ -489,7 +543,13 @@ milter_connect_timeout = 5s
 milter_command_timeout = 10s
 internal_mail_filter_classes = bounce
 EOF
-    if [ -n "$PF_MILTER" ]; then
+    if [ -n "${PF_STOCK:-}" ]; then
+        # The README's main.cf lines, word for word (conf/postfix-main.cf
+        # without its comments); they name the milter themselves.
+        sed -i '/^internal_mail_filter_classes = /d; /^milter_default_action = /d' "$PF_CONF/main.cf"
+        { echo "# conf/postfix-main.cf"; grep -v -e '^#' -e '^$' "$BG_TOP/conf/postfix-main.cf"; } \
+            >> "$PF_CONF/main.cf" || bg_fatal "cannot add conf/postfix-main.cf"
+    elif [ -n "$PF_MILTER" ]; then
         cat >> "$PF_CONF/main.cf" <<EOF
 smtpd_milters = { $PF_MILTER, default_action=accept }
 non_smtpd_milters = { $PF_MILTER, default_action=accept }
