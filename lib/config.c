@@ -65,8 +65,8 @@ static const struct keydef keys[] = {
       "permissions of a unix socket (octal)" },
     { "Memcached", KT_STRING, F(memcached), "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL",
       "libmemcached configuration string" },
-    { "MemcachedPool", KT_UINT, F(pool_size), "16",
-      "most memcached connections held (one per concurrent lookup)" },
+    { "MemcachedPool", KT_UINT, F(pool_size), "100",
+      "most memcached connections (opened as needed, one per concurrent lookup)" },
     { "MemcachedFailureLimit", KT_UINT, F(mc_failure_limit), "0",
       "failed calls after which a memcached server counts as failed (libmemcached's "
       "SERVER_FAILURE_LIMIT; with --REMOVE-FAILED-SERVERS=1 it is then left out of "

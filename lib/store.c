@@ -74,6 +74,7 @@ struct bg_store {
     pthread_mutex_t gate_mu;
     pthread_cond_t gate_cv;      /* on CLOCK_MONOTONIC */
     unsigned gate_free;
+    unsigned pool_max;
     struct bg_breaker breaker;
     bg_store_breaker_fn *on_breaker;
     void *on_breaker_arg;
@@ -160,7 +161,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
 {
     char conf[1400];
     struct bg_store *s;
-    unsigned pool_max = o->pool_max ? o->pool_max : 16;
+    unsigned pool_max = o->pool_max ? o->pool_max : 100;
 
     if (strlen(o->prefix) > BG_PREFIX_MAX) {
         bg_seterr(err, errsz, "key prefix too long");
@@ -225,6 +226,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
     }
     pthread_mutex_init(&s->gate_mu, NULL);
     s->gate_free = pool_max;
+    s->pool_max = pool_max;
     bg_breaker_init(&s->breaker, o->breaker_failures, o->breaker_cooldown_ms);
     s->on_breaker = o->on_breaker;
     s->on_breaker_arg = o->on_breaker_arg;
@@ -270,15 +272,18 @@ enum bg_breaker_state bg_store_breaker_state(struct bg_store *s)
 }
 
 /* Give the poll and connect timeouts of the borrowed connection what is
- * left of the deadline. -1 when nothing is left. */
-static int call_arm(struct call *c)
+ * left of the deadline, at least 1 ms: a reply already waiting in the
+ * socket is read even when the thread got the CPU back only after the
+ * deadline (on a saturated host that is the scheduler's delay, not
+ * memcached's), while a server that says nothing more costs at most 1 ms
+ * per step past the deadline. */
+static void call_arm(struct call *c)
 {
     long long left = c->deadline - mono_ms();
-    if (left <= 0)
-        return -1;
+    if (left < 1)
+        left = 1;
     memcached_behavior_set(c->m, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, (uint64_t)left);
     memcached_behavior_set(c->m, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, (uint64_t)left);
-    return 0;
 }
 
 /* With several servers, a call that failed because one of them is gone
@@ -309,7 +314,17 @@ static int retry_elsewhere(struct call *c, memcached_return_t rc, int *tried)
         return 0;
     }
     ++*tried;
-    return call_arm(c) == 0;
+    call_arm(c);
+    return 1;
+}
+
+/* Gives back a slot of the gate (a free pooled connection). */
+static void gate_release(struct bg_store *s)
+{
+    pthread_mutex_lock(&s->gate_mu);
+    s->gate_free++;
+    pthread_cond_signal(&s->gate_cv);
+    pthread_mutex_unlock(&s->gate_mu);
 }
 
 /* Ends a call begun by call_begin: gives the connection back and tells the
@@ -320,10 +335,7 @@ static void call_end(struct bg_store *s, struct call *c, int ok, const char *why
     if (c->m != NULL) {
         memcached_pool_release(s->pool, c->m);
         c->m = NULL;
-        pthread_mutex_lock(&s->gate_mu);
-        s->gate_free++;
-        pthread_cond_signal(&s->gate_cv);
-        pthread_mutex_unlock(&s->gate_mu);
+        gate_release(s);
     }
     struct bg_breaker_event ev;
     if (bg_breaker_leave(&s->breaker, c->ticket, ok, mono_ms(), &ev) != BG_BREAKER_NONE &&
@@ -333,24 +345,20 @@ static void call_end(struct bg_store *s, struct call *c, int ok, const char *why
     }
 }
 
-/* Starts a call: asks the breaker, waits for a free connection until the
- * deadline, borrows it. 0 with c->m set; BG_STORE_SKIPPED (breaker open)
- * or -1 (the call is already ended and counted as failed), message in
- * why (whysz bytes, never NULL). */
-static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whysz)
+/* Waits for a free pooled connection. Waiting is local (every connection
+ * is busy with other lookups; the machine is short of CPU): it is bounded
+ * by its own, longer limit and never counts as a memcached failure - a
+ * loaded host once opened the breaker this way and let suppressed
+ * recipients through while memcached was healthy (issue 14). 1 when a
+ * slot is ours. */
+static int gate_take(struct bg_store *s)
 {
-    long long now = mono_ms();
-    c->m = NULL;
-    c->deadline = now + s->timeout_ms;
-    c->ticket = bg_breaker_enter(&s->breaker, now);
-    if (c->ticket == BG_BREAKER_SKIP) {
-        bg_seterr(why, whysz, "memcached not asked: circuit breaker open");
-        return BG_STORE_SKIPPED;
-    }
+    unsigned wait_ms = s->timeout_ms * 10 > BG_STORE_BUSY_WAIT_MS ? s->timeout_ms * 10
+                                                                   : BG_STORE_BUSY_WAIT_MS;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(s->timeout_ms / 1000);
-    until.tv_nsec += (long)(s->timeout_ms % 1000) * 1000000L;
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
@@ -363,29 +371,42 @@ static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whys
     if (got)
         s->gate_free--;
     pthread_mutex_unlock(&s->gate_mu);
-    if (!got) {
-        bg_seterr(why, whysz, "no memcached connection free within %ums", s->timeout_ms);
-        call_end(s, c, 0, why);
-        return -1;
+    return got;
+}
+
+/* Starts a call: waits for a free connection (local, not counted), asks
+ * the breaker, borrows the connection; the call's deadline (LookupTimeout)
+ * runs from then on, while it talks to memcached. 0 with c->m set;
+ * BG_STORE_BUSY (no connection free: not counted), BG_STORE_SKIPPED
+ * (breaker open) or -1 (the call is already ended and counted as failed),
+ * message in why (whysz bytes, never NULL). */
+static int call_begin(struct bg_store *s, struct call *c, char *why, size_t whysz)
+{
+    c->m = NULL;
+    c->ticket = BG_BREAKER_SKIP;
+    if (!gate_take(s)) {
+        bg_seterr(why, whysz, "memcached not asked: all %u pooled connections stayed busy "
+                  "(raise MemcachedPool)", s->pool_max);
+        return BG_STORE_BUSY;
+    }
+    c->ticket = bg_breaker_enter(&s->breaker, mono_ms());
+    if (c->ticket == BG_BREAKER_SKIP) {
+        gate_release(s);
+        bg_seterr(why, whysz, "memcached not asked: circuit breaker open");
+        return BG_STORE_SKIPPED;
     }
     memcached_return_t rc = MEMCACHED_SUCCESS;
     memcached_st *m = memcached_pool_fetch(s->pool, NULL, &rc);   /* NULL: no wait */
     if (m == NULL) {
-        pthread_mutex_lock(&s->gate_mu);
-        s->gate_free++;
-        pthread_cond_signal(&s->gate_cv);
-        pthread_mutex_unlock(&s->gate_mu);
+        gate_release(s);
         bg_seterr(why, whysz, "no memcached connection: %s", memcached_strerror(NULL, rc));
         call_end(s, c, 0, why);
         return -1;
     }
     c->m = m;
-    if (call_arm(c) < 0) {
-        bg_seterr(why, whysz, "deadline of %ums passed waiting for a connection",
-               s->timeout_ms);
-        call_end(s, c, 0, why);
-        return -1;
-    }
+    /* The deadline runs from here: only talking to memcached counts. */
+    c->deadline = mono_ms() + s->timeout_ms;
+    call_arm(c);
     return 0;
 }
 
@@ -444,15 +465,10 @@ again:
         return finish(err, errsz, why, -1);
     }
     /* Drain every result so the connection is clean for the next user,
-     * each wait bounded by what is left of the deadline. */
+     * each wait bounded by what is left of the deadline (a timeout ends
+     * the fetch with an error and libmemcached drops the connection). */
     for (;;) {
-        if (call_arm(&c) < 0) {
-            memcached_quit(c.m);   /* replies may still come: drop the connection */
-            bg_seterr(why, sizeof why, "memcached fetch: deadline of %ums passed",
-                   s->timeout_ms);
-            call_end(s, &c, 0, why);
-            return finish(err, errsz, why, -1);
-        }
+        call_arm(&c);
         res = memcached_fetch_result(c.m, NULL, &rc);
         if (res == NULL)
             break;
@@ -671,12 +687,8 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
      * Every round trip gets what is left of the one deadline. */
     int ret = -1, ok = 1;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (attempt > 0 && call_arm(&c) < 0) {
-            bg_seterr(why, sizeof why, "memcached incr: deadline of %ums passed",
-                   s->timeout_ms);
-            ok = 0;
-            break;
-        }
+        if (attempt > 0)
+            call_arm(&c);
         uint64_t v = 0;
         memcached_return_t rc = memcached_increment(c.m, key, (size_t)kl, delta, &v);
         if (rc == MEMCACHED_SUCCESS) {
@@ -689,12 +701,7 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
             ok = 0;
             break;
         }
-        if (call_arm(&c) < 0) {
-            bg_seterr(why, sizeof why, "memcached add: deadline of %ums passed",
-                   s->timeout_ms);
-            ok = 0;
-            break;
-        }
+        call_arm(&c);
         rc = memcached_add(c.m, key, (size_t)kl, "0", 1, ttl_exptime(ttl), 0);
         if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTSTORED &&
             rc != MEMCACHED_DATA_EXISTS) {

@@ -52,6 +52,13 @@ struct bg_store_opts {
  * or a key that cannot be built do not (the server answered). */
 #define BG_STORE_SKIPPED (-2)
 
+/* BG_STORE_BUSY (< 0 too): every pooled connection stayed in use for the
+ * whole wait (BG_STORE_BUSY_WAIT_MS, or ten LookupTimeouts if longer):
+ * a local shortage, not a memcached fault, so it never counts for the
+ * breaker. memcached was not asked. */
+#define BG_STORE_BUSY (-3)
+#define BG_STORE_BUSY_WAIT_MS 2000
+
 /* Returns NULL and a message in err when the configuration string is bad.
  * Does not connect: a memcached that is down is found at the first call. */
 struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t errsz);

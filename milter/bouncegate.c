@@ -414,6 +414,7 @@ int main(int argc, char **argv)
     pthread_join(th, NULL);
     int rc = milter_rc;
 
+    rt_unchecked_flush(1);
     bg_log(LOG_NOTICE, "stop", "action=stop status=%s", rc == MI_SUCCESS ? "clean" : "error");
     if (spath != NULL) {
         struct runtime *cur = rt_get();

@@ -36,6 +36,14 @@ void rt_put(struct runtime *r);       /* drop a reference */
  * WarnInterval, with the count of the ones held back. */
 void rt_warn_store(const struct runtime *r, const char *id, const char *what);
 
+/* A recipient accepted without a lookup (memcached failed, the breaker is
+ * open, no pooled connection came free): its own notice line, at most 20
+ * a second, the rest counted into one warning line per second - none is
+ * lost. rt_unchecked_flush logs a count held back from a second that is
+ * over (all: also the current one; at stop). */
+void rt_unchecked(const char *id, const char *sid, const char *rcpt, const char *reason);
+void rt_unchecked_flush(int all);
+
 /* Reports (daemon_report.c): parse a bounce or complaint held in buf and
  * learn from it. From Postfix (its own DSN, see daemon_filter.c) it is
  * trusted; from outside or submitted locally with a null sender, each

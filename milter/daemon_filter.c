@@ -334,21 +334,19 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     char err[256];
     int found = bg_store_lookup(r->store, norm, domain ? domain : "", &rec, &domain_hit,
                                 err, sizeof err);
-    if (found == BG_STORE_SKIPPED) {
-        /* The breaker is open: memcached was not asked. Its opening was
-         * logged once; per recipient only at LogLevel info. */
-        if (bg_log_enabled(LOG_INFO))
-            bg_log(LOG_INFO, id, "sid=%s action=accept-unchecked rcpt=<%s> "
-                   "reason=breaker-open", s->sid, norm);
-        remember_tag(s, norm);
-        rt_put(r);
-        return SMFIS_CONTINUE; /* fail open */
-    }
     if (found < 0) {
-        rt_warn_store(r, id, err);
+        /* Fail open: a store failure never blocks mail. Every recipient
+         * let through unchecked is reported (rt_unchecked); the cause once
+         * per WarnInterval (the breaker logs its own changes). */
+        const char *reason = found == BG_STORE_SKIPPED ? "breaker-open"
+                             : found == BG_STORE_BUSY  ? "no-connection-free"
+                                                       : "store-failure";
+        if (found != BG_STORE_SKIPPED)
+            rt_warn_store(r, id, err);
+        rt_unchecked(id, s->sid, norm, reason);
         remember_tag(s, norm);
         rt_put(r);
-        return SMFIS_CONTINUE; /* fail open: a store failure never blocks mail */
+        return SMFIS_CONTINUE;
     }
     if (found == 0) {
         if (bg_log_enabled(LOG_INFO))

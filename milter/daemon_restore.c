@@ -371,6 +371,7 @@ static void *restore_thread(void *arg)
             }
         }
         rt_put(r);
+        rt_unchecked_flush(0);
         struct timespec one = { 1, 0 };
         nanosleep(&one, NULL);
     }

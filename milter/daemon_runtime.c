@@ -190,6 +190,61 @@ void rt_warn_store(const struct runtime *r, const char *id, const char *what)
         return;
     }
     unsigned long held = atomic_exchange(&warn_held, 0);
-    bg_log(LOG_WARNING, id, "action=accept-unchecked reason=store-failure error=\"%s\" "
-           "similar_held_back=%lu", what, held);
+    bg_log(LOG_WARNING, id, "problem=store-failure error=\"%s\" similar_held_back=%lu",
+           what, held);
+}
+
+/* ------------------------------------------------ unchecked recipients */
+
+/* Every recipient accepted without a lookup is logged on a line of its own
+ * (action=accept-unchecked), at most UNCHECKED_LINES a second; beyond
+ * that they are counted and the count is logged once the second is over
+ * (by the next unchecked recipient, by the restore thread's tick, or at
+ * stop), so none goes unreported, however long the outage. */
+#define UNCHECKED_LINES 20
+
+static pthread_mutex_t unc_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long unc_sec;            /* the second being counted */
+static unsigned unc_lines;           /* lines logged in it */
+static unsigned long unc_held;       /* recipients not logged since unc_since */
+static long long unc_since;          /* first of those (epoch seconds) */
+
+/* Logs the held count if its second is over (all: whatever the time).
+ * Called with unc_mu held. */
+static void unc_flush_locked(long long now, int all)
+{
+    if (unc_held > 0 && (all || now != unc_sec)) {
+        bg_log(LOG_WARNING, "NOQUEUE", "action=accept-unchecked held_back=%lu since=%lld",
+               unc_held, unc_since);
+        unc_held = 0;
+    }
+    if (now != unc_sec) {
+        unc_sec = now;
+        unc_lines = 0;
+    }
+}
+
+void rt_unchecked(const char *id, const char *sid, const char *rcpt, const char *reason)
+{
+    long long now = (long long)time(NULL);
+    pthread_mutex_lock(&unc_mu);
+    unc_flush_locked(now, 0);
+    int line = unc_lines < UNCHECKED_LINES;
+    if (line) {
+        unc_lines++;
+    } else {
+        if (unc_held++ == 0)
+            unc_since = now;
+    }
+    pthread_mutex_unlock(&unc_mu);
+    if (line)
+        bg_log(LOG_NOTICE, id, "sid=%s action=accept-unchecked rcpt=<%s> reason=%s", sid,
+               rcpt, reason);
+}
+
+void rt_unchecked_flush(int all)
+{
+    pthread_mutex_lock(&unc_mu);
+    unc_flush_locked((long long)time(NULL), all);
+    pthread_mutex_unlock(&unc_mu);
 }

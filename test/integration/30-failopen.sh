@@ -36,6 +36,8 @@ for i in 1 2 3; do
     bg_assert_eq 0 "$rc" "run $i: the client got every answer within 2 s"
     bg_assert_match 'rcpt <bob@example.com>: continue' "$out" "run $i: memcached down, bob accepted"
 done
-n=$(grep -c 'action=accept-unchecked reason=store-failure' "$BG_TMP/daemon.log")
+n=$(grep -c 'problem=store-failure' "$BG_TMP/daemon.log")
 bg_assert_eq 1 "$n" "store failure warned once for 6 lookups (WarnInterval)"
+n=$(grep -c 'action=accept-unchecked rcpt=<bob@example\.com> reason=store-failure$' "$BG_TMP/daemon.log")
+bg_assert_eq 3 "$n" "each of bob's 3 unchecked acceptances logged on its own line"
 bg_finish
