@@ -28,17 +28,28 @@ enum bg_breaker_ticket bg_breaker_enter(struct bg_breaker *b, long long now_ms)
     /* Fast path: closed (and a disabled breaker never leaves closed). */
     if (atomic_load(&b->state) == BG_BREAKER_CLOSED)
         return BG_BREAKER_PASS;
+    (void)now_ms;
     enum bg_breaker_ticket t;
     pthread_mutex_lock(&b->mu);
-    int st = atomic_load(&b->state);
-    if (st == BG_BREAKER_CLOSED) {
+    if (atomic_load(&b->state) == BG_BREAKER_CLOSED) {
         t = BG_BREAKER_PASS;               /* closed while we took the lock */
-    } else if (st == BG_BREAKER_OPEN && now_ms >= b->retry_at) {
-        atomic_store(&b->state, BG_BREAKER_HALF_OPEN);
-        t = BG_BREAKER_PROBE;              /* the only one: state is half-open now */
     } else {
         b->skipped++;
-        t = BG_BREAKER_SKIP;
+        t = BG_BREAKER_SKIP;               /* probes are bg_breaker_probe's */
+    }
+    pthread_mutex_unlock(&b->mu);
+    return t;
+}
+
+enum bg_breaker_ticket bg_breaker_probe(struct bg_breaker *b, long long now_ms)
+{
+    if (atomic_load(&b->state) != BG_BREAKER_OPEN)
+        return BG_BREAKER_SKIP;
+    enum bg_breaker_ticket t = BG_BREAKER_SKIP;
+    pthread_mutex_lock(&b->mu);
+    if (atomic_load(&b->state) == BG_BREAKER_OPEN && now_ms >= b->retry_at) {
+        atomic_store(&b->state, BG_BREAKER_HALF_OPEN);
+        t = BG_BREAKER_PROBE;              /* the only one: state is half-open now */
     }
     pthread_mutex_unlock(&b->mu);
     return t;

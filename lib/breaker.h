@@ -7,15 +7,19 @@
  *   closed     every call goes through; a failure adds one to a run of
  *              consecutive failures, a success ends the run. When the run
  *              reaches the threshold the breaker opens.
- *   open       calls are skipped (the caller fails open at once) until the
- *              cooldown has passed; the first call after that becomes the
- *              probe and the breaker goes half-open.
+ *   open       calls are skipped (the caller fails open at once). Once the
+ *              cooldown has passed, bg_breaker_probe hands out the probe
+ *              ticket and the breaker goes half-open. Probes come from a
+ *              background thread, never from a call a recipient waits for
+ *              (a hung memcached would cost that recipient the deadline).
  *   half-open  exactly one call (the probe) goes through, every other call
  *              is still skipped. The probe's success closes the breaker,
  *              its failure opens it again for another cooldown.
  *
  * Use: t = bg_breaker_enter(); if t == BG_BREAKER_SKIP do not call the
  * store; else make the call and report it with bg_breaker_leave(t, ok).
+ * The prober: t = bg_breaker_probe(); if t == BG_BREAKER_PROBE, make a
+ * call and report it the same way.
  * Every ticket other than SKIP must be given back exactly once. A PASS
  * ticket that comes back after the breaker left "closed" (a call that
  * started before it opened) changes nothing: only the probe decides.
@@ -78,7 +82,12 @@ struct bg_breaker {
 void bg_breaker_init(struct bg_breaker *b, unsigned threshold, unsigned cooldown_ms);
 void bg_breaker_destroy(struct bg_breaker *b);
 
+/* PASS while closed, else SKIP (counted in skipped). */
 enum bg_breaker_ticket bg_breaker_enter(struct bg_breaker *b, long long now_ms);
+
+/* PROBE when open and the cooldown is over (the breaker goes half-open),
+ * else SKIP (not counted). */
+enum bg_breaker_ticket bg_breaker_probe(struct bg_breaker *b, long long now_ms);
 
 /* Reports the outcome of a call made with ticket t (ok: 1 the store
  * answered, 0 it failed). Returns the state change this caused (also in

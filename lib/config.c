@@ -90,9 +90,9 @@ static const struct keydef keys[] = {
     { "BreakerFailures", KT_UINT, F(breaker_failures), "5",
       "consecutive memcached failures (timeouts, errors) after which memcached is "
       "not asked for BreakerCooldown and every recipient is accepted; 0 = never" },
-    { "BreakerCooldown", KT_MS, F(breaker_cooldown_ms), "10s",
-      "how long memcached is skipped after BreakerFailures failures before one "
-      "lookup probes it again" },
+    { "BreakerCooldown", KT_MS, F(breaker_cooldown_ms), "500ms",
+      "least time between the breaker opening (or a failed probe) and the next "
+      "probe; probes come from a background thread, never from a recipient" },
     { "UserID", KT_STRING, F(user_id), "bouncegate",
       "user (or user:group) to run as when started as root" },
     { "PidFile", KT_STRING, F(pid_file), "",

@@ -64,6 +64,14 @@ struct bg_store_opts {
 struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t errsz);
 void bg_store_close(struct bg_store *s);
 
+/* The breaker's prober, for a background thread (the daemon calls it every
+ * 200 ms): while the breaker is open and its cooldown is over, one get
+ * asks memcached, and the answer closes the breaker (or opens it for
+ * another cooldown); the state change goes to on_breaker as for any call.
+ * A recipient's lookup never probes. 1 memcached answered, 0 nothing to
+ * do (closed, cooling down, no connection free), -1 the probe failed. */
+int bg_store_probe(struct bg_store *s);
+
 /* The breaker's state now (for tests and diagnostics). */
 enum bg_breaker_state bg_store_breaker_state(struct bg_store *s);
 

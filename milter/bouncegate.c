@@ -366,8 +366,8 @@ int main(int argc, char **argv)
     char pidfile[256];
     snprintf(pidfile, sizeof pidfile, "%s", r->cfg.pid_file);
     rt_install(r);
-    if (restore_start() < 0) {
-        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore thread\"");
+    if (restore_start() < 0 || probe_start() < 0) {
+        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore or probe thread\"");
         return 1;
     }
 

@@ -63,6 +63,15 @@ void report_learn(struct runtime *r, const char *id, const char *buf, size_t len
  * runs in a milter worker. 0, or -1 when the thread cannot start. */
 int restore_start(void);
 
+/* Have the restore thread check the set at once (within 100 ms): the
+ * breaker just closed, and memcached may have come back empty. */
+void restore_wake(void);
+
+/* The breaker's prober (daemon_runtime.c): while the breaker is open it
+ * alone asks memcached (bg_store_probe), so no recipient pays for a
+ * probe. 0, or -1 when the thread cannot start. */
+int probe_start(void);
+
 /* The milter callbacks (daemon_filter.c). */
 extern struct smfiDesc bg_filter_desc;
 void filter_init(void);   /* once, before smfi_main */

@@ -3,7 +3,8 @@
  * other hosts in this host's journal (delsync.h).
  *
  * It wakes once per second: syncs journal lines written since the last
- * sync (JournalSync interval), and every RestoreInterval (and at start)
+ * sync (JournalSync interval), and every RestoreInterval (and at start,
+ * and within 100 ms of restore_wake: the breaker closed)
  * first reads the delete notes it has not processed yet (at most
  * BG_DELSYNC_BATCH; with more waiting it goes on at the next wake-up)
  * and appends a tombstone for each key still live here with an older
@@ -22,10 +23,18 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+static _Atomic int wake_now;
+
+void restore_wake(void)
+{
+    atomic_store(&wake_now, 1);
+}
 
 static long long mono_s(void)
 {
@@ -337,6 +346,7 @@ static void *restore_thread(void *arg)
     long long last_check = 0, last_warn = 0;
     int first = 1;
     for (;;) {
+        int woke = atomic_exchange(&wake_now, 0);   /* cleared, journal or not */
         struct runtime *r = rt_get();
         if (r == NULL)
             break; /* stopping */
@@ -345,8 +355,9 @@ static void *restore_thread(void *arg)
             if (bg_journal_flush(r->journal, err, sizeof err) < 0)
                 bg_log(LOG_WARNING, "journal", "problem=sync error=\"%s\"", err);
             long long now = mono_s();
-            int check = first || (r->cfg.restore_interval &&
-                                  now - last_check >= (long long)r->cfg.restore_interval);
+            int check = woke || first ||
+                        (r->cfg.restore_interval &&
+                         now - last_check >= (long long)r->cfg.restore_interval);
             if (check || ds.more)
                 delsync_run(r, &ds);
             if (check) {
@@ -372,8 +383,11 @@ static void *restore_thread(void *arg)
         }
         rt_put(r);
         rt_unchecked_flush(0);
-        struct timespec one = { 1, 0 };
-        nanosleep(&one, NULL);
+        /* One second, in tenths, cut short by restore_wake. */
+        for (int i = 0; i < 10 && !atomic_load(&wake_now); i++) {
+            struct timespec tenth = { 0, 100 * 1000 * 1000 };
+            nanosleep(&tenth, NULL);
+        }
     }
     return NULL;
 }

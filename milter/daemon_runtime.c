@@ -45,6 +45,9 @@ static void rt_breaker_log(void *arg, const struct bg_breaker_event *ev)
     case BG_BREAKER_CLOSED_AGAIN:
         bg_log(LOG_NOTICE, "store", "action=breaker-closed after=%s skipped=%llu", after,
                ev->skipped);
+        /* memcached is back, maybe restarted empty: check the set now,
+         * not at the next RestoreInterval. */
+        restore_wake();
         break;
     case BG_BREAKER_NONE:
         break;
@@ -247,4 +250,37 @@ void rt_unchecked_flush(int all)
     pthread_mutex_lock(&unc_mu);
     unc_flush_locked((long long)time(NULL), all);
     pthread_mutex_unlock(&unc_mu);
+}
+
+/* ------------------------------------------------ the breaker's prober */
+
+/* While the breaker is open, memcached is asked by this thread alone,
+ * every PROBE_TICK_MS once the cooldown is over: a recipient never waits
+ * for a probe of a hung server, and the breaker closes within a tick and
+ * one round trip of memcached answering again. While it is closed a tick
+ * costs one atomic load. */
+#define PROBE_TICK_MS 100
+
+static void *probe_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct runtime *r = rt_get();
+        if (r == NULL)
+            break; /* stopping */
+        (void)bg_store_probe(r->store);
+        rt_put(r);
+        struct timespec tick = { 0, PROBE_TICK_MS * 1000000L };
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
+int probe_start(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, probe_thread, NULL) != 0)
+        return -1;
+    pthread_detach(th);
+    return 0;
 }

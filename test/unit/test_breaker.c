@@ -82,9 +82,17 @@ START_TEST(skips_until_cooldown_then_one_probe)
         ck_assert_int_eq(t, BG_BREAKER_SKIP);
         ck_assert_int_eq(bg_breaker_leave(&b, t, 0, now, NULL), BG_BREAKER_NONE);
     }
-    /* 100 skipped so far. At the end of the cooldown: one probe... */
-    enum bg_breaker_ticket probe = bg_breaker_enter(&b, 1000 + COOL);
+    /* Before the end of the cooldown the prober gets nothing (not counted
+     * as a skip). */
+    ck_assert_int_eq(bg_breaker_probe(&b, 1000 + COOL - 1), BG_BREAKER_SKIP);
+    /* A call a recipient waits for never probes, even after the cooldown
+     * (101 skipped so far)... */
+    ck_assert_int_eq(bg_breaker_enter(&b, 1000 + COOL), BG_BREAKER_SKIP);
+    ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_OPEN);
+    /* ...the prober does: one probe... */
+    enum bg_breaker_ticket probe = bg_breaker_probe(&b, 1000 + COOL);
     ck_assert_int_eq(probe, BG_BREAKER_PROBE);
+    ck_assert_int_eq(bg_breaker_probe(&b, 1000 + COOL), BG_BREAKER_SKIP);
     ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_HALF_OPEN);
     /* ...and everyone else still skips while it runs, however late. */
     for (int i = 0; i < 10; i++)
@@ -92,7 +100,7 @@ START_TEST(skips_until_cooldown_then_one_probe)
     ck_assert_int_eq(bg_breaker_leave(&b, probe, 1, 1000 + COOL + 300, &ev),
                      BG_BREAKER_CLOSED_AGAIN);
     ck_assert_int_eq(ev.open_ms, COOL + 300);
-    ck_assert_uint_eq(ev.skipped, 110);
+    ck_assert_uint_eq(ev.skipped, 111);
     ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_CLOSED);
     ck_assert_int_eq(bg_breaker_enter(&b, 1000 + COOL + 301), BG_BREAKER_PASS);
     /* Closed again means a fresh run: it takes 3 new failures. */
@@ -108,7 +116,7 @@ START_TEST(failed_probe_reopens)
     struct bg_breaker_event ev;
     bg_breaker_init(&b, 2, COOL);
     ck_assert_int_eq(fail_n(&b, 2, 0), 1);
-    enum bg_breaker_ticket t = bg_breaker_enter(&b, COOL);
+    enum bg_breaker_ticket t = bg_breaker_probe(&b, COOL);
     ck_assert_int_eq(t, BG_BREAKER_PROBE);
     ck_assert_int_eq(bg_breaker_leave(&b, t, 0, COOL + 100, &ev), BG_BREAKER_REOPENED);
     ck_assert_uint_eq(ev.retry_in_ms, COOL);
@@ -116,7 +124,8 @@ START_TEST(failed_probe_reopens)
     ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_OPEN);
     /* The new cooldown runs from the probe's failure. */
     ck_assert_int_eq(bg_breaker_enter(&b, 2 * COOL + 99), BG_BREAKER_SKIP);
-    t = bg_breaker_enter(&b, 2 * COOL + 100);
+    ck_assert_int_eq(bg_breaker_probe(&b, 2 * COOL + 99), BG_BREAKER_SKIP);
+    t = bg_breaker_probe(&b, 2 * COOL + 100);
     ck_assert_int_eq(t, BG_BREAKER_PROBE);
     ck_assert_int_eq(bg_breaker_leave(&b, t, 1, 2 * COOL + 150, &ev),
                      BG_BREAKER_CLOSED_AGAIN);
@@ -144,7 +153,7 @@ START_TEST(stale_tickets_change_nothing)
     ck_assert_int_eq(bg_breaker_leave(&b, slow[0], 0, 10, NULL), BG_BREAKER_NONE);
     ck_assert_int_eq(bg_breaker_leave(&b, slow[1], 1, 10, NULL), BG_BREAKER_NONE);
     ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_OPEN);
-    enum bg_breaker_ticket probe = bg_breaker_enter(&b, COOL);
+    enum bg_breaker_ticket probe = bg_breaker_probe(&b, COOL);
     ck_assert_int_eq(probe, BG_BREAKER_PROBE);
     ck_assert_int_eq(bg_breaker_leave(&b, slow[2], 1, COOL, NULL), BG_BREAKER_NONE);
     ck_assert_int_eq(bg_breaker_state(&b), BG_BREAKER_HALF_OPEN);
@@ -169,8 +178,10 @@ START_TEST(zero_cooldown_probes_at_once)
     struct bg_breaker b;
     bg_breaker_init(&b, 1, 0);
     ck_assert_int_eq(fail_n(&b, 1, 5), 1);
-    enum bg_breaker_ticket t = bg_breaker_enter(&b, 5);
+    ck_assert_int_eq(bg_breaker_enter(&b, 5), BG_BREAKER_SKIP);
+    enum bg_breaker_ticket t = bg_breaker_probe(&b, 5);
     ck_assert_int_eq(t, BG_BREAKER_PROBE);
+    ck_assert_int_eq(bg_breaker_probe(&b, 5), BG_BREAKER_SKIP);
     ck_assert_int_eq(bg_breaker_enter(&b, 5), BG_BREAKER_SKIP);
     ck_assert_int_eq(bg_breaker_leave(&b, t, 1, 5, NULL), BG_BREAKER_CLOSED_AGAIN);
     bg_breaker_destroy(&b);
@@ -246,14 +257,15 @@ START_TEST(concurrent_open_once)
 }
 END_TEST
 
-/* Everyone arrives together after the cooldown: one probe, the rest skip. */
+/* Several probers arrive together after the cooldown: one probe, the rest
+ * skip. */
 static void *arrive(void *arg)
 {
     struct shared *sh = arg;
     static _Atomic int slot;
     int me = atomic_fetch_add(&slot, 1);
     pthread_barrier_wait(&sh->bar);
-    sh->held[me] = bg_breaker_enter(&sh->b, atomic_load(&sh->clock));
+    sh->held[me] = bg_breaker_probe(&sh->b, atomic_load(&sh->clock));
     return NULL;
 }
 
@@ -301,8 +313,12 @@ static void *flap(void *arg)
         long long now = atomic_fetch_add(&sh->clock, 1);
         enum bg_breaker_ticket t = bg_breaker_enter(&sh->b, now);
         if (t == BG_BREAKER_SKIP) {
-            atomic_fetch_add(&sh->skips, 1);
-            continue;
+            /* every thread is a prober too: still one probe at a time */
+            t = bg_breaker_probe(&sh->b, now);
+            if (t == BG_BREAKER_SKIP) {
+                atomic_fetch_add(&sh->skips, 1);
+                continue;
+            }
         }
         if (t == BG_BREAKER_PROBE) {
             atomic_fetch_add(&sh->probes, 1);

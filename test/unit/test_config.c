@@ -48,7 +48,7 @@ START_TEST(defaults)
     ck_assert_int_eq(c.manual_ttl, 0);
     ck_assert_uint_eq(c.max_scan_bytes, 1024 * 1024);
     ck_assert_uint_eq(c.breaker_failures, 5);
-    ck_assert_uint_eq(c.breaker_cooldown_ms, 10000);
+    ck_assert_uint_eq(c.breaker_cooldown_ms, 500);
 }
 END_TEST
 
