@@ -2,11 +2,13 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Set once at start-up (before threads) and on reload; read by workers.
  * Plain ints are enough: a torn read is impossible for an aligned int and
@@ -16,10 +18,39 @@ static volatile int log_echo;
 static char log_ident[32] = "bouncegate";
 static pthread_mutex_t echo_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Whether /dev/log is there. Without it, glibc's syslog() makes a socket,
+ * fails to connect and closes it again for every line (three system calls
+ * per line for nothing; on a loaded RCPT path that was a good part of the
+ * kernel's time). So it is looked at when the log is opened and then at
+ * most once a second (a syslog daemon that starts later is found). */
+static _Atomic int syslog_there = 1;
+static _Atomic long long syslog_checked;   /* monotonic seconds */
+
+static long long mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static int syslog_available(void)
+{
+    if (atomic_load(&syslog_there))
+        return 1;
+    long long now = mono_s(), last = atomic_load(&syslog_checked);
+    if (now == last || !atomic_compare_exchange_strong(&syslog_checked, &last, now))
+        return 0;
+    int there = access(_PATH_LOG, F_OK) == 0;
+    atomic_store(&syslog_there, there);
+    return there;
+}
+
 void bg_log_open(const char *ident, int facility, int minlevel, int echo_stderr)
 {
     snprintf(log_ident, sizeof log_ident, "%s", ident);
     openlog(log_ident, LOG_PID | LOG_NDELAY, facility);
+    atomic_store(&syslog_there, access(_PATH_LOG, F_OK) == 0);
+    atomic_store(&syslog_checked, mono_s());
     log_min = minlevel;
     log_echo = echo_stderr;
 }
@@ -58,7 +89,8 @@ void bg_log(int level, const char *id, const char *fmt, ...)
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
-    syslog(level, "%s", line);
+    if (syslog_available())
+        syslog(level, "%s", line);
     if (log_echo) {
         char ts[32];
         struct tm tm;
