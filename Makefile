@@ -54,7 +54,7 @@ MAN8       = $(wildcard man/*.8)
 MAN5       = $(wildcard man/*.5)
 
 .PHONY: all check check-unit check-integration check-e2e check-asan check-valgrind \
-        fuzz run demo soak install clean corpus bench
+        fuzz run demo soak install clean corpus bench bench-rcpt
 all: $(DAEMON) $(CTL) $(LOGW)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -82,6 +82,10 @@ test/tools/%: test/tools/%.c $(LIB_A)
 BENCH_MEM = test/bench/classify-mem
 $(BENCH_MEM): test/bench/classify-mem.c $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
+
+BENCH_EMPTY = test/bench/empty-milter
+$(BENCH_EMPTY): test/bench/empty-milter.c
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LIBS_MILTER)
 
 # Everything: unit, integration (real memcached + daemon) and end-to-end
 # (a private Postfix; needs root, as Postfix's master does).
@@ -131,6 +135,10 @@ corpus: $(CTL)
 bench: $(CTL) $(BENCH_MEM)
 	@sh test/bench/classify-bench.sh
 
+# The RCPT path against an empty milter (CPU per RCPT, latency); root.
+bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
+	@bash test/bench/rcpt-bench.sh
+
 run: all
 	@bash conf/run-local.sh
 
@@ -151,5 +159,5 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bouncegate/
 
 clean:
-	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN) $(BENCH_MEM)
+	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN) $(BENCH_MEM) $(BENCH_EMPTY)
 	rm -rf test/fuzz/bin

@@ -57,7 +57,9 @@
  * -v prints the negotiated options ("optneg: ...") on stdout, -v -v also
  * traces packets on stderr. -q only probes: connect, negotiate, quit.
  * -n N -c C runs the script N times over C concurrent connections (one
- * thread each) and prints only a summary line.
+ * thread each) and prints only a summary line; it ends with the RCPT
+ * latencies (from sending a RCPT to its reply): rcpt_p50_us, rcpt_p99_us,
+ * rcpt_max_us.
  *
  * Exit: 0 conversation completed (whatever the replies), 1 usage or script
  * error, 2 protocol/IO error or timeout (message on stderr naming the step).
@@ -234,6 +236,33 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* RCPT latencies (load mode): microseconds from sending the RCPT (its
+ * macros first) to its reply. */
+struct latv {
+    uint32_t *v;
+    size_t n, cap;
+};
+
+static void latv_push(struct latv *l, int64_t us)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        uint32_t *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return;                 /* a statistic: drop the sample */
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = us < 0 ? 0 : us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 static int is_blank(int c)
@@ -609,6 +638,7 @@ struct session {
     int timeout_ms;
     int verbose;
     FILE *out;                      /* NULL: load mode, print nothing */
+    struct latv *lat;               /* load mode: RCPT latencies, or NULL */
 
     int fd;                         /* -1: not connected */
     int quitting;                   /* QUIT sent, fd kept for expect-close */
@@ -1252,6 +1282,7 @@ static int do_command(struct session *s, const struct step *st, const char *arg)
     }
 
     int64_t deadline = now_ms() + s->timeout_ms;
+    int64_t t0 = now_us();
     if (mac->len > 0) {
         struct buf m = { 0 };
         buf_addc(&m, (unsigned char)ci->stage);
@@ -1273,6 +1304,8 @@ static int do_command(struct session *s, const struct step *st, const char *arg)
     int k = get_reply(s, st, arg);
     if (k < 0)
         return -1;
+    if (ci->kind == K_RCPT && s->lat != NULL)
+        latv_push(s->lat, now_us() - t0);
 
     int final = k == R_ACCEPT || k == R_REJECT || k == R_TEMPFAIL || k == R_DISCARD ||
                 k == R_REPLY;
@@ -1386,12 +1419,14 @@ struct load {
     pthread_mutex_t mu;
     unsigned long next, ok, errors;
     unsigned long counts[R_NKINDS];
+    struct latv lat;                /* every worker's, merged at its end */
 };
 
 static void *load_worker(void *arg)
 {
     struct load *L = arg;
     struct session *s = xrealloc(NULL, sizeof *s);
+    struct latv lat = { 0 };
     for (;;) {
         pthread_mutex_lock(&L->mu);
         unsigned long run = L->next < L->runs ? L->next++ : L->runs;
@@ -1399,6 +1434,7 @@ static void *load_worker(void *arg)
         if (run >= L->runs)
             break;
         session_init(s, L->sc, L->tg, run, L->timeout_ms, 0, NULL);
+        s->lat = &lat;
         int rc = session_run(s);
         pthread_mutex_lock(&L->mu);
         if (rc == 0) {
@@ -1412,8 +1448,32 @@ static void *load_worker(void *arg)
             L->counts[k] += s->counts[k];
         pthread_mutex_unlock(&L->mu);
     }
+    pthread_mutex_lock(&L->mu);
+    for (size_t i = 0; i < lat.n; i++)
+        latv_push(&L->lat, lat.v[i]);
+    pthread_mutex_unlock(&L->mu);
+    free(lat.v);
     free(s);
     return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-th quantile (0..1) of sorted v[0..n), nearest rank. */
+static uint32_t quantile(const uint32_t *v, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(q * (double)n + 0.999999);
+    if (i == 0)
+        i = 1;
+    if (i > n)
+        i = n;
+    return v[i - 1];
 }
 
 static int run_load(const struct script *sc, const struct target *tg, int timeout_ms,
@@ -1447,7 +1507,12 @@ static int run_load(const struct script *sc, const struct target *tg, int timeou
     printf("runs=%lu ok=%lu errors=%lu replies:", runs, L.ok, L.errors);
     for (int k = 0; k < R_NKINDS; k++)
         printf(" %s=%lu", rnames[k], L.counts[k]);
+    qsort(L.lat.v, L.lat.n, sizeof *L.lat.v, cmp_u32);
+    printf(" rcpt_p50_us=%u rcpt_p99_us=%u rcpt_max_us=%u",
+           quantile(L.lat.v, L.lat.n, 0.50), quantile(L.lat.v, L.lat.n, 0.99),
+           L.lat.n ? L.lat.v[L.lat.n - 1] : 0);
     putchar('\n');
+    free(L.lat.v);
     return L.errors == 0 && L.ok == runs ? 0 : 2;
 }
 
