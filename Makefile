@@ -54,7 +54,7 @@ MAN8       = $(wildcard man/*.8)
 MAN5       = $(wildcard man/*.5)
 
 .PHONY: all check check-unit check-integration check-e2e check-asan check-valgrind \
-        fuzz run demo soak install clean corpus bench bench-rcpt
+        fuzz run demo soak install clean corpus bench bench-rcpt bench-rss
 all: $(DAEMON) $(CTL) $(LOGW)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h)
@@ -138,6 +138,10 @@ bench: $(CTL) $(BENCH_MEM)
 # The RCPT path against an empty milter (CPU per RCPT, latency); root.
 bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
 	@bash test/bench/rcpt-bench.sh
+
+# The daemon's RSS after restoring a 1,000,000-entry journal; root.
+bench-rss: all $(TESTTOOL_BIN)
+	@bash test/bench/restore-rss.sh
 
 run: all
 	@bash conf/run-local.sh
