@@ -94,7 +94,7 @@ check: check-unit check-integration check-e2e
 check-unit: $(UNIT_BIN)
 	@sh test/run-unit.sh $(UNIT_BIN)
 
-check-integration: all $(TESTTOOL_BIN)
+check-integration: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
 	@sh test/run-integration.sh
 
 check-e2e: all $(TESTTOOL_BIN)

@@ -1,0 +1,26 @@
+#!/bin/bash
+# 85-benches: the benchmark scripts the docs cite (make bench-rcpt, make
+# bench-rss: docs/rcpt-path.md) run and print their figures. Tiny sizes, and
+# nothing about the figures themselves is asserted: they are measurements.
+. "$(dirname "$0")/../lib.sh"
+bg_tmpdir
+[ -x "$BG_TOP/test/bench/empty-milter" ] || bg_fatal "test/bench/empty-milter not built (make)"
+
+out=$(SESSIONS=50 REPEATS=1 CONCURRENCY="1 5" bash "$BG_TOP/test/bench/rcpt-bench.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "rcpt-bench.sh ran"
+for c in 1 5; do
+    bg_assert_match "C=$c +cpu/rcpt best: empty [0-9.]+ us, bouncegate [0-9.]+ us = [0-9.]+x +p99 best: empty [0-9]+ us, bouncegate [0-9]+ us" \
+        "$out" "rcpt-bench.sh: a summary line for $c session(s) at once"
+done
+bg_assert_match "bouncegate +C=5 +cpu/rcpt +[0-9.]+ us +memcached/rcpt +[0-9.]+ us +p50 +[0-9]+ us +p99 +[0-9]+ us" \
+    "$out" "rcpt-bench.sh: a line per turn"
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+
+out=$(N=2000 bash "$BG_TOP/test/bench/restore-rss.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "restore-rss.sh ran"
+bg_assert_match "restore: action=restore entries=2000 " "$out" "restore-rss.sh: the daemon restored the 2,000 entries"
+bg_assert_match "VmRSS:[[:space:]]+[0-9]+ kB" "$out" "restore-rss.sh: the RSS after the restore"
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+bg_finish
