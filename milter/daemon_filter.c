@@ -21,6 +21,7 @@
 #include <libmilter/mfapi.h>
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -33,12 +34,32 @@
 #include <unistd.h>
 
 /* A recipient to remove at end of message (non-SMTP path). */
+/* One allocation each, sized to its strings: a non-SMTP message may carry
+ * a hundred thousand suppressed recipients. */
 struct pending {
     struct pending *next;
     char *arg;             /* the RCPT argument exactly as the MTA gave it */
-    char detail[200];      /* class=... reason=... since=... for the log */
-    char rcpt[BG_ADDR_MAX];
+    char *detail;          /* class=... reason=... since=... for the log */
+    char *rcpt;            /* normalized */
+    char mem[];
 };
+
+static struct pending *pending_new(const char *arg, const char *rcpt, const char *detail)
+{
+    size_t la = strlen(arg) + 1, lr = strlen(rcpt) + 1, ld = strlen(detail) + 1;
+    struct pending *p = malloc(sizeof *p + la + lr + ld);
+    if (p == NULL)
+        return NULL;
+    p->next = NULL;
+    p->arg = memcpy(p->mem, arg, la);
+    p->rcpt = memcpy(p->mem + la, rcpt, lr);
+    p->detail = memcpy(p->mem + la + lr, detail, ld);
+    return p;
+}
+
+/* Above this many pending recipients the freed heap is handed back to the
+ * system at the end of the message (glibc keeps it per thread arena). */
+#define PENDING_TRIM 1000
 
 struct sess {
     char sid[20];
@@ -84,10 +105,11 @@ static void msg_reset(struct sess *s)
     struct pending *p = s->del;
     while (p != NULL) {
         struct pending *n = p->next;
-        free(p->arg);
         free(p);
         p = n;
     }
+    if (s->ndel > PENDING_TRIM)
+        malloc_trim(0);
     s->del = NULL;
     s->ndel = s->nrcpt = 0;
     free(s->buf);
@@ -364,15 +386,12 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 
     if (s->nonsmtp) {
         /* Postfix forbids rejecting a simulated RCPT: remove it at EOM. */
-        struct pending *p = calloc(1, sizeof *p);
-        if (p != NULL && (p->arg = strdup(argv[0])) != NULL) {
-            snprintf(p->detail, sizeof p->detail, "%s", detail);
-            snprintf(p->rcpt, sizeof p->rcpt, "%s", norm);
+        struct pending *p = pending_new(argv[0], norm, detail);
+        if (p != NULL) {
             p->next = s->del;
             s->del = p;
             s->ndel++;
         } else {
-            free(p);
             remember_tag(s, norm);
             bg_log(LOG_ERR, id, "sid=%s action=accept rcpt=<%s> reason=out-of-memory",
                    s->sid, norm);

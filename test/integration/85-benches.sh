@@ -1,6 +1,7 @@
 #!/bin/bash
 # 85-benches: the benchmark scripts the docs cite (make bench-rcpt, make
-# bench-rss: docs/rcpt-path.md) run and print their figures. Tiny sizes, and
+# bench-rss: rcpt-bench.sh, restore-rss.sh, nonsmtp-rss.sh;
+# docs/rcpt-path.md) run and print their figures. Tiny sizes, and
 # nothing about the figures themselves is asserted: they are measurements.
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
@@ -22,5 +23,12 @@ rc=$?
 bg_assert_eq 0 "$rc" "restore-rss.sh ran"
 bg_assert_match "restore: action=restore entries=2000 " "$out" "restore-rss.sh: the daemon restored the 2,000 entries"
 bg_assert_match "VmRSS:[[:space:]]+[0-9]+ kB" "$out" "restore-rss.sh: the RSS after the restore"
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+
+out=$(N=300 bash "$BG_TOP/test/bench/nonsmtp-rss.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "nonsmtp-rss.sh ran"
+bg_assert_match "removed=300" "$out" "nonsmtp-rss.sh: the 300 suppressed recipients were removed at end of message"
+bg_assert_match "VmHWM:[[:space:]]+[0-9]+ kB" "$out" "nonsmtp-rss.sh: the peak RSS"
 [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
 bg_finish
