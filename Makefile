@@ -135,9 +135,11 @@ corpus: $(CTL)
 bench: $(CTL) $(BENCH_MEM)
 	@sh test/bench/classify-bench.sh
 
-# The RCPT path against an empty milter (CPU per RCPT, latency); root.
+# The RCPT path against an empty milter (CPU per RCPT, latency), and
+# Postfix's CPU per message with and without bouncegate; root.
 bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
 	@bash test/bench/rcpt-bench.sh
+	@bash test/bench/postfix-bench.sh
 
 # The daemon's RSS after restoring a 1,000,000-entry journal, and around a
 # non-SMTP message with 100,000 suppressed recipients; root.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # 85-benches: the benchmark scripts the docs cite (make bench-rcpt, make
-# bench-rss: rcpt-bench.sh, restore-rss.sh, nonsmtp-rss.sh;
+# bench-rss: rcpt-bench.sh, postfix-bench.sh, restore-rss.sh, nonsmtp-rss.sh;
 # docs/rcpt-path.md) run and print their figures. Tiny sizes, and
 # nothing about the figures themselves is asserted: they are measurements.
 . "$(dirname "$0")/../lib.sh"
@@ -23,6 +23,15 @@ rc=$?
 bg_assert_eq 0 "$rc" "restore-rss.sh ran"
 bg_assert_match "restore: action=restore entries=2000 " "$out" "restore-rss.sh: the daemon restored the 2,000 entries"
 bg_assert_match "VmRSS:[[:space:]]+[0-9]+ kB" "$out" "restore-rss.sh: the RSS after the restore"
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+
+out=$(MESSAGES=50 REPEATS=1 bash "$BG_TOP/test/bench/postfix-bench.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "postfix-bench.sh ran"
+bg_assert_match "with +milter +Postfix +[0-9.]+ ms/message +bouncegate +[0-9.]+ ms/message" "$out" \
+    "postfix-bench.sh: a turn with bouncegate"
+bg_assert_match "summary \(best turns\): Postfix CPU per message with bouncegate [0-9.]+ ms, without [0-9.]+ ms = [0-9.]+x" \
+    "$out" "postfix-bench.sh: the ratio"
 [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
 
 out=$(N=300 bash "$BG_TOP/test/bench/nonsmtp-rss.sh" 2>&1)
