@@ -97,6 +97,25 @@ again:
         }
         memcached_result_free(res);
     }
+    /* With several servers, two that stay silent past the deadline are
+     * waited for together and the fetch may still end with END, nothing
+     * recorded: a silent miss, and the next user of the connection would
+     * first wait for the replies still owed (found by review, measured
+     * with two servers that never answer). So: drop the connections, and
+     * it is a failure - unless the recipient's own entry came back, which
+     * still refuses it. */
+    if (store_replies_owed(&c)) {
+        memcached_quit(c.m);
+        bg_seterr(why, sizeof why, "memcached fetch: a server did not answer within %ums",
+                  s->timeout_ms);
+        store_call_end(s, &c, 0, why);
+        if (have_r) {
+            *rec = rr;
+            *domain_hit = 0;
+            return 1;
+        }
+        return finish(err, errsz, why, -1);
+    }
     /* A server that failed in the middle of a multi-get is skipped by
      * libmemcached and the fetch still ends with END: with several servers
      * that would be a silent miss. An error recorded during this call

@@ -53,11 +53,12 @@ struct bg_store_opts {
 #define BG_STORE_SKIPPED (-2)
 
 /* BG_STORE_BUSY (< 0 too): every pooled connection stayed in use for the
- * whole wait (BG_STORE_BUSY_WAIT_MS, or ten LookupTimeouts if longer):
- * a local shortage, not a memcached fault, so it never counts for the
- * breaker. memcached was not asked. */
+ * whole wait (ten LookupTimeouts, at least BG_STORE_BUSY_WAIT_MS and at
+ * most BG_STORE_BUSY_WAIT_MAX_MS): a local shortage, not a memcached
+ * fault, so it never counts for the breaker. memcached was not asked. */
 #define BG_STORE_BUSY (-3)
 #define BG_STORE_BUSY_WAIT_MS 2000
+#define BG_STORE_BUSY_WAIT_MAX_MS 5000
 
 /* Returns NULL and a message in err when the configuration string is bad.
  * Does not connect: a memcached that is down is found at the first call. */
@@ -65,7 +66,7 @@ struct bg_store *bg_store_open(const struct bg_store_opts *o, char *err, size_t 
 void bg_store_close(struct bg_store *s);
 
 /* The breaker's prober, for a background thread (the daemon calls it every
- * 200 ms): while the breaker is open and its cooldown is over, one get
+ * 100 ms): while the breaker is open and its cooldown is over, one get
  * asks memcached, and the answer closes the breaker (or opens it for
  * another cooldown); the state change goes to on_breaker as for any call.
  * A recipient's lookup never probes. 1 memcached answered, 0 nothing to

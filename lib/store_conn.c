@@ -256,10 +256,10 @@ void store_call_arm(struct call *c)
  * server (or, with replicas, reads the copy). Measured with a SIGKILLed
  * server of three: a lookup needs one retry, a write in a fresh process
  * two. 1 when the caller should retry, within what is left of the
- * deadline. */
+ * deadline; never once it has passed. */
 int store_retry_elsewhere(struct call *c, memcached_return_t rc, int *tried)
 {
-    if (*tried >= 2 || memcached_server_count(c->m) < 2)
+    if (*tried >= 2 || memcached_server_count(c->m) < 2 || mono_ms() >= c->deadline)
         return 0;
     switch (rc) {
     case MEMCACHED_CONNECTION_FAILURE:
@@ -278,6 +278,17 @@ int store_retry_elsewhere(struct call *c, memcached_return_t rc, int *tried)
     ++*tried;
     store_call_arm(c);
     return 1;
+}
+
+int store_replies_owed(const struct call *c)
+{
+    uint32_t n = memcached_server_count(c->m);
+    for (uint32_t i = 0; i < n; i++) {
+        const memcached_instance_st *in = memcached_server_instance_by_position(c->m, i);
+        if (in != NULL && memcached_server_response_count(in) > 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Gives back a slot of the gate (a free pooled connection). */
@@ -315,8 +326,12 @@ void store_call_end(struct bg_store *s, struct call *c, int ok, const char *why)
  * slot is ours. */
 static int gate_take(struct bg_store *s)
 {
-    unsigned wait_ms = s->timeout_ms * 10 > BG_STORE_BUSY_WAIT_MS ? s->timeout_ms * 10
-                                                                   : BG_STORE_BUSY_WAIT_MS;
+    /* Ten lookups' time, 2 to 5 s: never near Postfix's
+     * milter_command_timeout (30 s), past which it would tempfail. */
+    unsigned long long w = (unsigned long long)s->timeout_ms * 10;
+    unsigned wait_ms = w < BG_STORE_BUSY_WAIT_MS ? BG_STORE_BUSY_WAIT_MS
+                       : w > BG_STORE_BUSY_WAIT_MAX_MS ? BG_STORE_BUSY_WAIT_MAX_MS
+                                                       : (unsigned)w;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += (time_t)(wait_ms / 1000);
@@ -351,13 +366,27 @@ static int call_start(struct bg_store *s, struct call *c, char *why, size_t whys
     c->ticket = BG_BREAKER_SKIP;
     if (probe && bg_breaker_state(&s->breaker) != BG_BREAKER_OPEN)
         return BG_STORE_SKIPPED;          /* cheap: no gate, no lock */
+    if (!probe && bg_breaker_state(&s->breaker) != BG_BREAKER_CLOSED) {
+        /* Skipped anyway: ask the breaker now, not after waiting at the
+         * gate behind the probe of a hung server. */
+        c->ticket = bg_breaker_enter(&s->breaker, mono_ms());
+        if (c->ticket == BG_BREAKER_SKIP) {
+            bg_seterr(why, whysz, "memcached not asked: circuit breaker open");
+            return BG_STORE_SKIPPED;
+        }
+    }
     if (!gate_take(s)) {
+        /* A PASS ticket here means the breaker closed a moment ago (its
+         * failure run is 0): giving it back as a success changes nothing. */
+        if (c->ticket != BG_BREAKER_SKIP)
+            bg_breaker_leave(&s->breaker, c->ticket, 1, mono_ms(), NULL);
         bg_seterr(why, whysz, "memcached not asked: all %u pooled connections stayed busy "
                   "(raise MemcachedPool)", s->pool_max);
         return BG_STORE_BUSY;
     }
-    c->ticket = probe ? bg_breaker_probe(&s->breaker, mono_ms())
-                      : bg_breaker_enter(&s->breaker, mono_ms());
+    if (c->ticket == BG_BREAKER_SKIP)
+        c->ticket = probe ? bg_breaker_probe(&s->breaker, mono_ms())
+                          : bg_breaker_enter(&s->breaker, mono_ms());
     if (c->ticket == BG_BREAKER_SKIP) {
         gate_release(s);
         bg_seterr(why, whysz, "memcached not asked: circuit breaker open");
@@ -399,7 +428,10 @@ int bg_store_probe(struct bg_store *s)
     size_t vl = 0;
     uint32_t flags = 0;
     memcached_return_t rc;
+    int tried = 0;
     char *v = memcached_get(c.m, key, (size_t)kl, &vl, &flags, &rc);
+    while (v == NULL && rc != MEMCACHED_NOTFOUND && store_retry_elsewhere(&c, rc, &tried))
+        v = memcached_get(c.m, key, (size_t)kl, &vl, &flags, &rc);
     int ok = v != NULL || rc == MEMCACHED_NOTFOUND;
     free(v);
     if (!ok)

@@ -54,7 +54,12 @@ void store_call_end(struct bg_store *s, struct call *c, int ok, const char *why)
 void store_call_arm(struct call *c);
 
 /* 1 when a call that failed with rc should be made again on another server
- * (several servers, at most twice; *tried counts). */
+ * (several servers, at most twice, never past the deadline; *tried
+ * counts). */
 int store_retry_elsewhere(struct call *c, memcached_return_t rc, int *tried);
+
+/* 1 when a server of the call's connection still owes replies (it stayed
+ * silent past the deadline while libmemcached ended the fetch). */
+int store_replies_owed(const struct call *c);
 
 #endif

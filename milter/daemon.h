@@ -34,7 +34,8 @@ void rt_put(struct runtime *r);       /* drop a reference */
 
 /* A warning that repeats (memcached down...) is logged at most once per
  * WarnInterval, with the count of the ones held back. */
-void rt_warn_store(const struct runtime *r, const char *id, const char *what);
+void rt_warn_store(const struct runtime *r, const char *id, const char *problem,
+                   const char *what);
 
 /* A recipient accepted without a lookup (memcached failed, the breaker is
  * open, no pooled connection came free): its own notice line, at most 20

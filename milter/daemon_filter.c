@@ -364,7 +364,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                              : found == BG_STORE_BUSY  ? "no-connection-free"
                                                        : "store-failure";
         if (found != BG_STORE_SKIPPED)
-            rt_warn_store(r, id, err);
+            rt_warn_store(r, id, found == BG_STORE_BUSY ? "no-connection-free"
+                                                        : "store-failure", err);
         rt_unchecked(id, s->sid, norm, reason);
         remember_tag(s, norm);
         rt_put(r);

@@ -183,7 +183,8 @@ void rt_put(struct runtime *r)
 static _Atomic long long warn_last;
 static _Atomic unsigned long warn_held;
 
-void rt_warn_store(const struct runtime *r, const char *id, const char *what)
+void rt_warn_store(const struct runtime *r, const char *id, const char *problem,
+                   const char *what)
 {
     long long now = (long long)time(NULL);
     long long last = atomic_load(&warn_last);
@@ -193,7 +194,7 @@ void rt_warn_store(const struct runtime *r, const char *id, const char *what)
         return;
     }
     unsigned long held = atomic_exchange(&warn_held, 0);
-    bg_log(LOG_WARNING, id, "problem=store-failure error=\"%s\" similar_held_back=%lu",
+    bg_log(LOG_WARNING, id, "problem=%s error=\"%s\" similar_held_back=%lu", problem,
            what, held);
 }
 
