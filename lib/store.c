@@ -104,40 +104,38 @@ again:
      * with two servers that never answer). So: drop the connections, and
      * it is a failure - unless the recipient's own entry came back, which
      * still refuses it. */
-    if (store_replies_owed(&c)) {
+    int silent = store_replies_owed(&c);
+    if (silent) {
         memcached_quit(c.m);
         bg_seterr(why, sizeof why, "memcached fetch: a server did not answer within %ums",
                   s->timeout_ms);
-        store_call_end(s, &c, 0, why);
-        if (have_r) {
-            *rec = rr;
-            *domain_hit = 0;
-            return 1;
-        }
-        return finish(err, errsz, why, -1);
     }
     /* A server that failed in the middle of a multi-get is skipped by
      * libmemcached and the fetch still ends with END: with several servers
      * that would be a silent miss. An error recorded during this call
      * (each call starts with none) makes it a failure instead. */
-    if (!have_r && (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND)) {
+    if (!silent && !have_r && (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND)) {
         memcached_return_t le = memcached_last_error(c.m);
         if (le != MEMCACHED_SUCCESS && le != MEMCACHED_END && le != MEMCACHED_NOTFOUND)
             rc = le;
     }
-    if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+    if (!silent && rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS &&
+        rc != MEMCACHED_NOTFOUND) {
         if (store_retry_elsewhere(&c, rc, &tried))
             goto again;
         bg_mc_seterr(why, sizeof why, "fetch", c.m);
         store_call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
-    store_call_end(s, &c, 1, NULL);   /* it answered, even if a record was bad */
+    /* it answered (even if a record was bad), unless a server stayed silent */
+    store_call_end(s, &c, !silent, silent ? why : NULL);
     if (have_r) {
         *rec = rr;
         *domain_hit = 0;
         return 1;
     }
+    if (silent)
+        return finish(err, errsz, why, -1);
     if (have_d) {
         *rec = rd;
         *domain_hit = 1;

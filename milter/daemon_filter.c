@@ -21,8 +21,8 @@
 #include <libmilter/mfapi.h>
 
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,9 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A recipient to remove at end of message (non-SMTP path). */
-/* One allocation each, sized to its strings: a non-SMTP message may carry
- * a hundred thousand suppressed recipients. */
+/* A recipient to remove at end of message (non-SMTP path). One allocation
+ * each, sized to its strings: a non-SMTP message may carry a hundred
+ * thousand suppressed recipients. */
 struct pending {
     struct pending *next;
     char *arg;             /* the RCPT argument exactly as the MTA gave it */
@@ -364,8 +364,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                              : found == BG_STORE_BUSY  ? "no-connection-free"
                                                        : "store-failure";
         if (found != BG_STORE_SKIPPED)
-            rt_warn_store(r, id, found == BG_STORE_BUSY ? "no-connection-free"
-                                                        : "store-failure", err);
+            rt_warn_store(r, id, reason, err);
         rt_unchecked(id, s->sid, norm, reason);
         remember_tag(s, norm);
         rt_put(r);

@@ -39,7 +39,7 @@ pf_setup "$BG_TMP/pf" "$BG_SOCK" default_process_limit=200 \
     smtpd_client_connection_count_limit=0 smtpd_client_connection_rate_limit=0 \
     smtpd_client_message_rate_limit=0 smtpd_client_recipient_rate_limit=0 \
     smtp_destination_concurrency_limit=20
-milters=$(grep -E '^(smtpd|non_smtpd)_milters = ' "$PF_CONF/main.cf")
+milter="{ $PF_MILTER, default_action=accept }"   # as pf_setup writes it
 pf_start
 
 # ticks_self PID - utime+stime; ticks_tree - the master's tree (see above).
@@ -82,8 +82,7 @@ turn() {   # turn with|without
 echo "# $MESSAGES messages x 2 recipients per turn, $SESSIONS sessions, $REPEATS turns each, $(nproc) CPUs, $(date -u +%FT%TZ)"
 w=() wo=()
 for _ in $(seq "$REPEATS"); do
-    pf_postconf "$(sed -n 's/^smtpd_milters = /smtpd_milters=/p' <<< "$milters")" \
-        "$(sed -n 's/^non_smtpd_milters = /non_smtpd_milters=/p' <<< "$milters")" > /dev/null
+    pf_postconf "smtpd_milters=$milter" "non_smtpd_milters=$milter" > /dev/null
     turn with
     w+=("$T_PF")
     pf_postconf smtpd_milters= non_smtpd_milters= > /dev/null
