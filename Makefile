@@ -87,6 +87,10 @@ BENCH_EMPTY = test/bench/empty-milter
 $(BENCH_EMPTY): test/bench/empty-milter.c
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LIBS_MILTER)
 
+BENCH_LOOKUP = test/bench/lookup-milter
+$(BENCH_LOOKUP): test/bench/lookup-milter.c
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) $(LIBS_MILTER) $(LIBS_LIB)
+
 # Everything: unit, integration (real memcached + daemon) and end-to-end
 # (a private Postfix; needs root, as Postfix's master does).
 check: check-unit check-integration check-e2e
@@ -94,7 +98,7 @@ check: check-unit check-integration check-e2e
 check-unit: $(UNIT_BIN)
 	@sh test/run-unit.sh $(UNIT_BIN)
 
-check-integration: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
+check-integration: all $(TESTTOOL_BIN) $(BENCH_EMPTY) $(BENCH_LOOKUP)
 	@sh test/run-integration.sh
 
 check-e2e: all $(TESTTOOL_BIN)
@@ -137,7 +141,7 @@ bench: $(CTL) $(BENCH_MEM)
 
 # The RCPT path against an empty milter (CPU per RCPT, latency), and
 # Postfix's CPU per message with and without bouncegate; root.
-bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY)
+bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY) $(BENCH_LOOKUP)
 	@bash test/bench/rcpt-bench.sh
 	@bash test/bench/postfix-bench.sh
 
@@ -167,5 +171,5 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bouncegate/
 
 clean:
-	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN) $(BENCH_MEM) $(BENCH_EMPTY)
+	rm -f lib/*.o $(LIB_A) $(DAEMON) $(CTL) milter/bouncegate-logwatch $(UNIT_BIN) $(TESTTOOL_BIN) $(BENCH_MEM) $(BENCH_EMPTY) $(BENCH_LOOKUP)
 	rm -rf test/fuzz/bin

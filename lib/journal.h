@@ -163,6 +163,16 @@ const struct bg_journal_entry *bg_journal_set_find(const struct bg_journal_set *
 int bg_journal_set_each(const struct bg_journal_set *set,
                         int (*fn)(const struct bg_journal_entry *e, void *arg), void *arg);
 
+/* A whole journal without holding it (journal_scan.c): calls fn once per
+ * key, with its final state, in the order of the keys' last lines; fn
+ * may be NULL (the stats alone). Memory is 24 to 48 bytes per key, not
+ * the entry; e->name and e->rec are valid during the call only. A missing
+ * file is an empty journal. 0, -1 (err set), or fn's non-zero value (the
+ * scan stops there, err untouched). */
+typedef int bg_journal_scan_fn(const struct bg_journal_entry *e, void *arg);
+int bg_journal_scan(const char *path, long long now, bg_journal_scan_fn *fn, void *arg,
+                    struct bg_journal_stats *st, char *err, size_t errsz);
+
 /* ---- compaction ---- */
 
 /* Rewrite path to its live set (plus tombstones younger than horizon

@@ -68,14 +68,13 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
     struct bg_journal_set *set = NULL;
     struct bg_journal_stats st;
     memset(res, 0, sizeof *res);
-    if (bg_journal_load(path, start, &set, &st, err, errsz) < 0)
-        return -1;
-    res->bad = st.bad;
+    /* Streamed: a journal of millions is read twice, never held. */
     struct replay rp = { .s = s, .res = res, .tail = 0, .err = "" };
-    int rc = bg_journal_set_each(set, replay_one, &rp);
-    bg_journal_set_free(set);
+    int rc = bg_journal_scan(path, start, replay_one, &rp, &st, err, errsz);
+    res->bad = st.bad;
     if (rc != 0) {
-        bg_seterr(err, errsz, "%s", rp.err);
+        if (rp.err[0] != '\0')
+            bg_seterr(err, errsz, "%s", rp.err);
         res->seconds = mono() - t0;
         return -1;
     }

@@ -402,30 +402,33 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv)
         return 2;
     }
     char err[512];
-    struct bg_journal_set *set;
     struct bg_journal_stats st;
-    if (bg_journal_load(cfg->journal, (long long)time(NULL), &set, &st, err, sizeof err) < 0) {
-        fprintf(stderr, "bouncegatectl: export: %s\n", err);
-        return 2;
-    }
     const char *path = argc == 1 ? argv[0] : "-";
     FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     if (fp == NULL) {
         fprintf(stderr, "bouncegatectl: %s: %s\n", path, strerror(errno));
-        bg_journal_set_free(set);
         return 2;
     }
     fputs("address,class,reason,status,first_seen,expires\n", fp);
     struct exp_ctx x = { .fp = fp };
-    ctl_progress_start(&x.pg, "export", NULL, (long long)(st.live + st.tombstones + st.expired));
-    bg_journal_set_each(set, export_one, &x);
+    /* Streamed (bg_journal_scan): the journal is read twice, never held,
+     * so the total is not known up front and the progress line has no
+     * estimate of the time left. */
+    ctl_progress_start(&x.pg, "export", NULL, 0);
+    int rc = bg_journal_scan(cfg->journal, (long long)time(NULL), export_one, &x, &st, err,
+                             sizeof err);
     ctl_progress_end(&x.pg);
-    bg_journal_set_free(set);
     int bad = ferror(fp) != 0;
     if (fp != stdout)
         bad |= fclose(fp) != 0;
     else
         bad |= fflush(fp) != 0;
+    if (rc != 0) {
+        fprintf(stderr, "bouncegatectl: export: %s\n", err);
+        if (fp != stdout)
+            unlink(path); /* not half an export */
+        return 2;
+    }
     if (bad) {
         fprintf(stderr, "bouncegatectl: %s: write error\n", path);
         return 2;

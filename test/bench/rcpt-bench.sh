@@ -6,17 +6,19 @@
 #
 # Each turn: test/tools/mtclient runs SESSIONS milter sessions (connect,
 # MAIL, two RCPTs: one suppressed, one clean) over C concurrent
-# connections, against the empty milter, then against bouncegate (real
-# memcached, the set preloaded, default settings but Scope all). The two
-# take turns REPEATS times for each C in CONCURRENCY, so a burst of load on
-# a shared machine hits both.
+# connections, against the empty milter, then against the lookup milter
+# (test/bench/lookup-milter.c: the empty milter plus one memcached
+# multi-get per RCPT, the floor of any milter that asks a shared store),
+# then against bouncegate (real memcached, the set preloaded, default
+# settings but Scope all). They take turns REPEATS times for each C in
+# CONCURRENCY, so a burst of load on a shared machine hits all three.
 #
 # Per turn it prints the milter's CPU time per RCPT (user + system, from
 # the kernel's accounting of the whole process: /proc/PID/stat), memcached's
-# too for bouncegate's turns, and the RCPT latencies mtclient measured
+# too for the turns that ask it, and the RCPT latencies mtclient measured
 # (p50, p99: from sending the RCPT to its reply). Per C, the ratios of the
-# best turns: bouncegate's CPU per RCPT over the empty milter's, and both
-# p99s.
+# best turns: bouncegate's CPU per RCPT over the empty milter's and over
+# the lookup milter's, and the three p99s.
 #
 #   SESSIONS=n      sessions per turn (default 5000: 10,000 RCPTs)
 #   REPEATS=n       turns of each milter per concurrency (default 3)
@@ -31,7 +33,10 @@ SESSIONS=${SESSIONS:-5000}
 REPEATS=${REPEATS:-3}
 CONCURRENCY=${CONCURRENCY:-1 10 50 100}
 EMPTY=$BG_TOP/test/bench/empty-milter
-[ -x "$EMPTY" ] || bg_fatal "$EMPTY not built (make bench-rcpt)"
+LOOKUP=$BG_TOP/test/bench/lookup-milter
+for m in "$EMPTY" "$LOOKUP"; do
+    [ -x "$m" ] || bg_fatal "$m not built (make bench-rcpt)"
+done
 TCK=$(getconf CLK_TCK)
 
 bg_start_memcached
@@ -52,14 +57,26 @@ chmod 644 "$conf"
 "$BG_CTL" -c "$conf" import "$BG_TMP/set.csv" > /dev/null 2>&1 || bg_fatal "import failed"
 bg_start_daemon "$conf"
 
+# await_milter SOCKET - until the milter at SOCKET negotiates (10 s at most)
+await_milter() {
+    for _ in $(seq 200); do
+        "$BG_MTCLIENT" -q -t 1000 "$1" > /dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    bg_fatal "no milter answering on $1"
+}
 eport=$(bg_free_port) || bg_fatal "no free port"
 "$EMPTY" "inet:$eport@127.0.0.1" > "$BG_TMP/empty.log" 2>&1 &
 EPID=$!
 bg_track "$EPID"
-for _ in $(seq 200); do
-    "$BG_MTCLIENT" -q -t 1000 "inet:$eport@127.0.0.1" > /dev/null 2>&1 && break
-    sleep 0.05
-done
+await_milter "inet:$eport@127.0.0.1"
+lport=$(bg_free_port) || bg_fatal "no free port"
+"$LOOKUP" "inet:$lport@127.0.0.1" \
+    "--SERVER=$MC_SERVER ${PROTOCOL---BINARY-PROTOCOL} --POOL-MIN=1 --POOL-MAX=100" \
+    > "$BG_TMP/lookup.log" 2>&1 &
+LPID=$!
+bg_track "$LPID"
+await_milter "inet:$lport@127.0.0.1"
 
 cat > "$BG_TMP/load.in" <<'IN'
 connect app.site.example 203.0.113.5
@@ -95,21 +112,24 @@ turn() {
 }
 
 best() { printf '%s\n' "$@" | sort -g | head -n 1; }
+ratio() { awk -v b="$1" -v e="$2" 'BEGIN { printf "%.2f", (e > 0 ? b / e : 0) }'; }
 
 echo "# $SESSIONS sessions x 2 RCPT per turn, $REPEATS turns each, $(nproc) CPUs, memcached ${PROTOCOL---BINARY-PROTOCOL}, $(date -u +%FT%TZ)"
 summary=()
 for c in $CONCURRENCY; do
-    ec=() bc=() ep=() bp=()
+    ec=() lc=() bc=() ep=() lp=() bp=()
     for _ in $(seq "$REPEATS"); do
         turn empty "$EPID" "inet:$eport@127.0.0.1" "$c"
         ec+=("$T_CPU"); ep+=("$T_P99")
+        turn lookup "$LPID" "inet:$lport@127.0.0.1" "$c"
+        lc+=("$T_CPU"); lp+=("$T_P99")
         turn bouncegate "$BG_PID" "$BG_SOCK" "$c"
         bc+=("$T_CPU"); bp+=("$T_P99")
     done
-    e=$(best "${ec[@]}"); b=$(best "${bc[@]}")
-    summary+=("$(printf 'C=%-4s cpu/rcpt best: empty %s us, bouncegate %s us = %sx   p99 best: empty %s us, bouncegate %s us' \
-        "$c" "$e" "$b" "$(awk -v b="$b" -v e="$e" 'BEGIN { printf "%.2f", (e > 0 ? b / e : 0) }')" \
-        "$(best "${ep[@]}")" "$(best "${bp[@]}")")")
+    e=$(best "${ec[@]}"); l=$(best "${lc[@]}"); b=$(best "${bc[@]}")
+    summary+=("$(printf 'C=%-4s cpu/rcpt best: empty %s, lookup %s, bouncegate %s us = %sx empty, %sx lookup   p99 best: empty %s, lookup %s, bouncegate %s us' \
+        "$c" "$e" "$l" "$b" "$(ratio "$b" "$e")" "$(ratio "$b" "$l")" \
+        "$(best "${ep[@]}")" "$(best "${lp[@]}")" "$(best "${bp[@]}")")")
 done
 echo "# summary (best turns)"
 printf '%s\n' "${summary[@]}"

@@ -19,6 +19,8 @@
  *   - load_tail on another inode with a "since" time reads the whole file
  *     keeping lines at or after it: every entry it has is at or after
  *     since, and every entry of F at or after since is in it, equal;
+ *   - bg_journal_scan (streamed, two passes) hands over every key of F
+ *     once, equal to F's entry, with the same stats;
  *   - when the first input byte is odd (most real journals: '1', '#'),
  *     DIR/j is compacted: loaded again, its live entries and young
  *     tombstones are exactly F's, with no bad or torn line.
@@ -277,6 +279,16 @@ static int compact_each(const struct bg_journal_entry *e, void *arg)
     return 0;
 }
 
+/* e from bg_journal_scan: F holds it, equal. */
+static int scan_each(const struct bg_journal_entry *e, void *arg)
+{
+    struct rel *x = arg;
+    if (!same_entry(e, bg_journal_set_find(x->other, e->kind, e->name)))
+        abort();
+    x->n++;
+    return 0;
+}
+
 /* e: the ts of the entry at index x->n (counting down), for "since". */
 static int pick_each(const struct bg_journal_entry *e, void *arg)
 {
@@ -329,6 +341,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sp.lines + stl.lines != sf.lines || sp.bad + stl.bad != sf.bad ||
         stl.size != sf.size || stl.torn != sf.torn)
         abort();
+    /* the streamed scan of the whole file: F, key by key */
+    struct bg_journal_stats ssc;
+    struct rel sx = { f, NULL, 0, 0 };
+    char serr[300];
+    if (bg_journal_scan(jpath, NOW, scan_each, &sx, &ssc, serr, sizeof serr) != 0 ||
+        sx.n != nf || ssc.lines != sf.lines || ssc.bad != sf.bad || ssc.torn != sf.torn ||
+        ssc.size != sf.size || ssc.live != sf.live || ssc.tombstones != sf.tombstones ||
+        ssc.expired != sf.expired || ssc.live_bytes != sf.live_bytes)
+        abort();
+
     struct rel x = { t, p, 0, 0 };
     bg_journal_set_each(f, overlay_each, &x);
     x.other = f;

@@ -5,17 +5,21 @@
 # nothing about the figures themselves is asserted: they are measurements.
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
-[ -x "$BG_TOP/test/bench/empty-milter" ] || bg_fatal "test/bench/empty-milter not built (make)"
+for m in empty-milter lookup-milter; do
+    [ -x "$BG_TOP/test/bench/$m" ] || bg_fatal "test/bench/$m not built (make)"
+done
 
 out=$(SESSIONS=50 REPEATS=1 CONCURRENCY="1 5" bash "$BG_TOP/test/bench/rcpt-bench.sh" 2>&1)
 rc=$?
 bg_assert_eq 0 "$rc" "rcpt-bench.sh ran"
 for c in 1 5; do
-    bg_assert_match "C=$c +cpu/rcpt best: empty [0-9.]+ us, bouncegate [0-9.]+ us = [0-9.]+x +p99 best: empty [0-9]+ us, bouncegate [0-9]+ us" \
+    bg_assert_match "C=$c +cpu/rcpt best: empty [0-9.]+, lookup [0-9.]+, bouncegate [0-9.]+ us = [0-9.]+x empty, [0-9.]+x lookup +p99 best: empty [0-9]+, lookup [0-9]+, bouncegate [0-9]+ us" \
         "$out" "rcpt-bench.sh: a summary line for $c session(s) at once"
 done
-bg_assert_match "bouncegate +C=5 +cpu/rcpt +[0-9.]+ us +memcached/rcpt +[0-9.]+ us +p50 +[0-9]+ us +p99 +[0-9]+ us" \
-    "$out" "rcpt-bench.sh: a line per turn"
+for m in empty lookup bouncegate; do
+    bg_assert_match "$m +C=5 +cpu/rcpt +[0-9.]+ us +memcached/rcpt +[0-9.]+ us +p50 +[0-9]+ us +p99 +[0-9]+ us" \
+        "$out" "rcpt-bench.sh: a line per turn of the $m milter"
+done
 [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
 
 out=$(N=2000 bash "$BG_TOP/test/bench/restore-rss.sh" 2>&1)

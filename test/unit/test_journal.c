@@ -1,6 +1,6 @@
 /* test_journal.c - the local journal: append, replay, tombstones, expiry,
- * compaction, a torn last line, hostile lines, reopen after a rename,
- * concurrent appenders. */
+ * compaction, the streamed scan, a torn last line, hostile lines, reopen
+ * after a rename, concurrent appenders. */
 #include "unit.h"
 
 #include <fcntl.h>
@@ -659,6 +659,103 @@ START_TEST(test_concurrent_appenders)
 }
 END_TEST
 
+/* bg_journal_scan (streamed, two passes) hands over exactly what
+ * bg_journal_load holds: every key once, in its final state, and the same
+ * figures - over a journal of rewrites, deletes, expiries and bad lines. */
+struct scanned {
+    struct bg_journal_set *ref;
+    long long now;
+    size_t n;
+    int stop_at;             /* > 0: return 7 at that key */
+};
+
+static int check_scanned(const struct bg_journal_entry *e, void *arg)
+{
+    struct scanned *sc = arg;
+    const struct bg_journal_entry *r = bg_journal_set_find(sc->ref, e->kind, e->name);
+    ck_assert_msg(r != NULL, "scan handed over %s, which the set does not hold", e->name);
+    ck_assert_int_eq(e->state, r->state);
+    ck_assert(e->ts == r->ts);
+    ck_assert(e->expires == r->expires);
+    ck_assert_uint_eq(e->reclen, r->reclen);
+    if (e->rec != NULL)
+        ck_assert_int_eq(memcmp(e->rec, r->rec, e->reclen), 0);
+    else
+        ck_assert_ptr_null(r->rec);
+    sc->n++;
+    return sc->stop_at > 0 && (int)sc->n == sc->stop_at ? 7 : 0;
+}
+
+START_TEST(test_scan)
+{
+    long long now = 1800000000;
+    struct bg_journal *j = jopen();
+    unsigned seed = 12345;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 8) % 3000;
+        char name[64];
+        enum bg_kind kind = k % 7 == 0 ? BG_KIND_DOMAIN : BG_KIND_RCPT;
+        if (kind == BG_KIND_DOMAIN)
+            snprintf(name, sizeof name, "d%u.example", k);
+        else
+            snprintf(name, sizeof name, "u%u@example.com", k);
+        long long ts = now - 40LL * 86400 + i * 100;
+        switch ((seed >> 20) % 5) {
+        case 0:
+            del(j, ts, kind, name);
+            break;
+        case 1:
+            put(j, ts, kind, name, "expiring", now - 1000 + (long long)(seed % 2000));
+            break;
+        default: {
+            char reason[32];
+            snprintf(reason, sizeof reason, "r%d", i);
+            put(j, ts, kind, name, reason, 0);
+        }
+        }
+        if (i % 5000 == 0)
+            append_raw("garbage line\n", 13);
+    }
+    bg_journal_close(j);
+
+    struct bg_journal_stats ls, ss;
+    struct scanned sc = { .ref = load(now, &ls), .now = now };
+    char err[256];
+    ck_assert_msg(bg_journal_scan(path, now, check_scanned, &sc, &ss, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(sc.n, ls.live + ls.tombstones + ls.expired);
+    ck_assert_uint_ge(ls.live, 500);
+    ck_assert_uint_ge(ls.tombstones, 200);
+    ck_assert_uint_ge(ls.expired, 100);
+    ck_assert_uint_eq(ss.lines, 20000);
+    ck_assert_uint_eq(ss.bad, 4);
+    ck_assert_uint_eq(ss.lines, ls.lines);
+    ck_assert_uint_eq(ss.live, ls.live);
+    ck_assert_uint_eq(ss.tombstones, ls.tombstones);
+    ck_assert_uint_eq(ss.expired, ls.expired);
+    ck_assert_uint_eq(ss.live_bytes, ls.live_bytes);
+    ck_assert(ss.size == ls.size);
+
+    /* fn's value stops the scan and comes back; the stats alone (fn NULL) */
+    sc.n = 0;
+    sc.stop_at = 10;
+    ck_assert_int_eq(bg_journal_scan(path, now, check_scanned, &sc, &ss, err, sizeof err), 7);
+    ck_assert_uint_eq(sc.n, 10);
+    ck_assert_int_eq(bg_journal_scan(path, now, NULL, NULL, &ss, err, sizeof err), 0);
+    ck_assert_uint_eq(ss.live, ls.live);
+    bg_journal_set_free(sc.ref);
+
+    /* A missing journal is an empty one. */
+    unlink(path);
+    sc.n = 0;
+    sc.stop_at = 0;
+    ck_assert_int_eq(bg_journal_scan(path, now, check_scanned, &sc, &ss, err, sizeof err), 0);
+    ck_assert_uint_eq(sc.n, 0);
+    ck_assert_uint_eq(ss.lines, 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("journal");
@@ -672,6 +769,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_load_keys);
     tcase_add_test(tc, test_expiry);
     tcase_add_test(tc, test_compaction);
+    tcase_add_test(tc, test_scan);
     tcase_add_test(tc, test_maintain);
     tcase_add_test(tc, test_torn_last_line);
     tcase_add_test(tc, test_hostile_lines);
