@@ -139,11 +139,14 @@ corpus: $(CTL)
 bench: $(CTL) $(BENCH_MEM)
 	@sh test/bench/classify-bench.sh
 
-# The RCPT path against an empty milter (CPU per RCPT, latency), and
-# Postfix's CPU per message with and without bouncegate; root.
+# The RCPT path against an empty milter and a lookup-only one (CPU per
+# RCPT, latency), Postfix's CPU per message with and without bouncegate,
+# and how soon a suppressed recipient is refused again after memcached
+# comes back; root.
 bench-rcpt: all $(TESTTOOL_BIN) $(BENCH_EMPTY) $(BENCH_LOOKUP)
 	@bash test/bench/rcpt-bench.sh
 	@bash test/bench/postfix-bench.sh
+	@bash test/bench/recover-time.sh
 
 # The daemon's RSS after restoring a 1,000,000-entry journal, and around a
 # non-SMTP message with 100,000 suppressed recipients; root.

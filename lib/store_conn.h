@@ -10,6 +10,7 @@
 #include <libmemcached/memcached.h>
 #include <libmemcachedutil-1.0/pool.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct bg_store {
     memcached_pool_st *pool;
@@ -25,6 +26,11 @@ struct bg_store {
     bg_store_breaker_fn *on_breaker;
     void *on_breaker_arg;
     struct bg_journal *journal;  /* not owned; NULL = none */
+    /* Bumped when the breaker closes: a pooled connection tagged with an
+     * older one (memcached_set_user_data) still holds libmemcached's
+     * memory of the outage and is replaced by a fresh clone when next
+     * borrowed (call_fresh, store_conn.c). */
+    atomic_uint epoch;
 };
 
 /* One call in progress: its deadline, breaker ticket and connection. */

@@ -7,6 +7,9 @@
 #     the background prober alone closes the breaker;
 #   - closing it wakes the restore thread, which replays the journal at
 #     once (reason=marker-missing);
+#   - lookups right after the breaker closed use fresh connections, not
+#     the pooled ones libmemcached still holds the server down in: none
+#     is accepted unchecked;
 #   - the suppressed recipient is refused again, the clean one accepted.
 # Correctness only: every wait is a readiness check bounded by BG_TIMEOUT.
 . "$(dirname "$0")/../lib.sh"
@@ -59,6 +62,8 @@ wait_log 'restore: action=restore ' "$BG_TIMEOUT" ||
 out=$(bob)
 bg_assert_match 'rcpt <bob@example.com>: reply 550 5.1.1' "$out" "memcached up: bob refused"
 
+# Eight sessions at a time: eight pooled connections, open to this memcached.
+"$BG_MTCLIENT" -t 5000 -n 40 -c 8 "$BG_SOCK" < "$BG_TMP/bob.in" > /dev/null 2>&1
 bg_stop_memcached
 for _ in 1 2 3; do bob > /dev/null; done
 if wait_log 'store: action=breaker-open ' "$BG_TIMEOUT"; then
@@ -77,6 +82,12 @@ if wait_log 'store: action=breaker-closed ' "$BG_TIMEOUT"; then
 else
     bg_fail "the breaker did not close within ${BG_TIMEOUT}s of memcached coming back"
 fi
+# At once, before the restore, eight at a time: the pooled connections of
+# before the outage (open to the memcached that died, or holding the
+# server down for RetryTimeout) must not fail these lookups: clean misses,
+# never accept-unchecked.
+closed=$(grep -n 'store: action=breaker-closed ' "$BG_TMP/daemon.log" | tail -n 1 | cut -d: -f1)
+"$BG_MTCLIENT" -t 5000 -n 40 -c 8 "$BG_SOCK" < "$BG_TMP/bob.in" > /dev/null 2>&1
 if wait_log 'restore: action=restore entries=1 .*reason=marker-missing' "$BG_TIMEOUT" "$mark"; then
     bg_pass "the closed breaker woke the restore thread: journal replayed (RestoreInterval is 1h)"
 else
@@ -84,6 +95,8 @@ else
 fi
 out=$(bob)
 bg_assert_match 'rcpt <bob@example.com>: reply 550 5.1.1' "$out" "after the restore: bob refused again"
+unchecked=$(tail -n "+$((closed + 1))" "$BG_TMP/daemon.log" | grep -c 'accept-unchecked')
+bg_assert_eq 0 "$unchecked" "no recipient accepted unchecked once the breaker closed (connections of the outage replaced)"
 bg_assert_match 'rcpt <alice@example.com>: continue' "$out" "... alice accepted"
 bg_stop_daemon && bg_pass "daemon stopped cleanly"
 bg_finish

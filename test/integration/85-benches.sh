@@ -1,6 +1,7 @@
 #!/bin/bash
 # 85-benches: the benchmark scripts the docs cite (make bench-rcpt, make
-# bench-rss: rcpt-bench.sh, postfix-bench.sh, restore-rss.sh, nonsmtp-rss.sh;
+# bench-rss: rcpt-bench.sh, postfix-bench.sh, recover-time.sh,
+# restore-rss.sh, nonsmtp-rss.sh;
 # docs/rcpt-path.md) run and print their figures. Tiny sizes, and
 # nothing about the figures themselves is asserted: they are measurements.
 . "$(dirname "$0")/../lib.sh"
@@ -20,6 +21,15 @@ for m in empty lookup bouncegate; do
     bg_assert_match "$m +C=5 +cpu/rcpt +[0-9.]+ us +memcached/rcpt +[0-9.]+ us +p50 +[0-9]+ us +p99 +[0-9]+ us" \
         "$out" "rcpt-bench.sh: a line per turn of the $m milter"
 done
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+
+out=$(N=50 REPEATS=2 bash "$BG_TOP/test/bench/recover-time.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "recover-time.sh ran"
+bg_assert_match "turn 2: refused again [0-9]+ ms after memcached answered \(restore: [0-9.]+ s\)" "$out" \
+    "recover-time.sh: a line per turn"
+bg_assert_match "# summary: refused again after [0-9]+ ms \(best\), [0-9]+ ms \(worst\)" "$out" \
+    "recover-time.sh: the summary"
 [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
 
 out=$(N=2000 bash "$BG_TOP/test/bench/restore-rss.sh" 2>&1)
