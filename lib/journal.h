@@ -165,7 +165,7 @@ int bg_journal_set_each(const struct bg_journal_set *set,
 
 /* A whole journal without holding it (journal_scan.c): calls fn once per
  * key, with its final state, in the order of the keys' last lines; fn
- * may be NULL (the stats alone). Memory is 24 to 48 bytes per key, not
+ * may be NULL (the stats alone). Memory is 32 to 64 bytes per key, not
  * the entry; e->name and e->rec are valid during the call only. A missing
  * file is an empty journal. 0, -1 (err set), or fn's non-zero value (the
  * scan stops there, err untouched). */

@@ -313,8 +313,6 @@ void store_call_end(struct bg_store *s, struct call *c, int ok, const char *why)
     }
     struct bg_breaker_event ev;
     enum bg_breaker_change ch = bg_breaker_leave(&s->breaker, c->ticket, ok, mono_ms(), &ev);
-    if (ch == BG_BREAKER_CLOSED_AGAIN)
-        atomic_fetch_add(&s->epoch, 1);   /* connections of the outage: replace */
     if (ch != BG_BREAKER_NONE && s->on_breaker != NULL) {
         ev.error = ok ? NULL : why;
         s->on_breaker(s->on_breaker_arg, &ev);
@@ -425,10 +423,18 @@ static int call_start(struct bg_store *s, struct call *c, char *why, size_t whys
         return -1;
     }
     c->m = m;
+    /* The deadline runs from here: only talking to memcached counts (and
+     * closing a connection that call_fresh replaces). */
+    c->deadline = mono_ms() + s->timeout_ms;
+    /* A probe is the only call while the breaker is open, and the one
+     * that closes it: the epoch moves on before it asks, so no lookup
+     * that follows its success can borrow a connection of the outage as
+     * if it were current (found by review: bumped after the close, there
+     * was a moment when one could). */
+    if (probe)
+        atomic_fetch_add(&s->epoch, 1);
     if (probe || (uintptr_t)memcached_get_user_data(m) != atomic_load(&s->epoch))
         call_fresh(s, c);
-    /* The deadline runs from here: only talking to memcached counts. */
-    c->deadline = mono_ms() + s->timeout_ms;
     store_call_arm(c);
     return 0;
 }

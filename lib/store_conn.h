@@ -26,10 +26,10 @@ struct bg_store {
     bg_store_breaker_fn *on_breaker;
     void *on_breaker_arg;
     struct bg_journal *journal;  /* not owned; NULL = none */
-    /* Bumped when the breaker closes: a pooled connection tagged with an
-     * older one (memcached_set_user_data) still holds libmemcached's
-     * memory of the outage and is replaced by a fresh clone when next
-     * borrowed (call_fresh, store_conn.c). */
+    /* Bumped by every probe of the open breaker: a pooled connection
+     * tagged with an older one (memcached_set_user_data) may still hold
+     * libmemcached's memory of the outage and is replaced by a fresh
+     * clone when next borrowed (call_fresh, store_conn.c). */
     atomic_uint epoch;
 };
 

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CSV_LINE_MAX 8192
@@ -404,10 +405,35 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv)
     char err[512];
     struct bg_journal_stats st;
     const char *path = argc == 1 ? argv[0] : "-";
-    FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (fp == NULL) {
-        fprintf(stderr, "bouncegatectl: %s: %s\n", path, strerror(errno));
-        return 2;
+    /* A regular file (or a new one) is written beside itself and renamed
+     * over at the end: a journal that cannot be read leaves what was
+     * there untouched, never half an export. Anything else (a terminal,
+     * /dev/stdout, a pipe) is written to directly. */
+    char tmp[4200] = "";
+    FILE *fp = stdout;
+    if (strcmp(path, "-") != 0) {
+        struct stat ps;
+        int sr = stat(path, &ps);
+        if (sr == 0 ? S_ISREG(ps.st_mode) : errno == ENOENT) {
+            if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+                fprintf(stderr, "bouncegatectl: %s: path too long\n", path);
+                return 2;
+            }
+            int fd = mkstemp(tmp);
+            mode_t um = umask(0);
+            umask(um);
+            if (fd < 0 || fchmod(fd, 0666 & ~um) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+                fprintf(stderr, "bouncegatectl: %s: %s\n", tmp, strerror(errno));
+                if (fd >= 0) {
+                    close(fd);
+                    unlink(tmp);
+                }
+                return 2;
+            }
+        } else if ((fp = fopen(path, "w")) == NULL) {
+            fprintf(stderr, "bouncegatectl: %s: %s\n", path, strerror(errno));
+            return 2;
+        }
     }
     fputs("address,class,reason,status,first_seen,expires\n", fp);
     struct exp_ctx x = { .fp = fp };
@@ -423,14 +449,18 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv)
         bad |= fclose(fp) != 0;
     else
         bad |= fflush(fp) != 0;
-    if (rc != 0) {
-        fprintf(stderr, "bouncegatectl: export: %s\n", err);
-        if (fp != stdout)
-            unlink(path); /* not half an export */
+    if (rc != 0 || bad) {
+        if (rc != 0)
+            fprintf(stderr, "bouncegatectl: export: %s\n", err);
+        else
+            fprintf(stderr, "bouncegatectl: %s: write error\n", tmp[0] ? tmp : path);
+        if (tmp[0])
+            unlink(tmp);
         return 2;
     }
-    if (bad) {
-        fprintf(stderr, "bouncegatectl: %s: write error\n", path);
+    if (tmp[0] && rename(tmp, path) < 0) {
+        fprintf(stderr, "bouncegatectl: rename %s: %s\n", tmp, strerror(errno));
+        unlink(tmp);
         return 2;
     }
     if (st.bad)

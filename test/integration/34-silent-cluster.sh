@@ -19,7 +19,7 @@ for n in 1 2; do
     bg_track $!
     p=
     for _ in $(seq 200); do
-        read -r p < "$BG_TMP/bh$n.port" 2> /dev/null
+        read -r p 2> /dev/null < "$BG_TMP/bh$n.port"
         [[ $p =~ ^[0-9]+$ ]] && break
         sleep 0.05
     done

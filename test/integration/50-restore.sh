@@ -117,6 +117,21 @@ bg_assert_eq "address,class,reason,status,first_seen,expires" "$(head -n 1 "$BG_
 bg_assert_eq "$N" "$(wc -l < "$BG_TMP/a.csv")" "export: header + $((N - 1)) entries"
 bg_assert_eq "u42@restore.example,hard,userunknown,5.1.1,2026-01-02T03:04:05Z," \
     "$(grep '^u42@' "$BG_TMP/a.csv")" "export line format"
+# A journal that cannot be read leaves the file named as it was (the
+# export is written beside it and renamed over at the end); a device is
+# written to directly and stays a device.
+cp "$BG_TMP/a.csv" "$BG_TMP/keep.csv"
+sed -e "s|^Journal .*|Journal $BG_TMP|" "$conf" > "$BG_TMP/bad-journal.conf"
+bg_assert_rc 2 "export with an unreadable journal fails" \
+    "$BG_CTL" -c "$BG_TMP/bad-journal.conf" export "$BG_TMP/keep.csv"
+if cmp -s "$BG_TMP/a.csv" "$BG_TMP/keep.csv" && ! ls "$BG_TMP"/keep.csv.tmp.* > /dev/null 2>&1; then
+    bg_pass "a failed export leaves the file as it was, and no temporary file"
+else
+    bg_fail "a failed export changed $BG_TMP/keep.csv or left a temporary file"
+fi
+bg_assert_rc 0 "export to /dev/null" ctl export /dev/null
+if [ -c /dev/null ]; then bg_pass "/dev/null is still a device"; else bg_fail "/dev/null replaced"; fi
+
 conf2=$BG_TMP/bg2.conf
 sed -e 's/^KeyPrefix .*/KeyPrefix rt:/' -e "s|^Journal .*|Journal $jdir/journal2|" "$conf" > "$conf2"
 bg_assert_rc 0 "import the export under another KeyPrefix" "$BG_CTL" -c "$conf2" import "$BG_TMP/a.csv"
