@@ -168,6 +168,11 @@ static const struct keydef keys[] = {
     { "RestoreInterval", KT_SECONDS, F(restore_interval), "10s",
       "how often the daemon checks that memcached still holds the set (its marker "
       "key) and restores it from the Journal; 0 = only at start" },
+    { "StatsInterval", KT_SECONDS, F(stats_interval), "10s",
+      "how often the per-sender-domain counts go to memcached (bouncegatectl stats); "
+      "0 = not counted" },
+    { "StatsDomains", KT_UINT, F(stats_domains), "100",
+      "sender domains counted by name per hour; the rest count as \"other\"" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

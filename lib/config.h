@@ -64,6 +64,9 @@ struct bg_config {
     char journal[256];            /* Journal (empty: off) */
     enum bg_journal_sync journal_sync; /* JournalSync */
     unsigned restore_interval;    /* RestoreInterval (s, 0 = only at start) */
+    /* sender statistics (issue 15) */
+    unsigned stats_interval;      /* StatsInterval (s, 0 = off) */
+    unsigned stats_domains;       /* StatsDomains */
 };
 
 /* Fill *c with the defaults of the table. */

@@ -45,7 +45,7 @@ static int kind_ok(enum bg_kind kind)
     switch (kind) {
     case BG_KIND_RCPT: case BG_KIND_DOMAIN: case BG_KIND_SOFT: case BG_KIND_META:
     case BG_KIND_EVENT: case BG_KIND_OUTAGE: case BG_KIND_OUTAGE_N:
-    case BG_KIND_DEAD: case BG_KIND_DEAD_N:
+    case BG_KIND_DEAD: case BG_KIND_DEAD_N: case BG_KIND_STAT:
         return 1;
     }
     return 0;

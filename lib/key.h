@@ -22,7 +22,8 @@ enum bg_kind {
     BG_KIND_OUTAGE = 'o', /* "domain|rcpt": counted toward an outage */
     BG_KIND_OUTAGE_N = 'O', /* per-domain count of failing recipients */
     BG_KIND_DEAD = 'h',   /* "domain|rcpt": counted toward a dead domain */
-    BG_KIND_DEAD_N = 'H'  /* per-domain count of hostunknown recipients */
+    BG_KIND_DEAD_N = 'H', /* per-domain count of hostunknown recipients */
+    BG_KIND_STAT = 'c'    /* sender statistics (stats.h) */
 };
 
 /* Writes the key to out (outsz >= BG_KEY_MAX). Returns its length, or -1

@@ -109,6 +109,19 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
                   unsigned delta, long long ttl, unsigned long long *value,
                   char *err, size_t errsz);
 
+/* Sender statistics (stats.h; store_stats.c). list_add: appends " word"
+ * to the value at name, creating it (with ttl) when missing; 0 or -1.
+ * get_value: the value at name, truncated to valsz - 1 bytes and
+ * NUL-terminated, its whole length in *len; 1 found, 0 absent, -1 error.
+ * counters: the decimal counters at names[0..n-1] into values (0 when
+ * absent), in multi-gets of 100; 0 or -1. */
+int bg_store_list_add(struct bg_store *s, enum bg_kind kind, const char *name,
+                      const char *word, long long ttl, char *err, size_t errsz);
+int bg_store_get_value(struct bg_store *s, enum bg_kind kind, const char *name,
+                       char *val, size_t valsz, size_t *len, char *err, size_t errsz);
+int bg_store_counters(struct bg_store *s, enum bg_kind kind, const char *const *names,
+                      size_t n, unsigned long long *values, char *err, size_t errsz);
+
 /* Restore (restore.h): write val (an encoded record expiring at
  * expires) with memcached add, which never overwrites a newer entry; with
  * val NULL, delete. Never journals. 1 written/deleted, 0 already

@@ -366,8 +366,9 @@ int main(int argc, char **argv)
     char pidfile[256];
     snprintf(pidfile, sizeof pidfile, "%s", r->cfg.pid_file);
     rt_install(r);
-    if (restore_start() < 0 || probe_start() < 0) {
-        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore or probe thread\"");
+    if (restore_start() < 0 || probe_start() < 0 ||
+        stats_start(r->cfg.stats_domains, r->cfg.stats_interval) < 0) {
+        bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore, probe or stats thread\"");
         return 1;
     }
 
@@ -415,6 +416,7 @@ int main(int argc, char **argv)
     int rc = milter_rc;
 
     rt_unchecked_flush(1);
+    stats_stop();
     bg_log(LOG_NOTICE, "stop", "action=stop status=%s", rc == MI_SUCCESS ? "clean" : "error");
     if (spath != NULL) {
         struct runtime *cur = rt_get();

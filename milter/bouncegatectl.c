@@ -58,6 +58,8 @@ static void usage(FILE *fp)
             "  import [FILE]             add the entries of a CSV file\n"
             "  check [FILE]              count suppressed addresses, one per line\n"
             "  status                    memcached reachable, readable and writable?\n"
+            "  stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]\n"
+            "                            per-sender-domain figures of the fleet\n"
             "  (--domain NAME may be given instead of @NAME)\n");
 }
 
@@ -442,6 +444,14 @@ int main(int argc, char **argv)
             return 2;
         int rc = cmd[0] == 'i' ? ctl_import(&cfg, s, ctl_journal, n, rest)
                                : ctl_check(s, n, rest);
+        close_store(s);
+        return rc;
+    }
+    if (strcmp(cmd, "stats") == 0) {
+        struct bg_store *s = open_store(&cfg);
+        if (s == NULL)
+            return 2;
+        int rc = ctl_stats(s, n, rest);
         close_store(s);
         return rc;
     }

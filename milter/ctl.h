@@ -42,6 +42,11 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
                int argc, char **argv);
 int ctl_check(struct bg_store *s, int argc, char **argv);
 
+/* ctl_stats.c: `stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]`:
+ * the fleet's per-sender-domain figures from memcached. 0, or 2 on a
+ * usage or memcached error. */
+int ctl_stats(struct bg_store *s, int argc, char **argv);
+
 /* ctl_progress.c: a progress line on standard error when it is a
  * terminal (import, check, export). start: total is the size in bytes or
  * rows when known (0 when not); in, when not NULL and a regular file,

@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "learn.h"
 #include "sign.h"
+#include "stats.h"
 #include "store.h"
 
 /* What the workers use: one immutable config and the store built from it.
@@ -42,7 +43,8 @@ void rt_warn_store(const struct runtime *r, const char *id, const char *problem,
  * a second, the rest counted into one warning line per second - none is
  * lost. rt_unchecked_flush logs a count held back from a second that is
  * over (all: also the current one; at stop). */
-void rt_unchecked(const char *id, const char *sid, const char *rcpt, const char *reason);
+void rt_unchecked(const char *id, const char *sid, const char *from, const char *rcpt,
+                  const char *reason);
 void rt_unchecked_flush(int all);
 
 /* Reports (daemon_report.c): parse a bounce or complaint held in buf and
@@ -55,8 +57,8 @@ enum report_from {
     REPORT_FROM_OUTSIDE,     /* over SMTP: source=remote-dsn or arf */
     REPORT_FROM_SUBMISSION,  /* sendmail(1) -f '': source=local-dsn or local-arf */
 };
-void report_learn(struct runtime *r, const char *id, const char *buf, size_t len,
-                  enum report_from from);
+void report_learn(struct runtime *r, const char *id, const char *sender, const char *buf,
+                  size_t len, enum report_from from);
 
 /* The restore thread (daemon_restore.c): checks the marker at start and
  * every RestoreInterval, replays the Journal into memcached when it was
@@ -72,6 +74,14 @@ void restore_wake(void);
  * alone asks memcached (bg_store_probe), so no recipient pays for a
  * probe. 0, or -1 when the thread cannot start. */
 int probe_start(void);
+
+/* Sender statistics (daemon_stats.c, stats.h): count from any worker
+ * (no I/O); a thread adds the counts to memcached every StatsInterval
+ * (StatsDomains, read at start, bounds the names per hour); stats_stop
+ * adds the last ones. stats_start: 0, or -1 when it cannot start. */
+int stats_start(unsigned max_domains, unsigned interval);
+void stats_count(const char *sender, enum bg_stat what);
+void stats_stop(void);
 
 /* The milter callbacks (daemon_filter.c). */
 extern struct smfiDesc bg_filter_desc;

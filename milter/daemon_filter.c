@@ -69,6 +69,8 @@ struct sess {
     int sendmail;          /* the MTA prefixes the reply with "<rcpt>... " */
     /* per message */
     char qid[32];
+    char from[BG_ADDR_MAX];  /* MAIL FROM, normalized ("" when it is not) */
+    char report_to[BG_ADDR_MAX]; /* a report's first recipient: the original sender */
     int checking;          /* recipients of this message are looked up */
     int nonsmtp;           /* Postfix sendmail(1)/pickup path: never reject */
     unsigned nrcpt;
@@ -121,6 +123,7 @@ static void msg_reset(struct sess *s)
     s->tagging = s->notag = 0;
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
+    s->from[0] = s->report_to[0] = '\0';
 }
 
 static struct sess *sess_get(SMFICTX *ctx, int create)
@@ -230,6 +233,9 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     msg_reset(s);
     const char *from = argv[0];
+    const char *fwhy = NULL;
+    if (bg_addr_normalize(from, strlen(from), s->from, sizeof s->from, &fwhy) < 0)
+        s->from[0] = '\0';
     /* Postfix's non-SMTP path (cleanup emulating SMTP for sendmail(1) and
      * its own bounces) connects as localhost 127.0.0.1 port 0 and passes
      * the address without angle brackets. Both are required: an SMTP
@@ -314,17 +320,27 @@ static int asks_notices(char **argv)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct sess *s = sess_get(ctx, 0);
-    if (s == NULL || argv == NULL || argv[0] == NULL || s->report)
-        return SMFIS_CONTINUE;   /* a report's recipients are never refused */
+    if (s == NULL || argv == NULL || argv[0] == NULL)
+        return SMFIS_CONTINUE;
     char norm[BG_ADDR_MAX];
     const char *why = NULL;
+    if (s->report) {
+        /* A report's recipients are never refused. The first is the
+         * sender of the message it reports on: whose figures it moves. */
+        if (s->report_to[0] == '\0' &&
+            bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm, &why) == 0)
+            memcpy(s->report_to, norm, strlen(norm) + 1);
+        return SMFIS_CONTINUE;
+    }
     if (!s->checking) {
         /* Not outbound: only interesting when it goes to a report mailbox. */
         struct runtime *r = rt_get();
         if (r != NULL && bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm,
                                            &why) == 0 &&
-            bg_exempt_match(&r->cfg.report_rcpts, norm))
+            bg_exempt_match(&r->cfg.report_rcpts, norm)) {
             s->report = REPORT_REMOTE;
+            memcpy(s->report_to, norm, strlen(norm) + 1);
+        }
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -334,9 +350,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     const char *id = log_id(ctx, s);
     if (bg_addr_normalize(argv[0], strlen(argv[0]), norm, sizeof norm, &why) < 0) {
         if (bg_log_enabled(LOG_INFO))
-            bg_log(LOG_INFO, id, "sid=%s action=accept reason=unparsed-address "
-                   "problem=\"%s\"", s->sid, why ? why : "?");
+            bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> reason=unparsed-address "
+                   "problem=\"%s\"", s->sid, s->from, why ? why : "?");
         remember_tag(s, NULL);   /* would see a tag: counted, never tagged */
+        stats_count(s->from, BG_STAT_SENT);
         return SMFIS_CONTINUE;
     }
     struct runtime *r = rt_get();
@@ -344,9 +361,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     if (bg_exempt_match(&r->cfg.exempt, norm)) {
         if (bg_log_enabled(LOG_INFO))
-            bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s> reason=exempt", s->sid,
-                   norm);
+            bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> rcpt=<%s> reason=exempt",
+                   s->sid, s->from, norm);
         remember_tag(s, norm);
+        stats_count(s->from, BG_STAT_SENT);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -365,15 +383,18 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                                                        : "store-failure";
         if (found != BG_STORE_SKIPPED)
             rt_warn_store(r, id, reason, err);
-        rt_unchecked(id, s->sid, norm, reason);
+        rt_unchecked(id, s->sid, s->from, norm, reason);
         remember_tag(s, norm);
+        stats_count(s->from, BG_STAT_SENT);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
     if (found == 0) {
         if (bg_log_enabled(LOG_INFO))
-            bg_log(LOG_INFO, id, "sid=%s action=accept rcpt=<%s>", s->sid, norm);
+            bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> rcpt=<%s>", s->sid, s->from,
+                   norm);
         remember_tag(s, norm);
+        stats_count(s->from, BG_STAT_SENT);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -393,9 +414,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             s->ndel++;
         } else {
             remember_tag(s, norm);
-            bg_log(LOG_ERR, id, "sid=%s action=accept rcpt=<%s> reason=out-of-memory",
-                   s->sid, norm);
+            bg_log(LOG_ERR, id, "sid=%s action=accept from=<%s> rcpt=<%s> "
+                   "reason=out-of-memory", s->sid, s->from, norm);
         }
+        stats_count(s->from, p != NULL ? BG_STAT_REFUSED : BG_STAT_SENT);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -409,8 +431,9 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     rt_put(r);
     if (smfi_setreply(ctx, rcode, xcode, text) != MI_SUCCESS)
         bg_log(LOG_WARNING, id, "sid=%s problem=setreply-failed rcpt=<%s>", s->sid, norm);
-    bg_log(LOG_NOTICE, id, "sid=%s action=reject rcpt=<%s> %s status=%s", s->sid, norm,
-           detail, xcode);
+    bg_log(LOG_NOTICE, id, "sid=%s action=reject from=<%s> rcpt=<%s> %s status=%s", s->sid,
+           s->from, norm, detail, xcode);
+    stats_count(s->from, BG_STAT_REFUSED);
     return SMFIS_REJECT;
 }
 
@@ -510,7 +533,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
         /* Learn, and always accept: a bounce is never refused or held. */
         struct runtime *r = rt_get();
         if (r != NULL && s->buf != NULL)
-            report_learn(r, id, s->buf, s->len, s->report == REPORT_LOCAL
+            report_learn(r, id, s->report_to, s->buf, s->len, s->report == REPORT_LOCAL
                                                     ? REPORT_FROM_POSTFIX
                                                     : s->report == REPORT_SUBMITTED
                                                     ? REPORT_FROM_SUBMISSION
@@ -526,8 +549,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
     }
     if (s->ndel >= s->nrcpt) {
         for (struct pending *p = s->del; p != NULL; p = p->next)
-            bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
-                   s->sid, p->rcpt, p->detail);
+            bg_log(LOG_NOTICE, id, "sid=%s action=remove from=<%s> rcpt=<%s> %s path=nonsmtp",
+                   s->sid, s->from, p->rcpt, p->detail);
         bg_log(LOG_NOTICE, id, "sid=%s action=discard reason=all-recipients-suppressed "
                "rcpts=%u path=nonsmtp", s->sid, s->nrcpt);
         msg_reset(s);
@@ -535,11 +558,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
     }
     for (struct pending *p = s->del; p != NULL; p = p->next) {
         if (smfi_delrcpt(ctx, p->arg) == MI_SUCCESS)
-            bg_log(LOG_NOTICE, id, "sid=%s action=remove rcpt=<%s> %s path=nonsmtp",
-                   s->sid, p->rcpt, p->detail);
+            bg_log(LOG_NOTICE, id, "sid=%s action=remove from=<%s> rcpt=<%s> %s path=nonsmtp",
+                   s->sid, s->from, p->rcpt, p->detail);
         else {
-            bg_log(LOG_WARNING, id, "sid=%s action=accept rcpt=<%s> %s path=nonsmtp "
-                   "problem=delrcpt-failed", s->sid, p->rcpt, p->detail);
+            bg_log(LOG_WARNING, id, "sid=%s action=accept from=<%s> rcpt=<%s> %s path=nonsmtp "
+                   "problem=delrcpt-failed", s->sid, s->from, p->rcpt, p->detail);
             s->ntag++;      /* still a recipient: it would see a tag */
         }
     }

@@ -34,7 +34,27 @@ static const char *source_of(const struct bg_dsn *d, enum report_from from)
     return arf ? "arf" : "remote-dsn";
 }
 
-void report_learn(struct runtime *r, const char *id, const char *buf, size_t len,
+/* The sender's figures (stats.h): one learned failure, counted once (a
+ * DSN and the log line for the same message are one event: the second is
+ * a duplicate). The sender is the report's envelope recipient, the
+ * address the original message came from; for a complaint that is the
+ * feedback mailbox, the best there is. */
+static void count_outcome(const char *sender, const struct bg_verdict *v,
+                          const struct bg_event *e, const struct bg_learn_out *out)
+{
+    if (e->delivered || out->result == BG_LEARN_DUPLICATE || out->result == BG_LEARN_ERROR)
+        return;
+    switch (v->cls) {
+    case BG_CLASS_HARD:      stats_count(sender, BG_STAT_HARD); break;
+    case BG_CLASS_SOFT:      stats_count(sender, BG_STAT_SOFT); break;
+    case BG_CLASS_BLOCK:     stats_count(sender, BG_STAT_BLOCK); break;
+    case BG_CLASS_COMPLAINT: stats_count(sender, BG_STAT_COMPLAINT); break;
+    default:                 break;
+    }
+}
+
+void report_learn(struct runtime *r, const char *id, const char *sender, const char *buf,
+                  size_t len,
                   enum report_from from)
 {
     int local = from == REPORT_FROM_POSTFIX;
@@ -121,6 +141,7 @@ void report_learn(struct runtime *r, const char *id, const char *buf, size_t len
         struct bg_learn_out out;
         bg_learn(r->store, &r->learner.cfg, &e, &out);
         bg_learn_log(tagqid[0] ? tagqid : lid, &e, &out);
+        count_outcome(sender, &v, &e, &out);
     }
     free(d);
 }

@@ -228,7 +228,8 @@ static void unc_flush_locked(long long now, int all)
     }
 }
 
-void rt_unchecked(const char *id, const char *sid, const char *rcpt, const char *reason)
+void rt_unchecked(const char *id, const char *sid, const char *from, const char *rcpt,
+                  const char *reason)
 {
     long long now = (long long)time(NULL);
     pthread_mutex_lock(&unc_mu);
@@ -242,8 +243,8 @@ void rt_unchecked(const char *id, const char *sid, const char *rcpt, const char 
     }
     pthread_mutex_unlock(&unc_mu);
     if (line)
-        bg_log(LOG_NOTICE, id, "sid=%s action=accept-unchecked rcpt=<%s> reason=%s", sid,
-               rcpt, reason);
+        bg_log(LOG_NOTICE, id, "sid=%s action=accept-unchecked from=<%s> rcpt=<%s> reason=%s",
+               sid, from, rcpt, reason);
 }
 
 void rt_unchecked_flush(int all)

@@ -90,7 +90,7 @@ pf_wait_log "$q1: to=<alice@good\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_
     bg_pass "submission: alice delivered to the good.test sink"
 bg_assert_grep "postfix/submission/smtpd\[[0-9]+\]: NOQUEUE: milter-reject: RCPT from [^ ]+\[127\.0\.0\.1\]: $reject_re; from=<app@site\.test> to=<bob@bad\.test>" \
     "$PF_MAILLOG" "submission: Postfix logged the milter-reject"
-bg_assert_grep 'NOQUEUE: sid=[0-9A-F]+ action=reject rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient status=5\.1\.1$' \
+bg_assert_grep 'NOQUEUE: sid=[0-9A-F]+ action=reject from=<[^>]*> rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient status=5\.1\.1$' \
     "$dlog" "submission: bouncegate logged action=reject"
 bg_assert_grep 'X-Rcpt-Args: <alice@good\.test>' "$PF_SINK_DIR/good.dump" \
     "submission: the good.test sink received alice"
@@ -113,7 +113,7 @@ pf_wait_log "$q2: to=<alice@good\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_
     bg_pass "sendmail: alice delivered ($q2)"
 pf_wait_log "postfix/qmgr\[[0-9]+\]: $q2: removed" && bg_pass "sendmail: $q2 left the queue"
 bg_assert_not_grep "$q2: to=<bob@bad\.test>" "$PF_MAILLOG" "sendmail: no delivery attempt to bob"
-bg_assert_grep "$q2: sid=[0-9A-F]+ action=remove rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient path=nonsmtp$" \
+bg_assert_grep "$q2: sid=[0-9A-F]+ action=remove from=<[^>]*> rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient path=nonsmtp$" \
     "$dlog" "sendmail: bouncegate logged action=remove path=nonsmtp"
 bg_assert_grep "postfix/cleanup\[[0-9]+\]: cleanup_del_rcpt: deleted 1 records for recipient \"bob@bad\.test\"" \
     "$PF_MAILLOG" "sendmail: Postfix deleted bob's recipient record (SMFIR_DELRCPT)"
@@ -135,7 +135,7 @@ bg_assert_eq 0 $? "sendmail: bob-only message submitted"
 q3=$(pf_qid_for_msgid ns3@site.test) || bg_fatal "sendmail message ns3 never reached cleanup"
 pf_wait_log "$q3: milter-discard: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<app@site\.test>" &&
     bg_pass "sendmail: bob-only message discarded by the milter ($q3)"
-bg_assert_grep "$q3: sid=[0-9A-F]+ action=remove rcpt=<bob@bad\.test> .* path=nonsmtp$" "$dlog" \
+bg_assert_grep "$q3: sid=[0-9A-F]+ action=remove from=<[^>]*> rcpt=<bob@bad\.test> .* path=nonsmtp$" "$dlog" \
     "sendmail: bouncegate logged bob's removal"
 bg_assert_grep "$q3: sid=[0-9A-F]+ action=discard reason=all-recipients-suppressed rcpts=1 path=nonsmtp$" \
     "$dlog" "sendmail: bouncegate logged action=discard"
@@ -195,7 +195,7 @@ q6=$(pf_qid_for_msgid ns6@site.test) || bg_fatal "sendmail message ns6 never rea
 pf_wait_log "postfix/qmgr\[[0-9]+\]: $q6: removed" && bg_pass "after reload: sendmail message $q6 done"
 bg_assert_not_grep "$q6: to=<bob@bad\.test>" "$PF_MAILLOG" \
     "after reload: sendmail(1) mail still checked (OutboundNetworks does not cover 127.0.0.1): bob not sent"
-bg_assert_grep "$q6: sid=[0-9A-F]+ action=remove rcpt=<bob@bad\.test> .* path=nonsmtp\$" "$dlog" \
+bg_assert_grep "$q6: sid=[0-9A-F]+ action=remove from=<[^>]*> rcpt=<bob@bad\.test> .* path=nonsmtp\$" "$dlog" \
     "after reload: ... and bouncegate logged his removal"
 
 pf_stop

@@ -104,7 +104,7 @@ ln_sendmail n2 bob2@bad.test alice@good.test
 q=$LN_QID
 pf_wait_log "$q: to=<alice@good\.test>,.* status=sent" && bg_pass "sendmail: alice delivered ($q)"
 pf_wait_log "postfix/qmgr\[[0-9]+\]: $q: removed"
-bg_assert_grep "$q: sid=[0-9A-F]+ action=remove rcpt=<bob2@bad\.test> class=hard reason=userunknown .* path=nonsmtp\$" \
+bg_assert_grep "$q: sid=[0-9A-F]+ action=remove from=<[^>]*> rcpt=<bob2@bad\.test> class=hard reason=userunknown .* path=nonsmtp\$" \
     "$dlog" "sendmail: bob2 removed at end of message"
 bg_assert_not_grep "$q: to=<bob2@bad\.test>" "$PF_MAILLOG" "sendmail: no delivery attempt to bob2"
 

@@ -68,7 +68,7 @@ bg_assert_grep '^RCPT TO:<bob@bad\.test> -> 550 5\.1\.1 <bob@bad\.test>\.\.\. re
 bg_assert_grep '^RCPT TO:<alice@good\.test> -> 250 ' "$BG_TMP/m1.out" "MSP-v4: ... alice accepted"
 q=$(sed -n 's/^\. -> 250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted for delivery$/\1/p' "$BG_TMP/m1.out")
 bg_assert_match '^[0-9A-Za-z]{14}$' "$q" "MSP-v4: the message queued ($q)"
-pf_wait_grep "$dlog" "bouncegate\[[a-z]+\]: $q: sid=[0-9A-F]+ action=reject rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient status=5\.1\.1\$" &&
+pf_wait_grep "$dlog" "bouncegate\[[a-z]+\]: $q: sid=[0-9A-F]+ action=reject from=<[^>]*> rcpt=<bob@bad\.test> class=hard reason=userunknown since=[0-9-]+ scope=recipient status=5\.1\.1\$" &&
     bg_pass "bouncegate logged the refusal under Sendmail's queue id"
 pf_wait_log "sm-mta\[[0-9]+\]: $q: Milter: to=<bob@bad\.test>, reject=550 5\.1\.1 recipient suppressed after hard bounce on [0-9-]+ \(userunknown\)\$" &&
     bg_pass "Sendmail logged the milter's reject"
@@ -78,7 +78,7 @@ pf_wait_log "sm-mta\[[0-9]+\]: $q: to=<alice@good\.test>, .*stat=Sent" && bg_pas
 ln_send "$SM_MTA_PORT" m2 bob@bad.test
 bg_assert_grep '^RCPT TO:<bob@bad\.test> -> 250 ' "$BG_TMP/m2.out" "MTA-v4 (inbound): bob accepted"
 grep -v ": $q: " "$dlog" > "$BG_TMP/daemon-after-m1.log"
-bg_assert_not_grep "action=reject rcpt=<bob@bad\.test>" "$BG_TMP/daemon-after-m1.log" \
+bg_assert_not_grep "action=reject from=<[^>]*> rcpt=<bob@bad\.test>" "$BG_TMP/daemon-after-m1.log" \
     "MTA-v4 (inbound): no reject logged"
 
 # ------------------------------------------------- 3. learned from the log

@@ -308,7 +308,7 @@ mkdir -p "$got"
 # one address per line, sorted, from each source of truth
 sed -n -E 's/.*postfix\/submission\/smtpd\[[0-9]+\]: [0-9A-Z]+: milter-reject: RCPT from [^ ]+: 550 5\.1\.1 <[^>]+>: recipient suppressed after hard bounce on 2026-01-02 \(userunknown\); from=<app@site\.test> to=<([^>]+)>.*/\1/p' \
     "$PF_MAILLOG" | LC_ALL=C sort > "$got/maillog-rejects"
-sed -n -E 's/.* action=reject rcpt=<([^>]+)> class=hard reason=userunknown since=2026-01-02 scope=recipient status=5\.1\.1$/\1/p' \
+sed -n -E 's/.* action=reject from=<[^>]*> rcpt=<([^>]+)> class=hard reason=userunknown since=2026-01-02 scope=recipient status=5\.1\.1$/\1/p' \
     "$dlog" | grep -v -- '-mt@' | LC_ALL=C sort > "$got/daemon-rejects"
 sed -n -E "s/.*postfix\/smtp\[[0-9]+\]: [0-9A-Z]+: to=<([^>]+)>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$PF_SINK_GOOD, .* status=sent .*/\1/p" \
     "$PF_MAILLOG" | LC_ALL=C sort > "$got/delivered"

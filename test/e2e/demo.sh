@@ -133,7 +133,7 @@ pf_wait_log "$LN_QID: to=<alice@good\.test>,.* status=sent" > /dev/null || oops 
 log_lines "$PF_MAILLOG" "milter-reject: RCPT from .*to=<bob@bad\.test>|$LN_QID: to=<alice@good\.test>"
 echo
 say "  bouncegate's own line for the refusal:" ""
-log_lines "$LN_DLOG" "action=reject rcpt=<bob@bad\.test>"
+log_lines "$LN_DLOG" "action=reject from=<[^>]*> rcpt=<bob@bad\.test>"
 
 echo
 say "That is all. Stopping Postfix, bouncegate, the fake servers and memcached;" \

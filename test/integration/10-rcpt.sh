@@ -43,13 +43,13 @@ for c in rcpt-submission rcpt-normalize rcpt-scope-inbound rcpt-scope-auth \
 done
 
 log=$BG_TMP/daemon.log
-bg_assert_grep '^.*NOQUEUE: sid=[0-9A-F]+ action=reject rcpt=<bob@example.com> class=hard reason=userunknown since=2026-11-20 scope=recipient status=5.1.1$' "$log" \
+bg_assert_grep '^.*NOQUEUE: sid=[0-9A-F]+ action=reject from=<[^>]*> rcpt=<bob@example.com> class=hard reason=userunknown since=2026-11-20 scope=recipient status=5.1.1$' "$log" \
     "reject logged as one key=value line with NOQUEUE first"
-bg_assert_grep 'Q1W2E3: sid=[0-9A-F]+ action=remove rcpt=<bob@example.com> class=hard .* path=nonsmtp' "$log" \
+bg_assert_grep 'Q1W2E3: sid=[0-9A-F]+ action=remove from=<[^>]*> rcpt=<bob@example.com> class=hard .* path=nonsmtp' "$log" \
     "non-SMTP removal logged with the queue id"
 bg_assert_grep 'Q4R5T6: sid=[0-9A-F]+ action=discard reason=all-recipients-suppressed rcpts=1 path=nonsmtp' "$log" \
     "non-SMTP discard logged"
-bg_assert_grep 'action=accept rcpt=<postmaster@example.com> reason=exempt' "$log" "exemption logged at info"
+bg_assert_grep 'action=accept from=<[^>]*> rcpt=<postmaster@example.com> reason=exempt' "$log" "exemption logged at info"
 bg_assert_not_grep 'eve@example.com.*action=reject|action=reject.*eve@example.com' "$log" \
     "another KeyPrefix's entry is not seen"
 # The daemon dropped root before opening its socket.

@@ -38,6 +38,6 @@ for i in 1 2 3; do
 done
 n=$(grep -c 'problem=store-failure' "$BG_TMP/daemon.log")
 bg_assert_eq 1 "$n" "store failure warned once for 6 lookups (WarnInterval)"
-n=$(grep -c 'action=accept-unchecked rcpt=<bob@example\.com> reason=store-failure$' "$BG_TMP/daemon.log")
+n=$(grep -c 'action=accept-unchecked from=<[^>]*> rcpt=<bob@example\.com> reason=store-failure$' "$BG_TMP/daemon.log")
 bg_assert_eq 3 "$n" "each of bob's 3 unchecked acceptances logged on its own line"
 bg_finish

@@ -49,9 +49,9 @@ IN
 out=$("$BG_MTCLIENT" -t 10000 -n 20 -c 1 "$BG_SOCK" < "$BG_TMP/load.in" 2>&1)
 bg_assert_match '^runs=20 ok=20 errors=0 replies: continue=60 ' "$out" \
     "20 lookups against two silent servers all answered continue (fail open)"
-n=$(grep -c 'action=accept rcpt=<' "$BG_TMP/daemon.log")
+n=$(grep -c 'action=accept from=<[^>]*> rcpt=<' "$BG_TMP/daemon.log")
 bg_assert_eq 0 "$n" "no lookup passed for a clean one (no silent miss)"
-n=$(grep -c 'action=accept-unchecked rcpt=<user[0-9]*@domain[0-9]*\.example> reason=store-failure$' \
+n=$(grep -c 'action=accept-unchecked from=<[^>]*> rcpt=<user[0-9]*@domain[0-9]*\.example> reason=store-failure$' \
     "$BG_TMP/daemon.log")
 bg_assert_eq 20 "$n" "every one of the 20 accepted unchecked, reason=store-failure"
 bg_stop_daemon && bg_pass "daemon stopped cleanly"

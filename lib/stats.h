@@ -1,0 +1,79 @@
+/* stats.h - per-sender-domain figures for the whole fleet: how many
+ * recipients each sender domain had accepted and refused at RCPT, and
+ * what was learned of its mail (hard, soft, block, complaint).
+ *
+ * Counting is local and costs no round trip: bg_stats_count adds to a
+ * table in memory (a mutex and a hash), and bg_stats_flush, called from a
+ * background thread every StatsInterval, adds the table to counters in
+ * memcached with atomic increments, so every MTA of the site adds to the
+ * same figures and any host can read them (bg_stats_read). A flush that
+ * fails loses those figures, never mail.
+ *
+ * Counters are kept in two sizes of time bucket: ten minutes (kept two
+ * hours: the 1h window is the last six, the current one included) and one
+ * hour (kept eight days: the 24h and 7d windows are the last 24 and 168).
+ * Keys: KeyPrefix + "c:" + GRANULARITY BUCKET "|" COUNTER "|" DOMAIN,
+ * e.g. "bg:c:h493000|sent|site.example"; the domains counted by name in
+ * an hour are listed under "h" BUCKET "|domains".
+ *
+ * Bounded: a daemon names at most StatsDomains sender domains per hour,
+ * the first it counts in that hour; the others are counted as "other".
+ * Between two flushes it holds at most four times that many domains.
+ */
+#ifndef BG_STATS_H
+#define BG_STATS_H
+
+#include <stddef.h>
+#include "store.h"
+
+enum bg_stat {
+    BG_STAT_SENT = 0,        /* recipient accepted at RCPT */
+    BG_STAT_REFUSED,         /* recipient refused (or removed): suppressed */
+    BG_STAT_HARD,            /* learned: hard bounce */
+    BG_STAT_SOFT,            /* learned: soft bounce */
+    BG_STAT_BLOCK,           /* learned: blocked (the sender's fault) */
+    BG_STAT_COMPLAINT,       /* learned: complaint */
+    BG_STAT_N
+};
+
+/* "sent", "refused", "hard", "soft", "block", "complaint". */
+const char *bg_stat_name(enum bg_stat what);
+
+#define BG_STATS_OTHER "other"
+
+struct bg_stats;
+
+/* A counting table naming at most max_domains domains per hour (>= 1).
+ * NULL when out of memory. */
+struct bg_stats *bg_stats_new(unsigned max_domains);
+void bg_stats_free(struct bg_stats *st);
+
+/* Count one event for the sender (an address or a bare domain; its
+ * domain, lower-cased, is what counts; "" or no domain counts as "-").
+ * Thread-safe; no I/O. NULL st: nothing. */
+void bg_stats_count(struct bg_stats *st, const char *sender, enum bg_stat what);
+
+/* Add what was counted since the last flush to memcached, as of time now.
+ * 0, or -1 with err (the figures of that flush are lost). */
+int bg_stats_flush(struct bg_stats *st, struct bg_store *s, long long now,
+                   char *err, size_t errsz);
+
+/* ---- reading */
+
+struct bg_stats_row {
+    char domain[256];
+    unsigned long long v[BG_STAT_N];
+};
+
+/* The figures of the last window_s seconds (<= 3600: ten-minute buckets,
+ * else hourly ones; at most 8 days) as of now, one row per sender domain
+ * with any count, "other" included, busiest (sent + refused) first; only
+ * the domain `only` when not NULL. *rows is malloc'ed (free it), also
+ * when *nrows is 0. 0 or -1 with err. */
+int bg_stats_read(struct bg_store *s, long long now, long long window_s, const char *only,
+                  struct bg_stats_row **rows, size_t *nrows, char *err, size_t errsz);
+
+/* Per mille of n over d, 0 when d is 0. */
+double bg_stats_rate(unsigned long long n, unsigned long long d);
+
+#endif

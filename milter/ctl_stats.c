@@ -1,0 +1,151 @@
+/* ctl_stats.c - `bouncegatectl stats [--window 1h|24h|7d] [--sender DOMAIN]
+ * [--json]`: the fleet's per-sender-domain figures (stats.h) from
+ * memcached, one row per sender domain, busiest first.
+ *
+ * Rates are of the recipients accepted at RCPT (sent): bounce = hard +
+ * soft + block, hard, complaint. A rate over its limit (hard 1%, bounce
+ * 2%, complaint 0.1%: the mailbox providers' published thresholds) is
+ * marked "!" (in JSON: "over") once the domain has sent at least 100. */
+#include "ctl.h"
+#include "stats.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LIMIT_HARD 1.0
+#define LIMIT_BOUNCE 2.0
+#define LIMIT_COMPLAINT 0.1
+#define MIN_SENT 100
+
+struct rates {
+    double bounce, hard, complaint;
+    int over_bounce, over_hard, over_complaint;
+};
+
+static void rates_of(const struct bg_stats_row *r, struct rates *x)
+{
+    unsigned long long sent = r->v[BG_STAT_SENT];
+    unsigned long long b = r->v[BG_STAT_HARD] + r->v[BG_STAT_SOFT] + r->v[BG_STAT_BLOCK];
+    x->bounce = bg_stats_rate(b, sent);
+    x->hard = bg_stats_rate(r->v[BG_STAT_HARD], sent);
+    x->complaint = bg_stats_rate(r->v[BG_STAT_COMPLAINT], sent);
+    int enough = sent >= MIN_SENT;
+    x->over_bounce = enough && x->bounce > LIMIT_BOUNCE;
+    x->over_hard = enough && x->hard > LIMIT_HARD;
+    x->over_complaint = enough && x->complaint > LIMIT_COMPLAINT;
+}
+
+/* A JSON string: the domain names come from memcached, which anyone who
+ * can reach it could have written: escape everything but plain ASCII. */
+static void json_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+static void print_json(FILE *fp, const char *window, long long now,
+                       const struct bg_stats_row *rows, size_t n)
+{
+    fprintf(fp, "{\"window\":");
+    json_str(fp, window);
+    fprintf(fp, ",\"time\":%lld,\"limits\":{\"hard_rate\":%.1f,\"bounce_rate\":%.1f,"
+            "\"complaint_rate\":%.1f,\"min_sent\":%d},\"senders\":[", now, LIMIT_HARD,
+            LIMIT_BOUNCE, LIMIT_COMPLAINT, MIN_SENT);
+    for (size_t i = 0; i < n; i++) {
+        struct rates x;
+        rates_of(&rows[i], &x);
+        fprintf(fp, "%s{\"domain\":", i ? "," : "");
+        json_str(fp, rows[i].domain);
+        for (int k = 0; k < BG_STAT_N; k++)
+            fprintf(fp, ",\"%s\":%llu", bg_stat_name((enum bg_stat)k), rows[i].v[k]);
+        fprintf(fp, ",\"bounce_rate\":%.3f,\"hard_rate\":%.3f,\"complaint_rate\":%.3f,"
+                "\"over\":[", x.bounce, x.hard, x.complaint);
+        const char *sep = "";
+        if (x.over_bounce) { fprintf(fp, "%s\"bounce_rate\"", sep); sep = ","; }
+        if (x.over_hard) { fprintf(fp, "%s\"hard_rate\"", sep); sep = ","; }
+        if (x.over_complaint) fprintf(fp, "%s\"complaint_rate\"", sep);
+        fprintf(fp, "]}");
+    }
+    fprintf(fp, "]}\n");
+}
+
+static void print_table(FILE *fp, const char *window, const struct bg_stats_row *rows,
+                        size_t n)
+{
+    fprintf(fp, "# window %s; rates of the recipients sent; ! over the limit "
+            "(hard %.1f%%, bounce %.1f%%, complaint %.1f%%, from %d sent)\n",
+            window, LIMIT_HARD, LIMIT_BOUNCE, LIMIT_COMPLAINT, MIN_SENT);
+    fprintf(fp, "%-32s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n", "SENDER", "SENT", "REFUSED",
+            "HARD", "SOFT", "BLOCK", "COMPLAINT", "BOUNCE%", "HARD%", "COMPLAINT%");
+    for (size_t i = 0; i < n; i++) {
+        const struct bg_stats_row *r = &rows[i];
+        struct rates x;
+        rates_of(r, &x);
+        char b[16], h[16], c[16];
+        snprintf(b, sizeof b, "%.2f%s", x.bounce, x.over_bounce ? "!" : "");
+        snprintf(h, sizeof h, "%.2f%s", x.hard, x.over_hard ? "!" : "");
+        snprintf(c, sizeof c, "%.3f%s", x.complaint, x.over_complaint ? "!" : "");
+        fprintf(fp, "%-32s %9llu %9llu %7llu %7llu %7llu %9llu %9s %9s %10s\n", r->domain,
+                r->v[BG_STAT_SENT], r->v[BG_STAT_REFUSED], r->v[BG_STAT_HARD],
+                r->v[BG_STAT_SOFT], r->v[BG_STAT_BLOCK], r->v[BG_STAT_COMPLAINT], b, h, c);
+    }
+}
+
+int ctl_stats(struct bg_store *s, int argc, char **argv)
+{
+    const char *window = "1h", *only = NULL;
+    int json = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
+            window = argv[++i];
+        } else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else {
+            fprintf(stderr, "usage: bouncegatectl stats [--window 1h|24h|7d] "
+                    "[--sender DOMAIN] [--json]\n");
+            return 2;
+        }
+    }
+    long long secs;
+    if (strcmp(window, "1h") == 0)
+        secs = 3600;
+    else if (strcmp(window, "24h") == 0 || strcmp(window, "1d") == 0)
+        secs = 86400;
+    else if (strcmp(window, "7d") == 0 || strcmp(window, "1w") == 0)
+        secs = 7 * 86400;
+    else {
+        fprintf(stderr, "bouncegatectl: stats: --window: expected 1h, 24h or 7d\n");
+        return 2;
+    }
+    char err[512];
+    struct bg_stats_row *rows;
+    size_t n;
+    long long now = (long long)time(NULL);
+    if (bg_stats_read(s, now, secs, only, &rows, &n, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: stats: %s\n", err);
+        return 2;
+    }
+    if (json)
+        print_json(stdout, window, now, rows, n);
+    else
+        print_table(stdout, window, rows, n);
+    free(rows);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "bouncegatectl: stats: write error\n");
+        return 2;
+    }
+    return 0;
+}
