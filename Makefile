@@ -33,6 +33,7 @@ SAN      ?=
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Ilib $(shell pkg-config --cflags $(PKGS) milter) $(CFLAGS) $(CPPFLAGS)
 LIBS_LIB  = $(shell pkg-config --libs $(PKGS)) -lmemcachedutil -lpthread
 LIBS_MILTER = -lmilter
+LIBS_HTTP = $(shell pkg-config --libs libmicrohttpd)
 LIBS_CHECK = $(shell pkg-config --libs check)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
@@ -65,7 +66,7 @@ $(LIB_A): $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
 $(DAEMON): $(DAEMON_SRC) $(wildcard milter/*.h) $(LIB_A)
-	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(DAEMON_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_MILTER) $(LIBS_LIB)
+	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(DAEMON_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_MILTER) $(LIBS_HTTP) $(LIBS_LIB)
 
 $(CTL): $(CTL_SRC) $(wildcard milter/*.h) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(CTL_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)

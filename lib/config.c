@@ -6,6 +6,7 @@
  * the same code as the file, so a default can never be of the wrong type.
  */
 #include "config.h"
+#include "listen.h"
 #include "err.h"
 #include "log.h"
 #include "key.h"
@@ -28,6 +29,7 @@
 enum ktype {
     KT_STRING,    /* bounded string, any bytes but control */
     KT_SOCKET,    /* libmilter socket, checked by bg_socket_check */
+    KT_LISTEN,    /* HOST:PORT of a TCP listener (listen.h), or empty */
     KT_PREFIX,    /* KeyPrefix: printable ASCII, no blanks */
     KT_UINT,      /* unsigned decimal */
     KT_MODE,      /* octal file mode */
@@ -171,6 +173,9 @@ static const struct keydef keys[] = {
     { "StatsInterval", KT_SECONDS, F(stats_interval), "10s",
       "how often the per-sender-domain counts go to memcached (bouncegatectl stats); "
       "0 = not counted" },
+    { "MetricsListen", KT_LISTEN, F(metrics_listen), "",
+      "ADDRESS:PORT of the metrics and status page listener (/metrics, /); "
+      "empty: none. Loopback unless a firewall guards it: the page names senders" },
     { "StatsDomains", KT_UINT, F(stats_domains), "100",
       "sender domains counted by name per hour; the rest count as \"other\"" },
 };
@@ -397,6 +402,20 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
         }
         memcpy(p, v, strlen(v) + 1);
         return 0;
+    case KT_LISTEN: {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        if (v[0] != '\0' && bg_listen_parse(v, &ss, &sl, whybuf, whysz) < 0) {
+            *why = whybuf;
+            return -1;
+        }
+        if (strlen(v) >= k->size) {
+            *why = "value too long";
+            return -1;
+        }
+        memcpy(p, v, strlen(v) + 1);
+        return 0;
+    }
     case KT_PREFIX: {
         char probe[BG_KEY_MAX];
         if (*v == '\0' || strlen(v) > BG_PREFIX_MAX ||
@@ -754,6 +773,7 @@ void bg_config_print(const struct bg_config *c, FILE *fp)
         switch (k->type) {
         case KT_STRING:
         case KT_SOCKET:
+        case KT_LISTEN:
         case KT_PREFIX:
             fprintf(fp, "%s", (const char *)p);
             break;

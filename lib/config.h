@@ -67,6 +67,7 @@ struct bg_config {
     /* sender statistics (issue 15) */
     unsigned stats_interval;      /* StatsInterval (s, 0 = off) */
     unsigned stats_domains;       /* StatsDomains */
+    char metrics_listen[80];      /* MetricsListen: HOST:PORT, "" = off */
 };
 
 /* Fill *c with the defaults of the table. */

@@ -41,6 +41,13 @@ const char *bg_stat_name(enum bg_stat what);
 
 #define BG_STATS_OTHER "other"
 
+/* The mailbox providers' published limits, in percent of the recipients
+ * sent, and the volume below which no rate is judged. */
+#define BG_STATS_LIMIT_HARD 1.0
+#define BG_STATS_LIMIT_BOUNCE 2.0
+#define BG_STATS_LIMIT_COMPLAINT 0.1
+#define BG_STATS_MIN_SENT 100
+
 struct bg_stats;
 
 /* A counting table naming at most max_domains domains per hour (>= 1).

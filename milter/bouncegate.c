@@ -371,6 +371,8 @@ int main(int argc, char **argv)
         bg_log(LOG_ERR, "start", "problem=thread error=\"cannot start restore, probe or stats thread\"");
         return 1;
     }
+    if (http_start(r->cfg.metrics_listen) < 0)
+        return 1;
 
     main_thread = pthread_self();
     pthread_t th;
@@ -415,6 +417,7 @@ int main(int argc, char **argv)
     pthread_join(th, NULL);
     int rc = milter_rc;
 
+    http_stop();
     rt_unchecked_flush(1);
     stats_stop();
     bg_log(LOG_NOTICE, "stop", "action=stop status=%s", rc == MI_SUCCESS ? "clean" : "error");

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#define LIMIT_HARD 1.0
-#define LIMIT_BOUNCE 2.0
-#define LIMIT_COMPLAINT 0.1
-#define MIN_SENT 100
+#define LIMIT_HARD BG_STATS_LIMIT_HARD
+#define LIMIT_BOUNCE BG_STATS_LIMIT_BOUNCE
+#define LIMIT_COMPLAINT BG_STATS_LIMIT_COMPLAINT
+#define MIN_SENT BG_STATS_MIN_SENT
 
 struct rates {
     double bounce, hard, complaint;

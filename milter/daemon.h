@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "config.h"
 #include "journal.h"
 #include "learn.h"
@@ -82,6 +83,21 @@ int probe_start(void);
 int stats_start(unsigned max_domains, unsigned interval);
 void stats_count(const char *sender, enum bg_stat what);
 void stats_stop(void);
+
+/* MetricsListen (daemon_http.c): /metrics and the status page. start:
+ * 0 (also when spec is empty: nothing to serve), -1 when it cannot listen
+ * (logged). */
+int http_start(const char *spec);
+void http_stop(void);
+
+/* The status page (daemon_page.c) with the fleet's figures over 1h, 24h
+ * and 7d (rows[w]: NULL when they could not be read). */
+struct bg_page_view {
+    int stats_ok;
+    struct bg_stats_row *rows[3];
+    size_t nrows[3];
+};
+void page_write(FILE *fp, struct runtime *r, const struct bg_page_view *v);
 
 /* The milter callbacks (daemon_filter.c). */
 extern struct smfiDesc bg_filter_desc;

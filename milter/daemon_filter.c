@@ -13,6 +13,7 @@
  * up to MaxScanBytes.
  */
 #include "daemon.h"
+#include "metrics.h"
 #include "address.h"
 #include "log.h"
 #include "reply.h"
@@ -354,6 +355,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                    "problem=\"%s\"", s->sid, s->from, why ? why : "?");
         remember_tag(s, NULL);   /* would see a tag: counted, never tagged */
         stats_count(s->from, BG_STAT_SENT);
+        bg_metrics_rcpt(BG_M_UNPARSED);
         return SMFIS_CONTINUE;
     }
     struct runtime *r = rt_get();
@@ -365,6 +367,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                    s->sid, s->from, norm);
         remember_tag(s, norm);
         stats_count(s->from, BG_STAT_SENT);
+        bg_metrics_rcpt(BG_M_EXEMPT);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -372,8 +375,14 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     struct bg_record rec;
     int domain_hit = 0;
     char err[256];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int found = bg_store_lookup(r->store, norm, domain ? domain : "", &rec, &domain_hit,
                                 err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (found != BG_STORE_SKIPPED && found != BG_STORE_BUSY)
+        bg_metrics_lookup((double)(t1.tv_sec - t0.tv_sec) +
+                          (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (found < 0) {
         /* Fail open: a store failure never blocks mail. Every recipient
          * let through unchecked is reported (rt_unchecked); the cause once
@@ -386,6 +395,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         rt_unchecked(id, s->sid, s->from, norm, reason);
         remember_tag(s, norm);
         stats_count(s->from, BG_STAT_SENT);
+        bg_metrics_rcpt(BG_M_UNCHECKED);
+        bg_metrics_unchecked(reason);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -395,6 +406,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                    norm);
         remember_tag(s, norm);
         stats_count(s->from, BG_STAT_SENT);
+        bg_metrics_rcpt(BG_M_ACCEPTED);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -418,6 +430,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
                    "reason=out-of-memory", s->sid, s->from, norm);
         }
         stats_count(s->from, p != NULL ? BG_STAT_REFUSED : BG_STAT_SENT);
+        bg_metrics_rcpt(p != NULL ? BG_M_REMOVED : BG_M_ACCEPTED);
         rt_put(r);
         return SMFIS_CONTINUE;
     }
@@ -434,6 +447,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     bg_log(LOG_NOTICE, id, "sid=%s action=reject from=<%s> rcpt=<%s> %s status=%s", s->sid,
            s->from, norm, detail, xcode);
     stats_count(s->from, BG_STAT_REFUSED);
+    bg_metrics_rcpt(BG_M_REFUSED);
     return SMFIS_REJECT;
 }
 

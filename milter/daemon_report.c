@@ -14,6 +14,7 @@
  * Whatever happens here, the message itself is accepted.
  */
 #include "daemon.h"
+#include "metrics.h"
 #include "address.h"
 #include "classify.h"
 #include "dsn.h"
@@ -44,6 +45,7 @@ static void count_outcome(const char *sender, const struct bg_verdict *v,
 {
     if (e->delivered || out->result == BG_LEARN_DUPLICATE || out->result == BG_LEARN_ERROR)
         return;
+    bg_metrics_learned(v->cls, e->source);
     switch (v->cls) {
     case BG_CLASS_HARD:      stats_count(sender, BG_STAT_HARD); break;
     case BG_CLASS_SOFT:      stats_count(sender, BG_STAT_SOFT); break;
