@@ -30,6 +30,7 @@ enum ktype {
     KT_STRING,    /* bounded string, any bytes but control */
     KT_SOCKET,    /* libmilter socket, checked by bg_socket_check */
     KT_LISTEN,    /* HOST:PORT of a TCP listener (listen.h), or empty */
+    KT_PERCENT,   /* "1%", "0.1%", "2.5": percent, kept in millionths (unsigned) */
     KT_PREFIX,    /* KeyPrefix: printable ASCII, no blanks */
     KT_UINT,      /* unsigned decimal */
     KT_MODE,      /* octal file mode */
@@ -176,6 +177,20 @@ static const struct keydef keys[] = {
     { "MetricsListen", KT_LISTEN, F(metrics_listen), "",
       "ADDRESS:PORT of the metrics and status page listener (/metrics, /); "
       "empty: none. Loopback unless a firewall guards it: the page names senders" },
+    { "AlertHardRate", KT_PERCENT, F(alert_hard), "1%",
+      "a sender domain's hard bounces over the last hour above this share of its "
+      "recipients sent: one action=alert line for the fleet; 0: never" },
+    { "AlertBounceRate", KT_PERCENT, F(alert_bounce), "2%",
+      "the same for all bounces (hard, soft and block)" },
+    { "AlertComplaintRate", KT_PERCENT, F(alert_complaint), "0.1%",
+      "the same for complaints" },
+    { "AlertMinRecipients", KT_UINT, F(alert_min), "100",
+      "recipients a sender domain must have sent in the hour before any rate is judged "
+      "(alerts, the brake, the marks of bouncegatectl stats and of the status page)" },
+    { "BrakeHardRate", KT_PERCENT, F(brake_hard), "0",
+      "a sender domain whose hard bounces over the last hour pass this share gets 451 "
+      "4.7.1 at MAIL FROM (SMTP only) until the rate falls or bouncegatectl release; "
+      "0: off" },
     { "StatsDomains", KT_UINT, F(stats_domains), "100",
       "sender domains counted by name per hour; the rest count as \"other\"" },
 };
@@ -425,6 +440,32 @@ static int set_value(struct bg_config *c, const struct keydef *k, const char *v,
             return -1;
         }
         memcpy(p, v, strlen(v) + 1);
+        return 0;
+    }
+    case KT_PERCENT: {
+        /* up to 4 decimals, the % optional: kept as millionths */
+        unsigned long ip = 0, frac = 0, scale = 10000;
+        const char *q = v;
+        size_t nd = 0;
+        for (; *q >= '0' && *q <= '9' && nd < 4; q++, nd++)
+            ip = ip * 10 + (unsigned long)(*q - '0');
+        if (nd > 0 && *q == '.') {
+            q++;
+            size_t nf = 0;
+            for (; *q >= '0' && *q <= '9' && nf < 4; q++, nf++) {
+                scale /= 10;
+                frac += (unsigned long)(*q - '0') * scale;
+            }
+            if (nf == 0)
+                nd = 0;
+        }
+        if (*q == '%')
+            q++;
+        if (nd == 0 || *q != '\0' || ip > 100 || (ip == 100 && frac > 0)) {
+            *why = "expected a percentage from 0% to 100% (such as 1%, 0.1%, 2.5%)";
+            return -1;
+        }
+        *(unsigned *)p = (unsigned)(ip * 10000 + frac);
         return 0;
     }
     case KT_UINT:
@@ -779,6 +820,9 @@ void bg_config_print(const struct bg_config *c, FILE *fp)
             break;
         case KT_UINT:
             fprintf(fp, "%u", *(const unsigned *)p);
+            break;
+        case KT_PERCENT:
+            fprintf(fp, "%g%%", *(const unsigned *)p / 10000.0);
             break;
         case KT_MODE:
             fprintf(fp, "%04o", *(const unsigned *)p);

@@ -68,6 +68,11 @@ struct bg_config {
     unsigned stats_interval;      /* StatsInterval (s, 0 = off) */
     unsigned stats_domains;       /* StatsDomains */
     char metrics_listen[80];      /* MetricsListen: HOST:PORT, "" = off */
+    unsigned alert_hard;          /* AlertHardRate, millionths (10000 = 1%) */
+    unsigned alert_bounce;        /* AlertBounceRate */
+    unsigned alert_complaint;     /* AlertComplaintRate */
+    unsigned alert_min;           /* AlertMinRecipients */
+    unsigned brake_hard;          /* BrakeHardRate, millionths; 0 = off */
 };
 
 /* Fill *c with the defaults of the table. */

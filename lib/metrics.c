@@ -32,6 +32,23 @@ static const char *const source_names[] = {
 #define NSOURCES (sizeof source_names / sizeof source_names[0])
 static atomic_ullong learned[NCLASSES][NSOURCES];
 
+static atomic_ullong alerts, brakes_set, brakes_lifted, paused;
+
+void bg_metrics_alert(void)
+{
+    atomic_fetch_add_explicit(&alerts, 1, memory_order_relaxed);
+}
+
+void bg_metrics_brake(int on)
+{
+    atomic_fetch_add_explicit(on ? &brakes_set : &brakes_lifted, 1, memory_order_relaxed);
+}
+
+void bg_metrics_paused(void)
+{
+    atomic_fetch_add_explicit(&paused, 1, memory_order_relaxed);
+}
+
 void bg_metrics_rcpt(enum bg_m_decision d)
 {
     if ((unsigned)d < BG_M_DECISIONS)
@@ -174,6 +191,13 @@ void bg_metrics_write(FILE *fp, const struct bg_metrics_view *v)
             fprintf(fp, "bouncegate_learned_total{class=\"%s\",source=\"%s\"} %llu\n",
                     class_names[c], source_names[s], get(&learned[c][s]));
 
+    head(fp, "alerts_total", "counter", "Alert lines this daemon logged for the fleet.");
+    fprintf(fp, "bouncegate_alerts_total %llu\n", get(&alerts));
+    head(fp, "brake_total", "counter", "Brakes this daemon set or lifted for the fleet.");
+    fprintf(fp, "bouncegate_brake_total{action=\"set\"} %llu\n", get(&brakes_set));
+    fprintf(fp, "bouncegate_brake_total{action=\"lifted\"} %llu\n", get(&brakes_lifted));
+    head(fp, "paused_total", "counter", "Messages given 451 at MAIL FROM by the brake.");
+    fprintf(fp, "bouncegate_paused_total %llu\n", get(&paused));
     head(fp, "breaker_open", "gauge", "1 while the circuit breaker is open (memcached failing).");
     fprintf(fp, "bouncegate_breaker_open %d\n", v->breaker_open ? 1 : 0);
     head(fp, "journal_bytes", "gauge", "Size of the journal file; -1 without one.");

@@ -13,6 +13,9 @@
  *                                     no-connection-free
  *   lookup_duration_seconds           histogram of RCPT lookups
  *   learned_total{class,source}       counter: outcomes learned from reports
+ *   alerts_total                      counter: alert lines this daemon logged
+ *   brake_total{action}               counter: brakes set and lifted (logged here)
+ *   paused_total                      counter: MAIL FROMs paused by the brake
  *   breaker_open                      gauge: 1 while the breaker is open
  *   journal_bytes                     gauge: the journal's size (-1: none)
  *   sender_recipients{window,domain,outcome}
@@ -39,6 +42,10 @@ void bg_metrics_unchecked(const char *reason);
 void bg_metrics_lookup(double seconds);
 /* cls HARD, SOFT, BLOCK or COMPLAINT; source as in the log's source= */
 void bg_metrics_learned(enum bg_class cls, const char *source);
+/* An alert logged; a brake set (1) or lifted (0); mail paused at MAIL. */
+void bg_metrics_alert(void);
+void bg_metrics_brake(int on);
+void bg_metrics_paused(void);
 
 /* What the daemon knows at scrape time. rows[w] / nrows[w] are the
  * fleet's figures over windows[w] ("1h", "24h"), NULL when not read. */

@@ -235,6 +235,29 @@ double bg_stats_rate(unsigned long long n, unsigned long long d)
     return d == 0 ? 0.0 : 100.0 * (double)n / (double)d;
 }
 
+int bg_stats_over_one(unsigned long long count, unsigned long long sent, unsigned limit)
+{
+    /* count / sent > limit / 1e6, without division; counts stay far below
+     * 2^44, so neither side can wrap */
+    return limit > 0 && sent > 0 && count * 1000000ULL > (unsigned long long)limit * sent;
+}
+
+unsigned bg_stats_over(const struct bg_stats_row *r, const struct bg_stats_limits *l)
+{
+    unsigned long long sent = r->v[BG_STAT_SENT];
+    if (sent == 0 || sent < l->min_sent)
+        return 0;
+    unsigned long long bounces = r->v[BG_STAT_HARD] + r->v[BG_STAT_SOFT] + r->v[BG_STAT_BLOCK];
+    unsigned over = 0;
+    if (bg_stats_over_one(r->v[BG_STAT_HARD], sent, l->hard))
+        over |= BG_OVER_HARD;
+    if (bg_stats_over_one(bounces, sent, l->bounce))
+        over |= BG_OVER_BOUNCE;
+    if (bg_stats_over_one(r->v[BG_STAT_COMPLAINT], sent, l->complaint))
+        over |= BG_OVER_COMPLAINT;
+    return over;
+}
+
 struct domlist {
     char (*v)[DOM_MAX];
     size_t n;

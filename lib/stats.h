@@ -41,12 +41,6 @@ const char *bg_stat_name(enum bg_stat what);
 
 #define BG_STATS_OTHER "other"
 
-/* The mailbox providers' published limits, in percent of the recipients
- * sent, and the volume below which no rate is judged. */
-#define BG_STATS_LIMIT_HARD 1.0
-#define BG_STATS_LIMIT_BOUNCE 2.0
-#define BG_STATS_LIMIT_COMPLAINT 0.1
-#define BG_STATS_MIN_SENT 100
 
 struct bg_stats;
 
@@ -80,7 +74,22 @@ struct bg_stats_row {
 int bg_stats_read(struct bg_store *s, long long now, long long window_s, const char *only,
                   struct bg_stats_row **rows, size_t *nrows, char *err, size_t errsz);
 
-/* Per mille of n over d, 0 when d is 0. */
+/* Percent of n over d, 0 when d is 0. */
 double bg_stats_rate(unsigned long long n, unsigned long long d);
+
+/* Limits in millionths of the recipients sent (10000 = 1%; 0 = none) and
+ * the volume below which nothing is judged (AlertHardRate...). */
+struct bg_stats_limits {
+    unsigned hard, bounce, complaint;
+    unsigned min_sent;
+};
+#define BG_OVER_HARD 1u
+#define BG_OVER_BOUNCE 2u
+#define BG_OVER_COMPLAINT 4u
+/* The limits the row is over (strictly), as BG_OVER_* bits; 0 when it
+ * sent fewer than min_sent. Integer arithmetic: no rounding at the edge. */
+unsigned bg_stats_over(const struct bg_stats_row *r, const struct bg_stats_limits *l);
+/* Is count over limit (millionths) of sent? */
+int bg_stats_over_one(unsigned long long count, unsigned long long sent, unsigned limit);
 
 #endif

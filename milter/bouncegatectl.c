@@ -60,6 +60,7 @@ static void usage(FILE *fp)
             "  status                    memcached reachable, readable and writable?\n"
             "  stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]\n"
             "                            per-sender-domain figures of the fleet\n"
+            "  release DOMAIN            lift the brake of a sender domain for an hour\n"
             "  (--domain NAME may be given instead of @NAME)\n");
 }
 
@@ -447,11 +448,11 @@ int main(int argc, char **argv)
         close_store(s);
         return rc;
     }
-    if (strcmp(cmd, "stats") == 0) {
+    if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "release") == 0) {
         struct bg_store *s = open_store(&cfg);
         if (s == NULL)
             return 2;
-        int rc = ctl_stats(s, n, rest);
+        int rc = cmd[1] == 't' ? ctl_stats(s, &cfg, n, rest) : ctl_release(s, n, rest);
         close_store(s);
         return rc;
     }

@@ -43,9 +43,12 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
 int ctl_check(struct bg_store *s, int argc, char **argv);
 
 /* ctl_stats.c: `stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]`:
- * the fleet's per-sender-domain figures from memcached. 0, or 2 on a
- * usage or memcached error. */
-int ctl_stats(struct bg_store *s, int argc, char **argv);
+ * the fleet's per-sender-domain figures from memcached, marked against
+ * cfg's Alert* limits. 0, or 2 on a usage or memcached error. */
+int ctl_stats(struct bg_store *s, const struct bg_config *cfg, int argc, char **argv);
+/* `release DOMAIN`: lifts the brake of a sender domain (BrakeHardRate)
+ * on every daemon within StatsInterval, for an hour. 0, or 2. */
+int ctl_release(struct bg_store *s, int argc, char **argv);
 
 /* ctl_progress.c: a progress line on standard error when it is a
  * terminal (import, check, export). start: total is the size in bytes or

@@ -1,24 +1,27 @@
 /* ctl_stats.c - `bouncegatectl stats [--window 1h|24h|7d] [--sender DOMAIN]
  * [--json]`: the fleet's per-sender-domain figures (stats.h) from
- * memcached, one row per sender domain, busiest first.
+ * memcached, one row per sender domain, busiest first; and `release
+ * DOMAIN`, which lifts the brake of a sender domain for an hour.
  *
  * Rates are of the recipients accepted at RCPT (sent): bounce = hard +
- * soft + block, hard, complaint. A rate over its limit (hard 1%, bounce
- * 2%, complaint 0.1%: the mailbox providers' published thresholds) is
- * marked "!" (in JSON: "over") once the domain has sent at least 100. */
+ * soft + block, hard, complaint. A rate over its limit (AlertHardRate,
+ * AlertBounceRate, AlertComplaintRate: by default the mailbox providers'
+ * published 1%, 2% and 0.1%) is marked "!" (in JSON: "over") once the
+ * domain has sent AlertMinRecipients (100). */
 #include "ctl.h"
-#include "stats.h"
+#include "address.h"
+#include "bg.h"
 #include "config.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define LIMIT_HARD BG_STATS_LIMIT_HARD
-#define LIMIT_BOUNCE BG_STATS_LIMIT_BOUNCE
-#define LIMIT_COMPLAINT BG_STATS_LIMIT_COMPLAINT
-#define MIN_SENT BG_STATS_MIN_SENT
+static struct bg_stats_limits lim;
 
 struct rates {
     double bounce, hard, complaint;
@@ -32,10 +35,10 @@ static void rates_of(const struct bg_stats_row *r, struct rates *x)
     x->bounce = bg_stats_rate(b, sent);
     x->hard = bg_stats_rate(r->v[BG_STAT_HARD], sent);
     x->complaint = bg_stats_rate(r->v[BG_STAT_COMPLAINT], sent);
-    int enough = sent >= MIN_SENT;
-    x->over_bounce = enough && x->bounce > LIMIT_BOUNCE;
-    x->over_hard = enough && x->hard > LIMIT_HARD;
-    x->over_complaint = enough && x->complaint > LIMIT_COMPLAINT;
+    unsigned over = bg_stats_over(r, &lim);
+    x->over_bounce = (over & BG_OVER_BOUNCE) != 0;
+    x->over_hard = (over & BG_OVER_HARD) != 0;
+    x->over_complaint = (over & BG_OVER_COMPLAINT) != 0;
 }
 
 /* A JSON string: the domain names come from memcached, which anyone who
@@ -59,9 +62,9 @@ static void print_json(FILE *fp, const char *window, long long now,
 {
     fprintf(fp, "{\"window\":");
     json_str(fp, window);
-    fprintf(fp, ",\"time\":%lld,\"limits\":{\"hard_rate\":%.1f,\"bounce_rate\":%.1f,"
-            "\"complaint_rate\":%.1f,\"min_sent\":%d},\"senders\":[", now, LIMIT_HARD,
-            LIMIT_BOUNCE, LIMIT_COMPLAINT, MIN_SENT);
+    fprintf(fp, ",\"time\":%lld,\"limits\":{\"hard_rate\":%g,\"bounce_rate\":%g,"
+            "\"complaint_rate\":%g,\"min_sent\":%u},\"senders\":[", now, lim.hard / 10000.0,
+            lim.bounce / 10000.0, lim.complaint / 10000.0, lim.min_sent);
     for (size_t i = 0; i < n; i++) {
         struct rates x;
         rates_of(&rows[i], &x);
@@ -84,8 +87,8 @@ static void print_table(FILE *fp, const char *window, const struct bg_stats_row 
                         size_t n)
 {
     fprintf(fp, "# window %s; rates of the recipients sent; ! over the limit "
-            "(hard %.1f%%, bounce %.1f%%, complaint %.1f%%, from %d sent)\n",
-            window, LIMIT_HARD, LIMIT_BOUNCE, LIMIT_COMPLAINT, MIN_SENT);
+            "(hard %g%%, bounce %g%%, complaint %g%%, from %u sent)\n", window,
+            lim.hard / 10000.0, lim.bounce / 10000.0, lim.complaint / 10000.0, lim.min_sent);
     fprintf(fp, "%-32s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n", "SENDER", "SENT", "REFUSED",
             "HARD", "SOFT", "BLOCK", "COMPLAINT", "BOUNCE%", "HARD%", "COMPLAINT%");
     for (size_t i = 0; i < n; i++) {
@@ -102,8 +105,12 @@ static void print_table(FILE *fp, const char *window, const struct bg_stats_row 
     }
 }
 
-int ctl_stats(struct bg_store *s, int argc, char **argv)
+int ctl_stats(struct bg_store *s, const struct bg_config *cfg, int argc, char **argv)
 {
+    lim.hard = cfg->alert_hard;
+    lim.bounce = cfg->alert_bounce;
+    lim.complaint = cfg->alert_complaint;
+    lim.min_sent = cfg->alert_min;
     const char *window = "1h", *only = NULL;
     int json = 0;
     for (int i = 0; i < argc; i++) {
@@ -147,5 +154,35 @@ int ctl_stats(struct bg_store *s, int argc, char **argv)
         fprintf(stderr, "bouncegatectl: stats: write error\n");
         return 2;
     }
+    return 0;
+}
+
+int ctl_release(struct bg_store *s, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: bouncegatectl release DOMAIN\n");
+        return 2;
+    }
+    char dom[BG_ADDR_MAX], name[BG_ADDR_MAX + 16], err[512];
+    const char *why = NULL;
+    const char *arg = argv[0][0] == '@' ? argv[0] + 1 : argv[0];
+    if (bg_domain_normalize(arg, strlen(arg), dom, sizeof dom, &why) < 0) {
+        fprintf(stderr, "bouncegatectl: %s: bad domain: %s\n", argv[0], why ? why : "?");
+        return 2;
+    }
+    /* The daemons read the marker at their next judgement (StatsInterval)
+     * and do not brake the domain again while it lasts (an hour). */
+    snprintf(name, sizeof name, "release|%s", dom);
+    if (bg_store_meta_set_ttl(s, name, "1", 3600, err, sizeof err) < 0) {
+        fprintf(stderr, "bouncegatectl: release: %s\n", err);
+        return 2;
+    }
+    /* The daemons lift it themselves, and log that (reason=released). */
+    char val[8];
+    snprintf(name, sizeof name, "brake|%s", dom);
+    int was = bg_store_meta_get(s, name, val, sizeof val, err, sizeof err);
+    bg_log(LOG_NOTICE, "release", "action=release domain=%s braked=%s for=1h", dom,
+           was == 1 ? "yes" : "no");
+    printf("release: domain=%s braked=%s for=1h\n", dom, was == 1 ? "yes" : "no");
     return 0;
 }

@@ -82,6 +82,9 @@ int probe_start(void);
  * adds the last ones. stats_start: 0, or -1 when it cannot start. */
 int stats_start(unsigned max_domains, unsigned interval);
 void stats_count(const char *sender, enum bg_stat what);
+/* The brake (BrakeHardRate): 1 with the reply's text in reason when the
+ * sender's domain is paused, else 0. A lock and a short scan; no I/O. */
+int stats_braked(const char *sender, char *reason, size_t reasonsz);
 void stats_stop(void);
 
 /* MetricsListen (daemon_http.c): /metrics and the status page. start:

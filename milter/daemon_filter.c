@@ -273,6 +273,26 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
         bg_log(LOG_DEBUG, log_id(ctx, s), "sid=%s action=accept reason=out-of-scope "
                "client=%s daemon=%s", s->sid, s->client_addr[0] ? s->client_addr : "-",
                s->daemon_name[0] ? s->daemon_name : "-");
+    /* The brake (BrakeHardRate): a sender whose hard bounces passed the
+     * limit waits. Over SMTP only: the non-SMTP path must not be refused. */
+    char paused[160];
+    if (s->checking && !s->nonsmtp && stats_braked(s->from, paused, sizeof paused)) {
+        rt_put(r);
+        char text[320];
+        size_t o = 0;
+        for (const char *p = paused; *p && o + 2 < sizeof text; p++) {
+            if (*p == '%')
+                text[o++] = '%';   /* smfi_setreply formats the text */
+            text[o++] = *p;
+        }
+        text[o] = '\0';
+        if (smfi_setreply(ctx, "451", "4.7.1", text) != MI_SUCCESS)
+            bg_log(LOG_WARNING, log_id(ctx, s), "sid=%s problem=setreply-failed", s->sid);
+        bg_log(LOG_NOTICE, log_id(ctx, s), "sid=%s action=pause from=<%s> reason=\"%s\"",
+               s->sid, s->from, paused);
+        bg_metrics_paused();
+        return SMFIS_TEMPFAIL;
+    }
     /* Mail to the report mailboxes (ReportRecipients) must be seen whole. */
     int want_rcpts = s->checking || r->cfg.report_rcpts.n > 0;
     rt_put(r);

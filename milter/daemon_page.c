@@ -48,13 +48,13 @@ static void utc(char *out, size_t sz, long long t)
         strftime(out, sz, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-static void rate_cell(FILE *fp, double rate, double limit, int judged, int digits)
+static void rate_cell(FILE *fp, double rate, int over, int digits)
 {
-    int over = judged && rate > limit;
     fprintf(fp, "<td class=\"num%s\">%.*f%%</td>", over ? " over" : "", digits, rate);
 }
 
-static void senders(FILE *fp, const char *window, const struct bg_stats_row *rows, size_t n)
+static void senders(FILE *fp, const char *window, const struct bg_stats_row *rows, size_t n,
+                    const struct bg_stats_limits *lim)
 {
     fprintf(fp, "<h2>Senders, last %s</h2>\n", window);
     if (n == 0) {
@@ -67,17 +67,17 @@ static void senders(FILE *fp, const char *window, const struct bg_stats_row *row
     for (size_t i = 0; i < n; i++) {
         const unsigned long long *v = rows[i].v;
         unsigned long long sent = v[BG_STAT_SENT];
-        int judged = sent >= BG_STATS_MIN_SENT;
+        unsigned over = bg_stats_over(&rows[i], lim);
         fputs("<tr><td>", fp);
         esc(fp, rows[i].domain);
         fputs("</td>", fp);
         for (int k = 0; k < BG_STAT_N; k++)
             fprintf(fp, "<td class=\"num\">%llu</td>", v[k]);
         rate_cell(fp, bg_stats_rate(v[BG_STAT_HARD] + v[BG_STAT_SOFT] + v[BG_STAT_BLOCK], sent),
-                  BG_STATS_LIMIT_BOUNCE, judged, 2);
-        rate_cell(fp, bg_stats_rate(v[BG_STAT_HARD], sent), BG_STATS_LIMIT_HARD, judged, 2);
-        rate_cell(fp, bg_stats_rate(v[BG_STAT_COMPLAINT], sent), BG_STATS_LIMIT_COMPLAINT,
-                  judged, 3);
+                  (over & BG_OVER_BOUNCE) != 0, 2);
+        rate_cell(fp, bg_stats_rate(v[BG_STAT_HARD], sent), (over & BG_OVER_HARD) != 0, 2);
+        rate_cell(fp, bg_stats_rate(v[BG_STAT_COMPLAINT], sent),
+                  (over & BG_OVER_COMPLAINT) != 0, 3);
         fputs("</tr>\n", fp);
     }
     fputs("</table>\n", fp);
@@ -198,15 +198,17 @@ void page_write(FILE *fp, struct runtime *r, const struct bg_page_view *v)
           "td.diag{font-size:.85em;max-width:40em;white-space:normal}\n"
           "</style></head><body>\n<h1>bouncegate on ", fp);
     esc(fp, host);
+    struct bg_stats_limits lim = { r->cfg.alert_hard, r->cfg.alert_bounce,
+                                   r->cfg.alert_complaint, r->cfg.alert_min };
     fprintf(fp, "</h1>\n<p>Version %s, %s. The figures are the whole fleet's (every MTA "
             "that shares this memcached); rates are of the recipients sent, highlighted over "
-            "hard %.1f%%, bounce %.1f%%, complaint %.1f%% once a domain has sent %d.</p>\n",
-            BG_VERSION, now, BG_STATS_LIMIT_HARD, BG_STATS_LIMIT_BOUNCE,
-            BG_STATS_LIMIT_COMPLAINT, BG_STATS_MIN_SENT);
+            "hard %g%%, bounce %g%%, complaint %g%% once a domain has sent %u.</p>\n",
+            BG_VERSION, now, lim.hard / 10000.0, lim.bounce / 10000.0,
+            lim.complaint / 10000.0, lim.min_sent);
     health(fp, r, v->stats_ok);
     static const char *const windows[3] = { "1h", "24h", "7d" };
     for (int w = 0; w < 3; w++)
-        senders(fp, windows[w], v->rows[w], v->nrows[w]);
+        senders(fp, windows[w], v->rows[w], v->nrows[w], &lim);
     suppressions(fp, r);
     fputs("</body></html>\n", fp);
 }

@@ -162,7 +162,40 @@ static const struct {
     { "SoftWindow 1099511627776w\n", 1, "SoftWindow" },
     { "MaxScanBytes 17592186044417m\n", 1, "MaxScanBytes" },
     { "MaxScanBytes 18014398509481985k\n", 1, "MaxScanBytes" },
+    { "AlertHardRate 101%\n", 1, "AlertHardRate" },
+    { "AlertHardRate 100.5%\n", 1, "AlertHardRate" },
+    { "AlertBounceRate -1%\n", 1, "AlertBounceRate" },
+    { "AlertComplaintRate 0.12345%\n", 1, "AlertComplaintRate" },
+    { "BrakeHardRate 5%%\n", 1, "BrakeHardRate" },
+    { "BrakeHardRate .5%\n", 1, "BrakeHardRate" },
+    { "BrakeHardRate 5.%\n", 1, "BrakeHardRate" },
+    { "MetricsListen localhost:9465\n", 1, "MetricsListen" },
+    { "MetricsListen 127.0.0.1:0\n", 1, "MetricsListen" },
 };
+
+/* Percentages are kept in millionths: 1% = 10000. */
+static const struct {
+    const char *text;
+    unsigned hard, bounce, complaint, brake;
+} percents[] = {
+    { "", 10000, 20000, 1000, 0 },
+    { "AlertHardRate 5%\nAlertBounceRate 2.5\nAlertComplaintRate 0.0001%\nBrakeHardRate 100%\n",
+      50000, 25000, 1, 1000000 },
+    { "AlertHardRate 0\nBrakeHardRate 7.35%\n", 0, 20000, 1000, 73500 },
+};
+
+START_TEST(percentages)
+{
+    struct bg_config c;
+    char err[512] = "";
+    ck_assert_msg(load(percents[_i].text, &c, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(c.alert_hard, percents[_i].hard);
+    ck_assert_uint_eq(c.alert_bounce, percents[_i].bounce);
+    ck_assert_uint_eq(c.alert_complaint, percents[_i].complaint);
+    ck_assert_uint_eq(c.brake_hard, percents[_i].brake);
+    ck_assert_uint_eq(c.alert_min, 100);
+}
+END_TEST
 
 START_TEST(errors_name_file_line_key)
 {
@@ -496,6 +529,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, cluster_sasl_keys);
     tcase_add_test(tc, full_file);
     tcase_add_loop_test(tc, errors_name_file_line_key, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_loop_test(tc, percentages, 0, sizeof percents / sizeof percents[0]);
     tcase_add_test(tc, missing_file);
     tcase_add_loop_test(tc, socket_good, 0, (int)(sizeof good_sockets / sizeof good_sockets[0]));
     tcase_add_loop_test(tc, socket_bad, 0, (int)(sizeof bad_sockets / sizeof bad_sockets[0]));
