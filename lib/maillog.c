@@ -653,6 +653,42 @@ no:
     return 0;
 }
 
+int bg_maillog_sender(const char *line, size_t len, char *qid, size_t qidsz, char *from,
+                      size_t fromsz)
+{
+    struct bg_logline hdr;
+    memset(&hdr, 0, sizeof hdr);
+    if (qidsz > 0)
+        qid[0] = '\0';
+    if (fromsz > 0)
+        from[0] = '\0';
+    if (line == NULL || qidsz == 0 || fromsz == 0)
+        return 0;
+    const char *e = line + len;
+    while (e > line && (e[-1] == '\n' || e[-1] == '\r'))
+        e--;
+    const char *p;
+    if (parse_header(line, e, &hdr, &p) < 0)
+        return 0;
+    size_t pl = strlen(hdr.program);
+    if (hdr.mta == BG_LOG_MTA_POSTFIX && !(pl >= 5 && strcmp(hdr.program + pl - 5, "/qmgr") == 0))
+        return 0;                       /* Postfix: the queue manager's line */
+    const char *q = p;
+    while (q < e && is_alnum((unsigned char)*q))
+        q++;
+    if (q - p < 5 || (size_t)(q - p) >= qidsz || !starts(q, e, ": from=<"))
+        return 0;
+    const char *as, *ae;
+    const char *after = bracketed(q + 7, e, &as, &ae);
+    if (after == NULL || (after < e && *after != ','))
+        return 0;
+    if (ae == as || copy_clean(from, fromsz, as, ae) < 0)
+        return 0;                       /* the null sender, or not clean */
+    memcpy(qid, p, (size_t)(q - p));
+    qid[q - p] = '\0';
+    return 1;
+}
+
 const char *bg_log_status_name(enum bg_log_status s)
 {
     switch (s) {

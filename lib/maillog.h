@@ -84,6 +84,14 @@ struct bg_logline {
  * is then zeroed). Never reads outside line[0..len). */
 int bg_maillog_parse(const char *line, size_t len, struct bg_logline *out);
 
+/* The sender of a queue id: Postfix's queue manager line
+ * "QID: from=<a@b>, size=N, nrcpt=M (queue active)" (postfix.../qmgr) or
+ * Sendmail's "QID: from=<a@b>, size=N, ...". 1 with qid and from (as
+ * logged, no <>) filled; 0 for any other line, the null sender, or an
+ * address that does not fit or holds control bytes. */
+int bg_maillog_sender(const char *line, size_t len, char *qid, size_t qidsz, char *from,
+                      size_t fromsz);
+
 const char *bg_log_status_name(enum bg_log_status s);
 const char *bg_log_mta_name(enum bg_log_mta m);
 

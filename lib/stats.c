@@ -20,7 +20,7 @@
 #define READ_DOMAINS_MAX 10000
 
 static const char *const names[BG_STAT_N] = {
-    "sent", "refused", "hard", "soft", "block", "complaint"
+    "sent", "refused", "hard", "soft", "block", "complaint", "delivered"
 };
 
 const char *bg_stat_name(enum bg_stat what)

@@ -2,6 +2,9 @@
  * recipients each sender domain had accepted and refused at RCPT, and
  * what was learned of its mail (hard, soft, block, complaint).
  *
+ * bouncegate-logwatch counts the deliveries (status=sent) and what it
+ * learns from the log, with the sender its queue id was logged with.
+ *
  * Counting is local and costs no round trip: bg_stats_count adds to a
  * table in memory (a mutex and a hash), and bg_stats_flush, called from a
  * background thread every StatsInterval, adds the table to counters in
@@ -33,10 +36,11 @@ enum bg_stat {
     BG_STAT_SOFT,            /* learned: soft bounce */
     BG_STAT_BLOCK,           /* learned: blocked (the sender's fault) */
     BG_STAT_COMPLAINT,       /* learned: complaint */
+    BG_STAT_DELIVERED,       /* the log's status=sent (bouncegate-logwatch) */
     BG_STAT_N
 };
 
-/* "sent", "refused", "hard", "soft", "block", "complaint". */
+/* "sent", "refused", "hard", "soft", "block", "complaint", "delivered". */
 const char *bg_stat_name(enum bg_stat what);
 
 #define BG_STATS_OTHER "other"

@@ -89,8 +89,9 @@ static void print_table(FILE *fp, const char *window, const struct bg_stats_row 
     fprintf(fp, "# window %s; rates of the recipients sent; ! over the limit "
             "(hard %g%%, bounce %g%%, complaint %g%%, from %u sent)\n", window,
             lim.hard / 10000.0, lim.bounce / 10000.0, lim.complaint / 10000.0, lim.min_sent);
-    fprintf(fp, "%-32s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n", "SENDER", "SENT", "REFUSED",
-            "HARD", "SOFT", "BLOCK", "COMPLAINT", "BOUNCE%", "HARD%", "COMPLAINT%");
+    fprintf(fp, "%-32s %9s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n", "SENDER", "SENT",
+            "REFUSED", "DELIVERED", "HARD", "SOFT", "BLOCK", "COMPLAINT", "BOUNCE%", "HARD%",
+            "COMPLAINT%");
     for (size_t i = 0; i < n; i++) {
         const struct bg_stats_row *r = &rows[i];
         struct rates x;
@@ -99,9 +100,10 @@ static void print_table(FILE *fp, const char *window, const struct bg_stats_row 
         snprintf(b, sizeof b, "%.2f%s", x.bounce, x.over_bounce ? "!" : "");
         snprintf(h, sizeof h, "%.2f%s", x.hard, x.over_hard ? "!" : "");
         snprintf(c, sizeof c, "%.3f%s", x.complaint, x.over_complaint ? "!" : "");
-        fprintf(fp, "%-32s %9llu %9llu %7llu %7llu %7llu %9llu %9s %9s %10s\n", r->domain,
-                r->v[BG_STAT_SENT], r->v[BG_STAT_REFUSED], r->v[BG_STAT_HARD],
-                r->v[BG_STAT_SOFT], r->v[BG_STAT_BLOCK], r->v[BG_STAT_COMPLAINT], b, h, c);
+        fprintf(fp, "%-32s %9llu %9llu %9llu %7llu %7llu %7llu %9llu %9s %9s %10s\n",
+                r->domain, r->v[BG_STAT_SENT], r->v[BG_STAT_REFUSED], r->v[BG_STAT_DELIVERED],
+                r->v[BG_STAT_HARD], r->v[BG_STAT_SOFT], r->v[BG_STAT_BLOCK],
+                r->v[BG_STAT_COMPLAINT], b, h, c);
     }
 }
 

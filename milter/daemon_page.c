@@ -63,6 +63,7 @@ static void senders(FILE *fp, const char *window, const struct bg_stats_row *row
     }
     fprintf(fp, "<table id=\"senders-%s\"><tr><th>sender domain</th><th>sent</th>"
             "<th>refused</th><th>hard</th><th>soft</th><th>block</th><th>complaint</th>"
+            "<th>delivered</th>"
             "<th>bounce %%</th><th>hard %%</th><th>complaint %%</th></tr>\n", window);
     for (size_t i = 0; i < n; i++) {
         const unsigned long long *v = rows[i].v;

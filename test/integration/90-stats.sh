@@ -115,7 +115,7 @@ IN
 "$BG_MTCLIENT" -t 5000 "$BG_SOCK" < "$BG_TMP/dsn.in" > "$BG_TMP/dsn.out" 2>&1
 bg_assert_grep 'action=suppress rcpt=<carol@example\.net> class=hard' "$BG_TMP/daemon.log" \
     "the DSN was learned"
-if wait_stats '"domain":"site\.test","sent":2,"refused":2,"hard":1,"soft":0,"block":0,"complaint":0,"bounce_rate":50\.000,"hard_rate":50\.000,'; then
+if wait_stats '"domain":"site\.test","sent":2,"refused":2,"hard":1,"soft":0,"block":0,"complaint":0,"delivered":0,"bounce_rate":50\.000,"hard_rate":50\.000,'; then
     bg_pass "the learned hard bounce moved site.test's hard count and rates (1 of 2 sent)"
 else
     bg_fail "site.test's hard count never moved: $(cat "$BG_TMP/stats.json")"
@@ -137,14 +137,33 @@ fi
 bg_assert_not_grep '"domain":"c\.test"' "$BG_TMP/stats.json" "c.test has no row of its own"
 
 out=$(ctl stats 2>&1)
-bg_assert_match 'SENDER +SENT +REFUSED +HARD +SOFT +BLOCK +COMPLAINT +BOUNCE% +HARD% +COMPLAINT%' "$out" \
+bg_assert_match 'SENDER +SENT +REFUSED +DELIVERED +HARD +SOFT +BLOCK +COMPLAINT +BOUNCE% +HARD% +COMPLAINT%' "$out" \
     "the table's header"
-bg_assert_match 'site\.test +3 +3 +1 +0 +0 +0 +33\.33 +33\.33 +0\.000' "$out" "site.test's row"
+bg_assert_match 'site\.test +3 +3 +0 +1 +0 +0 +0 +33\.33 +33\.33 +0\.000' "$out" "site.test's row"
 out=$(ctl stats --sender b.test --window 24h --json 2>&1)
 bg_assert_match '^\{"window":"24h",.*"senders":\[\{"domain":"b\.test","sent":1,"refused":1,.*\}\]\}$' "$out" \
     "--sender b.test --window 24h: that domain alone, from the hourly counters"
 bg_assert_rc 2 "a bad window is a usage error" ctl stats --window 2h
 bg_assert_rc 2 "an unknown option is a usage error" ctl stats --bogus
+
+# bouncegate-logwatch: the log's deliveries and bounces, for the sender the
+# queue manager logged with the queue id.
+cat > "$BG_TMP/mail.log" <<'LOG'
+Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE1: from=<app@site.test>, size=400, nrcpt=2 (queue active)
+Dec  6 10:00:01 mx postfix/smtp[12]: 4ABCDE1: to=<dave@example.net>, relay=mx.example.net[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X)
+Dec  6 10:00:01 mx postfix/smtp[12]: 4ABCDE1: to=<erin@example.net>, relay=mx.example.net[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.example.net[192.0.2.1] said: 550 5.1.1 <erin@example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command))
+Dec  6 10:00:02 mx postfix/smtp[12]: 9UNKNOWN: to=<fay@example.net>, relay=mx.example.net[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as Y)
+LOG
+"${BG_LOGWATCH:-$BG_TOP/milter/bouncegate-logwatch}" -f -c "$conf" - < "$BG_TMP/mail.log" > "$BG_TMP/logwatch.out" 2>&1
+bg_assert_grep '4ABCDE1: action=suppress rcpt=<erin@example\.net> class=hard' "$BG_TMP/logwatch.out" \
+    "logwatch learned erin's bounce"
+if wait_stats '"domain":"site\.test","sent":3,"refused":3,"hard":2,"soft":0,"block":0,"complaint":0,"delivered":1,'; then
+    bg_pass "logwatch: site.test's delivery and hard bounce counted (the sender from qmgr's line)"
+else
+    bg_fail "logwatch's counts never arrived: $(cat "$BG_TMP/stats.json")"
+fi
+bg_assert_match '"domain":"-","sent":0,"refused":0,"hard":0,"soft":0,"block":0,"complaint":0,"delivered":1,' \
+    "$(cat "$BG_TMP/stats.json")" "a queue id whose sender was not seen counts as \"-\""
 
 kill "$pid2" 2> /dev/null
 bg_stop_daemon && bg_pass "daemon stopped cleanly"

@@ -126,9 +126,9 @@ dom=$(tr -d '\n' < "$BG_TMP/dom.html")
 bg_assert_match '<title>bouncegate on [^<]+</title>' "$dom" "the page has loaded in chromium"
 bg_assert_match '<table id="senders-1h">.*<td>busy\.test</td><td class="num">100</td><td class="num">0</td><td class="num">3</td>' \
     "$dom" "senders of the last hour: busy.test, 100 sent, 3 hard"
-bg_assert_match '<td>busy\.test</td>(<td class="num">[0-9]+</td>){6}<td class="num over">3\.00%</td><td class="num over">3\.00%</td><td class="num">0\.000%</td>' \
+bg_assert_match '<td>busy\.test</td>(<td class="num">[0-9]+</td>){7}<td class="num over">3\.00%</td><td class="num over">3\.00%</td><td class="num">0\.000%</td>' \
     "$dom" "busy.test's bounce and hard rates highlighted, its complaint rate not"
-bg_assert_match '<td>site\.test</td><td class="num">1</td><td class="num">1</td>(<td class="num">0</td>){4}<td class="num">0\.00%</td>' \
+bg_assert_match '<td>site\.test</td><td class="num">1</td><td class="num">1</td>(<td class="num">0</td>){5}<td class="num">0\.00%</td>' \
     "$dom" "site.test: 1 sent, 1 refused, nothing highlighted (too few to judge)"
 bg_assert_match 'id="breaker" class="ok">Circuit breaker: <b>closed</b>' "$dom" "the breaker is shown closed"
 bg_assert_match "<table id=\"servers\">.*<td>127\\.0\\.0\\.1:$MC_PORT</td>" "$dom" "the memcached server that answers"

@@ -493,6 +493,41 @@ START_TEST(test_random_splices)
 }
 END_TEST
 
+/* bg_maillog_sender: the queue manager's "from=<...>" line of a queue id. */
+static const struct {
+    const char *line;
+    int ok;
+    const char *qid, *from;
+} senders[] = {
+    { "Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE1: from=<app@site.test>, size=400, nrcpt=2 (queue active)",
+      1, "4ABCDE1", "app@site.test" },
+    { "2026-12-06T10:00:00.1+00:00 mx postfix-out/qmgr[11]: 4ABCDE2: from=<\"a b\"@site.test>, status=expired, returned to sender",
+      1, "4ABCDE2", "\"a b\"@site.test" },
+    { "Dec  6 10:00:00 mx sm-mta[99]: 5B6A0Jx1001234: from=<app@site.test>, size=1234, class=0, nrcpts=1, msgid=<x@y>, proto=ESMTP, daemon=MTA-v4, relay=localhost [127.0.0.1]",
+      1, "5B6A0Jx1001234", "app@site.test" },
+    /* the null sender (bounces), other programs, other fields */
+    { "Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE3: from=<>, size=400, nrcpt=1 (queue active)", 0, "", "" },
+    { "Dec  6 10:00:00 mx postfix/pickup[11]: 4ABCDE4: uid=0 from=<root>", 0, "", "" },
+    { "Dec  6 10:00:00 mx postfix/cleanup[11]: 4ABCDE5: message-id=<x@y>", 0, "", "" },
+    { "Dec  6 10:00:00 mx postfix/smtp[12]: 4ABCDE1: to=<dave@example.net>, status=sent (250 ok)", 0, "", "" },
+    { "Dec  6 10:00:00 mx evil[1]: 4ABCDE6: from=<app@site.test>, size=1", 0, "", "" },
+    /* no closing bracket, junk after it, a control byte */
+    { "Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE7: from=<app@site.test", 0, "", "" },
+    { "Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE8: from=<app@site.test>x, size=1", 0, "", "" },
+    { "Dec  6 10:00:00 mx postfix/qmgr[11]: 4ABCDE9: from=<app\001@site.test>, size=1", 0, "", "" },
+};
+
+START_TEST(test_senders)
+{
+    char qid[32], from[BG_LOG_ADDR_MAX + 1];
+    const char *line = senders[_i].line;
+    int rc = bg_maillog_sender(line, strlen(line), qid, sizeof qid, from, sizeof from);
+    ck_assert_msg(rc == senders[_i].ok, "%s: rc %d", line, rc);
+    ck_assert_str_eq(qid, senders[_i].qid);
+    ck_assert_str_eq(from, senders[_i].from);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("maillog");
@@ -507,6 +542,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_quote_runs_linear);
     tcase_add_test(tc, test_null_and_names);
     tcase_add_test(tc, test_random_splices);
+    tcase_add_loop_test(tc, test_senders, 0, (int)(sizeof senders / sizeof senders[0]));
     suite_add_tcase(s, tc);
     return s;
 }
