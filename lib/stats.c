@@ -34,13 +34,16 @@ struct dent {
 };
 
 struct bg_stats {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;              /* the counting table: t, n, other */
     unsigned max;                    /* names per hour */
     /* counted since the last flush */
     struct dent *t;                  /* open addressing; dom[0] == 0: empty */
+    struct dent *spare;              /* the other table, swapped in at a flush */
     size_t cap, n;                   /* cap a power of two, n <= cap / 2 */
     unsigned long long other[BG_STAT_N];
-    /* the flusher's own: the names of the current hour */
+    /* the flusher's own (flush_mu: one flush at a time): the names of the
+     * current hour */
+    pthread_mutex_t flush_mu;
     long long hour;
     char (*named)[DOM_MAX];
     size_t nnamed;
@@ -50,6 +53,8 @@ struct bg_stats *bg_stats_new(unsigned max_domains)
 {
     if (max_domains == 0)
         max_domains = 1;
+    if (max_domains > BG_STATS_DOMAINS_MAX)
+        max_domains = BG_STATS_DOMAINS_MAX;
     struct bg_stats *st = calloc(1, sizeof *st);
     if (st == NULL)
         return NULL;
@@ -58,15 +63,18 @@ struct bg_stats *bg_stats_new(unsigned max_domains)
     while (st->cap < (size_t)max_domains * 8)
         st->cap *= 2;
     st->t = calloc(st->cap, sizeof *st->t);
+    st->spare = calloc(st->cap, sizeof *st->spare);
     st->named = calloc(max_domains, sizeof *st->named);
-    if (st->t == NULL || st->named == NULL) {
+    if (st->t == NULL || st->spare == NULL || st->named == NULL) {
         free(st->t);
+        free(st->spare);
         free(st->named);
         free(st);
         return NULL;
     }
     st->hour = -1;
     pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->flush_mu, NULL);
     return st;
 }
 
@@ -75,7 +83,9 @@ void bg_stats_free(struct bg_stats *st)
     if (st == NULL)
         return;
     pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->flush_mu);
     free(st->t);
+    free(st->spare);
     free(st->named);
     free(st);
 }
@@ -186,21 +196,14 @@ int bg_stats_flush(struct bg_stats *st, struct bg_store *s, long long now,
 {
     if (st == NULL || s == NULL)
         return 0;
-    /* Take what was counted, leave an empty table to the counters. */
-    struct dent *pending = malloc(st->cap * sizeof *pending);
-    if (pending == NULL) {
-        bg_seterr(err, errsz, "out of memory");
-        return -1;
-    }
+    pthread_mutex_lock(&st->flush_mu);
+    /* Swap in the empty table: the counters wait for a pointer swap, not
+     * for a copy. */
     unsigned long long other[BG_STAT_N];
-    size_t np = 0;
     pthread_mutex_lock(&st->mu);
-    for (size_t i = 0; i < st->cap; i++)
-        if (st->t[i].dom[0] != '\0') {
-            pending[np++] = st->t[i];
-            st->t[i].dom[0] = '\0';
-            memset(st->t[i].v, 0, sizeof st->t[i].v);
-        }
+    struct dent *pending = st->t;
+    st->t = st->spare;
+    st->spare = pending;
     st->n = 0;
     memcpy(other, st->other, sizeof other);
     memset(st->other, 0, sizeof st->other);
@@ -211,20 +214,28 @@ int bg_stats_flush(struct bg_stats *st, struct bg_store *s, long long now,
         st->nnamed = 0;
     }
     int rc = 0;
-    for (size_t i = 0; i < np && rc == 0; i++) {
-        int named = name_domain(st, s, pending[i].dom, err, errsz);
-        if (named < 0) {
-            rc = -1;
-        } else if (named) {
-            rc = add_counts(s, now, pending[i].dom, pending[i].v, err, errsz);
+    for (size_t i = 0; i < st->cap; i++) {
+        struct dent *d = &pending[i];
+        if (d->dom[0] == '\0')
+            continue;
+        /* A domain that cannot be named (memcached trouble) counts as
+         * "other"; once memcached failed, the rest of this flush is lost. */
+        int named = rc == 0 ? name_domain(st, s, d->dom, err, errsz) : 0;
+        if (named > 0) {
+            if (add_counts(s, now, d->dom, d->v, err, errsz) < 0)
+                rc = -1;
         } else {
+            if (named < 0)
+                rc = -1;
             for (int k = 0; k < BG_STAT_N; k++)
-                other[k] += pending[i].v[k];
+                other[k] += d->v[k];
         }
+        d->dom[0] = '\0';
+        memset(d->v, 0, sizeof d->v);
     }
     if (rc == 0)
         rc = add_counts(s, now, BG_STATS_OTHER, other, err, errsz);
-    free(pending);
+    pthread_mutex_unlock(&st->flush_mu);
     return rc;
 }
 
@@ -263,16 +274,35 @@ struct domlist {
     size_t n;
 };
 
-static void domlist_add(struct domlist *l, const char *d, size_t len)
+/* A name as domain_of makes them, or "other": what the lists in memcached
+ * hold unless someone else wrote there. Anything else is skipped: it
+ * would end up in log lines, labels and the page. */
+static int name_ok(const char *d, size_t len)
 {
-    if (len == 0 || len >= DOM_MAX || l->n >= READ_DOMAINS_MAX)
-        return;
+    if (len == 0 || len >= DOM_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == '_' || c == '[' || c == ']' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+/* The index of d in l, added when new; -1 when not a name or full. */
+static long domlist_add(struct domlist *l, const char *d, size_t len)
+{
+    if (!name_ok(d, len))
+        return -1;
     for (size_t i = 0; i < l->n; i++)
         if (strlen(l->v[i]) == len && memcmp(l->v[i], d, len) == 0)
-            return;
+            return (long)i;
+    if (l->n >= READ_DOMAINS_MAX)
+        return -1;
     memcpy(l->v[l->n], d, len);
     l->v[l->n][len] = '\0';
-    l->n++;
+    return (long)l->n++;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -284,6 +314,15 @@ static int cmp_rows(const void *a, const void *b)
         return vx < vy ? 1 : -1;
     return strcmp(x->domain, y->domain);
 }
+
+/* Keys read at most (a week of hourly buckets for 500 names a day). */
+#define READ_KEYS_MAX 600000
+#define BATCH 100
+
+struct want {                        /* one counter to read */
+    unsigned dom;                    /* index in the domain list */
+    unsigned char what;              /* enum bg_stat */
+};
 
 int bg_stats_read(struct bg_store *s, long long now, long long window_s, const char *only,
                   struct bg_stats_row **rows, size_t *nrows, char *err, size_t errsz)
@@ -297,74 +336,129 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
     char gran = window_s <= HOUR_BUCKET ? 'm' : 'h';
     long long size = gran == 'm' ? MINUTE_BUCKET : HOUR_BUCKET;
     long long nb = window_s / size, last = now / size, first = last - nb + 1;
+    long long h0 = first * size / HOUR_BUCKET, h1 = now / HOUR_BUCKET;
+    size_t nhours = (size_t)(h1 - h0 + 1);
 
     struct domlist dl = { .v = malloc((size_t)READ_DOMAINS_MAX * DOM_MAX), .n = 0 };
     char *list = malloc(LIST_MAX);
-    int rc = -1;
-    char **keys = NULL;
+    /* per hour, the domains named in it (indices into dl), "other" first */
+    unsigned **hour_doms = calloc(nhours, sizeof *hour_doms);
+    size_t *hour_n = calloc(nhours, sizeof *hour_n);
+    struct want *w = NULL;
     unsigned long long *vals = NULL;
     struct bg_stats_row *out = NULL;
-    if (dl.v == NULL || list == NULL) {
+    char (*knames)[DOM_MAX + 64] = malloc(BATCH * sizeof *knames);
+    int rc = -1;
+    if (dl.v == NULL || list == NULL || hour_doms == NULL || hour_n == NULL || knames == NULL) {
         bg_seterr(err, errsz, "out of memory");
         goto done;
     }
-    if (only != NULL) {
-        char dom[DOM_MAX];
-        domain_of(only, dom);
-        domlist_add(&dl, dom, strlen(dom));
-    } else {
-        for (long long h = first * size / HOUR_BUCKET; h <= now / HOUR_BUCKET; h++) {
-            char name[64];
-            size_t len;
-            snprintf(name, sizeof name, "h%lld|domains", h);
-            int g = bg_store_get_value(s, BG_KIND_STAT, name, list, LIST_MAX, &len, err, errsz);
-            if (g < 0)
+    for (size_t h = 0; h < nhours; h++) {
+        if (only != NULL) {
+            char dom[DOM_MAX];
+            domain_of(only, dom);
+            long x = domlist_add(&dl, dom, strlen(dom));
+            if ((hour_doms[h] = malloc(sizeof **hour_doms)) == NULL) {
+                bg_seterr(err, errsz, "out of memory");
                 goto done;
-            for (char *p = list; *p;) {
-                size_t w = strcspn(p, " ");
-                domlist_add(&dl, p, w);
-                p += w;
-                p += strspn(p, " ");
             }
+            if (x >= 0)
+                hour_doms[h][hour_n[h]++] = (unsigned)x;
+            continue;
         }
-        domlist_add(&dl, BG_STATS_OTHER, sizeof BG_STATS_OTHER - 1);
+        char name[64];
+        size_t len;
+        snprintf(name, sizeof name, "h%lld|domains", h0 + (long long)h);
+        if (bg_store_get_value(s, BG_KIND_STAT, name, list, LIST_MAX, &len, err, errsz) < 0)
+            goto done;
+        if (len >= LIST_MAX - 1) {
+            /* cut: the last name may be partial */
+            char *sp = strrchr(list, ' ');
+            *(sp != NULL ? sp : list) = '\0';
+        }
+        size_t words = 1;
+        for (const char *p = list; *p; p++)
+            words += *p == ' ';
+        if ((hour_doms[h] = malloc((words + 1) * sizeof **hour_doms)) == NULL) {
+            bg_seterr(err, errsz, "out of memory");
+            goto done;
+        }
+        long ox = domlist_add(&dl, BG_STATS_OTHER, sizeof BG_STATS_OTHER - 1);
+        if (ox >= 0)
+            hour_doms[h][hour_n[h]++] = (unsigned)ox;
+        for (char *p = list; *p;) {
+            size_t wl = strcspn(p, " ");
+            long x = domlist_add(&dl, p, wl);
+            if (x >= 0 && hour_n[h] < words + 1) {
+                size_t dup = 0;
+                for (size_t q = 0; q < hour_n[h] && !dup; q++)
+                    dup = hour_doms[h][q] == (unsigned)x;
+                if (!dup)
+                    hour_doms[h][hour_n[h]++] = (unsigned)x;
+            }
+            p += wl;
+            p += strspn(p, " ");
+        }
     }
-    size_t nk = dl.n * (size_t)nb * BG_STAT_N;
-    keys = calloc(nk ? nk : 1, sizeof *keys);
+    size_t nk = 0;
+    for (long long b = first; b <= last; b++)
+        nk += hour_n[b * size / HOUR_BUCKET - h0] * BG_STAT_N;
+    if (nk > READ_KEYS_MAX) {
+        bg_seterr(err, errsz, "too many counters to read (%zu)", nk);
+        goto done;
+    }
+    w = calloc(nk ? nk : 1, sizeof *w);
     vals = calloc(nk ? nk : 1, sizeof *vals);
     out = calloc(dl.n ? dl.n : 1, sizeof *out);
-    if (keys == NULL || vals == NULL || out == NULL) {
+    if (w == NULL || vals == NULL || out == NULL) {
         bg_seterr(err, errsz, "out of memory");
         goto done;
     }
     size_t k = 0;
-    for (size_t d = 0; d < dl.n; d++)
-        for (long long b = first; b <= last; b++)
+    for (long long b = first; b <= last; b++) {
+        size_t h = (size_t)(b * size / HOUR_BUCKET - h0);
+        for (size_t q = 0; q < hour_n[h]; q++)
             for (int c = 0; c < BG_STAT_N; c++) {
-                char name[DOM_MAX + 64];
-                snprintf(name, sizeof name, "%c%lld|%s|%s", gran, b, names[c], dl.v[d]);
-                if ((keys[k++] = strdup(name)) == NULL) {
-                    bg_seterr(err, errsz, "out of memory");
-                    goto done;
-                }
+                w[k].dom = hour_doms[h][q];
+                w[k].what = (unsigned char)c;
+                k++;
             }
-    if (bg_store_counters(s, BG_KIND_STAT, (const char *const *)keys, nk, vals, err,
-                          errsz) < 0)
-        goto done;
-    size_t n = 0;
+    }
+    /* Ask in batches, the names built in one small buffer. */
     k = 0;
-    for (size_t d = 0; d < dl.n; d++) {
-        struct bg_stats_row *r = &out[n];
-        memset(r, 0, sizeof *r);
-        snprintf(r->domain, sizeof r->domain, "%s", dl.v[d]);
-        int any = 0;
-        for (long long b = first; b <= last; b++)
-            for (int c = 0; c < BG_STAT_N; c++) {
-                r->v[c] += vals[k];
-                any |= vals[k++] != 0;
+    for (long long b = first; b <= last; b++) {
+        size_t h = (size_t)(b * size / HOUR_BUCKET - h0);
+        size_t per = hour_n[h] * BG_STAT_N;
+        for (size_t off = 0; off < per; off += BATCH) {
+            size_t m = per - off < BATCH ? per - off : BATCH;
+            const char *np[BATCH];
+            for (size_t i = 0; i < m; i++) {
+                const struct want *x = &w[k + off + i];
+                snprintf(knames[i], sizeof knames[i], "%c%lld|%s|%s", gran, b,
+                         bg_stat_name((enum bg_stat)x->what), dl.v[x->dom]);
+                np[i] = knames[i];
             }
+            if (bg_store_counters(s, BG_KIND_STAT, np, m, vals + k + off, err, errsz) < 0)
+                goto done;
+        }
+        k += per;
+    }
+    for (size_t d = 0; d < dl.n; d++)
+        snprintf(out[d].domain, sizeof out[d].domain, "%s", dl.v[d]);
+    for (size_t i = 0; i < nk; i++) {
+        unsigned long long *v = &out[w[i].dom].v[w[i].what];
+        /* what anyone may have written to memcached: bounded, no wrap */
+        *v += vals[i] < BG_STATS_COUNT_MAX ? vals[i] : BG_STATS_COUNT_MAX;
+        if (*v > BG_STATS_COUNT_MAX)
+            *v = BG_STATS_COUNT_MAX;
+    }
+    size_t n = 0;
+    for (size_t d = 0; d < dl.n; d++) {
+        int any = 0;
+        for (int c = 0; c < BG_STAT_N; c++)
+            any |= out[d].v[c] != 0;
         if (any || only != NULL)
-            n++;
+            out[n++] = out[d];
     }
     qsort(out, n, sizeof *out, cmp_rows);
     *rows = out;
@@ -372,10 +466,13 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
     out = NULL;
     rc = 0;
 done:
-    if (keys != NULL)
-        for (size_t i = 0; i < nk; i++)
-            free(keys[i]);
-    free(keys);
+    if (hour_doms != NULL)
+        for (size_t h = 0; h < nhours; h++)
+            free(hour_doms[h]);
+    free(hour_doms);
+    free(hour_n);
+    free(knames);
+    free(w);
     free(vals);
     free(out);
     free(list);

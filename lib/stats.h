@@ -44,6 +44,11 @@ enum bg_stat {
 const char *bg_stat_name(enum bg_stat what);
 
 #define BG_STATS_OTHER "other"
+/* The most names per hour a table keeps (StatsDomains above it is cut). */
+#define BG_STATS_DOMAINS_MAX 10000
+/* A counter read back is taken as at most this (2^40): what memcached
+ * holds may have been written by anyone who can reach it. */
+#define BG_STATS_COUNT_MAX (1ULL << 40)
 
 
 struct bg_stats;
@@ -93,7 +98,8 @@ struct bg_stats_limits {
 /* The limits the row is over (strictly), as BG_OVER_* bits; 0 when it
  * sent fewer than min_sent. Integer arithmetic: no rounding at the edge. */
 unsigned bg_stats_over(const struct bg_stats_row *r, const struct bg_stats_limits *l);
-/* Is count over limit (millionths) of sent? */
+/* Is count over limit (millionths) of sent? Counts up to
+ * BG_STATS_COUNT_MAX. */
 int bg_stats_over_one(unsigned long long count, unsigned long long sent, unsigned limit);
 
 #endif

@@ -85,6 +85,10 @@ void stats_count(const char *sender, enum bg_stat what);
 /* The brake (BrakeHardRate): 1 with the reply's text in reason when the
  * sender's domain is paused, else 0. A lock and a short scan; no I/O. */
 int stats_braked(const char *sender, char *reason, size_t reasonsz);
+/* The fleet's figures the stats thread keeps for window w (0: 1h, 1:
+ * 24h, 2: 7d): a malloc'ed copy in *rows (NULL when none yet), 1 when
+ * the last read of them succeeded. */
+int stats_figures(int w, struct bg_stats_row **rows, size_t *n);
 void stats_stop(void);
 
 /* MetricsListen (daemon_http.c): /metrics and the status page. start:

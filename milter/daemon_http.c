@@ -20,22 +20,14 @@
 
 static struct MHD_Daemon *httpd;
 
-/* Both windows of the fleet's figures, read from memcached. */
-static int read_senders(struct runtime *r, struct bg_stats_row **rows, size_t *n,
-                        const long long *secs, int nw)
+/* The fleet's figures over the first nw windows (1h, 24h, 7d), as the
+ * stats thread last read them: a scrape or a page load never asks
+ * memcached itself (one page load used to read a week's counters). */
+static int read_senders(struct bg_stats_row **rows, size_t *n, int nw)
 {
-    char err[256];
-    long long now = (long long)time(NULL);
     int ok = 1;
-    for (int w = 0; w < nw; w++) {
-        rows[w] = NULL;
-        n[w] = 0;
-        if (bg_stats_read(r->store, now, secs[w], NULL, &rows[w], &n[w], err, sizeof err) < 0) {
-            rows[w] = NULL;
-            n[w] = 0;
-            ok = 0;
-        }
-    }
+    for (int w = 0; w < nw; w++)
+        ok &= stats_figures(w, &rows[w], &n[w]);
     return ok;
 }
 
@@ -49,7 +41,6 @@ static long long journal_bytes(const struct runtime *r)
 
 static void write_metrics(FILE *fp, struct runtime *r)
 {
-    static const long long secs[2] = { 3600, 86400 };
     struct bg_stats_row *rows[2];
     size_t n[2];
     struct bg_metrics_view v = {
@@ -58,7 +49,7 @@ static void write_metrics(FILE *fp, struct runtime *r)
         .journal_bytes = journal_bytes(r),
         .windows = { "1h", "24h" },
     };
-    v.stats_ok = read_senders(r, rows, n, secs, 2);
+    v.stats_ok = read_senders(rows, n, 2);
     for (int w = 0; w < 2; w++) {
         v.rows[w] = rows[w];
         v.nrows[w] = n[w];
@@ -70,10 +61,9 @@ static void write_metrics(FILE *fp, struct runtime *r)
 
 static void write_page(FILE *fp, struct runtime *r)
 {
-    static const long long secs[3] = { 3600, 86400, 7 * 86400 };
     struct bg_page_view v;
     memset(&v, 0, sizeof v);
-    v.stats_ok = read_senders(r, v.rows, v.nrows, secs, 3);
+    v.stats_ok = read_senders(v.rows, v.nrows, 3);
     page_write(fp, r, &v);
     for (int w = 0; w < 3; w++)
         free(v.rows[w]);

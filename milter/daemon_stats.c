@@ -15,7 +15,15 @@
  *     until the rate falls or `bouncegatectl release DOMAIN` (a marker,
  *     an hour) lifts it; "action=brake" and "action=brake-lifted" logged
  *     once for the fleet the same way. "other" is never judged: it is
- *     many senders. */
+ *     many senders. When the figures cannot be read, nobody is paused:
+ *     bouncegate fails open.
+ * Alerts and their recoveries are logged at most once an hour each per
+ * domain and limit (markers that are not deleted: a rate that hovers at
+ * the limit does not repeat them).
+ *
+ * The thread also keeps the figures of the last 1h (each judgement), 24h
+ * (each minute) and 7d (each 5 minutes) for /metrics and the status page
+ * (stats_figures): a scrape or a page load never reads memcached itself. */
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +41,47 @@
 
 static struct bg_stats *table;
 static atomic_int counting;          /* StatsInterval of the current config > 0 */
+static atomic_int stopping;
+static pthread_t thread;
+static int thread_running;
+
+/* ------------------------------------------------------------ figures kept */
+
+static const long long windows[3] = { 3600, 86400, 7 * 86400 };
+static const long long refresh[3] = { 0, 60, 300 };   /* 0: every judgement */
+static pthread_mutex_t fig_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bg_stats_row *fig_rows[3];
+static size_t fig_n[3];
+static long long fig_at[3];              /* when read; 0: never */
+static int fig_ok[3];
+
+/* Keep rows (taken over) as the figures of window w. */
+static void figures_set(int w, struct bg_stats_row *rows, size_t n, int ok)
+{
+    pthread_mutex_lock(&fig_mu);
+    if (ok) {
+        free(fig_rows[w]);
+        fig_rows[w] = rows;
+        fig_n[w] = n;
+        fig_at[w] = (long long)time(NULL);
+    }
+    fig_ok[w] = ok;
+    pthread_mutex_unlock(&fig_mu);
+}
+
+int stats_figures(int w, struct bg_stats_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    if (w < 0 || w > 2)
+        return 0;
+    pthread_mutex_lock(&fig_mu);
+    int ok = fig_ok[w] && fig_at[w] != 0;
+    if (fig_rows[w] != NULL && (*rows = malloc((fig_n[w] ? fig_n[w] : 1) * sizeof **rows)))
+        memcpy(*rows, fig_rows[w], fig_n[w] * sizeof **rows), *n = fig_n[w];
+    pthread_mutex_unlock(&fig_mu);
+    return ok;
+}
 
 void stats_count(const char *sender, enum bg_stat what)
 {
@@ -78,6 +127,7 @@ struct seen {
     char domain[256];
     unsigned over;           /* BG_OVER_* seen over */
     int braked;
+    int visited;             /* in this judgement's figures */
 };
 static struct seen *seen;
 static size_t nseen, capseen;
@@ -147,8 +197,8 @@ static void alerts(struct runtime *r, const struct bg_stats_row *row, unsigned o
             }
         } else if (sn->over & kinds[k].bit) {
             sn->over &= ~kinds[k].bit;
-            if (bg_store_restore(r->store, BG_KIND_META, name, NULL, 0, 0, err,
-                                 sizeof err) == 1)
+            snprintf(name, sizeof name, "alert-recovered|%s|%s", kinds[k].name, row->domain);
+            if (bg_store_add(r->store, BG_KIND_META, name, MARK_TTL, err, sizeof err) == 1)
                 bg_log(LOG_NOTICE, "stats", "action=alert-recovered domain=%s rate=%s "
                        "value=%s limit=%s sent=%llu window=1h", row->domain, kinds[k].name,
                        pct(a, sizeof a, rates[k]), limit_text(b, sizeof b, limits[k]), sent);
@@ -164,14 +214,32 @@ static int released(struct runtime *r, const char *domain)
     return bg_store_meta_get(r->store, name, val, sizeof val, err, sizeof err) == 1;
 }
 
+/* Replace the set of paused domains (nb taken over, NULL: none). */
+static void brakes_set(struct brake *nb, size_t nnb)
+{
+    pthread_rwlock_wrlock(&brake_mu);
+    struct brake *old = brakes;
+    brakes = nb;
+    atomic_store(&nbrakes, nb != NULL ? nnb : 0);
+    pthread_rwlock_unlock(&brake_mu);
+    free(old);
+}
+
 static void judge(struct runtime *r)
 {
     struct bg_stats_row *rows;
     size_t n;
     char err[256];
     if (bg_stats_read(r->store, (long long)time(NULL), 3600, NULL, &rows, &n, err,
-                      sizeof err) < 0)
-        return; /* memcached trouble: logged by the flush or the breaker */
+                      sizeof err) < 0) {
+        /* memcached trouble (logged by the flush or the breaker): no
+         * figures, so nobody is paused - and nothing else is judged */
+        brakes_set(NULL, 0);
+        figures_set(0, NULL, 0, 0);
+        return;
+    }
+    for (size_t i = 0; i < nseen; i++)
+        seen[i].visited = 0;
     struct bg_stats_limits al = { r->cfg.alert_hard, r->cfg.alert_bounce,
                                   r->cfg.alert_complaint, r->cfg.alert_min };
     struct bg_stats_limits bl = { r->cfg.brake_hard, 0, 0, r->cfg.alert_min };
@@ -187,6 +255,7 @@ static void judge(struct runtime *r)
         struct seen *sn = seen_get(row->domain, over != 0 || brake);
         if (sn == NULL)
             continue;
+        sn->visited = 1;
         alerts(r, row, over, sn);
         char name[300], a[32], b[32];
         snprintf(name, sizeof name, "brake|%s", row->domain);
@@ -197,8 +266,10 @@ static void judge(struct runtime *r)
             snprintf(k->reason, sizeof k->reason, "sender paused: %s hard bounces in the "
                      "last hour, limit %s", pct(a, sizeof a, hard),
                      limit_text(b, sizeof b, r->cfg.brake_hard));
-            if (!sn->braked &&
-                bg_store_add(r->store, BG_KIND_META, name, MARK_TTL, err, sizeof err) == 1) {
+            /* Added again at every judgement while it lasts: a brake longer
+             * than the marker's hour keeps one, and its lift is logged. */
+            if (bg_store_add(r->store, BG_KIND_META, name, MARK_TTL, err, sizeof err) == 1 &&
+                !sn->braked) {
                 bg_log(LOG_WARNING, "stats", "action=brake domain=%s value=%s limit=%s "
                        "sent=%llu hard=%llu window=1h", row->domain, a, b,
                        row->v[BG_STAT_SENT], row->v[BG_STAT_HARD]);
@@ -217,14 +288,53 @@ static void judge(struct runtime *r)
             }
         }
     }
-    free(rows);
-    if (nb != NULL) {
-        pthread_rwlock_wrlock(&brake_mu);
-        struct brake *old = brakes;
-        brakes = nb;
-        atomic_store(&nbrakes, nnb);
-        pthread_rwlock_unlock(&brake_mu);
-        free(old);
+    /* A domain judged before and gone from the figures (nothing counted
+     * for it in the hour): under every limit now. */
+    for (size_t i = 0; i < nseen; i++) {
+        if (seen[i].visited)
+            continue;
+        struct bg_stats_row gone;
+        memset(&gone, 0, sizeof gone);
+        snprintf(gone.domain, sizeof gone.domain, "%s", seen[i].domain);
+        alerts(r, &gone, 0, &seen[i]);
+        if (seen[i].braked) {
+            char name[300];
+            seen[i].braked = 0;
+            snprintf(name, sizeof name, "brake|%s", seen[i].domain);
+            if (bg_store_restore(r->store, BG_KIND_META, name, NULL, 0, 0, err,
+                                 sizeof err) == 1) {
+                bg_log(LOG_NOTICE, "stats", "action=brake-lifted domain=%s reason=rate-fell "
+                       "value=0.00%% sent=0 window=1h", seen[i].domain);
+                bg_metrics_brake(0);
+            }
+        }
+    }
+    /* Forget the ones with nothing left to recover from. */
+    size_t keep = 0;
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i].over != 0 || seen[i].braked)
+            seen[keep++] = seen[i];
+    nseen = keep;
+    figures_set(0, rows, n, 1);
+    brakes_set(nb, nnb);
+}
+
+/* The 24h and 7d figures, when due. */
+static void refresh_figures(struct runtime *r)
+{
+    long long now = (long long)time(NULL);
+    for (int w = 1; w < 3; w++) {
+        pthread_mutex_lock(&fig_mu);
+        int due = fig_at[w] == 0 || now - fig_at[w] >= refresh[w] || !fig_ok[w];
+        pthread_mutex_unlock(&fig_mu);
+        if (!due)
+            continue;
+        struct bg_stats_row *rows;
+        size_t n;
+        char err[256];
+        int ok = bg_stats_read(r->store, now, windows[w], NULL, &rows, &n, err,
+                               sizeof err) == 0;
+        figures_set(w, ok ? rows : NULL, ok ? n : 0, ok);
     }
 }
 
@@ -242,7 +352,7 @@ static void *stats_thread(void *arg)
 {
     (void)arg;
     long long last = (long long)time(NULL);
-    for (;;) {
+    while (!atomic_load(&stopping)) {
         struct runtime *r = rt_get();
         if (r == NULL)
             break; /* stopping */
@@ -253,6 +363,7 @@ static void *stats_thread(void *arg)
             last = now;
             flush_now(r);
             judge(r);
+            refresh_figures(r);
         }
         rt_put(r);
         struct timespec tick = { 0, 200 * 1000000L };
@@ -267,15 +378,19 @@ int stats_start(unsigned max_domains, unsigned interval)
     if (table == NULL)
         return -1;
     atomic_store(&counting, interval > 0);
-    pthread_t th;
-    if (pthread_create(&th, NULL, stats_thread, NULL) != 0)
+    if (pthread_create(&thread, NULL, stats_thread, NULL) != 0)
         return -1;
-    pthread_detach(th);
+    thread_running = 1;
     return 0;
 }
 
 void stats_stop(void)
 {
+    /* The thread first (it may be flushing), then the last counts. */
+    atomic_store(&stopping, 1);
+    if (thread_running)
+        pthread_join(thread, NULL);
+    thread_running = 0;
     struct runtime *r = rt_get();
     if (r != NULL) {
         flush_now(r);

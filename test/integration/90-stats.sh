@@ -165,6 +165,22 @@ fi
 bg_assert_match '"domain":"-","sent":0,"refused":0,"hard":0,"soft":0,"block":0,"complaint":0,"delivered":1,' \
     "$(cat "$BG_TMP/stats.json")" "a queue id whose sender was not seen counts as \"-\""
 
+# The lists of names live in memcached, where anyone who reaches it can
+# write: names no sender domain could have (an escape sequence, a quote,
+# upper case) are skipped, never printed.
+hour=$(( $(date +%s) / 3600 ))
+list=$(bg_mc_get "st:c:h$hour|domains") || bg_fatal "no list of names for this hour"
+esc=$'\e[31mred'
+bg_mc_set "st:c:h$hour|domains" "$list $esc x\"y UPPER.example" 0 || bg_fatal "cannot write the list"
+bg_mc_set "st:c:m$(( $(date +%s) / 600 ))|sent|x\"y" 7 0 || bg_fatal "cannot write a counter"
+out=$(ctl stats --json 2>&1)
+bg_assert_match '"domain":"site\.test"' "$out" "the real names are still read"
+if [[ $out == *$'\e'* || $out == *'x\"y'* || $out == *'x\\"y'* || $out == *UPPER* ]]; then
+    bg_fail "a name written into memcached reached the output: $out"
+else
+    bg_pass "names no sender domain could have are skipped"
+fi
+
 kill "$pid2" 2> /dev/null
 bg_stop_daemon && bg_pass "daemon stopped cleanly"
 bg_finish
