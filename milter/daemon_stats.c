@@ -22,8 +22,10 @@
  * the limit does not repeat them).
  *
  * The thread also keeps the figures of the last 1h (each judgement), 24h
- * (each minute) and 7d (each 5 minutes) for /metrics and the status page
- * (stats_figures): a scrape or a page load never reads memcached itself. */
+ * (each minute, or at once when they count less than the last hour's) and
+ * 7d (each 5 minutes, or when behind the day's) for /metrics and the
+ * status page (stats_figures): a scrape or a page load never reads
+ * memcached itself. */
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -319,13 +321,32 @@ static void judge(struct runtime *r)
     brakes_set(nb, nnb);
 }
 
-/* The 24h and 7d figures, when due. */
+/* Do the figures of window w count less than those of the shorter
+ * window w - 1 for some domain? Then they are behind: a day holds its
+ * last hour. With fig_mu held. */
+static int behind(int w)
+{
+    for (size_t i = 0; i < fig_n[w - 1]; i++) {
+        const struct bg_stats_row *a = &fig_rows[w - 1][i];
+        const struct bg_stats_row *b = NULL;
+        for (size_t j = 0; j < fig_n[w] && b == NULL; j++)
+            if (strcmp(fig_rows[w][j].domain, a->domain) == 0)
+                b = &fig_rows[w][j];
+        for (int k = 0; k < BG_STAT_N; k++)
+            if (a->v[k] > (b != NULL ? b->v[k] : 0))
+                return 1;
+    }
+    return 0;
+}
+
+/* The 24h and 7d figures, when due: every refresh[w] seconds, or at once
+ * when they are behind the shorter window's. */
 static void refresh_figures(struct runtime *r)
 {
     long long now = (long long)time(NULL);
     for (int w = 1; w < 3; w++) {
         pthread_mutex_lock(&fig_mu);
-        int due = fig_at[w] == 0 || now - fig_at[w] >= refresh[w] || !fig_ok[w];
+        int due = fig_at[w] == 0 || now - fig_at[w] >= refresh[w] || !fig_ok[w] || behind(w);
         pthread_mutex_unlock(&fig_mu);
         if (!due)
             continue;

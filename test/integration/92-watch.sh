@@ -118,6 +118,15 @@ else
     bg_fail "promtool test rules: $(cat "$BG_TMP/rtest.out")"
 fi
 
+# The page, as a browser shows it, once the stats thread has caught up
+# the longer windows (they are read again when behind the last hour).
+bg__now; end=$((BG__MS + BG_TIMEOUT * 1000))
+until curl -s -f "$url/" | tr -d '\n' |
+    grep -q -E '<table id="senders-7d">.*<td>busy\.test</td><td class="num">100</td>'; do
+    bg__now
+    [ "$BG__MS" -ge "$end" ] && break
+    sleep 0.2
+done
 # The page, as a browser shows it.
 chrome() { HOME=$BG_TMP timeout 120 chromium --headless --no-sandbox --disable-gpu \
                --no-first-run --window-size=1280,1200 "$@" 2>> "$BG_TMP/chromium.log"; }
@@ -126,6 +135,8 @@ dom=$(tr -d '\n' < "$BG_TMP/dom.html")
 bg_assert_match '<title>bouncegate on [^<]+</title>' "$dom" "the page has loaded in chromium"
 bg_assert_match '<table id="senders-1h">.*<td>busy\.test</td><td class="num">100</td><td class="num">0</td><td class="num">3</td>' \
     "$dom" "senders of the last hour: busy.test, 100 sent, 3 hard"
+bg_assert_match '<table id="senders-24h">.*<td>busy\.test</td><td class="num">100</td>.*<table id="senders-7d">.*<td>busy\.test</td><td class="num">100</td>' \
+    "$dom" "... and of the last day and week"
 bg_assert_match '<td>busy\.test</td>(<td class="num">[0-9]+</td>){7}<td class="num over">3\.00%</td><td class="num over">3\.00%</td><td class="num">0\.000%</td>' \
     "$dom" "busy.test's bounce and hard rates highlighted, its complaint rate not"
 bg_assert_match '<td>site\.test</td><td class="num">1</td><td class="num">1</td>(<td class="num">0</td>){5}<td class="num">0\.00%</td>' \
