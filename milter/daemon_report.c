@@ -37,9 +37,10 @@ static const char *source_of(const struct bg_dsn *d, enum report_from from)
 
 /* The sender's figures (stats.h): one learned failure, counted once (a
  * DSN and the log line for the same message are one event: the second is
- * a duplicate). The sender is the report's envelope recipient, the
- * address the original message came from; for a complaint that is the
- * feedback mailbox, the best there is. */
+ * a duplicate). The sender is the bounce's envelope recipient, the
+ * address the original message came from; a complaint (ARF) goes to the
+ * feedback mailbox instead, so there it is the From (or Return-Path) of
+ * the original returned in the report. */
 static void count_outcome(const char *sender, const struct bg_verdict *v,
                           const struct bg_event *e, const struct bg_learn_out *out)
 {
@@ -143,7 +144,8 @@ void report_learn(struct runtime *r, const char *id, const char *sender, const c
         struct bg_learn_out out;
         bg_learn(r->store, &r->learner.cfg, &e, &out);
         bg_learn_log(tagqid[0] ? tagqid : lid, &e, &out);
-        count_outcome(sender, &v, &e, &out);
+        count_outcome(d->kind == BG_REPORT_ARF && d->orig_from[0] ? d->orig_from : sender,
+                      &v, &e, &out);
     }
     free(d);
 }

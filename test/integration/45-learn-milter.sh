@@ -21,6 +21,7 @@ SigningKeyFile $key
 ReportRecipients bounces@site.example fbl@site.example
 LogLevel info
 OutageRecipients 3
+StatsInterval 1s
 CONF
 chmod 644 "$conf"
 ctl() { "$BG_CTL" -c "$conf" "$@"; }
@@ -240,7 +241,7 @@ body
 body --F
 body Content-Type: message/rfc822
 body
-body From: app@site.example
+body From: News <news@letters.example>
 body To: $1
 body Message-ID: <m2@site.example>
 body $2
@@ -259,6 +260,17 @@ bg_assert_rc 0 "ARF with a valid tag → suppressed" ctl show zoe@remote.example
 out=$(ctl show zoe@remote.example)
 bg_assert_match 'class +complaint' "$out" "class complaint"
 bg_assert_match 'source +arf' "$out" "source arf"
+# The complaint counts for the sender of the original (its From in the
+# report), not for the feedback mailbox the report was sent to.
+bg__now; end=$((BG__MS + BG_TIMEOUT * 1000))
+until ctl stats --json --sender letters.example > "$BG_TMP/stats.json" 2>&1 &&
+    grep -q '"complaint":1,' "$BG_TMP/stats.json"; do
+    bg__now
+    [ "$BG__MS" -ge "$end" ] && break
+    sleep 0.1
+done
+bg_assert_grep '"domain":"letters\.example",.*"complaint":1,' "$BG_TMP/stats.json" \
+    "the complaint counts for letters.example, the original's sender, not the FBL mailbox's"
 
 # 7. an auto-reply is never a bounce
 cat <<IN | run
