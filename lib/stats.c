@@ -34,6 +34,7 @@ struct dent {
 };
 
 struct bg_stats {
+    enum bg_stats_kind kind;
     pthread_mutex_t mu;              /* the counting table: t, n, other */
     unsigned max;                    /* names per hour */
     /* counted since the last flush */
@@ -49,7 +50,7 @@ struct bg_stats {
     size_t nnamed;
 };
 
-struct bg_stats *bg_stats_new(unsigned max_domains)
+struct bg_stats *bg_stats_new(unsigned max_domains, enum bg_stats_kind kind)
 {
     if (max_domains == 0)
         max_domains = 1;
@@ -59,6 +60,7 @@ struct bg_stats *bg_stats_new(unsigned max_domains)
     if (st == NULL)
         return NULL;
     st->max = max_domains;
+    st->kind = kind;
     st->cap = 16;
     while (st->cap < (size_t)max_domains * 8)
         st->cap *= 2;
@@ -90,24 +92,35 @@ void bg_stats_free(struct bg_stats *st)
     free(st);
 }
 
-/* The sender's domain, lower-cased, as a key and a list can carry it:
- * letters, digits and . - _ [ ] : only (an address literal included);
- * anything else, or nothing, is "-". */
-static void domain_of(const char *sender, char *out)
+/* A character of a name: a domain's (letters, digits and . - _ [ ] :,
+ * an address literal included), a login's (letters, digits and
+ * . - _ @ +). */
+static int name_char(enum bg_stats_kind kind, unsigned char c)
 {
-    const char *at = sender != NULL ? strrchr(sender, '@') : NULL;
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+        return 1;
+    return kind == BG_STATS_LOGINS ? c == '@' || c == '+'
+                                   : c == '[' || c == ']' || c == ':';
+}
+
+/* The name counted: the sender's domain (the part after the last '@'),
+ * or the whole login, lower-cased, as a key and a list can carry it;
+ * anything else, or nothing, is "-". */
+static void name_of(enum bg_stats_kind kind, const char *sender, char *out)
+{
+    const char *at = sender != NULL && kind == BG_STATS_SENDERS ? strrchr(sender, '@') : NULL;
     const char *d = at != NULL ? at + 1 : sender != NULL ? sender : "";
     size_t n = 0;
     for (; d[n] != '\0'; n++) {
         unsigned char c = (unsigned char)d[n];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
-                 c == '[' || c == ']' || c == ':';
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        int ok = name_char(kind, c);
         if (!ok || n >= DOM_MAX - 1) {
             n = 0;
             break;
         }
-        out[n] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        out[n] = (char)c;
     }
     out[n] = '\0';
     if (n == 0 || strcmp(out, BG_STATS_OTHER) == 0)   /* "other" is the rest's */
@@ -129,7 +142,7 @@ void bg_stats_count(struct bg_stats *st, const char *sender, enum bg_stat what)
     if (st == NULL || (unsigned)what >= BG_STAT_N)
         return;
     char dom[DOM_MAX];
-    domain_of(sender, dom);
+    name_of(st->kind, sender, dom);
     size_t mask = st->cap - 1;
     pthread_mutex_lock(&st->mu);
     for (size_t i = hash_dom(dom) & mask;; i = (i + 1) & mask) {
@@ -154,8 +167,20 @@ void bg_stats_count(struct bg_stats *st, const char *sender, enum bg_stat what)
 
 /* ------------------------------------------------------------ flush */
 
-static int add_counts(struct bg_store *s, long long now, const char *dom,
-                      const unsigned long long *v, char *err, size_t errsz)
+/* Counter keys: "m" BUCKET "|" COUNTER "|" NAME, a login's NAME after a
+ * '~' (no domain has one). */
+static const char *mark(enum bg_stats_kind kind)
+{
+    return kind == BG_STATS_LOGINS ? "~" : "";
+}
+
+static const char *list_name(enum bg_stats_kind kind)
+{
+    return kind == BG_STATS_LOGINS ? "logins" : "domains";
+}
+
+static int add_counts(struct bg_store *s, enum bg_stats_kind kind, long long now,
+                      const char *dom, const unsigned long long *v, char *err, size_t errsz)
 {
     char name[DOM_MAX + 64];
     unsigned long long ignored;
@@ -163,10 +188,12 @@ static int add_counts(struct bg_store *s, long long now, const char *dom,
         if (v[k] == 0)
             continue;
         unsigned d = v[k] > 0xffffffffULL ? 0xffffffffU : (unsigned)v[k];
-        snprintf(name, sizeof name, "m%lld|%s|%s", now / MINUTE_BUCKET, names[k], dom);
+        snprintf(name, sizeof name, "m%lld|%s|%s%s", now / MINUTE_BUCKET, names[k], mark(kind),
+                 dom);
         if (bg_store_incr(s, BG_KIND_STAT, name, d, MINUTE_TTL, &ignored, err, errsz) < 0)
             return -1;
-        snprintf(name, sizeof name, "h%lld|%s|%s", now / HOUR_BUCKET, names[k], dom);
+        snprintf(name, sizeof name, "h%lld|%s|%s%s", now / HOUR_BUCKET, names[k], mark(kind),
+                 dom);
         if (bg_store_incr(s, BG_KIND_STAT, name, d, HOUR_TTL, &ignored, err, errsz) < 0)
             return -1;
     }
@@ -184,7 +211,7 @@ static int name_domain(struct bg_stats *st, struct bg_store *s, const char *dom,
     if (st->nnamed >= st->max)
         return 0;
     char list[64];
-    snprintf(list, sizeof list, "h%lld|domains", st->hour);
+    snprintf(list, sizeof list, "h%lld|%s", st->hour, list_name(st->kind));
     if (bg_store_list_add(s, BG_KIND_STAT, list, dom, HOUR_TTL, err, errsz) < 0)
         return -1;
     memcpy(st->named[st->nnamed++], dom, strlen(dom) + 1);
@@ -222,7 +249,7 @@ int bg_stats_flush(struct bg_stats *st, struct bg_store *s, long long now,
          * "other"; once memcached failed, the rest of this flush is lost. */
         int named = rc == 0 ? name_domain(st, s, d->dom, err, errsz) : 0;
         if (named > 0) {
-            if (add_counts(s, now, d->dom, d->v, err, errsz) < 0)
+            if (add_counts(s, st->kind, now, d->dom, d->v, err, errsz) < 0)
                 rc = -1;
         } else {
             if (named < 0)
@@ -234,7 +261,7 @@ int bg_stats_flush(struct bg_stats *st, struct bg_store *s, long long now,
         memset(d->v, 0, sizeof d->v);
     }
     if (rc == 0)
-        rc = add_counts(s, now, BG_STATS_OTHER, other, err, errsz);
+        rc = add_counts(s, st->kind, now, BG_STATS_OTHER, other, err, errsz);
     pthread_mutex_unlock(&st->flush_mu);
     return rc;
 }
@@ -274,26 +301,23 @@ struct domlist {
     size_t n;
 };
 
-/* A name as domain_of makes them, or "other": what the lists in memcached
+/* A name as name_of makes them, or "other": what the lists in memcached
  * hold unless someone else wrote there. Anything else is skipped: it
  * would end up in log lines, labels and the page. */
-static int name_ok(const char *d, size_t len)
+static int name_ok(enum bg_stats_kind kind, const char *d, size_t len)
 {
     if (len == 0 || len >= DOM_MAX)
         return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)d[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-              c == '_' || c == '[' || c == ']' || c == ':'))
+    for (size_t i = 0; i < len; i++)
+        if (!name_char(kind, (unsigned char)d[i]))
             return 0;
-    }
     return 1;
 }
 
 /* The index of d in l, added when new; -1 when not a name or full. */
-static long domlist_add(struct domlist *l, const char *d, size_t len)
+static long domlist_add(struct domlist *l, enum bg_stats_kind kind, const char *d, size_t len)
 {
-    if (!name_ok(d, len))
+    if (!name_ok(kind, d, len))
         return -1;
     for (size_t i = 0; i < l->n; i++)
         if (strlen(l->v[i]) == len && memcmp(l->v[i], d, len) == 0)
@@ -324,8 +348,9 @@ struct want {                        /* one counter to read */
     unsigned char what;              /* enum bg_stat */
 };
 
-int bg_stats_read(struct bg_store *s, long long now, long long window_s, const char *only,
-                  struct bg_stats_row **rows, size_t *nrows, char *err, size_t errsz)
+int bg_stats_read(struct bg_store *s, enum bg_stats_kind kind, long long now,
+                  long long window_s, const char *only, struct bg_stats_row **rows,
+                  size_t *nrows, char *err, size_t errsz)
 {
     *rows = NULL;
     *nrows = 0;
@@ -356,8 +381,8 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
     for (size_t h = 0; h < nhours; h++) {
         if (only != NULL) {
             char dom[DOM_MAX];
-            domain_of(only, dom);
-            long x = domlist_add(&dl, dom, strlen(dom));
+            name_of(kind, only, dom);
+            long x = domlist_add(&dl, kind, dom, strlen(dom));
             if ((hour_doms[h] = malloc(sizeof **hour_doms)) == NULL) {
                 bg_seterr(err, errsz, "out of memory");
                 goto done;
@@ -368,7 +393,7 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
         }
         char name[64];
         size_t len;
-        snprintf(name, sizeof name, "h%lld|domains", h0 + (long long)h);
+        snprintf(name, sizeof name, "h%lld|%s", h0 + (long long)h, list_name(kind));
         if (bg_store_get_value(s, BG_KIND_STAT, name, list, LIST_MAX, &len, err, errsz) < 0)
             goto done;
         if (len >= LIST_MAX - 1) {
@@ -383,12 +408,12 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
             bg_seterr(err, errsz, "out of memory");
             goto done;
         }
-        long ox = domlist_add(&dl, BG_STATS_OTHER, sizeof BG_STATS_OTHER - 1);
+        long ox = domlist_add(&dl, kind, BG_STATS_OTHER, sizeof BG_STATS_OTHER - 1);
         if (ox >= 0)
             hour_doms[h][hour_n[h]++] = (unsigned)ox;
         for (char *p = list; *p;) {
             size_t wl = strcspn(p, " ");
-            long x = domlist_add(&dl, p, wl);
+            long x = domlist_add(&dl, kind, p, wl);
             if (x >= 0 && hour_n[h] < words + 1) {
                 size_t dup = 0;
                 for (size_t q = 0; q < hour_n[h] && !dup; q++)
@@ -434,8 +459,8 @@ int bg_stats_read(struct bg_store *s, long long now, long long window_s, const c
             const char *np[BATCH];
             for (size_t i = 0; i < m; i++) {
                 const struct want *x = &w[k + off + i];
-                snprintf(knames[i], sizeof knames[i], "%c%lld|%s|%s", gran, b,
-                         bg_stat_name((enum bg_stat)x->what), dl.v[x->dom]);
+                snprintf(knames[i], sizeof knames[i], "%c%lld|%s|%s%s", gran, b,
+                         bg_stat_name((enum bg_stat)x->what), mark(kind), dl.v[x->dom]);
                 np[i] = knames[i];
             }
             if (bg_store_counters(s, BG_KIND_STAT, np, m, vals + k + off, err, errsz) < 0)

@@ -53,14 +53,22 @@ const char *bg_stat_name(enum bg_stat what);
 
 struct bg_stats;
 
-/* A counting table naming at most max_domains domains per hour (>= 1).
- * NULL when out of memory. */
-struct bg_stats *bg_stats_new(unsigned max_domains);
+/* What a table counts by: the sender's domain, or the SASL login that
+ * submitted the mail (logins: the recipients sent and refused only; a
+ * bounce does not say who logged in). A login's counters sit beside the
+ * domains' as "~LOGIN" (no domain has a '~'), listed under
+ * "h" BUCKET "|logins". */
+enum bg_stats_kind { BG_STATS_SENDERS = 0, BG_STATS_LOGINS };
+
+/* A counting table naming at most max_domains names per hour (1 to
+ * BG_STATS_DOMAINS_MAX). NULL when out of memory. */
+struct bg_stats *bg_stats_new(unsigned max_domains, enum bg_stats_kind kind);
 void bg_stats_free(struct bg_stats *st);
 
 /* Count one event for the sender (an address or a bare domain; its
- * domain, lower-cased, is what counts; "" or no domain counts as "-").
- * Thread-safe; no I/O. NULL st: nothing. */
+ * domain, lower-cased, is what counts; "" or no domain counts as "-") or,
+ * in a table of logins, for the login (lower-cased). Thread-safe; no I/O.
+ * NULL st: nothing. */
 void bg_stats_count(struct bg_stats *st, const char *sender, enum bg_stat what);
 
 /* Add what was counted since the last flush to memcached, as of time now.
@@ -77,11 +85,13 @@ struct bg_stats_row {
 
 /* The figures of the last window_s seconds (<= 3600: ten-minute buckets,
  * else hourly ones; at most 8 days) as of now, one row per sender domain
+ * (or login)
  * with any count, "other" included, busiest (sent + refused) first; only
  * the domain `only` when not NULL. *rows is malloc'ed (free it), also
  * when *nrows is 0. 0 or -1 with err. */
-int bg_stats_read(struct bg_store *s, long long now, long long window_s, const char *only,
-                  struct bg_stats_row **rows, size_t *nrows, char *err, size_t errsz);
+int bg_stats_read(struct bg_store *s, enum bg_stats_kind kind, long long now,
+                  long long window_s, const char *only, struct bg_stats_row **rows,
+                  size_t *nrows, char *err, size_t errsz);
 
 /* Percent of n over d, 0 when d is 0. */
 double bg_stats_rate(unsigned long long n, unsigned long long d);

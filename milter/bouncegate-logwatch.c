@@ -533,7 +533,7 @@ int main(int argc, char **argv)
            from_start ? " from=start" : "");
 
     if (cfg.stats_interval > 0) {
-        c.stats = bg_stats_new(cfg.stats_domains);
+        c.stats = bg_stats_new(cfg.stats_domains, BG_STATS_SENDERS);
         c.senders = calloc(SENDERS, sizeof *c.senders);
         if (c.stats == NULL || c.senders == NULL) {
             bg_log(LOG_ERR, "start", "problem=out-of-memory what=stats");

@@ -58,7 +58,7 @@ static void usage(FILE *fp)
             "  import [FILE]             add the entries of a CSV file\n"
             "  check [FILE]              count suppressed addresses, one per line\n"
             "  status                    memcached reachable, readable and writable?\n"
-            "  stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]\n"
+            "  stats [--window 1h|24h|7d] [--sender DOMAIN | --logins] [--json]\n"
             "                            per-sender-domain figures of the fleet\n"
             "  release DOMAIN            lift the brake of a sender domain for an hour\n"
             "  (--domain NAME may be given instead of @NAME)\n");

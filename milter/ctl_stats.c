@@ -1,6 +1,7 @@
-/* ctl_stats.c - `bouncegatectl stats [--window 1h|24h|7d] [--sender DOMAIN]
- * [--json]`: the fleet's per-sender-domain figures (stats.h) from
- * memcached, one row per sender domain, busiest first; and `release
+/* ctl_stats.c - `bouncegatectl stats [--window 1h|24h|7d] [--sender DOMAIN |
+ * --logins] [--json]`: the fleet's per-sender-domain figures (stats.h)
+ * from memcached, one row per sender domain (or SASL login), busiest
+ * first; and `release
  * DOMAIN`, which lifts the brake of a sender domain for an hour.
  *
  * Rates are of the recipients accepted at RCPT (sent): bounce = hard +
@@ -22,6 +23,7 @@
 #include <time.h>
 
 static struct bg_stats_limits lim;
+static enum bg_stats_kind by = BG_STATS_SENDERS;
 
 struct rates {
     double bounce, hard, complaint;
@@ -68,7 +70,7 @@ static void print_json(FILE *fp, const char *window, long long now,
     for (size_t i = 0; i < n; i++) {
         struct rates x;
         rates_of(&rows[i], &x);
-        fprintf(fp, "%s{\"domain\":", i ? "," : "");
+        fprintf(fp, "%s{\"%s\":", i ? "," : "", by == BG_STATS_LOGINS ? "login" : "domain");
         json_str(fp, rows[i].domain);
         for (int k = 0; k < BG_STAT_N; k++)
             fprintf(fp, ",\"%s\":%llu", bg_stat_name((enum bg_stat)k), rows[i].v[k]);
@@ -89,7 +91,8 @@ static void print_table(FILE *fp, const char *window, const struct bg_stats_row 
     fprintf(fp, "# window %s; rates of the recipients sent; ! over the limit "
             "(hard %g%%, bounce %g%%, complaint %g%%, from %u sent)\n", window,
             lim.hard / 10000.0, lim.bounce / 10000.0, lim.complaint / 10000.0, lim.min_sent);
-    fprintf(fp, "%-32s %9s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n", "SENDER", "SENT",
+    fprintf(fp, "%-32s %9s %9s %9s %7s %7s %7s %9s %9s %9s %10s\n",
+            by == BG_STATS_LOGINS ? "LOGIN" : "SENDER", "SENT",
             "REFUSED", "DELIVERED", "HARD", "SOFT", "BLOCK", "COMPLAINT", "BOUNCE%", "HARD%",
             "COMPLAINT%");
     for (size_t i = 0; i < n; i++) {
@@ -122,9 +125,11 @@ int ctl_stats(struct bg_store *s, const struct bg_config *cfg, int argc, char **
             window = argv[++i];
         } else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--logins") == 0) {
+            by = BG_STATS_LOGINS;
         } else {
             fprintf(stderr, "usage: bouncegatectl stats [--window 1h|24h|7d] "
-                    "[--sender DOMAIN] [--json]\n");
+                    "[--sender DOMAIN | --logins] [--json]\n");
             return 2;
         }
     }
@@ -143,7 +148,11 @@ int ctl_stats(struct bg_store *s, const struct bg_config *cfg, int argc, char **
     struct bg_stats_row *rows;
     size_t n;
     long long now = (long long)time(NULL);
-    if (bg_stats_read(s, now, secs, only, &rows, &n, err, sizeof err) < 0) {
+    if (by == BG_STATS_LOGINS && only != NULL) {
+        fprintf(stderr, "bouncegatectl: stats: --logins lists every login: no --sender\n");
+        return 2;
+    }
+    if (bg_stats_read(s, by, now, secs, only, &rows, &n, err, sizeof err) < 0) {
         fprintf(stderr, "bouncegatectl: stats: %s\n", err);
         return 2;
     }

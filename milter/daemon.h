@@ -81,7 +81,7 @@ int probe_start(void);
  * (StatsDomains, read at start, bounds the names per hour); stats_stop
  * adds the last ones. stats_start: 0, or -1 when it cannot start. */
 int stats_start(unsigned max_domains, unsigned interval);
-void stats_count(const char *sender, enum bg_stat what);
+void stats_count(const char *sender, const char *login, enum bg_stat what);
 /* The brake (BrakeHardRate): 1 with the reply's text in reason when the
  * sender's domain is paused, else 0. A lock and a short scan; no I/O. */
 int stats_braked(const char *sender, char *reason, size_t reasonsz);

@@ -72,6 +72,7 @@ struct sess {
     char qid[32];
     char from[BG_ADDR_MAX];  /* MAIL FROM, normalized ("" when it is not) */
     char report_to[BG_ADDR_MAX]; /* a report's first recipient: the original sender */
+    char login[BG_ADDR_MAX]; /* {auth_authen}: the SASL login, or "" */
     int checking;          /* recipients of this message are looked up */
     int nonsmtp;           /* Postfix sendmail(1)/pickup path: never reject */
     unsigned nrcpt;
@@ -124,7 +125,7 @@ static void msg_reset(struct sess *s)
     s->tagging = s->notag = 0;
     s->checking = s->nonsmtp = 0;
     s->qid[0] = '\0';
-    s->from[0] = s->report_to[0] = '\0';
+    s->from[0] = s->report_to[0] = s->login[0] = '\0';
 }
 
 static struct sess *sess_get(SMFICTX *ctx, int create)
@@ -237,6 +238,8 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     const char *fwhy = NULL;
     if (bg_addr_normalize(from, strlen(from), s->from, sizeof s->from, &fwhy) < 0)
         s->from[0] = '\0';
+    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+    snprintf(s->login, sizeof s->login, "%s", auth != NULL ? auth : "");
     /* Postfix's non-SMTP path (cleanup emulating SMTP for sendmail(1) and
      * its own bounces) connects as localhost 127.0.0.1 port 0 and passes
      * the address without angle brackets. Both are required: an SMTP
@@ -374,7 +377,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> reason=unparsed-address "
                    "problem=\"%s\"", s->sid, s->from, why ? why : "?");
         remember_tag(s, NULL);   /* would see a tag: counted, never tagged */
-        stats_count(s->from, BG_STAT_SENT);
+        stats_count(s->from, s->login, BG_STAT_SENT);
         bg_metrics_rcpt(BG_M_UNPARSED);
         return SMFIS_CONTINUE;
     }
@@ -386,7 +389,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> rcpt=<%s> reason=exempt",
                    s->sid, s->from, norm);
         remember_tag(s, norm);
-        stats_count(s->from, BG_STAT_SENT);
+        stats_count(s->from, s->login, BG_STAT_SENT);
         bg_metrics_rcpt(BG_M_EXEMPT);
         rt_put(r);
         return SMFIS_CONTINUE;
@@ -414,7 +417,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             rt_warn_store(r, id, reason, err);
         rt_unchecked(id, s->sid, s->from, norm, reason);
         remember_tag(s, norm);
-        stats_count(s->from, BG_STAT_SENT);
+        stats_count(s->from, s->login, BG_STAT_SENT);
         bg_metrics_rcpt(BG_M_UNCHECKED);
         bg_metrics_unchecked(reason);
         rt_put(r);
@@ -425,7 +428,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             bg_log(LOG_INFO, id, "sid=%s action=accept from=<%s> rcpt=<%s>", s->sid, s->from,
                    norm);
         remember_tag(s, norm);
-        stats_count(s->from, BG_STAT_SENT);
+        stats_count(s->from, s->login, BG_STAT_SENT);
         bg_metrics_rcpt(BG_M_ACCEPTED);
         rt_put(r);
         return SMFIS_CONTINUE;
@@ -449,7 +452,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
             bg_log(LOG_ERR, id, "sid=%s action=accept from=<%s> rcpt=<%s> "
                    "reason=out-of-memory", s->sid, s->from, norm);
         }
-        stats_count(s->from, p != NULL ? BG_STAT_REFUSED : BG_STAT_SENT);
+        stats_count(s->from, s->login, p != NULL ? BG_STAT_REFUSED : BG_STAT_SENT);
         bg_metrics_rcpt(p != NULL ? BG_M_REMOVED : BG_M_ACCEPTED);
         rt_put(r);
         return SMFIS_CONTINUE;
@@ -466,7 +469,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         bg_log(LOG_WARNING, id, "sid=%s problem=setreply-failed rcpt=<%s>", s->sid, norm);
     bg_log(LOG_NOTICE, id, "sid=%s action=reject from=<%s> rcpt=<%s> %s status=%s", s->sid,
            s->from, norm, detail, xcode);
-    stats_count(s->from, BG_STAT_REFUSED);
+    stats_count(s->from, s->login, BG_STAT_REFUSED);
     bg_metrics_rcpt(BG_M_REFUSED);
     return SMFIS_REJECT;
 }

@@ -48,10 +48,10 @@ static void count_outcome(const char *sender, const struct bg_verdict *v,
         return;
     bg_metrics_learned(v->cls, e->source);
     switch (v->cls) {
-    case BG_CLASS_HARD:      stats_count(sender, BG_STAT_HARD); break;
-    case BG_CLASS_SOFT:      stats_count(sender, BG_STAT_SOFT); break;
-    case BG_CLASS_BLOCK:     stats_count(sender, BG_STAT_BLOCK); break;
-    case BG_CLASS_COMPLAINT: stats_count(sender, BG_STAT_COMPLAINT); break;
+    case BG_CLASS_HARD:      stats_count(sender, NULL, BG_STAT_HARD); break;
+    case BG_CLASS_SOFT:      stats_count(sender, NULL, BG_STAT_SOFT); break;
+    case BG_CLASS_BLOCK:     stats_count(sender, NULL, BG_STAT_BLOCK); break;
+    case BG_CLASS_COMPLAINT: stats_count(sender, NULL, BG_STAT_COMPLAINT); break;
     default:                 break;
     }
 }

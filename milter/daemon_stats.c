@@ -42,6 +42,7 @@
 #define BRAKES_MAX 256
 
 static struct bg_stats *table;
+static struct bg_stats *logins;      /* by SASL login: sent and refused */
 static atomic_int counting;          /* StatsInterval of the current config > 0 */
 static atomic_int stopping;
 static pthread_t thread;
@@ -85,10 +86,13 @@ int stats_figures(int w, struct bg_stats_row **rows, size_t *n)
     return ok;
 }
 
-void stats_count(const char *sender, enum bg_stat what)
+void stats_count(const char *sender, const char *login, enum bg_stat what)
 {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        bg_stats_count(table, sender, what);
+    if (!atomic_load_explicit(&counting, memory_order_relaxed))
+        return;
+    bg_stats_count(table, sender, what);
+    if (login != NULL && login[0] != '\0')
+        bg_stats_count(logins, login, what);
 }
 
 /* ------------------------------------------------------------ the brake */
@@ -232,7 +236,8 @@ static void judge(struct runtime *r)
     struct bg_stats_row *rows;
     size_t n;
     char err[256];
-    if (bg_stats_read(r->store, (long long)time(NULL), 3600, NULL, &rows, &n, err,
+    if (bg_stats_read(r->store, BG_STATS_SENDERS, (long long)time(NULL), 3600, NULL, &rows, &n,
+                      err,
                       sizeof err) < 0) {
         /* memcached trouble (logged by the flush or the breaker): no
          * figures, so nobody is paused - and nothing else is judged */
@@ -353,7 +358,7 @@ static void refresh_figures(struct runtime *r)
         struct bg_stats_row *rows;
         size_t n;
         char err[256];
-        int ok = bg_stats_read(r->store, now, windows[w], NULL, &rows, &n, err,
+        int ok = bg_stats_read(r->store, BG_STATS_SENDERS, now, windows[w], NULL, &rows, &n, err,
                                sizeof err) == 0;
         figures_set(w, ok ? rows : NULL, ok ? n : 0, ok);
     }
@@ -365,7 +370,9 @@ static void refresh_figures(struct runtime *r)
 static void flush_now(struct runtime *r)
 {
     char err[512];
-    if (bg_stats_flush(table, r->store, (long long)time(NULL), err, sizeof err) < 0)
+    long long now = (long long)time(NULL);
+    if (bg_stats_flush(table, r->store, now, err, sizeof err) < 0 ||
+        bg_stats_flush(logins, r->store, now, err, sizeof err) < 0)
         rt_warn_store(r, "stats", "stats-flush", err);
 }
 
@@ -395,8 +402,9 @@ static void *stats_thread(void *arg)
 
 int stats_start(unsigned max_domains, unsigned interval)
 {
-    table = bg_stats_new(max_domains);
-    if (table == NULL)
+    table = bg_stats_new(max_domains, BG_STATS_SENDERS);
+    logins = bg_stats_new(max_domains, BG_STATS_LOGINS);
+    if (table == NULL || logins == NULL)
         return -1;
     atomic_store(&counting, interval > 0);
     if (pthread_create(&thread, NULL, stats_thread, NULL) != 0)

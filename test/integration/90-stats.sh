@@ -8,6 +8,7 @@
 #     recipient) moves site.test's hard count and rates;
 #   - StatsDomains bounds the names: the third domain of the hour counts as
 #     "other";
+#   - per SASL login (--logins);
 #   - the table, --sender, and usage errors.
 # Every wait is a readiness check (the figures reach memcached every
 # StatsInterval, 1s here) bounded by BG_TIMEOUT.
@@ -164,6 +165,18 @@ else
 fi
 bg_assert_match '"domain":"-","sent":0,"refused":0,"hard":0,"soft":0,"block":0,"complaint":0,"delivered":1,' \
     "$(cat "$BG_TMP/stats.json")" "a queue id whose sender was not seen counts as \"-\""
+
+# Per SASL login too ({auth_authen}, Postfix's default milter_mail_macros).
+printf 'connect app.site.test 203.0.113.5\nmacro mail {auth_authen}=Alice@Site.Test\nmail <app@site.test>\nrcpt <bob@example.com>\nrcpt <alice@example.com>\nquit\n' |
+    "$BG_MTCLIENT" -t 5000 "$BG_SOCK" > /dev/null 2>&1
+if wait_stats '"login":"alice@site\.test","sent":1,"refused":1,' --logins; then
+    bg_pass "stats --logins: the SASL login's recipients, sent 1 and refused 1"
+else
+    bg_fail "no figures for the login: $(cat "$BG_TMP/stats.json" "$BG_TMP/stats.err")"
+fi
+out=$(ctl stats --logins 2>&1)
+bg_assert_match 'LOGIN +SENT +REFUSED' "$out" "the logins' table"
+bg_assert_rc 2 "--logins with --sender is a usage error" ctl stats --logins --sender site.test
 
 # The lists of names live in memcached, where anyone who reaches it can
 # write: names no sender domain could have (an escape sequence, a quote,
