@@ -191,6 +191,8 @@ static const struct keydef keys[] = {
       "a sender domain whose hard bounces over the last hour pass this share gets 451 "
       "4.7.1 at MAIL FROM (SMTP only) until the rate falls or bouncegatectl release; "
       "0: off" },
+    { "BrakeMinRecipients", KT_UINT, F(brake_min), "100",
+      "recipients a sender domain must have sent in the hour before the brake judges it" },
     { "StatsDomains", KT_UINT, F(stats_domains), "100",
       "sender domains counted by name per hour; the rest count as \"other\"" },
 };

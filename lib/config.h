@@ -73,6 +73,7 @@ struct bg_config {
     unsigned alert_complaint;     /* AlertComplaintRate */
     unsigned alert_min;           /* AlertMinRecipients */
     unsigned brake_hard;          /* BrakeHardRate, millionths; 0 = off */
+    unsigned brake_min;           /* BrakeMinRecipients */
 };
 
 /* Fill *c with the defaults of the table. */

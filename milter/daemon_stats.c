@@ -249,7 +249,7 @@ static void judge(struct runtime *r)
         seen[i].visited = 0;
     struct bg_stats_limits al = { r->cfg.alert_hard, r->cfg.alert_bounce,
                                   r->cfg.alert_complaint, r->cfg.alert_min };
-    struct bg_stats_limits bl = { r->cfg.brake_hard, 0, 0, r->cfg.alert_min };
+    struct bg_stats_limits bl = { r->cfg.brake_hard, 0, 0, r->cfg.brake_min };
     struct brake *nb = calloc(BRAKES_MAX, sizeof *nb);
     size_t nnb = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 93-alerts-brake: the limits judged on the fleet's figures (issue 15).
 # Two daemons share one memcached (StatsInterval 1s, AlertMinRecipients
-# 10, AlertHardRate 5%, BrakeHardRate 8%); busy.test sends through the
+# and BrakeMinRecipients 10, AlertHardRate 5%, BrakeHardRate 8%);
+# busy.test sends through the
 # first one.
 #   - 2 hard bounces of 20 sent (10%): one action=alert line for the fleet
 #     (not one per daemon), one action=brake line; both daemons answer a
@@ -31,6 +32,7 @@ AlertHardRate 5%
 AlertBounceRate 50%
 AlertComplaintRate 0
 BrakeHardRate 8%
+BrakeMinRecipients 10
 CONF
 chmod 644 "$conf"
 sed -e "s/^Socket .*/Socket inet:$port2@127.0.0.1/" "$conf" > "$BG_TMP/bg2.conf"
