@@ -1,13 +1,13 @@
 #!/bin/bash
-# Every key of the one config table (lib/config.c) is documented in
+# Every key of the one config table (lib/config_keys.c) is documented in
 # bouncegate.conf(5) and in the annotated sample conf/bouncegate.conf, and
 # the sample is a valid configuration: the docs cannot drift from the code.
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
-keys=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z]*\)", KT_.*/\1/p' "$BG_TOP/lib/config.c")
+keys=$(sed -n 's/^[[:space:]]*{ "\([A-Za-z]*\)", KT_.*/\1/p' "$BG_TOP/lib/config_keys.c")
 n=$(wc -w <<< "$keys")
-[ "$n" -ge 20 ] || bg_fatal "found only $n keys in lib/config.c: the table's layout changed?"
-bg_pass "lib/config.c declares $n keys"
+[ "$n" -ge 20 ] || bg_fatal "found only $n keys in lib/config_keys.c: the table's layout changed?"
+bg_pass "lib/config_keys.c declares $n keys"
 for k in $keys; do
     if grep -Eq "^\.(B|BR) (.*[ \"])?$k([ \"]|\$)" "$BG_TOP/man/bouncegate.conf.5"; then
         bg_pass "$k is documented in bouncegate.conf(5)"
