@@ -123,12 +123,19 @@ echo "s3cret-Pa55" > "$pw"
 
 # Without credentials memcached refuses every command. Writes fail; reads
 # come back from libmemcached 1.1.4 as a miss (the server's auth error of
-# a get is not reported): documented in the README, checked here so a
-# change in that behaviour is noticed.
+# a get is not reported) - or as a failure when the server has closed the
+# connection before the no-op that ends the multi-get arrives (a separate
+# write: on a loaded machine, a reset; seen 2 times in about 20 runs).
+# Documented in the README; never "suppressed".
 sconf
 bg_assert_rc 2 "no credentials: bouncegatectl add fails" "$BG_CTL" -c "$conf" add eve@example.com
-bg_assert_rc 1 "no credentials: show says not suppressed (libmemcached maps the auth error to a miss)" \
-    "$BG_CTL" -c "$conf" show bob@example.com
+"$BG_CTL" -c "$conf" show bob@example.com > "$BG_TMP/show.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] || [ "$rc" = 2 ]; then
+    bg_pass "no credentials: show says not suppressed (libmemcached maps the auth error to a miss) or fails (exit $rc)"
+else
+    bg_fail "no credentials: show exited $rc: $(cat "$BG_TMP/show.out")"
+fi
 # ... which is what bouncegatectl status is for: it writes and reads back.
 bg_assert_rc 2 "no credentials: bouncegatectl status fails" "$BG_CTL" -c "$conf" status
 bg_assert_grep "^bouncegatectl: status: no memcached server answered \(down, or refusing this client: MemcachedUser, MemcachedPasswordFile\?\)" \
