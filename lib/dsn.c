@@ -19,13 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define MSCAN_SHUFTI 1
-#include <immintrin.h>
-#endif
 
 #define DEFAULT_MAX_SCAN ((size_t)1 << 20)
 #define MAX_PARTS 96
@@ -118,67 +111,10 @@ static int ci_rest(const unsigned char *h, size_t j, const char *needle, size_t 
     return 0;
 }
 
-#ifdef MSCAN_SHUFTI
-/* What the CPU has (checked once, at run time): SSSE3 for mscan's
- * filter, AVX2 for it and ci_find's candidates 32 at a time. */
-static int have_ssse3, have_avx2;
-static pthread_once_t ssse3_once = PTHREAD_ONCE_INIT;
-static void ssse3_probe(void)
-{
-    __builtin_cpu_init();
-    have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
-    have_avx2 = __builtin_cpu_supports("avx2") != 0;
-}
-
-/* ci_find's candidate loop over 32 positions at a time (the SSE2 loop's
- * test, twice as wide; the long searches - a recipient in the whole
- * text, a sender after the cut - spend most of their time here): 1 with
- * *res the answer, or 0 with *ip where the narrower loops go on. */
-__attribute__((target("avx2"))) static int
-ci_find_avx2(const char *hay, size_t n, const char *needle, size_t m, size_t *budget,
-             size_t *ip, const char **res)
-{
-    const unsigned char *h = (const unsigned char *)hay;
-    int c0 = lc((unsigned char)needle[0]), c1 = lc((unsigned char)needle[1]);
-    const __m256i bit = _mm256_set1_epi8(0x20);
-    const __m256i f0 = _mm256_set1_epi8((char)(c0 | 0x20));
-    const __m256i f1 = _mm256_set1_epi8((char)(c1 | 0x20));
-    size_t last = n - m, i = *ip;
-    for (; i <= n - 33 && i <= last; i += 32) {
-        __m256i v0 = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i)), bit);
-        __m256i v1 =
-            _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(h + i + 1)), bit);
-        unsigned mask = (unsigned)_mm256_movemask_epi8(
-            _mm256_and_si256(_mm256_cmpeq_epi8(v0, f0), _mm256_cmpeq_epi8(v1, f1)));
-        while (mask) {
-            size_t j = i + (size_t)__builtin_ctz(mask);
-            mask &= mask - 1;
-            if (j > last) {
-                *res = NULL;
-                return 1;
-            }
-            if (lc(h[j]) != c0)
-                continue;
-            int r = ci_rest(h, j, needle, m, budget);
-            if (r == 1) {
-                *res = hay + j;
-                return 1;
-            }
-            if (r == 2) {
-                *res = ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
-                return 1;
-            }
-        }
-    }
-    *ip = i;
-    return 0;
-}
-#endif
 
 /* Case-insensitive search of needle (NUL-terminated, < 512 bytes) in
- * hay[0,n). Fast path: find the positions where the first two bytes occur
- * (sixteen at a time with SSE2, else eight at a time for the first byte),
- * compare the rest; when the comparisons cost more than a few passes over
+ * hay[0,n). Fast path: find the positions where the first byte occurs
+ * (eight bytes at a time, a word test in plain C), compare the rest; when the comparisons cost more than a few passes over
  * the input (hostile, repetitive text), continue with Knuth-Morris-Pratt,
  * so the time stays linear in n whatever the needle. */
 static const char *ci_find(const char *hay, size_t n, const char *needle)
@@ -191,46 +127,9 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
     const unsigned char *h = (const unsigned char *)hay;
     int c0 = lc((unsigned char)needle[0]);
     int u0 = (c0 >= 'a' && c0 <= 'z') ? c0 - 32 : c0;
-    int c1 = m > 1 ? lc((unsigned char)needle[1]) : 0;
     size_t budget = 2 * n + 256;
     size_t last = n - m;
     size_t i = 0;
-#ifdef MSCAN_SHUFTI
-    if (m > 1 && n >= 64) {
-        pthread_once(&ssse3_once, ssse3_probe);
-        const char *res;
-        if (have_avx2 && ci_find_avx2(hay, n, needle, m, &budget, &i, &res))
-            return res;
-    }
-#endif
-#ifdef __SSE2__
-    if (m > 1) {
-        /* candidates: (byte | 0x20) equal to the needle's first two bytes
-         * | 0x20 - a superset of the case-insensitive test, checked below */
-        const __m128i bit = _mm_set1_epi8(0x20);
-        const __m128i f0 = _mm_set1_epi8((char)(c0 | 0x20));
-        const __m128i f1 = _mm_set1_epi8((char)(c1 | 0x20));
-        for (; n >= 17 && i <= n - 17 && i <= last; i += 16) {
-            __m128i v0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i)), bit);
-            __m128i v1 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(h + i + 1)), bit);
-            unsigned mask = (unsigned)_mm_movemask_epi8(
-                _mm_and_si128(_mm_cmpeq_epi8(v0, f0), _mm_cmpeq_epi8(v1, f1)));
-            while (mask) {
-                size_t j = i + (size_t)__builtin_ctz(mask);
-                mask &= mask - 1;
-                if (j > last)
-                    return NULL;
-                if (lc(h[j]) != c0)
-                    continue;
-                int r = ci_rest(h, j, needle, m, &budget);
-                if (r == 1)
-                    return hay + j;
-                if (r == 2)
-                    return ci_find_kmp(hay + j + 1, n - j - 1, needle, m);
-            }
-        }
-    }
-#endif
     /* eight bytes at a time while neither case of the first byte occurs
      * (the classic "has zero byte" test on x ^ pattern) */
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -263,34 +162,18 @@ static const char *ci_find(const char *hay, size_t n, const char *needle)
 /* ---- multi-needle scanner ----------------------------------------------
  * Several ASCII needles (at most 64) searched in one pass: a bit set per
  * (lower-cased) first and second byte filters the candidates, survivors
- * are compared in full. Needles are fixed strings of this file, so the
- * work per input byte is bounded by a constant: linear time.
+ * are compared in full, eight bytes at a time (a word test in plain C).
+ * Needles are fixed strings of this file, so the work per input byte is
+ * bounded by a constant: linear time.
  *
  * The scanners are built once (MSCAN_STATIC) and only read afterwards, so
- * threads share them. On x86-64 CPUs with SSSE3 (all since 2006; checked
- * at run time, the byte loop is the fallback; with AVX2 thirty-two) sixteen
- * positions at a time
- * are tested for "first four bytes can start a needle" with
- * two nibble-table lookups per byte (pshufb), the "Teddy" filter of
- * Hyperscan: the needles are put in 8 buckets, a table entry holds one bit
- * per bucket, and the four bytes' bits are ANDed before the test, so a
- * position survives only when all four bytes fit needles of the SAME
- * bucket - far fewer survivors than one set per byte position, where
- * "the" passes for needles starting "th", "?h?e" and so on. The bytes are
- * tested with the 0x20 bit forced on: for a letter that is its lower
- * case, for any other byte a superset of the exact test; every survivor
- * goes through the exact byte-wise check (mscan_at), so the filter never
- * changes a result. No library does this for a fixed needle set: libc's
- * memmem takes one needle, and a regex engine would be a dependency for
- * 60 strings. */
-#define MSCAN_BUCKETS 8
-/* Bytes per position the filter tests: with three, English text let one
- * position in 25 through to the exact check (common words start like the
- * marks: "the", "not", "del"); the fourth byte costs one lookup per byte
- * and drops most of those. Every needle here has at least four bytes; a
- * scanner with a shorter one (or a non-ASCII one) keeps to the byte
- * loop (wide_ok). */
-#define MSCAN_DEPTH 4
+ * threads share them. (An SSSE3/AVX2 "Teddy" filter ran here before
+ * issue 16: sixteen or thirty-two positions at a time, with scalar twins.
+ * The parser reads bounces, a few percent of a site's mail, and is far
+ * off the RCPT path: the plain loop is what is kept; see
+ * test/bench/classify-bench.sh for what it costs.) No library does this
+ * for a fixed needle set: libc's memmem takes one needle, and a regex
+ * engine would be a dependency for 60 strings. */
 struct mscan {
     const char *const *nd;
     size_t cnt;
@@ -318,66 +201,17 @@ struct mscan {
      * often ("-----Original" only where five dashes and no sixth); runs of
      * dashes would otherwise try every dashed needle at every byte */
     unsigned long long compat[9];
-    unsigned long long bucket[MSCAN_BUCKETS]; /* the needles of each bucket */
     unsigned long long all;   /* every needle */
-    unsigned all_buckets;     /* every bucket in use */
-    /* lo[p][x & 15] & hi[p][x >> 4], x the input's byte at offset p
-     * (0..3): the buckets holding a needle whose byte there is x with the
-     * 0x20 bit forced on (hi holds the entry of nibble (x >> 4) | 2, so the
-     * filter needs no OR per byte; 0 for x >= 0x80, and vpshufb gives 0 for
-     * an index with its top bit set, so lo's index needs no mask either) */
-    unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
-    int wide_ok; /* every needle ASCII and MSCAN_DEPTH bytes or longer */
-    unsigned char ord[64]; /* the needles in bucket order (mscan_filter_build) */
 };
-
-/* The byte f (already folded: lower case, 0x20 on) at offset p of a needle
- * of bucket b. */
-static void bucket_add(struct mscan *ms, int p, unsigned b, unsigned char f)
-{
-    ms->lo[p][f & 15] |= (unsigned char)(1u << b);
-    ms->hi[p][f >> 4] |= (unsigned char)(1u << b);
-}
-
-/* Folded first three bytes of needle i (0 past its end): the key needles
- * are sorted by to share buckets with look-alikes. */
-static unsigned fold3(const char *nd, size_t l)
-{
-    unsigned k = 0;
-    for (size_t j = 0; j < 3; j++)
-        k = k << 8 | (j < l ? ((unsigned)lc((unsigned char)nd[j]) | 0x20u) : 0u);
-    return k;
-}
 
 static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
 {
     memset(ms, 0, sizeof *ms);
     ms->nd = nd;
     ms->cnt = cnt > 64 ? 64 : cnt;
-    /* buckets: needles in order of their folded first bytes, cut into 8
-     * runs of about equal size, so a bucket's needles look alike and its
-     * nibble sets stay small (insertion sort: at most 64 fixed needles) */
-    unsigned char ord[64];
-    size_t nl[64];
-    unsigned key[64];
     for (size_t i = 0; i < ms->cnt; i++) {
-        nl[i] = strlen(nd[i]);
-        key[i] = fold3(nd[i], nl[i]);
-        size_t j = i;
-        while (j > 0 && key[ord[j - 1]] > key[i]) {
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = (unsigned char)i;
-    }
-    memcpy(ms->ord, ord, ms->cnt);
-    for (size_t r = 0; r < ms->cnt; r++) {
-        size_t i = ord[r];
-        unsigned b = (unsigned)(r * MSCAN_BUCKETS / ms->cnt);
-        ms->bucket[b] |= 1ULL << i;
         ms->all |= 1ULL << i;
-        ms->all_buckets |= 1u << b;
-        size_t l = nl[i];
+        size_t l = strlen(nd[i]);
         ms->len[i] = (unsigned char)(l > 255 ? 255 : l);
         if (ms->len[i] > ms->maxlen)
             ms->maxlen = ms->len[i];
@@ -412,67 +246,11 @@ static void mscan_init(struct mscan *ms, const char *const *nd, size_t cnt)
         else
             for (size_t k = 0; k < 128; k++)
                 ms->t1[k] |= 1ULL << i;
-        for (int p = 0; p < MSCAN_DEPTH; p++) {
-            if ((size_t)p < l) {
-                unsigned char f = (unsigned char)(lc((unsigned char)nd[i][p]) | 0x20);
-                bucket_add(ms, p, b, f);
-            }
-        }
-    }
-    ms->wide_ok = 1;
-    for (size_t i = 0; i < ms->cnt; i++) {
-        if (ms->len[i] < MSCAN_DEPTH)
-            ms->wide_ok = 0;
-        for (size_t j = 0; j < ms->len[i]; j++)
-            if ((unsigned char)nd[i][j] >= 0x80)
-                ms->wide_ok = 0;
-    }
-    /* hi by the raw byte's nibble: the 0x20 bit is the nibble's 2 bit */
-    for (int p = 0; p < MSCAN_DEPTH; p++) {
-        unsigned char folded[16];
-        memcpy(folded, ms->hi[p], sizeof folded);
-        for (unsigned x = 0; x < 16; x++)
-            ms->hi[p][x] = x < 8 ? folded[x | 2] : 0;
-    }
-}
-
-/* The wide filter's tables for a subset of a scanner's needles: a
- * search that wants only those (parse_vendor's after its first hit) lets
- * no other needle's bytes through, and the subset's own needles share
- * buckets with fewer others. Built like mscan_init's. */
-struct mscan_filter {
-    unsigned char lo[MSCAN_DEPTH][16], hi[MSCAN_DEPTH][16];
-};
-static void mscan_filter_build(const struct mscan *ms, unsigned long long set,
-                               struct mscan_filter *f)
-{
-    memset(f, 0, sizeof *f);
-    /* the subset in the scanner's order (its sort is stable, so this is
-     * the subset sorted alike) */
-    unsigned char ord[64];
-    size_t cnt = 0;
-    for (size_t r = 0; r < ms->cnt; r++)
-        if (set >> ms->ord[r] & 1)
-            ord[cnt++] = ms->ord[r];
-    for (size_t r = 0; r < cnt; r++) {
-        size_t i = ord[r];
-        unsigned b = (unsigned)(r * MSCAN_BUCKETS / cnt);
-        for (size_t p = 0; p < MSCAN_DEPTH && p < ms->len[i]; p++) {
-            unsigned char c = (unsigned char)(lc((unsigned char)ms->nd[i][p]) | 0x20);
-            f->lo[p][c & 15] |= (unsigned char)(1u << b);
-            f->hi[p][c >> 4] |= (unsigned char)(1u << b);
-        }
-    }
-    for (int p = 0; p < MSCAN_DEPTH; p++) {
-        unsigned char folded[16];
-        memcpy(folded, f->hi[p], sizeof folded);
-        for (unsigned x = 0; x < 16; x++)
-            f->hi[p][x] = x < 8 ? folded[x | 2] : 0;
     }
 }
 
 /* Is there a needle of `want` at h[i]? Its index, or -1. (Inlined into
- * the filter loops: a call per candidate cost more than the check.) */
+ * the scan loop: a call per candidate cost more than the check.) */
 __attribute__((always_inline)) static inline int
 mscan_at(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
          unsigned long long want)
@@ -518,183 +296,15 @@ mscan_at(const struct mscan *ms, const unsigned char *h, size_t n, size_t i,
     return -1;
 }
 
-/* The buckets holding a needle of want. */
-static unsigned mscan_buckets(const struct mscan *ms, unsigned long long want)
-{
-    if ((want & ms->all) == ms->all)
-        return ms->all_buckets; /* the usual call: every needle */
-    unsigned bm = 0;
-    for (unsigned b = 0; b < MSCAN_BUCKETS; b++)
-        if (ms->bucket[b] & want)
-            bm |= 1u << b;
-    return bm;
-}
-
-#ifdef MSCAN_SHUFTI
-/* The filter's survivors at base + (bit of mask): the first wanted
- * needle there, checked in full, sets *k and *at; 1 then, else 0. (The
- * needles of the buckets that matched are not worked out: the first two
- * bytes' tables in mscan_at narrow the candidates as much, for less.) */
-__attribute__((always_inline)) static inline int
-mscan_cands(const struct mscan *ms, const unsigned char *h, size_t n, size_t base,
-            unsigned mask, unsigned long long want, int *k, size_t *at)
-{
-    while (mask) {
-        unsigned o = (unsigned)__builtin_ctz(mask);
-        mask &= mask - 1;
-        int r = mscan_at(ms, h, n, base + o, want);
-        if (r >= 0) {
-            *k = r;
-            *at = base + o;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Per byte of v: the buckets whose needles may have (byte | 0x20) at the
- * offset lo/hi describe (see struct mscan: the 0x20 bit and the bytes
- * from 0x80 on are in the tables). */
-__attribute__((target("ssse3"))) static inline __m128i
-bucket_bits(__m128i v, __m128i lo, __m128i hi)
-{
-    const __m128i low4 = _mm_set1_epi8(0x0f);
-    __m128i a = _mm_shuffle_epi8(lo, v);
-    __m128i b = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), low4));
-    return _mm_and_si128(a, b);
-}
-
-/* Per position of the 16 from p: the buckets all of whose four bytes fit
- * (0: no candidate); lo0..hi3 the tables of the four offsets. */
-#define FILTER16(p)                                                        \
-    _mm_and_si128(                                                         \
-        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)(p)), lo0, hi0), \
-                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 1)), lo1, hi1)), \
-        _mm_and_si128(bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 2)), lo2, hi2), \
-                      bucket_bits(_mm_loadu_si128((const __m128i *)(const void *)((p) + 3)), lo3, hi3)))
-
-/* mscan_next's filter over 16 positions at a time (19-byte windows: the
- * 3 bytes after the last position too) from i on, n >= 19: the first
- * wanted needle's index (*at its position), or -1. The positions whole
- * windows do not reach are taken by one more window that ends at n,
- * those before i masked off; the last three positions start no needle
- * (wide_ok: all have four bytes or more), so no byte loop is needed. */
-__attribute__((target("ssse3"))) static int
-mscan_wide(const struct mscan *ms, const unsigned char (*lo)[16],
-           const unsigned char (*hi)[16], const unsigned char *h, size_t n, size_t i,
-           unsigned long long want, unsigned bm, size_t *at)
-{
-#define TAB16(t) _mm_loadu_si128((const __m128i *)(const void *)(t))
-    /* buckets without a wanted needle (bm) are no candidates: out of the
-     * first byte's table */
-    const __m128i lo0 = _mm_and_si128(TAB16(lo[0]), _mm_set1_epi8((char)bm));
-    const __m128i hi0 = TAB16(hi[0]);
-    const __m128i lo1 = TAB16(lo[1]), hi1 = TAB16(hi[1]);
-    const __m128i lo2 = TAB16(lo[2]), hi2 = TAB16(hi[2]);
-    const __m128i lo3 = TAB16(lo[3]), hi3 = TAB16(hi[3]);
-#undef TAB16
-    const __m128i zero = _mm_setzero_si128();
-    int k = -1;
-    for (; i <= n - 19; i += 16) {
-        __m128i m = FILTER16(h + i);
-        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) & 0xffffu;
-        if (!mask)
-            continue;
-        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
-            return k;
-    }
-    if (i < n - 3) { /* the last window: [n - 19, n), i - (n - 19) in [1, 15] */
-        size_t base = n - 19;
-        __m128i m = FILTER16(h + base);
-        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) &
-                        (0xffffu << (i - base)) & 0xffffu;
-        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
-            return k;
-    }
-    return -1;
-}
-#undef FILTER16
-
-/* The same over 32 positions at a time with AVX2 (x86-64 since 2013),
- * 35-byte windows, n >= 35: half the instructions per byte. The 16-byte
- * tables are the same in both 128-bit lanes (vpshufb looks up within a
- * lane). */
-__attribute__((target("avx2"))) static inline __m256i
-bucket_bits32(__m256i v, __m256i lo, __m256i hi)
-{
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m256i a = _mm256_shuffle_epi8(lo, v);
-    __m256i b = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
-    return _mm256_and_si256(a, b);
-}
-
-#define FILTER32(p)                                                        \
-    _mm256_and_si256(                                                      \
-        _mm256_and_si256(                                                  \
-            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)(p)), lo0, hi0), \
-            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 1)), lo1, hi1)), \
-        _mm256_and_si256(                                                  \
-            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 2)), lo2, hi2), \
-            bucket_bits32(_mm256_loadu_si256((const __m256i *)(const void *)((p) + 3)), lo3, hi3)))
-
-__attribute__((target("avx2"))) static int
-mscan_wide32(const struct mscan *ms, const unsigned char (*lo)[16],
-             const unsigned char (*hi)[16], const unsigned char *h, size_t n, size_t i,
-             unsigned long long want, unsigned bm, size_t *at)
-{
-#define TAB32(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
-    const __m256i lo0 = _mm256_and_si256(TAB32(lo[0]), _mm256_set1_epi8((char)bm));
-    const __m256i hi0 = TAB32(hi[0]);
-    const __m256i lo1 = TAB32(lo[1]), hi1 = TAB32(hi[1]);
-    const __m256i lo2 = TAB32(lo[2]), hi2 = TAB32(hi[2]);
-    const __m256i lo3 = TAB32(lo[3]), hi3 = TAB32(hi[3]);
-#undef TAB32
-    const __m256i zero = _mm256_setzero_si256();
-    int k = -1;
-    for (; i <= n - 35; i += 32) {
-        __m256i m = FILTER32(h + i);
-        unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
-        if (!mask)
-            continue;
-        if (mscan_cands(ms, h, n, i, mask, want, &k, at))
-            return k;
-    }
-    if (i < n - 3) { /* the last window: [n - 35, n), i - (n - 35) in [1, 31] */
-        size_t base = n - 35;
-        __m256i m = FILTER32(h + base);
-        unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero)) &
-                        (~0u << (i - base));
-        if (mask && mscan_cands(ms, h, n, base, mask, want, &k, at))
-            return k;
-    }
-    return -1;
-}
-#undef FILTER32
-#endif
-
 /* First match at or after pos of a needle in the set `want`: returns its
- * index and sets *at, or -1. f: NULL, or the filter of a subset of the
- * needles that holds every wanted one (mscan_filter_build). */
-static int mscan_next_f(const struct mscan *ms, const struct mscan_filter *f, const char *hay,
-                        size_t n, size_t pos, unsigned long long want, size_t *at)
+ * index and sets *at, or -1. */
+static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
+                      unsigned long long want, size_t *at)
 {
     const unsigned char *h = (const unsigned char *)hay;
     size_t i = pos;
     if (ms->cnt == 0)
         return -1;
-#ifdef MSCAN_SHUFTI
-    pthread_once(&ssse3_once, ssse3_probe);
-    /* (inputs under 19 bytes, e.g. a subject, go to the byte loop) */
-    if (have_ssse3 && ms->wide_ok && i < n && n >= 19) {
-        /* (a subset's filter has no bucket of an unwanted needle only) */
-        unsigned bm = f ? 0xffu : mscan_buckets(ms, want);
-        const unsigned char(*lo)[16] = f ? f->lo : ms->lo;
-        const unsigned char(*hi)[16] = f ? f->hi : ms->hi;
-        if (have_avx2 && n >= 35)
-            return mscan_wide32(ms, lo, hi, h, n, i, want, bm, at);
-        return mscan_wide(ms, lo, hi, h, n, i, want, bm, at);
-    }
-#endif
     for (; i < n; i++) {
         while (!ms->first[h[i]])
             if (++i >= n)
@@ -708,11 +318,6 @@ static int mscan_next_f(const struct mscan *ms, const struct mscan_filter *f, co
     return -1;
 }
 
-static int mscan_next(const struct mscan *ms, const char *hay, size_t n, size_t pos,
-                      unsigned long long want, size_t *at)
-{
-    return mscan_next_f(ms, NULL, hay, n, pos, want, at);
-}
 
 /* MSCAN_STATIC(name, needles): a scanner for a constant needle array,
  * built on first use; name_scanner() returns it. */
@@ -774,25 +379,6 @@ static const unsigned char cc_tab[256] = {
 };
 static inline int cc_is(int c, int f) { return cc_tab[(unsigned char)c] & f; }
 
-#ifdef __SSE2__
-/* How many of the 16 bytes at src copy through collapsing unchanged, 0 if
- * not all: only plain single spaces between other printable bytes (no
- * control byte, no NUL, no run of white space), the first a space only
- * when output precedes it; a space in the last byte stays for the next
- * step (15). The caller has no space pending. */
-static inline size_t collapse_run16(const char *src, int at_start)
-{
-    const __m128i c20 = _mm_set1_epi8(0x20);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src);
-    unsigned le = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, c20), v));
-    if (!le)
-        return 16;
-    unsigned spc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c20));
-    if (le != spc || (le & (le >> 1)) || (at_start && (le & 1)))
-        return 0;
-    return (le & 0x8000) ? 15 : 16;
-}
-#endif
 
 /* Collapse runs of white space to one space, trim; in place. */
 static size_t collapse_n(char *s, size_t n)
@@ -801,19 +387,6 @@ static size_t collapse_n(char *s, size_t n)
     int sp = 0;
     while (r < n) {
         size_t lim = n - r > 16 ? r + 16 : n;
-#ifdef __SSE2__
-        if (!sp && n - r >= 16) {
-            size_t k = collapse_run16(s + r, w == 0);
-            if (k) {
-                /* loaded before stored; w <= r */
-                _mm_storeu_si128((__m128i *)(void *)(s + w),
-                                 _mm_loadu_si128((const __m128i *)(const void *)(s + r)));
-                w += k;
-                r += k;
-                continue;
-            }
-        }
-#endif
         for (; r < lim; r++) {
             unsigned char c = (unsigned char)s[r];
             if (c <= 0x20) { /* is_sp(c) || c < 0x20 */
@@ -844,19 +417,6 @@ static void copy_collapsed(char *dst, size_t dsz, const char *src, size_t n)
         return;
     while (i < n && o + 1 < dsz) {
         size_t lim = n - i > 16 ? i + 16 : n;
-#ifdef __SSE2__
-        /* room for all 16 and what the byte loop would check (o + 2 < dsz) */
-        if (!sp && n - i >= 16 && o + 18 <= dsz) {
-            size_t k = collapse_run16(src + i, o == 0);
-            if (k) {
-                _mm_storeu_si128((__m128i *)(void *)(dst + o),
-                                 _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
-                o += k;
-                i += k;
-                continue;
-            }
-        }
-#endif
         for (; i < lim && o + 1 < dsz; i++) {
             unsigned char c = (unsigned char)src[i];
             if (c <= 0x20) { /* is_sp(c) || c < 0x20 */
@@ -891,36 +451,6 @@ static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
     size_t j = at + 1, jlim = n - at > 256 ? at + 256 : n; /* j - at < 256 */
     size_t dd = n;
     int ok = 0;
-#ifdef __SSE2__
-    /* 16 at a time while there are as many before jlim */
-    unsigned prevdot = 0;
-    while (jlim - j >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
-        __m128i lw = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
-        __m128i dg = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-        __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(lw, _mm_set1_epi8(25)), lw);
-        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(dg, _mm_set1_epi8(9)), dg);
-        __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
-        __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
-        unsigned an = (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, digit));
-        unsigned dm = (unsigned)_mm_movemask_epi8(dot);
-        unsigned om = (unsigned)_mm_movemask_epi8(other);
-        unsigned stop = ~(an | dm | om) & 0xFFFFu;
-        unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 16;
-        unsigned valid = (1u << k) - 1;
-        if (an & valid)
-            ok = 1;
-        dm &= valid;
-        unsigned pairs = dm & ((dm << 1) | prevdot);
-        if (pairs && dd == n)
-            dd = j + (size_t)__builtin_ctz(pairs);
-        j += k;
-        if (k < 16)
-            goto dom_end;
-        prevdot = dm >> 15;
-    }
-#endif
     for (; j < jlim; j++) {
         unsigned f = cc_tab[(unsigned char)s[j]];
         if (!(f & CC_DOM))
@@ -929,9 +459,6 @@ static int addr_bounds(const char *s, size_t n, size_t at, size_t *b, size_t *e)
         if (s[j] == '.' && s[j - 1] == '.' && dd == n)
             dd = j;
     }
-#ifdef __SSE2__
-dom_end:
-#endif
     while (j > at + 1 && (s[j - 1] == '.' || s[j - 1] == '-'))
         j--;
     if (i == at || j <= at + 1)
@@ -992,46 +519,10 @@ static void value_addr(const char *v, char *out, size_t osz)
 /* ---- codes ---------------------------------------------------------------- */
 
 enum { LEAD_STATUS, LEAD_REPLY };
-#ifdef __SSE2__
-/* Bit i set when s[i] (of 16) is '2', '4' or '5' and, for LEAD_STATUS,
- * as far as these 16 bytes tell, followed by '.': where a code can start.
- * The caller checks each. */
-static inline unsigned code_lead_mask(const char *s, int kind)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-    __m128i d2 = _mm_sub_epi8(v, _mm_set1_epi8('2'));
-    __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d2, _mm_set1_epi8(3)), d2);
-    __m128i three = _mm_cmpeq_epi8(v, _mm_set1_epi8('3'));
-    unsigned lead = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(three, in));
-    if (kind == LEAD_STATUS) {
-        unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
-        return lead & ((dot >> 1) | 0x8000u);
-    }
-    return lead;
-}
-#endif
 
 /* Each p in [0, n) with s[p] one of '2', '4', '5' (some of those that
  * kind rules out skipped), in order, into body (a statement that may
  * return). */
-#ifdef __SSE2__
-#define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
-    do {                                                                       \
-        size_t base_ = 0;                                                      \
-        for (; (n) - base_ >= 16; base_ += 16) {                               \
-            unsigned m_ = code_lead_mask((s) + base_, kind);                   \
-            while (m_) {                                                       \
-                size_t p = base_ + (size_t)__builtin_ctz(m_);                  \
-                m_ &= m_ - 1;                                                  \
-                body                                                           \
-            }                                                                  \
-        }                                                                      \
-        for (size_t p = base_; p < (n); p++)                                   \
-            if ((s)[p] == '2' || (s)[p] == '4' || (s)[p] == '5') {             \
-                body                                                           \
-            }                                                                  \
-    } while (0)
-#else
 #define FOR_CODE_LEAD(s, n, kind, p, body)                                     \
     do {                                                                       \
         for (size_t p = 0; p < (n); p++)                                       \
@@ -1039,7 +530,6 @@ static inline unsigned code_lead_mask(const char *s, int kind)
                 body                                                           \
             }                                                                  \
     } while (0)
-#endif
 
 /* The end of an enhanced status code "X.Y.Z" starting at s[p] (one of
  * '2', '4', '5'), s having n bytes and no NUL; 0 if none starts there. */
@@ -1731,16 +1221,6 @@ static unsigned char part_kind(const char *t)
 /* Offset of the first '<' or '&' in s[i, n), or n. */
 static size_t next_markup(const char *s, size_t i, size_t n)
 {
-#ifdef __SSE2__
-    const __m128i lt = _mm_set1_epi8('<'), amp = _mm_set1_epi8('&');
-    for (; n >= 16 && i <= n - 16; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned mask = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, amp)));
-        if (mask)
-            return i + (size_t)__builtin_ctz(mask);
-    }
-#endif
     while (i < n && s[i] != '<' && s[i] != '&')
         i++;
     return i;
@@ -2093,16 +1573,6 @@ static int host_at(const char *s, size_t n, size_t at, size_t kl, size_t *hb, si
 static size_t line_start_back(const char *t, size_t rb, size_t lim)
 {
     size_t lo = rb > lim ? rb - lim : 0, i = rb;
-#ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n');
-    while (i - lo >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + i - 16));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
-        if (m)
-            return i - 16 + (size_t)(31 - __builtin_clz(m)) + 1;
-        i -= 16;
-    }
-#endif
     while (i > lo && t[i - 1] != '\n')
         i--;
     return i;
@@ -2127,16 +1597,6 @@ static struct mscan region_ms;
 #define RG_SSTRONG ((1ULL << 7) - 1)
 #define RG_HALL (((1ULL << N_HOST_KEYS) - 1) << RG_HOST)
 #define RG_CALL (((1ULL << N_CMD_LEAD) - 1) << RG_CMD)
-/* The filter for what is still looked for (region_filter): the command
- * leads (1) or not, the host keys (2; all, also when only some are
- * wanted) or not, all marks (4), the strong ones (8) or none. */
-static struct mscan_filter region_sub[16];
-static const struct mscan_filter *region_filter(unsigned long long want)
-{
-    unsigned ix = ((want & RG_CALL) ? 1u : 0u) | ((want & RG_HALL) ? 2u : 0u) |
-                  ((want & RG_SALL & ~RG_SSTRONG) ? 4u : (want & RG_SSTRONG) ? 8u : 0u);
-    return &region_sub[ix];
-}
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 static void region_build(void)
 {
@@ -2147,13 +1607,6 @@ static void region_build(void)
     for (size_t k = 0; k < N_CMD_LEAD; k++)
         region_text[RG_CMD + k] = cmd_lead[k];
     mscan_init(&region_ms, region_text, RG_CMD + N_CMD_LEAD);
-    for (unsigned ix = 1; ix < 16; ix++) {
-        if ((ix & 12) == 12)
-            continue;
-        unsigned long long set = ((ix & 1) ? RG_CALL : 0) | ((ix & 2) ? RG_HALL : 0) |
-                                 ((ix & 4) ? RG_SALL : 0) | ((ix & 8) ? RG_SSTRONG : 0);
-        mscan_filter_build(&region_ms, set, &region_sub[ix]);
-    }
 }
 static const struct mscan *region_scanner(void)
 {
@@ -2194,8 +1647,7 @@ static void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size
         size_t n = re - rlb, off = rb - rlb, pos = 0, at;
         int k;
         while ((cwant | hwant | swant) &&
-               (k = mscan_next_f(ms, region_filter(cwant | hwant | swant), s, n, pos,
-                                 cwant | hwant | swant, &at)) >= 0) {
+               (k = mscan_next(ms, s, n, pos, cwant | hwant | swant, &at)) >= 0) {
             unsigned long long bit = 1ULL << k;
             int sl = (bit & sall) ? k : -1, hl = (bit & hall) ? k : -1;
             int cl = (bit & call) ? k : -1;
@@ -2565,9 +2017,6 @@ static unsigned char fmt_run[64];
 static size_t fmt_n;     /* the format marks: [0, fmt_n); the cut marks follow */
 static size_t cut_maxlen; /* of the longest cut mark */
 static struct mscan fmt_ms;
-/* [c][r]: the filter of the format marks [0, r) (r a run start, or
- * fmt_n), and the cut marks too when c; [1][fmt_n] is the scanner's */
-static struct mscan_filter fmt_sub[2][64];
 static pthread_once_t fmt_once = PTHREAD_ONCE_INIT;
 static void fmt_build(void)
 {
@@ -2587,14 +2036,6 @@ static void fmt_build(void)
             cut_maxlen = l;
     }
     mscan_init(&fmt_ms, fmt_mark_text, nm + N_CUT_MARKS);
-    unsigned long long cut = fmt_ms.all & ~((1ULL << nm) - 1);
-    for (size_t k = 0; k <= nm; k++)
-        if (k == nm || fmt_run[k] == k) {
-            if (k > 0)
-                mscan_filter_build(&fmt_ms, (1ULL << k) - 1, &fmt_sub[0][k]);
-            if (k < nm)
-                mscan_filter_build(&fmt_ms, ((1ULL << k) - 1) | cut, &fmt_sub[1][k]);
-        }
 }
 static const struct mscan *fmt_scanner(void)
 {
@@ -2783,7 +2224,7 @@ static int parse_vendor(struct ctx *c, int force)
          * first cut mark (cut_before's answer for the whole text) unless
          * known - the same bytes, read once. A byte is searched again
          * after a hit there: the wanted set shrinks at every hit, so the
-         * loop ends; at each step the filter is that of the wanted set. */
+         * loop ends. */
         const struct mscan *ms = fmt_scanner();
         size_t nm = fmt_n, r = nm;
         unsigned long long fwant = (1ULL << nm) - 1;
@@ -2791,8 +2232,7 @@ static int parse_vendor(struct ctx *c, int force)
         size_t pos = 0, at;
         int k, found = -1;
         while ((fwant | cwant) &&
-               (k = mscan_next_f(ms, r == nm && cwant ? NULL : &fmt_sub[cwant ? 1 : 0][r], t,
-                                 scan, pos, fwant | cwant, &at)) >= 0) {
+               (k = mscan_next(ms, t, scan, pos, fwant | cwant, &at)) >= 0) {
             if ((size_t)k < nm) {
                 found = k;
                 r = fmt_run[k]; /* only earlier formats can win */

@@ -7,7 +7,7 @@
  * The buffer holds at most one message (max_msg bytes) plus one read
  * chunk; data before the current message is dropped by moving the rest
  * to the front. A postmark is a "\nFrom ": its "\nFr" is found by
- * bg_mime_next_lf2 (SIMD, many bytes per step; glibc's memmem took a
+ * bg_mime_next_lf2 (memchr for each LF; glibc's memmem took a
  * tenth of `classify --mbox`'s time) and the rest compared; a search
  * that ran off the end of the data resumes 5 bytes before it, so a
  * postmark split between two reads is still found, and no byte is

@@ -5,21 +5,6 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(BG_MIME_NO_AVX2)
-/* AVX2 where the CPU has it (checked at run time): the line scans and
- * quoted-printable runs. -DBG_MIME_NO_AVX2 builds the SSE2 code only (to
- * test it on a CPU with AVX2). */
-#define NL_AVX2 1
-#include <immintrin.h>
-
-/* Does the CPU have AVX2? (__builtin_cpu_supports reads what libgcc's
- * constructor found: no call.) */
-static inline int have_avx2(void) { return __builtin_cpu_supports("avx2") != 0; }
-#endif
 
 static int lc(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -138,149 +123,13 @@ static inline size_t line_end(const char *p, size_t len, size_t i, size_t *cl)
     return nl ? e + 1 : len;
 }
 
-#ifdef __SSE2__
-/* The LFs of a block found 64 bytes at a time: header lines are short,
- * and a memchr call per line costs more than the line's bytes. A window
- * of 64 bytes from base holds a bit per LF; each line end is a shift and
- * a count of trailing zeros, and a window is loaded (two AVX2 compares
- * in the functions compiled for AVX2, else four SSE2 ones; near the end
- * of the block sixteen bytes and then one at a time: loads stay within
- * p[0, len)) only when the lines pass it. */
-struct nlscan {
-    const char *p;
-    size_t len;
-    size_t base;   /* the window is [base, base + 64) */
-    uint64_t mask; /* bit k: p[base + k] is an LF (base + k < len) */
-};
-
-#ifdef NL_AVX2
-__attribute__((target("avx2"))) static inline uint64_t nl_mask64_avx2(const char *s)
+/* The end of the line at i (< len): its '\n', or len. */
+static inline size_t nl_next(const char *p, size_t len, size_t i)
 {
-    const __m256i lf = _mm256_set1_epi8('\n');
-    uint64_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                     _mm256_loadu_si256((const __m256i *)(const void *)s), lf));
-    uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                     _mm256_loadu_si256((const __m256i *)(const void *)(s + 32)), lf));
-    return a | b << 32;
-}
-#endif
-
-/* The window at p + at; wide: with AVX2 (a constant where it is inlined,
- * into a function compiled for AVX2 when it is 1). */
-static inline __attribute__((always_inline)) uint64_t
-nl_mask64(const char *p, size_t len, size_t at, int wide)
-{
-    const __m128i lf = _mm_set1_epi8('\n');
-    const char *s = p + at;
-    size_t n = len - at, k = 0;
-#ifdef NL_AVX2
-    if (wide && n >= 64)
-        return nl_mask64_avx2(s);
-#else
-    (void)wide;
-#endif
-    if (n >= 64) {
-        uint64_t a = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                         _mm_loadu_si128((const __m128i *)(const void *)s), lf));
-        uint64_t b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                         _mm_loadu_si128((const __m128i *)(const void *)(s + 16)), lf));
-        uint64_t c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                         _mm_loadu_si128((const __m128i *)(const void *)(s + 32)), lf));
-        uint64_t d = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                         _mm_loadu_si128((const __m128i *)(const void *)(s + 48)), lf));
-        return a | b << 16 | c << 32 | d << 48;
-    }
-    uint64_t m = 0;
-    for (; n - k >= 16; k += 16)
-        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                 _mm_loadu_si128((const __m128i *)(const void *)(s + k)), lf)) << k;
-    for (; k < n; k++)
-        m |= (uint64_t)(s[k] == '\n') << k;
-    return m;
+    const char *nl = i < len ? memchr(p + i, '\n', len - i) : NULL;
+    return nl ? (size_t)(nl - p) : len;
 }
 
-static inline __attribute__((always_inline)) void
-nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
-{
-    s->p = p;
-    s->len = len;
-    s->base = from;
-    s->mask = from < len ? nl_mask64(p, len, from, wide) : 0;
-}
-
-/* The first LF at or after i, or len. i is never below the i of the call
- * before (nor below the offset nl_init was given). */
-static inline __attribute__((always_inline)) size_t
-nl_next(struct nlscan *s, size_t i, int wide)
-{
-    for (;;) {
-        size_t d = i - s->base;
-        if (d < 64) {
-            uint64_t m = s->mask >> d;
-            if (m)
-                return i + (size_t)__builtin_ctzll(m);
-            i = s->base + 64;
-        }
-        if (i >= s->len)
-            return s->len;
-        s->base = i;
-        s->mask = nl_mask64(s->p, s->len, i, wide);
-    }
-}
-#else
-struct nlscan {
-    const char *p;
-    size_t len;
-};
-
-static inline void nl_init(struct nlscan *s, const char *p, size_t len, size_t from, int wide)
-{
-    (void)from;
-    (void)wide;
-    s->p = p;
-    s->len = len;
-}
-
-static inline size_t nl_next(struct nlscan *s, size_t i, int wide)
-{
-    (void)wide;
-    const char *nl = i < s->len ? memchr(s->p + i, '\n', s->len - i) : NULL;
-    return nl ? (size_t)(nl - s->p) : s->len;
-}
-#endif
-
-/* memchr(s, ':', n) for the start of a header line: the ':' is usually
- * within the first sixteen bytes, found with one SSE2 compare for less
- * than the call costs. Loads stay within s[0, n). */
-static inline const char *find_colon(const char *s, size_t n)
-{
-#ifdef __SSE2__
-    if (n >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
-        if (m)
-            return s + __builtin_ctz(m);
-        return memchr(s + 16, ':', n - 16);
-    }
-#endif
-    return memchr(s, ':', n);
-}
-
-#ifdef NL_AVX2
-/* find_colon with one AVX2 compare of the first 32 bytes (index_lines
- * compiled for AVX2: names like X-MS-Exchange-... are longer than 16). */
-__attribute__((target("avx2"))) static inline const char *find_colon32(const char *s, size_t n)
-{
-    if (n >= 32) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
-        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(':')));
-        if (m)
-            return s + __builtin_ctz(m);
-        return memchr(s + 32, ':', n - 32);
-    }
-    return find_colon(s, n);
-}
-#endif
 
 /* Does an empty line ("", or a lone CR) start at i (< len)? Then the
  * offset of what follows it in *next. */
@@ -340,47 +189,15 @@ static int lone_sp(const char *h, size_t j, size_t lend)
     return h[j] == ' ' && j + 1 < lend && !vblank((unsigned char)h[j + 1]);
 }
 
-#ifdef __SSE2__
-/* Copies the 16 bytes at src to dst and returns how many of them surely
- * belong to the run of value bytes that starts at src[0] (not blank): up
- * to the first byte below '!' other than a lone space (one followed by a
- * byte above ' '). A space in the last byte counts as a stop (what
- * follows it is not looked at). The line's end is a CR or LF,
- * or the end of the block (which a full load never passes), so the run
- * never reaches past it. */
-static inline __attribute__((always_inline)) size_t run16(const char *src, char *dst)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)src);
-    _mm_storeu_si128((__m128i *)(void *)dst, v);
-    /* every byte up to ' ' stops, but for lone spaces: other control
-     * bytes than those above are rare, and the caller keeps them */
-    const __m128i sp = _mm_set1_epi8(' ');
-    unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v));
-    unsigned lone = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) & ~(b >> 1) & 0x7fffu;
-    unsigned stop = b & ~lone;
-    return stop ? (size_t)__builtin_ctz(stop) : 16;
-}
-#endif
 
-#ifdef NL_AVX2
-/* run16 for 32 bytes (no lone space is looked for in the last byte). */
-__attribute__((target("avx2"))) static inline size_t run32(const char *src, char *dst)
-{
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)src);
-    _mm256_storeu_si256((__m256i *)(void *)dst, v);
-    const __m256i sp = _mm256_set1_epi8(' ');
-    unsigned b = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(v, sp), v));
-    unsigned lone = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, sp)) & ~(b >> 1) & 0x7fffffffu;
-    unsigned stop = b & ~lone;
-    return stop ? (size_t)__builtin_ctz(stop) : 32;
-}
-#endif
 
-/* field_value; wide: runs are copied 32 bytes at a time with AVX2 (a
- * constant: 1 only where inlined into a function compiled for AVX2). */
-static inline __attribute__((always_inline)) size_t
-field_value_w(const char *h, size_t hlen, size_t colon, size_t lend, size_t next,
-              char *val, size_t valsz, size_t *olen, int wide)
+/* Unfold the value of a field whose first ':' is at colon; lend is the end
+ * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
+ * LF), next the start of the line after.
+ * Stores the value into val (see bg_mime_next_field) and returns the
+ * offset past the field's continuation lines. */
+static size_t field_value(const char *h, size_t hlen, size_t colon, size_t lend,
+                          size_t next, char *val, size_t valsz, size_t *olen)
 {
     size_t o = 0;
     int pend_sp = 0;
@@ -403,7 +220,7 @@ field_value_w(const char *h, size_t hlen, size_t colon, size_t lend, size_t next
                     break;
                 }
             }
-            /* a run of non-blank bytes, copied sixteen or eight at a
+            /* a run of non-blank bytes, copied eight at a
              * time while there is room for them (bytes of val past the
              * run may be written: they are overwritten or past the final
              * NUL). j and o move together: val is full when j reaches
@@ -412,31 +229,6 @@ field_value_w(const char *h, size_t hlen, size_t colon, size_t lend, size_t next
             const size_t full = j + (valsz - 1 - o); /* o + 1 < valsz */
             const size_t lim = full < hlen ? full : hlen;
             for (;;) {
-#ifdef NL_AVX2
-                if (wide && lim - j >= 32) {
-                    size_t k = run32(h + j, val + o);
-                    o += k;
-                    j += k;
-                    if (k == 32)
-                        continue;
-                } else
-#else
-                (void)wide;
-#endif
-#ifdef __SSE2__
-                /* words and the single spaces between them alike: only
-                 * a blank that is not a lone space (or the line's end)
-                 * stops the copy */
-                if (lim - j >= 16) {
-                    size_t k = run16(h + j, val + o);
-                    o += k;
-                    j += k;
-                    if (k == 16)
-                        continue;
-                    /* h[j] is the line's end, a blank that ends the run,
-                     * or a space in the block's last byte: checked below */
-                } else
-#endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
                 /* the line's end (CR, LF) is below '!' too: eight bytes
                  * may be read past it while they are in the block */
@@ -485,35 +277,6 @@ field_value_w(const char *h, size_t hlen, size_t colon, size_t lend, size_t next
     return i;
 }
 
-static size_t field_value_sse2(const char *h, size_t hlen, size_t colon, size_t lend,
-                               size_t next, char *val, size_t valsz, size_t *olen)
-{
-    return field_value_w(h, hlen, colon, lend, next, val, valsz, olen, 0);
-}
-
-#ifdef NL_AVX2
-__attribute__((target("avx2"))) static size_t
-field_value_avx2(const char *h, size_t hlen, size_t colon, size_t lend, size_t next,
-                 char *val, size_t valsz, size_t *olen)
-{
-    return field_value_w(h, hlen, colon, lend, next, val, valsz, olen, 1);
-}
-#endif
-
-/* Unfold the value of a field whose first ':' is at colon; lend is the end
- * of its line's content (CR excluded: lend is hlen or h[lend] is CR or
- * LF), next the start of the line after.
- * Stores the value into val (see bg_mime_next_field) and returns the
- * offset past the field's continuation lines. */
-static size_t field_value(const char *h, size_t hlen, size_t colon, size_t lend,
-                          size_t next, char *val, size_t valsz, size_t *olen)
-{
-#ifdef NL_AVX2
-    if (have_avx2())
-        return field_value_avx2(h, hlen, colon, lend, next, val, valsz, olen);
-#endif
-    return field_value_sse2(h, hlen, colon, lend, next, val, valsz, olen);
-}
 
 int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
                        char *name, size_t namesz, char *val, size_t valsz)
@@ -531,7 +294,7 @@ int bg_mime_next_field(const char *h, size_t hlen, size_t *pos,
             i = next;
             continue;
         }
-        const char *colon = find_colon(h + i, cl);
+        const char *colon = memchr(h + i, ':', cl);
         if (!colon) {
             i = next;
             continue;
@@ -743,14 +506,7 @@ static unsigned key_bucket(unsigned long long key)
 /* Index the field lines of h: the block [0, len), or with split the
  * header block of the entity h[0, len) (see find_fields). Returns the
  * block's length. */
-#ifdef NL_AVX2
-#define FIND_COLON_W(s, n, wide) ((wide) ? find_colon32((s), (n)) : find_colon((s), (n)))
-#else
-#define FIND_COLON_W(s, n, wide) find_colon((s), (n))
-#endif
-
-static inline __attribute__((always_inline)) size_t
-index_lines_w(const char *h, size_t len, int split, struct bg_mime_hdrs *x, int wide)
+static size_t index_lines(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
 {
     unsigned char tail[BG_MIME_HDRS_BUCKETS];
     memset(x->head, NO_ENT, sizeof x->head);
@@ -758,18 +514,16 @@ index_lines_w(const char *h, size_t len, int split, struct bg_mime_hdrs *x, int 
     x->n = 0;
     x->rest = NOT_FOUND;
     size_t i = 0, next, hl = len, boff = len;
-    struct nlscan ns;
-    nl_init(&ns, h, len, 0, wide);
     while (i < len) {
         if (split && empty_line(h, len, i, &next)) {
             hl = i;
             boff = next;
             break;
         }
-        size_t lend = nl_next(&ns, i, wide);
+        size_t lend = nl_next(h, len, i);
         const char *c;
         if (x->rest == NOT_FOUND && h[i] != ' ' && h[i] != '\t' &&
-            (c = FIND_COLON_W(h + i, lend - i, wide)) != NULL) {
+            (c = memchr(h + i, ':', lend - i)) != NULL) {
             if (x->n == BG_MIME_HDRS_MAX) {
                 x->rest = i;
                 if (!split)
@@ -803,27 +557,6 @@ index_lines_w(const char *h, size_t len, int split, struct bg_mime_hdrs *x, int 
     return hl;
 }
 
-static size_t index_lines_sse2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
-{
-    return index_lines_w(h, len, split, x, 0);
-}
-
-#ifdef NL_AVX2
-__attribute__((target("avx2"))) static size_t
-index_lines_avx2(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
-{
-    return index_lines_w(h, len, split, x, 1);
-}
-#endif
-
-static size_t index_lines(const char *h, size_t len, int split, struct bg_mime_hdrs *x)
-{
-#ifdef NL_AVX2
-    if (have_avx2())
-        return index_lines_avx2(h, len, split, x);
-#endif
-    return index_lines_sse2(h, len, split, x);
-}
 
 void bg_mime_index(const char *h, size_t hlen, struct bg_mime_hdrs *x)
 {
@@ -959,22 +692,11 @@ void bg_mime_media_type(const char *ctval, char *out, size_t outsz)
     media_type_n(s, outsz ? strnlen(s, outsz - 1) : 0, out, outsz);
 }
 
-/* The offset of the first a or b in s[0, n), or n. Sixteen bytes at a
- * time with SSE2 (loads within s[0, n)): parameter lists are scanned
- * between quotes and ';'s. */
+/* The offset of the first a or b in s[0, n), or n: parameter lists are
+ * scanned between quotes and ';'s. */
 static size_t find2(const char *s, size_t n, char a, char b)
 {
     size_t k = 0;
-#ifdef __SSE2__
-    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
-    for (; n - k >= 16; k += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
-        if (m)
-            return k + (size_t)__builtin_ctz(m);
-    }
-#endif
     while (k < n && s[k] != a && s[k] != b)
         k++;
     return k;
@@ -1175,119 +897,13 @@ static inline size_t qp_escape(const char *in, size_t inlen, size_t i, char *out
     return i + 1;
 }
 
-#ifdef __SSE2__
-/* Copies n < 16 bytes with a few loads and stores that may overlap
- * (first and last 8, 4, 2 bytes): the end of a run, cheaper than a loop.
- * (Only the SIMD runs below use it.) */
-static inline void copy_short(char *dst, const char *src, size_t n)
-{
-    if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, src, 8);
-        memcpy(&b, src + n - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, src, 4);
-        memcpy(&b, src + n - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + n - 4, &b, 4);
-    } else if (n >= 2) {
-        uint16_t a, b;
-        memcpy(&a, src, 2);
-        memcpy(&b, src + n - 2, 2);
-        memcpy(dst, &a, 2);
-        memcpy(dst + n - 2, &b, 2);
-    } else if (n) {
-        dst[0] = src[0];
-    }
-}
 
-/* Sixteen bytes of quoted-printable text at in[*i] (16 readable there, 16
- * writable at out[*o]): copied whole when they hold no '=', else the
- * bytes before the first '=' (nothing past what is decoded is stored) and
- * the escape. Body text is short runs between soft line breaks: a memchr
- * and a memcpy call per run cost more than its bytes. */
-static inline __attribute__((always_inline)) void
-qp_block(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
-    unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
-    if (!m) {
-        _mm_storeu_si128((__m128i *)(void *)(out + *o), v);
-        *i += 16;
-        *o += 16;
-        return;
-    }
-    size_t k = (size_t)__builtin_ctz(m);
-    copy_short(out + *o, in + *i, k);
-    *o += k; /* room is left: k < 16 */
-    *i = qp_escape(in, inlen, *i + k, out, o);
-}
-#endif
-
-#ifdef NL_AVX2
-/* qp_block for 32 bytes (32 readable at in[*i], writable at out[*o]). */
-__attribute__((target("avx2"))) static inline void
-qp_block32(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
-{
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(in + *i));
-    unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('=')));
-    if (!m) {
-        _mm256_storeu_si256((__m256i *)(void *)(out + *o), v);
-        *i += 32;
-        *o += 32;
-        return;
-    }
-    size_t k = (size_t)__builtin_ctz(m);
-    if (k >= 16) {
-        /* both loads before either store, as copy_short */
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + *i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + *i + k - 16));
-        _mm_storeu_si128((__m128i *)(void *)(out + *o), a);
-        _mm_storeu_si128((__m128i *)(void *)(out + *o + k - 16), b);
-    } else {
-        copy_short(out + *o, in + *i, k);
-    }
-    *o += k; /* room is left: k < 32 */
-    *i = qp_escape(in, inlen, *i + k, out, o);
-}
-
-/* The loop of bg_mime_qp_decode with room for all the input, 32 bytes a
- * step: the offsets it reached. */
-__attribute__((target("avx2"))) static void
-qp_run_avx2(const char *in, size_t inlen, size_t *i, char *out, size_t *o)
-{
-    while (inlen - *i >= 32)
-        qp_block32(in, inlen, i, out, o);
-}
-#endif
 
 size_t bg_mime_qp_decode(const char *in, size_t inlen, char *out,
                          size_t outsz)
 {
     size_t o = 0, i = 0;
-#ifdef __SSE2__
-    /* Each step consumes at least as many bytes as it stores: with room
-     * for all the input, room for the next sixteen input bytes is room
-     * for what they decode to, and only the input needs checking. */
-    if (outsz >= inlen) {
-#ifdef NL_AVX2
-        if (have_avx2())
-            qp_run_avx2(in, inlen, &i, out, &o);
-#endif
-        while (inlen - i >= 16)
-            qp_block(in, inlen, &i, out, &o);
-    }
-#endif
     while (i < inlen && o < outsz) {
-#ifdef __SSE2__
-        if (inlen - i >= 16 && outsz - o >= 16) {
-            qp_block(in, inlen, &i, out, &o);
-            continue;
-        }
-#endif
         if (in[i] == '=')
             i = qp_escape(in, inlen, i, out, &o);
         else
@@ -1409,68 +1025,23 @@ static int is_delim(const char *p, size_t cl, const char *b, size_t blen)
     return close ? 2 : 1;
 }
 
-#ifdef __SSE2__
-/* bg_mime_next_lf2: sixteen positions at a time while their three loads
- * stay within p[0, len). */
-static size_t lf2_sse2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
-{
-    size_t k = from;
-    const __m128i lf = _mm_set1_epi8('\n'), x1 = _mm_set1_epi8(c1), x2 = _mm_set1_epi8(c2);
-    for (; k < end && len - k >= 18; k += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 1));
-        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + k + 2));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
-            _mm_cmpeq_epi8(a, lf), _mm_and_si128(_mm_cmpeq_epi8(b, x1), _mm_cmpeq_epi8(c, x2))));
-        if (m) {
-            k += (size_t)__builtin_ctz(m);
-            return k < end ? k : end;
-        }
-    }
-    for (; k < end; k++)
-        if (p[k] == '\n' && p[k + 1] == c1 && p[k + 2] == c2)
-            return k;
-    return end;
-}
-#endif
 
-#ifdef NL_AVX2
-/* The same, 32 positions at a time. */
-__attribute__((target("avx2"))) static size_t
-lf2_avx2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
-{
-    size_t k = from;
-    const __m256i lf = _mm256_set1_epi8('\n'), x1 = _mm256_set1_epi8(c1), x2 = _mm256_set1_epi8(c2);
-    for (; k < end && len - k >= 34; k += 32) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 1));
-        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(p + k + 2));
-        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
-            _mm256_cmpeq_epi8(a, lf), _mm256_and_si256(_mm256_cmpeq_epi8(b, x1), _mm256_cmpeq_epi8(c, x2))));
-        if (m) {
-            k += (size_t)__builtin_ctz(m);
-            return k < end ? k : end;
-        }
-    }
-    return lf2_sse2(p, len, k < end ? k : end, end, c1, c2);
-}
-#endif
 
 size_t bg_mime_next_lf2(const char *p, size_t len, size_t from, size_t end, char c1, char c2)
 {
-#ifdef NL_AVX2
-    if (have_avx2())
-        return lf2_avx2(p, len, from, end, c1, c2);
-#endif
-#ifdef __SSE2__
-    return lf2_sse2(p, len, from, end, c1, c2);
-#else
-    (void)len;
-    for (size_t k = from; k < end; k++)
-        if (p[k] == '\n' && p[k + 1] == c1 && p[k + 2] == c2)
+    (void)len;   /* end + 2 <= len: p[k + 2] is in bounds for every k < end */
+    size_t k = from;
+    while (k < end) {
+        /* libc's memchr finds the LFs (it is vectorised there, not here) */
+        const char *nl = memchr(p + k, '\n', end - k);
+        if (nl == NULL)
+            return end;
+        k = (size_t)(nl - p);
+        if (p[k + 1] == c1 && p[k + 2] == c2)
             return k;
+        k++;
+    }
     return end;
-#endif
 }
 
 /* The next LF at or after from (and before end) that starts "\n--": the
@@ -1575,9 +1146,7 @@ static size_t finder_next(const struct finder *f, const char *t, size_t n, size_
  * value), ';' or the line's end (the continuation after it starts with a
  * blank). Returns 0 when the value is empty, else the token, lower-cased
  * and cut to outsz - 1 bytes, is in out and its length in *tl. h[0, rd)
- * (rd >= hlen: the entity the block starts) may be read: the token's
- * bytes are found sixteen at a time up to the line's end also when it is
- * near the end of the block. */
+ * (rd >= hlen: the entity the block starts) may be read. */
 static int first_token(const char *h, size_t hlen, size_t rd, size_t colon, size_t eol,
                        char *out, size_t outsz, size_t *tl)
 {
@@ -1599,28 +1168,7 @@ static int first_token(const char *h, size_t hlen, size_t rd, size_t colon, size
         lend = j + cl;
     }
     size_t lim = lend - j < outsz - 1 ? lend : j + outsz - 1, k = j;
-#ifdef __SSE2__
-    /* sixteen bytes at a time to the first byte up to ' ' or ';' (a
-     * superset of the stops: the loop below decides), within h[0, rd):
-     * the line's end (its CR or LF) is a stop too, and a stop past lim
-     * counts as lim */
-    while (k < lim && rd - k >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
-        __m128i sp = _mm_set1_epi8(' ');
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v),
-                         _mm_cmpeq_epi8(v, _mm_set1_epi8(';'))));
-        if (m) {
-            k += (size_t)__builtin_ctz(m);
-            break;
-        }
-        k += 16;
-    }
-    if (k > lim)
-        k = lim;
-#else
     (void)rd;
-#endif
     for (unsigned ch; k < lim && ((ch = (unsigned char)h[k]) > ';' || !((TYPE_STOP >> ch) & 1)); k++)
         ;
     lower_copy(out, h + j, k - j);

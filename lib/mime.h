@@ -128,7 +128,7 @@ size_t bg_mime_decode(enum bg_mime_enc enc, const char *in, size_t inlen,
 
 /* The first k in [from, end) where p[k] is an LF followed by c1 and c2
  * (a "\n--" that may start a MIME delimiter, an mbox's "\nFr"), or end.
- * end + 2 <= len; reads only p[0, len). SIMD where the CPU has it. */
+ * end + 2 <= len; reads only p[0, len). */
 size_t bg_mime_next_lf2(const char *p, size_t len, size_t from, size_t end,
                         char c1, char c2);
 
