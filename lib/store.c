@@ -394,13 +394,13 @@ int bg_store_meta_get(struct bg_store *s, const char *name, char *val, size_t va
     return bg_store_meta_getn(s, name, val, valsz, &len, err, errsz);
 }
 
-int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t valsz,
-                       size_t *len, char *err, size_t errsz)
+int bg_store_get_value(struct bg_store *s, enum bg_kind kind, const char *name,
+                       char *val, size_t valsz, size_t *len, char *err, size_t errsz)
 {
-    *len = 0;
     char why[WHY_MAX] = "";
     char key[BG_KEY_MAX];
-    int kl = bg_key_build(key, sizeof key, s->prefix, BG_KIND_META, name);
+    *len = 0;
+    int kl = bg_key_build(key, sizeof key, s->prefix, kind, name);
     if (kl < 0 || valsz == 0)
         return finish(err, errsz, "cannot build key", -1);
     struct call c;
@@ -420,6 +420,7 @@ int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t v
         free(v);
         ret = 1;
     } else if (rc == MEMCACHED_NOTFOUND) {
+        val[0] = '\0';
         ret = 0;
     } else {
         bg_mc_seterr(why, sizeof why, "get", c.m);
@@ -427,6 +428,12 @@ int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t v
     }
     store_call_end(s, &c, ret >= 0, why);
     return finish(err, errsz, why, ret);
+}
+
+int bg_store_meta_getn(struct bg_store *s, const char *name, char *val, size_t valsz,
+                       size_t *len, char *err, size_t errsz)
+{
+    return bg_store_get_value(s, BG_KIND_META, name, val, valsz, len, err, errsz);
 }
 
 int bg_store_meta_set(struct bg_store *s, const char *name, const char *val,

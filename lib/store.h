@@ -109,12 +109,13 @@ int bg_store_incr(struct bg_store *s, enum bg_kind kind, const char *name,
                   unsigned delta, long long ttl, unsigned long long *value,
                   char *err, size_t errsz);
 
-/* Sender statistics (stats.h; store_stats.c). list_add: appends " word"
- * to the value at name, creating it (with ttl) when missing; 0 or -1.
- * get_value: the value at name, truncated to valsz - 1 bytes and
- * NUL-terminated, its whole length in *len; 1 found, 0 absent, -1 error.
- * counters: the decimal counters at names[0..n-1] into values (0 when
- * absent), in multi-gets of 100; 0 or -1. */
+/* get_value (store.c; bg_store_meta_getn is it for BG_KIND_META): the
+ * value at name, truncated to valsz - 1 bytes and NUL-terminated ("" when
+ * absent), its whole length in *len; 1 found, 0 absent, -1 error.
+ * Sender statistics (stats.h; store_stats.c): list_add appends " word"
+ * to the value at name, creating it (with ttl) when missing, 0 or -1;
+ * counters reads the decimal counters at names[0..n-1] into values (0
+ * when absent), in multi-gets of 100, 0 or -1. */
 int bg_store_list_add(struct bg_store *s, enum bg_kind kind, const char *name,
                       const char *word, long long ttl, char *err, size_t errsz);
 int bg_store_get_value(struct bg_store *s, enum bg_kind kind, const char *name,

@@ -1,6 +1,6 @@
 /* store_stats.c - the store operations the sender statistics (stats.h)
- * need beyond store.c's: a word appended to a list, a value read whole,
- * and many counters read in one multi-get. */
+ * need beyond store.c's: a word appended to a list, and many counters
+ * read in one multi-get. */
 #include "store_conn.h"
 #include "mcerr.h"
 #include "err.h"
@@ -69,42 +69,6 @@ int bg_store_list_add(struct bg_store *s, enum bg_kind kind, const char *name,
     }
     store_call_end(s, &c, !mcfail, why);
     return finish(err, errsz, why, ok ? 0 : -1);
-}
-
-int bg_store_get_value(struct bg_store *s, enum bg_kind kind, const char *name,
-                       char *val, size_t valsz, size_t *len, char *err, size_t errsz)
-{
-    char why[WHY_MAX] = "";
-    char key[BG_KEY_MAX];
-    *len = 0;
-    int kl = bg_key_build(key, sizeof key, s->prefix, kind, name);
-    if (kl < 0 || valsz == 0)
-        return finish(err, errsz, "cannot build key", -1);
-    struct call c;
-    int b = store_call_begin(s, &c, why, sizeof why);
-    if (b < 0)
-        return finish(err, errsz, why, b);
-    size_t vl = 0;
-    uint32_t flags = 0;
-    memcached_return_t rc;
-    char *v = memcached_get(c.m, key, (size_t)kl, &vl, &flags, &rc);
-    int ret;
-    if (v != NULL) {
-        size_t n = vl < valsz - 1 ? vl : valsz - 1;
-        memcpy(val, v, n);
-        val[n] = '\0';
-        *len = vl;
-        free(v);
-        ret = 1;
-    } else if (rc == MEMCACHED_NOTFOUND) {
-        val[0] = '\0';
-        ret = 0;
-    } else {
-        bg_mc_seterr(why, sizeof why, "get", c.m);
-        ret = -1;
-    }
-    store_call_end(s, &c, ret >= 0, why);
-    return finish(err, errsz, why, ret);
 }
 
 /* Keys per multi-get: a few kilobytes of request, well within one
