@@ -24,10 +24,22 @@ static double mono(void)
 
 struct replay {
     struct bg_store *s;
+    struct bg_store_node *node;  /* non-NULL: that server alone */
     struct bg_restore_result *res;
     int tail;
     char err[256];
 };
+
+/* One entry into memcached, or into the node alone. */
+static int put_back(struct replay *rp, const struct bg_journal_entry *e, const char *val,
+                    size_t vlen, long long expires)
+{
+    if (rp->node != NULL)
+        return bg_store_node_restore(rp->node, e->kind, e->name, val, vlen, expires, rp->err,
+                                     sizeof rp->err);
+    return bg_store_restore(rp->s, e->kind, e->name, val, vlen, expires, rp->err,
+                            sizeof rp->err);
+}
 
 static int replay_one(const struct bg_journal_entry *e, void *arg)
 {
@@ -37,8 +49,8 @@ static int replay_one(const struct bg_journal_entry *e, void *arg)
         /* Only deletes matter here: puts went to memcached themselves. */
         if (e->state != BG_JE_TOMBSTONE)
             return 0;
-        rc = bg_store_restore(rp->s, e->kind, e->name, NULL, 0, 0, rp->err, sizeof rp->err);
-        if (rc > 0)
+        rc = put_back(rp, e, NULL, 0, 0);
+        if (rc == 1)
             rp->res->tail_deletes++;
         return rc < 0 ? -1 : 0;
     }
@@ -48,11 +60,12 @@ static int replay_one(const struct bg_journal_entry *e, void *arg)
     }
     if (e->state != BG_JE_LIVE)
         return 0;
-    rp->res->entries++;
-    rc = bg_store_restore(rp->s, e->kind, e->name, e->rec, e->reclen, e->expires, rp->err,
-                          sizeof rp->err);
+    rc = put_back(rp, e, e->rec, e->reclen, e->expires);
     if (rc < 0)
         return -1;
+    if (rc == BG_NODE_ELSEWHERE)
+        return 0;   /* not the node's: not counted */
+    rp->res->entries++;
     if (rc > 0)
         rp->res->added++;
     else
@@ -60,8 +73,8 @@ static int replay_one(const struct bg_journal_entry *e, void *arg)
     return 0;
 }
 
-int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_result *res,
-                   char *err, size_t errsz)
+static int run(struct bg_store *s, struct bg_store_node *node, const char *path,
+               struct bg_restore_result *res, char *err, size_t errsz)
 {
     double t0 = mono();
     long long start = (long long)time(NULL);
@@ -69,7 +82,7 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
     struct bg_journal_stats st;
     memset(res, 0, sizeof *res);
     /* Streamed: a journal of millions is read twice, never held. */
-    struct replay rp = { .s = s, .res = res, .tail = 0, .err = "" };
+    struct replay rp = { .s = s, .node = node, .res = res, .tail = 0, .err = "" };
     int rc = bg_journal_scan(path, start, replay_one, &rp, &st, err, errsz);
     res->bad = st.bad;
     if (rc != 0) {
@@ -94,6 +107,24 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
         return -1;
     }
     return 0;
+}
+
+int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_result *res,
+                   char *err, size_t errsz)
+{
+    return run(s, NULL, path, res, err, errsz);
+}
+
+int bg_restore_node(struct bg_store *s, const char *node, const char *path,
+                    struct bg_restore_result *res, char *err, size_t errsz)
+{
+    memset(res, 0, sizeof *res);
+    struct bg_store_node *n = bg_store_node_open(s, node, err, errsz);
+    if (n == NULL)
+        return -1;
+    int rc = run(s, n, path, res, err, errsz);
+    bg_store_node_close(n);
+    return rc;
 }
 
 /* ------------------------------------------------------------ marker */
@@ -146,16 +177,25 @@ static void new_gen(char *out, size_t outsz)
     snprintf(out, outsz, "%lld.%s.%ld", (long long)time(NULL), host, (long)getpid());
 }
 
-/* Did a server we saw before restart (new pid, or started more than a few
- * seconds later)? Updates what was seen. A server seen for the first time
- * only joins the list: at the very first check the marker decides. */
-static int node_restarted(struct bg_restorer *r, struct bg_store *s)
+static void set_next_due(struct bg_restorer *r)
+{
+    r->next_due = 0;
+    for (size_t j = 0; j < r->nseen; j++)
+        if (r->need[j] && (r->next_due == 0 || r->due[j] < r->next_due))
+            r->next_due = r->due[j];
+}
+
+/* Notes the servers that restarted since the last look (new pid, or
+ * started more than a few seconds later) in r->need, when there are
+ * several: a single server that restarted lost the marker too, and the
+ * whole journal is replayed for it anyway. A server seen for the first
+ * time only joins the list. Servers that do not answer keep their entry. */
+static void note_restarts(struct bg_restorer *r, struct bg_store *s, long long t)
 {
     struct bg_server_epoch now[BG_STORE_MAX_SERVERS];
     int n = bg_store_epochs(s, now, BG_STORE_MAX_SERVERS, NULL, 0);
     if (n < 0)
-        return 0;
-    int changed = 0;
+        return;
     for (int i = 0; i < n; i++) {
         size_t j;
         for (j = 0; j < r->nseen; j++)
@@ -167,13 +207,37 @@ static int node_restarted(struct bg_restorer *r, struct bg_store *s)
             continue;
         }
         long long d = now[i].started - r->seen[j].started;
-        if (now[i].pid != r->seen[j].pid || d > 2 || d < -2) {
-            changed = 1;
-            bg_strlcpy(r->restarted, now[i].name, sizeof r->restarted);
+        if (r->nseen > 1 && (now[i].pid != r->seen[j].pid || d > 2 || d < -2)) {
+            r->need[j] = 2;
+            r->due[j] = t;
         }
         r->seen[j] = now[i];
     }
-    return changed;
+    set_next_due(r);
+}
+
+/* Refills one server noted in r->need whose turn has come, straight to it
+ * (store_node.c says why not through the pool); BG_RESTORE_NOTHING when
+ * none is due. After a failure (the node may have gone again) the next
+ * try is 10 s later. */
+static int refill_node(struct bg_restorer *r, struct bg_store *s, const char *journal,
+                       long long t, struct bg_restore_result *res, char *err, size_t errsz)
+{
+    for (size_t j = 0; j < r->nseen; j++) {
+        if (!r->need[j] || r->due[j] > t)
+            continue;
+        bg_strlcpy(r->restarted, r->seen[j].name, sizeof r->restarted);
+        int rc = bg_restore_node(s, r->seen[j].name, journal, res, err, errsz);
+        if (rc < 0) {
+            r->due[j] = t + 10;
+        } else {
+            r->need[j]--;
+            r->due[j] = t + (r->settle_s ? r->settle_s : 1);
+        }
+        set_next_due(r);
+        return rc < 0 ? -1 : BG_RESTORE_NODE;
+    }
+    return BG_RESTORE_NOTHING;
 }
 
 int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *journal,
@@ -189,35 +253,13 @@ int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *jour
     int found = bg_store_meta_get(s, BG_MARKER_NAME, cur, sizeof cur, err, errsz);
     if (found < 0)
         return -1;
-    if (found && r->gen[0] && strcmp(cur, r->gen) == 0) {
-        /* A node that came back is not used by the client at once: until
-         * its retry and dead timeouts pass, libmemcached sends its keys to
-         * the next node, where add finds the replica and writes nothing.
-         * So a node restart is replayed now and twice more later. */
-        long long t = (long long)time(NULL);
-        int again = r->again_at != 0 && t >= r->again_at;
-        if (node_restarted(r, s)) {
-            r->again_left = 2;
-            r->again_at = t + 5;
-        } else if (again) {
-            r->again_at = --r->again_left > 0 ? t + 25 : 0;
-        } else {
-            return BG_RESTORE_NOTHING;
-        }
-        if (bg_restore_run(s, journal, res, err, errsz) < 0) {
-            r->nseen = 0;   /* look again next time */
-            return -1;
-        }
-        return BG_RESTORE_NODE;
-    }
-    /* Whatever happens below, the servers as they are now are the base
-     * for the next comparison. */
-    struct bg_server_epoch now[BG_STORE_MAX_SERVERS];
-    int n = bg_store_epochs(s, now, BG_STORE_MAX_SERVERS, NULL, 0);
-    if (n >= 0) {
-        memcpy(r->seen, now, (size_t)n * sizeof now[0]);
-        r->nseen = (size_t)n;
-    }
+    long long t = (long long)time(NULL);
+    note_restarts(r, s, t);
+    if (found && r->gen[0] && strcmp(cur, r->gen) == 0)
+        return refill_node(r, s, journal, t, res, err, errsz);
+    /* The marker is gone or another host's: the whole journal, through the
+     * cluster. A node that restarted is refilled on its own at the next
+     * check (r->next_due), since the cluster may not write to it yet. */
     if (bg_restore_run(s, journal, res, err, errsz) < 0)
         return -1;
     if (found) {

@@ -9,11 +9,12 @@
  *                           replay the journal, then write a new marker
  *   marker != last seen     another host restored after a loss: replay
  *                           our journal too (its changes are ours only)
- *   marker == last seen     nothing to do, unless one of the servers
+ *   marker == last seen     nothing to do, unless one server of several
  *                           restarted since the last check (new pid or
- *                           start time in its stats): in a cluster the
- *                           marker lives on one node, and a node that came
- *                           back empty is refilled the same way
+ *                           start time in its stats): the marker may live
+ *                           on another node, so the one that came back
+ *                           empty is refilled directly, with the entries
+ *                           it holds in the cluster (store_node.c)
  *
  * The generation last seen is kept in JOURNAL.gen, so a daemon started
  * after another host restored still adds its own entries. Replaying uses
@@ -47,12 +48,24 @@ struct bg_restore_result {
 int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_result *res,
                    char *err, size_t errsz);
 
+/* Replay the journal at path into one server of s ("host:port") alone:
+ * the entries it holds in the cluster (store.h, bg_store_node_restore).
+ * The counts are of those entries only. 0 or -1 (err). */
+int bg_restore_node(struct bg_store *s, const char *node, const char *path,
+                    struct bg_restore_result *res, char *err, size_t errsz);
+
 struct bg_restorer {
     struct bg_server_epoch seen[BG_STORE_MAX_SERVERS]; /* servers last seen */
     size_t nseen;
-    char restarted[80];      /* the node whose restart caused the replay */
-    long long again_at;      /* replay again then (0: no): see restore.c */
-    int again_left;
+    /* seen[i] restarted: refills of it still to do (two: at once, and
+     * again settle_s later for what the cluster wrote elsewhere while its
+     * connections still skipped the node), and when the next is due
+     * (time(NULL)). */
+    unsigned char need[BG_STORE_MAX_SERVERS];
+    long long due[BG_STORE_MAX_SERVERS];
+    long long next_due;      /* the earliest of those (0: none) */
+    unsigned settle_s;       /* set by the caller: RetryTimeout + DeadTimeout */
+    char restarted[80];      /* the node refilled (BG_RESTORE_NODE) */
     char path[512];          /* journal */
     char gen[128];           /* generation last seen ("" = unknown) */
     int loaded;              /* gen read from PATH.gen */

@@ -473,17 +473,28 @@ int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
     int b = store_call_begin(s, &c, why, sizeof why);
     if (b < 0)
         return finish(err, errsz, why, b);
+    /* Asked on a fresh clone: a pooled connection skips a server that
+     * failed until its retry and dead timeouts pass, and would not see it
+     * come back (the master is only read, as the pool's clones read it). */
+    memcached_st *f = memcached_clone(NULL, s->master);
+    if (f == NULL) {
+        store_call_end(s, &c, 1, why);
+        return finish(err, errsz, "cannot clone the memcached handle", -1);
+    }
+    memcached_behavior_set(f, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, s->timeout_ms);
+    memcached_behavior_set(f, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, s->timeout_ms);
     memcached_return_t rc;
-    memcached_stat_st *st = memcached_stat(c.m, NULL, &rc);
+    memcached_stat_st *st = memcached_stat(f, NULL, &rc);
     int n = 0;
     if (st == NULL) {
-        bg_mc_seterr(why, sizeof why, "stat", c.m);
+        bg_mc_seterr(why, sizeof why, "stat", f);
+        memcached_free(f);
         store_call_end(s, &c, 0, why);
         return finish(err, errsz, why, -1);
     }
-    uint32_t count = memcached_server_count(c.m);
+    uint32_t count = memcached_server_count(f);
     for (uint32_t i = 0; i < count && (size_t)n < max; i++) {
-        const memcached_instance_st *in = memcached_server_instance_by_position(c.m, i);
+        const memcached_instance_st *in = memcached_server_instance_by_position(f, i);
         /* A server that did not answer has a zero (or, refused, -1) pid. */
         if (in == NULL || (long long)st[i].pid <= 0)
             continue;
@@ -493,7 +504,8 @@ int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
         e[n].started = (long long)st[i].time - (long long)st[i].uptime;
         n++;
     }
-    memcached_stat_free(c.m, st);
+    memcached_stat_free(f, st);
+    memcached_free(f);
     /* Partial answers are normal in a cluster with a node down: not a
      * failure of the store as a whole. */
     store_call_end(s, &c, 1, why);

@@ -166,4 +166,22 @@ struct bg_server_epoch {
 int bg_store_epochs(struct bg_store *s, struct bg_server_epoch *e, size_t max,
                     char *err, size_t errsz);
 
+/* One server of the cluster on its own (store_node.c), to refill it after
+ * it restarted empty: writes go to it directly, never elsewhere, whatever
+ * the pooled connections remember of its failure. name is "host:port" as
+ * in bg_server_epoch. NULL with err when no such server. Not shared
+ * between threads. */
+struct bg_store_node;
+struct bg_store_node *bg_store_node_open(struct bg_store *s, const char *name, char *err,
+                                         size_t errsz);
+void bg_store_node_close(struct bg_store_node *n);
+/* As bg_store_restore, on the node only, for an entry the node holds in
+ * the cluster (its first copy or a replica): 1 written (add; val NULL:
+ * deleted), 0 present already (absent, for a delete) or expired,
+ * BG_NODE_ELSEWHERE when the entry lives on other servers only, -1 err. */
+#define BG_NODE_ELSEWHERE 2
+int bg_store_node_restore(struct bg_store_node *n, enum bg_kind kind, const char *name,
+                          const char *val, size_t vlen, long long expires, char *err,
+                          size_t errsz);
+
 #endif

@@ -355,7 +355,9 @@ static void *restore_thread(void *arg)
             if (bg_journal_flush(r->journal, err, sizeof err) < 0)
                 bg_log(LOG_WARNING, "journal", "problem=sync error=\"%s\"", err);
             long long now = mono_s();
+            rs.settle_s = r->cfg.mc_retry_timeout + r->cfg.mc_dead_timeout + 1;
             int check = woke || first ||
+                        (rs.next_due != 0 && (long long)time(NULL) >= rs.next_due) ||
                         (r->cfg.restore_interval &&
                          now - last_check >= (long long)r->cfg.restore_interval);
             if (check || ds.more)

@@ -8,6 +8,10 @@
  *   key NAME...   print the memcached key the name maps to
  *   load          put every line of stdin (bulk: 1,000 in well under a
  *                 second), print "loaded=N failed=M"
+ *   refill HOST:PORT  replay the configuration's Journal into that server
+ *                 of the cluster alone (bg_restore_node, as the daemon
+ *                 does for a node that restarted), print
+ *                 "entries=E added=A present=P"
  *
  * The store is opened exactly as the daemon opens it from CONF (Memcached,
  * KeyPrefix, failure keys, SASL), with a deadline of at least 1 s. NAME is
@@ -23,6 +27,7 @@
 #include "config.h"
 #include "key.h"
 #include "record.h"
+#include "restore.h"
 #include "secure.h"
 #include "store.h"
 
@@ -85,7 +90,8 @@ static int unescape(char *s)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: storetool -c CONF [-d] put|get|del|key NAME... | load < names\n");
+    fprintf(stderr, "usage: storetool -c CONF [-d] put|get|del|key NAME... | load < names"
+                    " | refill HOST:PORT\n");
 }
 
 int main(int argc, char **argv)
@@ -159,6 +165,14 @@ int main(int argc, char **argv)
         }
         printf("loaded=%lu failed=%lu\n", ok, bad);
         failed = bad > 0;
+    } else if (strcmp(cmd, "refill") == 0 && optind + 1 == argc && cfg.journal[0]) {
+        struct bg_restore_result res;
+        if (bg_restore_node(s, argv[optind], cfg.journal, &res, err, sizeof err) < 0) {
+            printf("refill failed: %s\n", err);
+            failed = 1;
+        } else {
+            printf("entries=%zu added=%zu present=%zu\n", res.entries, res.added, res.present);
+        }
     } else if (strcmp(cmd, "put") == 0 || strcmp(cmd, "get") == 0 ||
                strcmp(cmd, "del") == 0) {
         for (int i = optind; i < argc; i++) {
