@@ -59,6 +59,16 @@ else
     bg_pass "--json output decodes as JSON"
 fi
 bg_assert_eq "$(cat "$BG_TMP/files.out")" "$(cat "$BG_TMP/json.tsv")" "--json carries the same verdicts"
+# Every field of every recipient, byte for byte: the parser's whole output
+# (cases/classify-fixtures.json.ref), so a change to how bounces are read
+# that changes any diagnostic, host or command shows here (issue 16: the
+# parser was split into files with this output unchanged).
+if diff -u "$BG_CASEDIR/classify-fixtures.json.ref" "$BG_TMP/json.out" > "$BG_TMP/jdiff"; then
+    bg_pass "--json equals cases/classify-fixtures.json.ref byte for byte ($(wc -l < "$BG_TMP/json.out") lines)"
+else
+    bg_fail "--json differs from cases/classify-fixtures.json.ref:"
+    head -n 40 "$BG_TMP/jdiff" | sed 's/^/    /'
+fi
 
 # exit codes: a missing file is 2 (the others are still classified), an
 # unknown option 1
