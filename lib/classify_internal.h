@@ -1,4 +1,4 @@
-/* classify_internal.h - for lib/classify.c, its unit test and fuzzer only. */
+/* classify_internal.h - for the classifier (lib/rules_*.c, classify*.c), its unit test and fuzzer only. */
 #ifndef BG_CLASSIFY_INTERNAL_H
 #define BG_CLASSIFY_INTERNAL_H
 
