@@ -1,6 +1,6 @@
 /* dsn.c - parse bounces, complaints and auto-replies; see dsn.h.
  *
- * Plan: split the MIME tree (mime.c, bounded depth and part count), read
+ * Plan: split the MIME tree (mime_walk.c, bounded depth and part count), read
  * machine-readable parts first (message/delivery-status,
  * message/global-delivery-status, message/feedback-report), then the
  * human-readable text for everything vendors send without a DSN part,

@@ -35,7 +35,7 @@ struct bg_store_opts {
     struct bg_journal *journal; /* NULL: none. Not owned: close it after
                                    the store. put/del of recipient and
                                    domain entries append to it first. */
-    /* Several servers (see the README's Running in production). Each is
+    /* Several servers (see docs/memcached.md). Each is
      * set on the pool's master before any connection is cloned from it. */
     unsigned failure_limit;  /* MemcachedFailureLimit: SERVER_FAILURE_LIMIT; 0 = as
                                 the Memcached string says */

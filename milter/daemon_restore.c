@@ -381,7 +381,7 @@ static void *restore_thread(void *arg)
                  * 270 MB at the peak); glibc keeps freed heap pages, so
                  * hand them back: measured with a 1,000,000-entry journal,
                  * the daemon's RSS after the restore went from 138 MB to
-                 * the figure in README (Memory). */
+                 * the figure in docs/rcpt-path.md (Memory). */
                 malloc_trim(0);
             }
         }

@@ -138,7 +138,7 @@ log_lines "$LN_DLOG" "action=reject from=<[^>]*> rcpt=<bob@bad\.test>"
 echo
 say "That is all. Stopping Postfix, bouncegate, the fake servers and memcached;" \
     "$([ -n "${DEMO_KEEP:-}" ] && echo "the files stay in $BG_TMP." || echo "removing $BG_TMP.")" \
-    "Next: README.md, \"Wiring it into Postfix\" and \"Learning from bounces\"."
+    "Next: README.md, \"Wiring it into Postfix\", and docs/learning.md."
 pf_stop
 pf_stop_daemon || oops "bouncegate did not stop cleanly"
 BG_PASSED=1   # lib.sh's cleanup: this run checked what it showed

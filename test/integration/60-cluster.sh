@@ -1,5 +1,5 @@
 #!/bin/bash
-# Three memcached servers, the README's recommended cluster string:
+# Three memcached servers, docs/memcached.md's recommended cluster string:
 # consistent hashing, two replicas (binary protocol), failed servers
 # removed (MemcachedFailureLimit 1 + --REMOVE-FAILED-SERVERS=1).
 # 1,000 suppressions are written, one server is SIGKILLed: every one of

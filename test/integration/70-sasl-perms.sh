@@ -126,7 +126,7 @@ echo "s3cret-Pa55" > "$pw"
 # a get is not reported) - or as a failure when the server has closed the
 # connection before the no-op that ends the multi-get arrives (a separate
 # write: on a loaded machine, a reset; seen 2 times in about 20 runs).
-# Documented in the README; never "suppressed".
+# Documented in docs/memcached.md; never "suppressed".
 sconf
 bg_assert_rc 2 "no credentials: bouncegatectl add fails" "$BG_CTL" -c "$conf" add eve@example.com
 "$BG_CTL" -c "$conf" show bob@example.com > "$BG_TMP/show.out" 2>&1
