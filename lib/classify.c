@@ -428,7 +428,5 @@ enum bg_rules_layout bg_rules_layout(const struct bg_rules *r)
     const struct ac *a = &r->ac;
     if (!a->st)
         return BG_LAYOUT_NONE;
-    if (a->dense16)
-        return BG_LAYOUT_DENSE16;
-    return a->ndense == a->nstate ? BG_LAYOUT_DENSE32 : BG_LAYOUT_SPARSE32;
+    return a->ndense == a->nstate ? BG_LAYOUT_DENSE : BG_LAYOUT_SPARSE;
 }

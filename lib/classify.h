@@ -40,12 +40,10 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
                  struct bg_verdict *v);
 
 /* How the rule set's text automaton is laid out (diagnostics and tests):
- * all states dense with 16-bit codes (small rule sets, the defaults), all
- * dense with 32-bit codes, or 32-bit with sparse deep states (very large
- * site rules). NONE: no automaton. Decided once, when the rules load. */
-enum bg_rules_layout {
-    BG_LAYOUT_NONE = 0, BG_LAYOUT_DENSE16, BG_LAYOUT_DENSE32, BG_LAYOUT_SPARSE32
-};
+ * every state with a full table row (the defaults, most site rules), or
+ * the deep states of very large site rules with their goto edges only.
+ * NONE: no automaton. Decided once, when the rules load. */
+enum bg_rules_layout { BG_LAYOUT_NONE = 0, BG_LAYOUT_DENSE, BG_LAYOUT_SPARSE };
 enum bg_rules_layout bg_rules_layout(const struct bg_rules *r);
 /* The facts of recipient r of the parsed report d (r NULL: the report as
  * a whole, no recipient). f points into d, which must outlive it. */

@@ -42,7 +42,6 @@ void ac_free(struct ac *a)
     free(a->pat_off);
     free(a->pat_len);
     free(a->dense);
-    free(a->dense16);
     free(a->st);
     free(a->ecls);
     free(a->eto);
@@ -215,31 +214,6 @@ static uint32_t ac_code(const struct ac *a, uint32_t j)
     return j < a->ndense ? j * a->ncls : a->dlim + (j - a->ndense);
 }
 
-/* The 16-bit layout (see AC16_SCALE) from the finished 32-bit table of an
- * automaton whose states are all dense; the 32-bit table is freed. */
-static int ac_make16(struct ac *a)
-{
-    uint32_t ncls = a->ncls, stride = (ncls + AC16_SCALE - 1) / AC16_SCALE * AC16_SCALE;
-    size_t cells = (size_t)a->nstate * stride;
-    if (a->ndense != a->nstate || cells > AC16_CELLS)
-        return -1;
-    uint16_t *d = calloc(cells ? cells : 1, sizeof *d);
-    if (!d)
-        return -1;
-    for (size_t j = 0; j < a->nstate; j++)
-        for (uint32_t k = 0; k < ncls; k++) {
-            uint32_t v = a->dense[j * ncls + k];
-            uint32_t t = (v & ~AC_EMIT) / ncls;   /* target state */
-            d[j * stride + k] = (uint16_t)(t * stride / AC16_SCALE |
-                                           (v & AC_EMIT ? AC16_EMIT : 0));
-        }
-    free(a->dense);
-    a->dense = NULL;
-    a->dense16 = d;
-    a->stride16 = stride;
-    return 0;
-}
-
 /* A status=/code= list into citem[] from *nc on; sets the list's RM_*
  * flags (any, star) in *flags. */
 static void rmatch_list(struct bg_rules *r, size_t *nc, const struct strlist *l,
@@ -386,16 +360,10 @@ int rules_compile(struct bg_rules *r)
     for (size_t e = 0; e < a->nedge; e++)
         a->cls[a->edge[e].c] = 1;
     /* Patterns are normalized: no upper case, no NUL, no blank but ' ',
-     * so at most 256 - 26 - 6 bytes have a class: ncls < AC_RAW_BLANK. */
+     * so at most 256 - 26 - 6 bytes have a class: ncls fits a byte. */
     for (int b = 0; b < 256; b++)
         if (a->cls[b])
             a->cls[b] = (unsigned char)ncls++;
-    /* a text byte as normalize() presents it (lower case, a blank as
-     * AC_RAW_BLANK, NUL as AC_RAW_STOP) and its class, in one load */
-    for (int b = 0; b < 256; b++) {
-        unsigned k = b == 0 ? AC_RAW_STOP : is_blank(b) ? AC_RAW_BLANK : a->cls[lc(b)];
-        a->raw[b] = (uint16_t)(k << 8 | (k >= AC_RAW_BLANK ? 0 : (unsigned)lc(b)));
-    }
 
     /* dense rows: a BFS prefix, so a state's fail target (shallower) has
      * its row filled before the state itself */
@@ -483,8 +451,6 @@ int rules_compile(struct bg_rules *r)
     }
     a->nstate = (uint32_t)nn;
     ac_free_trie(a);
-    /* small enough for 16-bit codes? (else the 32-bit table stays) */
-    (void)ac_make16(a);
     rc = 0;
 out:
     if (rc < 0) {

@@ -124,18 +124,11 @@ struct ac {
     size_t npool, cappool;
     /* compiled (st != NULL once rules_compile succeeded) */
     unsigned char cls[256];  /* byte -> class, 0: in no pattern */
-    uint16_t raw[256];       /* text byte -> class of its normalized form
-                              * << 8 | that form, or AC_RAW_BLANK /
-                              * AC_RAW_STOP << 8 */
     uint32_t ncls;           /* classes including 0 */
     uint32_t nstate;
     uint32_t ndense;         /* states [0, ndense) have a dense row */
     uint32_t dlim;           /* ndense * ncls, see "state codes" */
-    uint32_t *dense;         /* ndense rows of ncls state codes (32-bit
-                              * layouts; NULL in the 16-bit one) */
-    uint16_t *dense16;       /* the 16-bit layout: nstate rows of stride16
-                              * codes, or NULL */
-    uint32_t stride16;       /* ncls rounded up to a multiple of AC16_SCALE */
+    uint32_t *dense;         /* ndense rows of ncls state codes */
     struct ac_state *st;
     unsigned char *ecls;     /* sparse goto edges: class */
     uint32_t *eto;           /*                    target state code */
@@ -153,26 +146,10 @@ struct ac {
  * when the target state reports something. */
 #define AC_EMIT (1u << 31)
 #define AC_VERIFY (1u << 31)     /* an outs[] entry that is a verify entry */
-#define AC_RAW_BLANK 254         /* raw[] classes beyond any real class */
-#define AC_RAW_STOP 255
 /* Dense rows for states of depth <= AC_DENSE_DEPTH, and never more than
  * AC_DENSE_CELLS cells (4 MiB) whatever a hostile rules file holds. */
 #define AC_DENSE_DEPTH 10
 #define AC_DENSE_CELLS (1u << 20)
-/* The 16-bit layout. The scanner walks one table row per text byte, and
- * the rows of a rule set's 2,500 states are 540 KB as 32-bit codes: a
- * working set that the parser's own data pushes out of the caches between
- * two diagnostic texts. When every state is dense and the table is small
- * enough, it is kept as 16-bit codes instead (half the bytes, a row of the
- * default rules is 112 bytes): a row has stride16 cells (ncls rounded up
- * to a multiple of AC16_SCALE), state j's code is j * stride16 /
- * AC16_SCALE, so that its row starts at code * AC16_SCALE, and AC16_EMIT
- * is the flag. Which layout a rule set uses is decided once, when it is
- * compiled; larger ones (site rules) keep the 32-bit codes. */
-#define AC16_SCALE 8u
-#define AC16_EMIT 0x8000u
-#define AC16_CELLS (AC16_EMIT * AC16_SCALE)   /* codes below AC16_EMIT */
-
 enum { REP_BOUNCE = 1, REP_FEEDBACK = 2, REP_AUTOREPLY = 4 };
 
 /* One item of a status=/code=/mta=/cmd= list, with what matching needs
@@ -269,11 +246,9 @@ static inline int bitmap_get(const uint64_t *w, size_t i)
     return (int)((w[i >> 6] >> (i & 63)) & 1);
 }
 
-/* State code (either layout, without the flag) -> state number. */
+/* State code (without the flag) -> state number. */
 static inline uint32_t ac_state_num(const struct ac *a, uint32_t c)
 {
-    if (a->dense16)
-        return c * AC16_SCALE / a->stride16;
     return c < a->dlim ? c / a->ncls : c - a->dlim + a->ndense;
 }
 

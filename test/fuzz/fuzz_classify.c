@@ -138,9 +138,8 @@ static struct bg_rules *load_site(void)
 static const char *layout_name(enum bg_rules_layout l)
 {
     switch (l) {
-    case BG_LAYOUT_DENSE16: return "dense16";
-    case BG_LAYOUT_DENSE32: return "dense32";
-    case BG_LAYOUT_SPARSE32: return "sparse32";
+    case BG_LAYOUT_DENSE: return "dense";
+    case BG_LAYOUT_SPARSE: return "sparse";
     case BG_LAYOUT_NONE: break;
     }
     return "none";

@@ -715,17 +715,16 @@ START_TEST(facts_from_dsn)
 END_TEST
 
 /* Rule sets of every automaton layout (see bg_rules_layout): the
- * defaults (16-bit codes), and generated site rules of nrand random
- * patterns over a 32-byte alphabet, large enough for 32-bit codes or for
- * sparse deep states. Every pattern (some longer than the anchor, so
+ * defaults, and generated site rules of nrand random patterns over a
+ * 32-byte alphabet, up to large enough for sparse deep states. Every pattern (some longer than the anchor, so
  * completed by a tail compare) is found in a text as its own rule's,
  * and a pattern with its last byte changed is not. */
 struct layout_case { size_t nrand; enum bg_rules_layout want; };
 static const struct layout_case layout_cases[] = {
-    { 0, BG_LAYOUT_DENSE16 },
-    { 300, BG_LAYOUT_DENSE16 },
-    { 1200, BG_LAYOUT_DENSE32 },
-    { 6000, BG_LAYOUT_SPARSE32 },
+    { 0, BG_LAYOUT_DENSE },
+    { 300, BG_LAYOUT_DENSE },
+    { 1200, BG_LAYOUT_DENSE },
+    { 6000, BG_LAYOUT_SPARSE },
 };
 
 #define LAYOUT_RULES 16
@@ -802,12 +801,11 @@ START_TEST(layouts)
 END_TEST
 
 /* The differential check (bg_classify_hits): the automaton's hits equal
- * those of a naive search of every pattern in the normalized text. The
- * 16-bit scan walks a text of 64 bytes or more as three parts, started
- * AC_ANCHOR (8) bytes early, whose places move with the length: texts of
- * every length up to DIFF_PLACE_MAX get a pattern at every offset, so
- * that patterns (some longer than the anchor, completed by a tail
- * compare) straddle every part boundary. */
+ * those of a naive search of every pattern in the normalized text. Texts
+ * of every length up to DIFF_PLACE_MAX get a pattern at every offset, so
+ * that patterns (some longer than the anchor, AC_ANCHOR = 8 bytes, and
+ * completed by a tail compare) sit at the start, the end and everywhere
+ * between. */
 static const char diff_rules[] =
     "d-short block blocked text=\"ab|b a|abc|c\"\n"
     "d-long  block rejected text=\"abcabcab ca|ba ba bab ab|a b c a b c a\"\n"
