@@ -74,7 +74,7 @@ $(CTL): $(CTL_SRC) $(wildcard milter/*.h) $(LIB_A)
 milter/bouncegate-logwatch: $(LOGW_SRC) $(wildcard milter/*.h) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Imilter -o $@ $(LOGW_SRC) $(LIB_A) $(LDFLAGS_ALL) $(LIBS_LIB)
 
-test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(LIB_A)
+test/unit/test_%: test/unit/test_%.c $(wildcard test/unit/*.h) $(LIB_A)
 	$(CC) $(CFLAGS_ALL) -Itest/unit -o $@ $< $(LIB_A) $(LDFLAGS_ALL) $(LIBS_CHECK) $(LIBS_LIB)
 
 test/tools/%: test/tools/%.c $(LIB_A)
