@@ -7,8 +7,11 @@
 # as NAME:N, from a file and from stdin.
 . "$(dirname "$0")/../lib.sh"
 bg_tmpdir
-fix=$BG_TOP/test/fixtures/dsn
+# The fixtures live in one directory per parser part (26-parser-tables.sh);
+# here they are one flat directory, as a postmaster's folder of bounces.
 ref=$BG_CASEDIR/classify-fixtures.ref
+fix=$BG_TMP/fixtures
+mkdir "$fix" && cp "$BG_TOP"/test/fixtures/dsn/*/*.eml "$fix"/ || bg_fatal "no fixtures under test/fixtures/dsn"
 cd "$fix" || bg_fatal "no fixtures at $fix"
 files=$(ls *.eml)
 nfiles=$(wc -w <<< "$files")

@@ -13,22 +13,25 @@ static inline char *load(const char *name, size_t *len)
 {
     static const char *const dirs[] = { "test/fixtures/dsn/", "../fixtures/dsn/",
                                         "../../test/fixtures/dsn/", NULL };
+    /* one directory per parser part (test/integration/26-parser-tables.sh) */
+    static const char *const parts[] = { "report/", "vendor/", "text/", "autoreply/", NULL };
     char path[512];
-    for (int i = 0; dirs[i]; i++) {
-        snprintf(path, sizeof path, "%s%s", dirs[i], name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        char *buf = malloc(n > 0 ? (size_t)n : 1);
-        ck_assert_ptr_nonnull(buf);
-        ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-        fclose(f);
-        *len = (size_t)n;
-        return buf;
-    }
+    for (int i = 0; dirs[i]; i++)
+        for (int j = 0; parts[j]; j++) {
+            snprintf(path, sizeof path, "%s%s%s", dirs[i], parts[j], name);
+            FILE *f = fopen(path, "rb");
+            if (!f)
+                continue;
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            char *buf = malloc(n > 0 ? (size_t)n : 1);
+            ck_assert_ptr_nonnull(buf);
+            ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+            fclose(f);
+            *len = (size_t)n;
+            return buf;
+        }
     ck_abort_msg("fixture %s not found (run from the repository root)", name);
     return NULL;
 }
