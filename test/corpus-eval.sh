@@ -17,6 +17,10 @@
 #                as disagreement)
 #   hard         rows where (our class == hard) == (Sisimai hardbounce == 1)
 #                (a missed row counts as "not hard" for us)
+#   wrong        suppressions that should not be: a row we suppress that
+#                Sisimai does not call a hard bounce (complaints, which we
+#                suppress by design, aside), and any address we suppress
+#                that is not one of the file's labelled recipients
 # then lists every disagreement. No assertions: it is a measurement; the
 # targets (recall >= 98%, hard >= 97%, reason >= 90%) are printed beside.
 set -u
@@ -85,6 +89,14 @@ FNR == 1 { next }
     hok = (ourhard == ($7 == 1))
     if (hok) hard++
     if (!got) miss[++nmiss] = file "\t" $3
+    counted[file] = 1
+    if (want == "") blankrcpt[file] = 1
+    else lab[file, want] = 1
+    # a suppression where Sisimai sees no hard bounce (a complaint is
+    # suppressed by design: not counted)
+    if (got && f[6] == "suppress" && $7 != 1 && $6 != "feedback")
+        wrong[++nwrong] = sprintf("%s\t%s\tsisimai=%s/nonhard\tours=%s/%s\trule=%s",
+            file, ($3 == "" ? "-" : $3), $6, f[4], f[5], f[7])
     if (!rok || !hok)
         dis[++ndis] = sprintf("%s\t%s\tsisimai=%s/%s%s\tours=%s/%s\tstatus=%s\trule=%s%s",
             file, ($3 == "" ? "-" : $3), $6, ($7 == 1 ? "hard" : "nonhard"),
@@ -92,12 +104,25 @@ FNR == 1 { next }
 }
 END {
     if (total == 0) { print "corpus-eval: no rows"; exit 1 }
+    # a suppressed address that is none of the labelled recipients of its file
+    for (fk in cnt) {
+        if (!(fk in counted) || (fk in blankrcpt)) continue
+        for (k = 1; k <= cnt[fk]; k++) {
+            split(row[fk, k], f, "\t")
+            if (f[6] == "suppress" && !((fk, norm(f[2])) in lab))
+                wrong[++nwrong] = sprintf("%s\t%s\tnot a failed recipient\tours=%s/%s\trule=%s",
+                    fk, f[2], f[4], f[5], f[7])
+        }
+    }
     printf "rows counted:        %d (duplicates by same_content_as skipped)\n", total
     printf "recall:              %d/%d = %.1f%%  (target >= 98%%)\n", found, total, 100 * found / total
     printf "reason agreement:    %d/%d = %.1f%%  (target >= 90%%)\n", reason, total, 100 * reason / total
     printf "hard/non-hard agree: %d/%d = %.1f%%  (target >= 97%%)\n", hard, total, 100 * hard / total
+    printf "wrong suppressions:  %d  (target <= 2: a non-hard bounce, or an address that is not the failed recipient)\n", nwrong
     printf "\nmissed recipients (%d):\n", nmiss
     for (i = 1; i <= nmiss; i++) print "  " miss[i]
+    printf "\nwrong suppressions (%d):\n", nwrong
+    for (i = 1; i <= nwrong; i++) print "  " wrong[i]
     printf "\ndisagreements (%d):\n", ndis
     for (i = 1; i <= ndis; i++) print "  " dis[i]
 }' "$dir/labels.tsv" "$dir/labels.tsv"
