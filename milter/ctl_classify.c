@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +143,8 @@ static void put_json(FILE *out, const char *str)
 
 struct line {
     const char *file, *rcpt, *status;
+    const char *final;          /* Final-Recipient when rcpt is the original
+                                   recipient and they differ, else "" */
     const struct bg_verdict *v;
     enum bg_policy_action act;
     const char *diag, *code, *mta;
@@ -247,6 +250,10 @@ static void emit(struct out *o, int json, const struct line *l)
         put_json(out, l->kind);
         fputs(",\"format\":", out);
         put_json(out, l->format);
+        if (l->final && l->final[0]) {
+            fputs(",\"final_recipient\":", out);
+            put_json(out, l->final);
+        }
         fputs("}\n", out);
         return;
     }
@@ -331,7 +338,8 @@ static void classify_one(struct out *out, int json, const char *name,
             snprintf(v.reason, sizeof v.reason, "%s", "undefined");
             snprintf(v.rule, sizeof v.rule, "%s", "not-a-report");
         }
-        struct line l = { name, "", "", &v, bg_policy_decide(policy, &v),
+        /* No recipient: there is nobody to suppress, whatever the class. */
+        struct line l = { name, "", "", "", &v, BG_POLICY_NONE,
                           "", "", "", kind_name(rc < 0 ? BG_REPORT_NONE : d->kind),
                           rc < 0 ? "" : d->format };
         emit(out, json, &l);
@@ -342,8 +350,14 @@ static void classify_one(struct out *out, int json, const char *name,
         const struct bg_dsn_rcpt *r = &d->r[i];
         bg_facts_from_dsn(d, r, &f);
         bg_classify(rules, &f, &v);
-        struct line l = { name, r->rcpt[0] ? r->rcpt : r->orig_rcpt, r->status,
-                          &v, bg_policy_decide(policy, &v), r->diag,
+        /* The address the sender used (Original-Recipient, before any
+         * alias) is the one to act on, as the daemon does; the one that
+         * failed after the alias is evidence. */
+        int orig = strchr(r->orig_rcpt, '@') != NULL;
+        const char *rcpt = orig ? r->orig_rcpt : r->rcpt;
+        const char *final = orig && strcasecmp(r->orig_rcpt, r->rcpt) != 0 ? r->rcpt : "";
+        struct line l = { name, rcpt, r->status, final, &v,
+                          rcpt[0] ? bg_policy_decide(policy, &v) : BG_POLICY_NONE, r->diag,
                           r->reply_code, r->remote_mta, kind_name(d->kind),
                           d->format };
         emit(out, json, &l);

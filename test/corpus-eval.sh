@@ -47,9 +47,16 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 awk -F'\t' 'NR > 1 && !seen[$1]++ { print $1 }' "$dir/labels.tsv" > "$tmp/files"
 # one call over all samples
-(cd "$dir" && set -- $(cat "$tmp/files") && "$ctl" classify "$@") > "$tmp/out.tsv"
+(cd "$dir" && set -- $(cat "$tmp/files") && "$ctl" classify --json "$@") > "$tmp/out.json"
 rc=$?
 [ $rc -eq 0 ] || echo "corpus-eval: bouncegatectl classify exited $rc" >&2
+# the JSON as the tab-separated columns plus an eighth, final_recipient:
+# the address that failed after an alias when the line's recipient is the
+# original one (the one acted on); a label may name either
+perl -MJSON::PP -ne 'my $o = decode_json($_);
+    print join("\t", map { defined $_ && $_ ne "" ? $_ : "-" }
+        @$o{qw(file recipient status class reason action rule final_recipient)}), "\n"' \
+    "$tmp/out.json" > "$tmp/out.tsv" || exit 1
 
 awk -F'\t' -v out="$tmp/out.tsv" '
 # The same mailbox compares equal however it is spelled: case, angle
@@ -69,6 +76,7 @@ BEGIN {
         k = ++cnt[f[1]]
         row[f[1], k] = line
         if (f[2] != "-") byrcpt[f[1], norm(f[2])] = line
+        if (n >= 8 && f[8] != "-") byrcpt[f[1], norm(f[8])] = line
     }
 }
 NR == FNR { if (FNR > 1) labelled["maildir/bsd/" $1] = 1; labelled[$1] = 1; next }
@@ -109,7 +117,8 @@ END {
         if (!(fk in counted) || (fk in blankrcpt)) continue
         for (k = 1; k <= cnt[fk]; k++) {
             split(row[fk, k], f, "\t")
-            if (f[6] == "suppress" && !((fk, norm(f[2])) in lab))
+            if (f[6] == "suppress" && !((fk, norm(f[2])) in lab) &&
+                !(f[8] != "-" && ((fk, norm(f[8])) in lab)))
                 wrong[++nwrong] = sprintf("%s\t%s\tnot a failed recipient\tours=%s/%s\trule=%s",
                     fk, f[2], f[4], f[5], f[7])
         }
