@@ -392,6 +392,7 @@ void bg_classify(const struct bg_rules *rules, const struct bg_facts *f,
 {
     struct nfacts n;
     memset(v, 0, sizeof *v);
+    v->delayed = f->action == BG_ACTION_DELAYED;
     facts_normalize(f, &n);
     int cmd_known = n.cmd[0] != '\0';
     if (cmd_known)

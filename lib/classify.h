@@ -25,6 +25,9 @@ struct bg_verdict {
     enum bg_class cls;       /* HARD, SOFT, BLOCK, COMPLAINT, UNDETERMINED, NONE */
     char reason[32];         /* Sisimai vocabulary */
     char rule[48];           /* id of the rule that decided */
+    int delayed;             /* the facts were a delay (Action: delayed, "will
+                                keep trying", a deferral in the log): the
+                                outcome is still to come (learn.h) */
 };
 
 struct bg_rules;             /* opaque, immutable once loaded: share freely */

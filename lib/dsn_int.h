@@ -167,6 +167,11 @@ size_t first_ascii_para(const char *t, size_t n);
  * t[b] preceded (across at most one line break) by "expanded from"? */
 int after_expanded_from(const char *t, size_t b);
 
+/* Does the text (before the returned original) or the subject say this
+ * is a delay notice - still trying, the outcome to follow - and nothing
+ * says the failure is final? */
+int text_says_delay(struct ctx *c);
+
 /* The marks where a returned original starts in the text,
  * NULL-terminated (cut_before; dsn_vendor.c searches them in its pass). */
 #define N_CUT_MARKS 19

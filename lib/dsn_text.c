@@ -348,3 +348,42 @@ int after_expanded_from(const char *t, size_t b)
     size_t m = sizeof kw - 1;
     return k >= m && strncasecmp(t + k - m, kw, m) == 0;
 }
+
+/* Words of a delay notice: the MTA is still trying, the final outcome
+ * (a bounce, or the delivery) will follow. And words of a final failure,
+ * which win when both occur (a final bounce quotes its earlier attempts).
+ * One scanner for both lists: the first DELAY_NWORDS are the delay's. */
+static const char *const delay_words[] = {
+    "will keep trying", "will continue trying", "will continue to try",
+    "still trying", "will be retried", "will retry", "will try again",
+    "delivery attempts will continue", "this is a warning message only",
+    "you do not need to resend", "has been delayed", "have been delayed",
+    "not yet been delivered", "not been delivered yet", "delivery is delayed",
+    "warning: message", "delayed mail",
+    /* final */
+    "not going to try again", "giving up", "will not be retried",
+    "failed permanently", "permanent failure", "permanent error",
+    "could not be delivered", "couldn't be delivered", NULL };
+#define DELAY_NWORDS 17
+MSCAN_STATIC(delay_words, delay_words)
+
+int text_says_delay(struct ctx *c)
+{
+    const struct mscan *ms = delay_words_scanner();
+    size_t cut = cut_before(c, c->text_len), pos = 0, at;
+    int k, delay = 0;
+    /* the subject counts too: "Delivery Status Notification (Delay)",
+     * "Warning: could not send message for past 4 hours" */
+    size_t sl = strlen(c->subject);
+    if (mscan_next(ms, c->subject, sl, 0, (1ULL << DELAY_NWORDS) - 1, &at) >= 0 ||
+        ci_find(c->subject, sl, "(delay)") || ci_find(c->subject, sl, "delayed"))
+        delay = 1;
+    while ((k = mscan_next(ms, c->text, cut, pos, ms->all, &at)) >= 0) {
+        if (k >= DELAY_NWORDS)
+            return 0;
+        delay = 1;
+        pos = at + 1;
+    }
+    return delay;
+}
+

@@ -202,6 +202,7 @@ int parse_vendor(struct ctx *c, int force)
         }
         i = ls + adv;
     }
+    int delay = -1;   /* text_says_delay, asked once if needed */
     for (size_t k = nfound0; k < c->out->nrcpt; k++) {
         struct bg_dsn_rcpt *r = &c->out->r[k];
         size_t rb = k < BG_DSN_MAX_RCPT && first_at[k] <= cut ? first_at[k] : 0;
@@ -234,9 +235,17 @@ int parse_vendor(struct ctx *c, int force)
         }
         if (!r->diag[0]) /* e.g. X-Failed-Recipients only */
             region_details(r, t, first_ascii_para(t, cut), cut, 0);
+        /* Without a DSN part the words say whether the MTA gave up or is
+         * still trying, not the status: a final bounce carries the last
+         * temporary error's 4.x.x ("450 4.2.2 ... I'm not going to try
+         * again"). */
+        enum bg_dsn_action said = r->action;
         fill_codes(r);
-        if (r->action == BG_ACTION_UNKNOWN)
-            r->action = BG_ACTION_FAILED;
+        if (said == BG_ACTION_UNKNOWN) {
+            if (delay < 0)
+                delay = text_says_delay(c);
+            r->action = delay ? BG_ACTION_DELAYED : BG_ACTION_FAILED;
+        }
     }
     return 1;
 }

@@ -152,6 +152,14 @@ int bg_learn(struct bg_store *s, const struct bg_learn_cfg *c, const struct bg_e
         return d < 0 ? -1 : 0;
     }
     const struct bg_verdict *v = e->v;
+    if (v->delayed && !e->deferral_counts) {
+        /* A delay notice: the MTA is still trying. The final bounce will
+         * count; a delivery after it would not be reported to us, so a
+         * count made now could never be taken back. */
+        out->action = BG_POLICY_NONE;
+        out->result = BG_LEARN_NONE;
+        return 0;
+    }
     out->action = bg_policy_decide(c->policy, v);
 
     if ((v->cls == BG_CLASS_SOFT || v->cls == BG_CLASS_BLOCK) && *domain &&
@@ -298,6 +306,9 @@ void bg_learn_log(const char *id, const struct bg_event *e, const struct bg_lear
             off += (size_t)snprintf(extra + off, sizeof extra - off, " expires=never");
         }
     }
+    if (o->result == BG_LEARN_NONE && e->v && e->v->delayed && !e->deferral_counts &&
+        off < sizeof extra)
+        off += (size_t)snprintf(extra + off, sizeof extra - off, " delay=not-counted");
     if (o->domain_suppressed && off < sizeof extra)
         off += (size_t)snprintf(extra + off, sizeof extra - off, " domain=suppressed");
     if (o->result == BG_LEARN_ERROR && off < sizeof extra)

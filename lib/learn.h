@@ -47,6 +47,12 @@ struct bg_event {
     const char *msgkey;          /* the original message's identity, for
                                     once-per-message counting; NULL = none */
     int delivered;               /* a successful delivery (resets soft) */
+    int deferral_counts;         /* a delay counts as a soft failure: set by
+                                    the log reader, which also sees the
+                                    delivery that may follow and resets the
+                                    count; a report's delay notice never
+                                    counts (the bounce or the silent
+                                    delivery that follows is the outcome) */
     long long now;               /* time of the event (0 = now) */
 };
 

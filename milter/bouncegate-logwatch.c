@@ -212,7 +212,8 @@ static void handle_line(struct ctx *c, const char *line, size_t len)
         struct bg_event e = {
             .rcpt = norm, .v = &v, .status = l.dsn[0] ? l.dsn : NULL,
             .diag = l.diag[0] ? l.diag : NULL, .source = "log", .id = l.queue_id,
-            .msgkey = l.queue_id, .delivered = l.status == BG_LOG_SENT, .now = 0,
+            .msgkey = l.queue_id, .delivered = l.status == BG_LOG_SENT,
+            .deferral_counts = 1, .now = 0,
         };
         struct bg_learn_out out;
         if (bg_learn(c->store, &c->learner.cfg, &e, &out) < 0)

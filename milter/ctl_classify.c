@@ -357,7 +357,9 @@ static void classify_one(struct out *out, int json, const char *name,
         const char *rcpt = orig ? r->orig_rcpt : r->rcpt;
         const char *final = orig && strcasecmp(r->orig_rcpt, r->rcpt) != 0 ? r->rcpt : "";
         struct line l = { name, rcpt, r->status, final, &v,
-                          rcpt[0] ? bg_policy_decide(policy, &v) : BG_POLICY_NONE, r->diag,
+                          /* a delay notice counts for nothing (learn.h) */
+                          rcpt[0] && !v.delayed ? bg_policy_decide(policy, &v) : BG_POLICY_NONE,
+                          r->diag,
                           r->reply_code, r->remote_mta, kind_name(d->kind),
                           d->format };
         emit(out, json, &l);
