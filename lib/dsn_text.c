@@ -247,10 +247,14 @@ static const char *const rcpt_ctx_words[] = {
     "mailbox", "user ", "failed:", "to: ", "to <", "sent to", "for <",
     "destinataire", "for ", "account", "to '", "to \"", "userid", "user:",
     "attempts:", "undeliverable to",
-    "rcpt to", "original-recipient", "mail from", "from:", "sender", NULL };
+    "rcpt to", "original-recipient", "mail from", "from:", "sender",
+    /* a help text's address: "For further assistance, please contact
+     * <support@isp>", "questions to postmaster@...", never a failed one */
+    "contact", "assistance", "questions", "inquiries", "help desk", "helpdesk",
+    "administrator", NULL };
 MSCAN_STATIC(rcpt_ctx_words, rcpt_ctx_words)
 enum { RC_NKEYS = 21, RC_RCPT_TO = RC_NKEYS, RC_ORIG_RCPT, RC_MAIL_FROM, RC_FROM, RC_SENDER,
-       RC_NWORDS };
+       RC_HELP, RC_NWORDS = RC_HELP + 7 };
 
 int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
 {
@@ -299,6 +303,10 @@ int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
         return 1;
     if (e + 3 <= ln && line[e] == '.' && line[e + 1] == '.' && line[e + 2] == '.')
         return 1;
+    /* a help text's address: whatever else the line says */
+    for (int k = RC_HELP; k < RC_NWORDS; k++)
+        if (IN_LAST(k, from))
+            return 0;
     /* a key word shortly before it, and no sender's */
     return any_key && !IN_LAST(RC_FROM, from) && !IN_LAST(RC_SENDER, from);
 #undef IN_LAST
