@@ -215,8 +215,21 @@ static int find_reply(const char *s, char *out, size_t osz)
 
 const char *const cmd_lead[] = { "in reply to ", "after ", "response to ",
                                     ">>> ", "command ", "did not like our ",
-                                    "most progress was ", "(state ", NULL };
+                                    "most progress was ", "(state ",
+                                    /* qmail-remote: the refusal of a RCPT
+                                     * TO, and one after the message */
+                                    "does not like recipient",
+                                    "failed after i sent the message", NULL };
 MSCAN_STATIC(cmd_lead, cmd_lead)
+
+const char *cmd_after_lead(size_t lead, const char *w, size_t rem)
+{
+    if (lead == 8)
+        return "RCPT";
+    if (lead == 9)
+        return "DATA";
+    return cmd_word(w, rem);
+}
 /* The command named by the rem bytes at w (just after a lead), or NULL. */
 const char *cmd_word(const char *w, size_t rem)
 {
@@ -251,7 +264,7 @@ static int find_command(const char *s, size_t n, char *out, size_t osz)
     size_t pos = 0, at;
     int l;
     while (!bestcmd && (l = mscan_next(ms, s, n, pos, ~0ULL, &at)) >= 0) {
-        bestcmd = cmd_word(s + at + ms->len[l], n - (at + ms->len[l]));
+        bestcmd = cmd_after_lead((size_t)l, s + at + ms->len[l], n - (at + ms->len[l]));
         pos = at + 1;
     }
     if (bestcmd) {

@@ -113,9 +113,12 @@ int diag_has_code(const char *d);
 const char *cmd_word(const char *w, size_t rem);
 
 /* The leads before an SMTP command's name ("in reply to ", "after ",
- * ...), NULL-terminated; cmd_word reads the name after one. */
-#define N_CMD_LEAD 8
+ * ...), NULL-terminated; cmd_word reads the name after one. The last two
+ * name their command themselves (qmail's "does not like recipient"). */
+#define N_CMD_LEAD 10
 extern const char *const cmd_lead[N_CMD_LEAD + 1];
+/* The command lead number lead names, with the rem bytes at w after it. */
+const char *cmd_after_lead(size_t lead, const char *w, size_t rem);
 
 /* ---- dsn_report.c */
 /* The fields of a message/delivery-status part: one recipient per

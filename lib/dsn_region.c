@@ -121,7 +121,7 @@ void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size_t re,
                 cl = mscan_at(ms, us, n, at, cwant);
             if (cl >= 0) {
                 size_t e = at + ms->len[cl];
-                const char *cmd = cmd_word(s + e, n - e);
+                const char *cmd = cmd_after_lead((size_t)cl - RG_CMD, s + e, n - e);
                 if (cmd) {
                     scpy(r->command, sizeof r->command, cmd);
                     cwant = 0;

@@ -22,6 +22,24 @@ struct row {
 #define UNDET BG_CLASS_UNDETERMINED
 
 static const struct row rows[] = {
+    /* Issue 17, kind 1: words of a directory lookup say the mailbox is not
+     * there whatever stage or status a relay reports them under; the same
+     * words as a content filter's answer after DATA are filtered */
+    { NULL, "550", "550 <a@b>: Recipient address rejected: User unknown in virtual mailbox table", NULL, F, NULL, HARD, "userunknown", "userunknown-lookup" },
+    { NULL, "550", "550 5.1.1 <a@b>: Recipient address rejected: User unknown in virtual alias table", NULL, F, "DATA", HARD, "userunknown", "userunknown-lookup" },
+    { "5.3.0", "553", "553 5.3.0 <a@b>... Addressee unknown, relay=[192.0.2.1]", NULL, F, NULL, HARD, "userunknown", "userunknown-lookup" },
+    { NULL, NULL, "Remote host said: 550 sorry, no mailbox here by that name. (#5.1.1)", NULL, F, NULL, HARD, "userunknown", "userunknown-lookup" },
+    { "4.1.1", "450", "450 4.1.1 <a@b>: Recipient address rejected: User unknown in local recipient table", NULL, F, "RCPT", SOFT, "userunknown", "userunknown-lookup" },
+    { NULL, "550", "550 No such user here", NULL, F, "RCPT", HARD, "userunknown", "userunknown-rcpt" },
+    { "5.0.0", "550", "550 Unknown user a@b", NULL, F, "DATA", SOFT, "filtered", "userunknown-filtered" },
+    /* kind 2: a domain that does not exist is hard; a resolver that failed
+     * is not, even under 5.4.4 */
+    { NULL, NULL, "Sorry, I couldn't find any host named example.invalid. (#5.1.2)", NULL, F, NULL, HARD, "hostunknown", "hostunknown-named" },
+    { NULL, NULL, "all relevant MX records point to non-existent hosts", NULL, F, NULL, HARD, "hostunknown", "hostunknown-named" },
+    { NULL, NULL, "Unrouteable address", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
+    { NULL, NULL, "DNS Error: Address resolution of gmial.con. failed: Domain name not found", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
+    { "5.4.4", NULL, "Name service error for name=example.org type=MX: Malformed or unexpected name server reply", NULL, F, NULL, SOFT, "networkerror", "dns-temporary" },
+    { "5.4.4", NULL, "Host or domain name not found. Name service error for name=example.invalid type=A: Host not found", NULL, F, NULL, HARD, "hostunknown", "hostunknown-text" },
     { NULL, NULL, "Message could not be delivered to mobile. Error: No valid recipients for this MM", NULL, F, NULL, HARD, "userunknown", "verizon-mms-nouser" },
     { NULL, NULL, "Reason: Unable to deliver message to <a@example.jp> (and other recipients in the same domain).", NULL, F, NULL, HARD, "userunknown", "interscan-rcpt" },
     { "5.1.1", "550", "550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes#rcp Recipient address does not exist", NULL, F, NULL, HARD, "userunknown", "userunknown-5.1" },
@@ -90,7 +108,7 @@ static const struct row rows[] = {
     { "5.4.1", "550", "550 5.4.1 [a@example.org]: Recipient address rejected: Access denied. [x.prod.protection.outlook.com]", NULL, F, NULL, HARD, "userunknown", "ms-recipient-notfound" },
     { "5.2.3", "552", "552 5.2.3 Message size exceeds fixed maximum message size", NULL, F, NULL, BLOCK, "exceedlimit", "size-admin" },
     { "", "550", "550-REJECTED - Blacklisted URL in message. See http://lookup.uribl.com", NULL, F, NULL, BLOCK, "spamdetected", "uribl" },
-    { "", "", "Name service error for domain example.com: Host not found, try again", NULL, F, NULL, SOFT, "networkerror", "network-text" },
+    { "", "", "Name service error for domain example.com: Host not found, try again", NULL, F, NULL, SOFT, "networkerror", "dns-temporary" },
     { "", "", "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going to try again; this message has been in the queue too long.", NULL, F, NULL, SOFT, "networkerror", "qmail-no-conn" },
     { "4.1.9", "", "Resources temporarily unavailable, please try again later [#4.1.9]. I'm not going to try again; this message has been in the queue too long.", NULL, F, NULL, SOFT, "expired", "expired-text" },
     { "", "550", "550 Access denied...", NULL, F, "CONN", BLOCK, "blocked", "conn-rejected" },
@@ -100,7 +118,7 @@ static const struct row rows[] = {
     { "", "", "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)", NULL, F, NULL, HARD, "notaccept", "null-mx-text" },
     { "", "", "Could not deliver for the last 432000 seconds. Giving up.", NULL, F, NULL, SOFT, "expired", "expired-text" },
     /* --- user / host --- */
-    { "5.1.1", "550", "550 5.1.1 <a@b>: Recipient address rejected: User unknown in local recipient table", NULL, F, "RCPT", HARD, "userunknown", "userunknown-5.1" },
+    { "5.1.1", "550", "550 5.1.1 <a@b>: Recipient address rejected: User unknown in local recipient table", NULL, F, "RCPT", HARD, "userunknown", "userunknown-lookup" },
     { "5.1.1", "550", "", NULL, F, NULL, HARD, "userunknown", "userunknown-status" },
     { "", "550", "550 No such user here", NULL, F, "RCPT", HARD, "userunknown", "userunknown-rcpt" },
     { "", "550", "550 No such user here", NULL, F, NULL, SOFT, "filtered", "userunknown-filtered" },
