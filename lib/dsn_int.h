@@ -155,7 +155,10 @@ int excluded_addr(struct ctx *c, const char *a);
 void collect_senders(struct ctx *c, const char *t, size_t n, size_t cut);
 
 /* Does the address at line[b,e) read as a failed recipient, by the words
- * before it ("RCPT TO:", "recipient", "<a@b>..."), and not a sender's? */
+ * before it ("RCPT TO:", "recipient", "<a@b>..."), and not a sender's?
+ * 1 yes, 0 no, RCPT_WEAK only on a "To:" line of its own (a header of
+ * the returned original: a recipient when the report names no other). */
+#define RCPT_WEAK 2
 int rcpt_context(const char *line, size_t ln, size_t b, size_t e);
 
 /* Where the text's first paragraph that starts in ASCII begins: a

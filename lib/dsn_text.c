@@ -297,6 +297,16 @@ int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
         return 0;
     if (s == b)
         return 1; /* line starts with the address */
+    /* "To: a@b" as a line of its own: the header of a message - in a
+     * report, the returned original's summary ("Your message / To: list@
+     * / Subject: ... / did not reach the following recipient(s): ...").
+     * A recipient only when the report names no other (RCPT_WEAK). */
+    {
+        size_t k = s;
+        if (b - k >= 3 && lc((unsigned char)line[k]) == 't' && lc((unsigned char)line[k + 1]) == 'o' &&
+            line[k + 2] == ':')
+            return RCPT_WEAK;
+    }
     /* "<addr>..." as in sendmail's "... <addr>... User unknown" */
     if (b > 0 && line[b - 1] == '<' && e + 4 <= ln && line[e] == '>' &&
         line[e + 1] == '.' && line[e + 2] == '.' && line[e + 3] == '.')

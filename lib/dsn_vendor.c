@@ -166,6 +166,8 @@ int parse_vendor(struct ctx *c, int force)
     /* without a format we know, the bounce's own To: is its sender */
     int skip_to = strcmp(fmt, "generic") == 0;
     char to_addr[320] = "";
+    char weak[320] = "";      /* a "To:" line's address (rcpt_context) */
+    size_t weak_at = 0;
     if (skip_to)
         value_addr(c->to, to_addr, sizeof to_addr);
     /* Only a line with an '@' can name a recipient: go from one such line
@@ -188,12 +190,22 @@ int parse_vendor(struct ctx *c, int force)
                 if (!addr_bounds(line, l, ai, &b, &e))
                     continue;
                 off = e;
-                if (!rcpt_context(line, l, b, e) || after_expanded_from(t, ls + b))
+                int ctx = rcpt_context(line, l, b, e);
+                if (!ctx || after_expanded_from(t, ls + b))
                     continue;
                 char a[320];
                 scopy(a, sizeof a, line + b, e - b);
                 if (excluded_addr(c, a) || (to_addr[0] && ci_eq(a, to_addr)))
                     continue;
+                if (ctx == RCPT_WEAK) {
+                    /* the original's To:, kept aside: used only if the
+                     * report names no recipient itself */
+                    if (!weak[0]) {
+                        scpy(weak, sizeof weak, a);
+                        weak_at = ls + e;
+                    }
+                    continue;
+                }
                 size_t before = c->out->nrcpt;
                 struct bg_dsn_rcpt *r = rcpt_add(c->out, a);
                 if (r && c->out->nrcpt > before)
@@ -201,6 +213,10 @@ int parse_vendor(struct ctx *c, int force)
             }
         }
         i = ls + adv;
+    }
+    if (c->out->nrcpt == nfound0 && weak[0]) {
+        if (rcpt_add(c->out, weak) && c->out->nrcpt > nfound0)
+            first_at[c->out->nrcpt - 1] = weak_at;
     }
     int delay = -1;   /* text_says_delay, asked once if needed */
     for (size_t k = nfound0; k < c->out->nrcpt; k++) {
