@@ -379,6 +379,15 @@ void bg_facts_from_dsn(const struct bg_dsn *d, const struct bg_dsn_rcpt *r,
         f->status = r->status;
         f->reply_code = r->reply_code;
         f->diag = r->diag;
+        /* A DSN whose Status names what is wrong with the address or the
+         * mailbox (X.1.x, X.2.x) and that has no Diagnostic-Code: the
+         * words around the recipient's mention in the human-readable text
+         * may be anything (an antivirus footer, a signature), and must not
+         * outrank the report's own status. */
+        if (d->kind == BG_REPORT_DSN && r->diag_from_text &&
+            (r->status[0] == '4' || r->status[0] == '5') && r->status[1] == '.' &&
+            (r->status[2] == '1' || r->status[2] == '2') && r->status[3] == '.')
+            f->diag = NULL;
         f->remote_mta = r->remote_mta;
         f->command = r->command;
     }

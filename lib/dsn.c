@@ -221,7 +221,9 @@ static void finish_dsn(struct ctx *c)
                 if (o && (size_t)(o - c->text) < re)
                     re = (size_t)(o - c->text);
             }
+            int had = r->diag[0] != 0;
             region_details(r, c->text, rb, re, 0);
+            r->diag_from_text = !had && r->diag[0] != 0;
             fill_codes(r);
         }
     }
