@@ -257,7 +257,7 @@ const char *cmd_word(const char *w, size_t rem)
 /* The SMTP command a diagnostic mentions: "in reply to RCPT TO command",
  * "after RCPT TO:<...>", "after end of data", ">>> DATA". (region_details
  * does the same search in its own pass.) */
-static int find_command(const char *s, size_t n, char *out, size_t osz)
+int find_command(const char *s, size_t n, char *out, size_t osz)
 {
     const char *bestcmd = NULL;
     const struct mscan *ms = cmd_lead_scanner();

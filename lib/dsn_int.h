@@ -109,6 +109,10 @@ int line_has_code(const char *l, size_t n);
 /* Does a diagnostic carry a status, or start with a reply code? */
 int diag_has_code(const char *d);
 
+/* The SMTP command a text names ("in reply to RCPT TO command", "after
+ * end of data", ">>> DATA") into out: 1, or 0. */
+int find_command(const char *s, size_t n, char *out, size_t osz);
+
 /* The command named by the rem bytes at w (just after a lead), or NULL. */
 const char *cmd_word(const char *w, size_t rem);
 

@@ -145,6 +145,15 @@ void region_details(struct bg_dsn_rcpt *r, const char *t, size_t rb, size_t re,
     }
     if (hk)
         scopy(r->remote_mta, sizeof r->remote_mta, t + rlb + hb, hk);
+    if (cwant && !r->command[0]) {
+        /* Postfix folds its text: "said: 550 No such user here (in\n
+         * reply to RCPT TO command)" - the lead split by the fold. Once
+         * more over the first KB, blanks collapsed. */
+        char flat[1024];
+        size_t fl = re - rlb < sizeof flat - 1 ? re - rlb : sizeof flat - 1;
+        copy_collapsed(flat, sizeof flat, t + rlb, fl);
+        find_command(flat, strlen(flat), r->command, sizeof r->command);
+    }
     if (r->diag[0] && !overwrite_diag)
         return;
     /* prefer the first line carrying a reply/status code, with the lines

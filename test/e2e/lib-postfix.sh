@@ -33,6 +33,8 @@
 #                                   [127.0.0.1] blocked using
 #                                   zen.spamhaus.org at RCPT   PF_SINK_BLOCK
 #                          (PF_SINK_* are the ports; PF_SINK_DIR the dir).
+#   pf_sinks_init [DIR]    only the directory of pf_sinks_start, no sink:
+#                          for a test that starts its own (pf_sink).
 #   pf_sink NAME [SMTP-SINK-ARGS...]
 #                          one more fake remote server NAME (after
 #                          pf_sinks_start), e.g. pf_sink rep -f RCPT -B
@@ -257,7 +259,10 @@ pf__sink() {
         else
             port=$(bg_free_port) || bg_fatal "no free port for the $name sink"
         fi
-        "$PF_SMTP_SINK" -u postfix -D "$PF_SINK_DIR/$name.dump" "$@" \
+        # a sink given -d (one file per message) has no -D dump
+        local dump=(-D "$PF_SINK_DIR/$name.dump") a
+        for a in "$@"; do [ "$a" = -d ] && dump=(); done
+        "$PF_SMTP_SINK" -u postfix "${dump[@]}" "$@" \
             "127.0.0.1:$port" 100 >> "$PF_SINK_DIR/$name.log" 2>&1 < /dev/null &
         pid=$!
         bg_track "$pid"
@@ -315,7 +320,7 @@ pf_route() {
     fi
 }
 
-pf_sinks_start() {
+pf_sinks_init() {
     bg_tmpdir
     [ -x "$PF_SMTP_SINK" ] || bg_fatal "$PF_SMTP_SINK not found (apt-get install postfix)"
     [ -x "$PF_SMTPCLIENT" ] || bg_fatal "$PF_SMTPCLIENT not built (make test/tools/smtpclient)"
@@ -323,6 +328,10 @@ pf_sinks_start() {
     mkdir -p "$PF_SINK_DIR" || bg_fatal "cannot create $PF_SINK_DIR"
     chown postfix "$PF_SINK_DIR" || bg_fatal "cannot chown $PF_SINK_DIR to postfix"
     PF__FIXED_PORT=
+}
+
+pf_sinks_start() {
+    pf_sinks_init "$@"
     pf__sink good
     PF_SINK_GOOD=$PF__PORT
     pf__sink bad -f RCPT -B "550 5.1.1 User unknown"
@@ -489,7 +498,7 @@ pf_setup() {
         PF_MILTER=$(pf__milter_spec "$1")
         shift
     fi
-    [ -n "$PF_SINK_GOOD" ] || pf_sinks_start
+    [ -n "$PF_SINK_DIR" ] || pf_sinks_start
     mkdir -p "$dir" || bg_fatal "cannot create $dir"
     dir=$(cd "$dir" && pwd) || bg_fatal "cannot enter $dir"
     PF_DIR=$dir

@@ -35,7 +35,9 @@
 #   sm_stop                SIGTERM, bounded wait.
 #
 # Environment: SM_ROOT (default /opt/bouncegate-ci/sendmail), SM_TIMEOUT
-# (seconds; default PF_TIMEOUT).
+# (seconds; default PF_TIMEOUT), SM_QUEUERETURN (confTO_QUEUERETURN, when
+# a message that keeps failing temporarily is bounced; default 1m),
+# SM_QUEUE_INTERVAL (-q, how often the queue is run; default 15s).
 
 if ! declare -F ln_send > /dev/null; then
     # shellcheck source=test/e2e/lib-learn.sh
@@ -172,7 +174,7 @@ define(\`confDONT_PROBE_INTERFACES', \`True')dnl
 define(\`confREFUSE_LA', \`999')dnl
 define(\`confQUEUE_LA', \`999')dnl
 define(\`confDONT_BLAME_SENDMAIL', \`GroupWritableDirPathSafe')dnl
-define(\`confTO_QUEUERETURN', \`1m')dnl
+define(\`confTO_QUEUERETURN', \`${SM_QUEUERETURN:-1m}')dnl
 FEATURE(\`no_default_msa')dnl
 DAEMON_OPTIONS(\`Family=inet,  Name=MTA-v4, Port=$SM_MTA_PORT, Addr=127.0.0.1')dnl
 DAEMON_OPTIONS(\`Family=inet,  Name=MSP-v4, Port=$SM_MSP_PORT, M=E, Addr=127.0.0.1')dnl
@@ -199,7 +201,7 @@ sm__greets() {
 sm_start() {
     local end
     [ -n "$SM_CF" ] || bg_fatal "sm_start: sm_setup first"
-    "$SM_BIN" -C "$SM_CF" -L sm-mta -bD -q15s > "$SM_DIR/sendmail.out" 2>&1 < /dev/null &
+    "$SM_BIN" -C "$SM_CF" -L sm-mta -bD "-q${SM_QUEUE_INTERVAL:-15s}" > "$SM_DIR/sendmail.out" 2>&1 < /dev/null &
     SM_PID=$!
     bg_track "$SM_PID"
     bg__now

@@ -14,6 +14,9 @@
 #                                 (dsn.c)
 #   test/fixtures/mime/           the MIME walk and decoders (mime_walk.c,
 #                                 mime_decode.c), dsndump --mime
+#   test/fixtures/mta/MTA/        bounces real MTAs wrote (the e2e tests
+#                                 26- and 27-real-bounces-*), also checked
+#                                 against test/e2e/cases/real-bounces.tsv
 #
 # A new case is a new .eml and its lines in expected.tsv:
 #   (cd test/fixtures/dsn/vendor && ../../../tools/dsndump *.eml > expected.tsv)
@@ -44,6 +47,33 @@ for part in report vendor text autoreply; do
     table "$BG_TOP/test/fixtures/dsn/$part"
 done
 table "$BG_TOP/test/fixtures/mime" --mime
+
+# The bounces real MTAs wrote in test/e2e/26-real-bounces-postfix.sh and
+# 27-real-bounces-sendmail.sh, kept (test/fixtures/mta/MTA/CASE.eml): the
+# parser's table, and each read as test/e2e/cases/real-bounces.tsv says
+# (class, one of the reasons, user@CASE.test the only recipient).
+rb=$BG_TOP/test/e2e/cases/real-bounces.tsv
+for dir in "$BG_TOP"/test/fixtures/mta/*/; do
+    dir=${dir%/}
+    mta=${dir##*/}
+    table "$dir"
+    for f in "$dir"/*.eml; do
+        name=$(basename "$f" .eml)
+        want=$(awk -F'\t' -v n="$name" '$1 == n { print $2 "\t" $3 }' "$rb")
+        [ -n "$want" ] || { bg_fail "mta/$mta/$name.eml: no case $name in $rb"; continue; }
+        got=$("$BG_CTL" classify "$f" | cut -f2,4,5)
+        reasons=${want#*	}
+        ok=0
+        for r in ${reasons//|/ }; do
+            [ "$got" = "user@$name.test	${want%%	*}	$r" ] && ok=1
+        done
+        if [ "$ok" -eq 1 ]; then
+            bg_pass "mta/$mta/$name.eml: ${got//	/ }"
+        else
+            bg_fail "mta/$mta/$name.eml: read as '${got//	/ }', want user@$name.test ${want//	/ }"
+        fi
+    done
+done
 
 # Every fixture is in exactly one table.
 stray=$(cd "$BG_TOP/test/fixtures/dsn" && ls ./*.eml 2>/dev/null | wc -l)
