@@ -79,11 +79,18 @@ out=$("$BG_MTCLIENT" -t 3000 "$BG_SOCK" < "$BG_TMP/one.in")
 bg_assert_match 'rcpt <u42@restore.example>: reply 550 5\.1\.1' "$out" "before: u42 rejected"
 
 # --- memcached restarts empty on the same port
-mcport=$MC_PORT
+mcport=$MC_PORT oldpid=$MC_PID
 bg_stop_memcached
 bg_start_memcached_on "$mcport"
 bg__now; t0=$BG__MS
-bg_assert_rc 1 "the new memcached is empty" bg_mc_get rs:r:u42@restore.example
+# (That it came up empty is shown by the restore line below: added=9999
+# present=0. Asking it for u42 here raced the daemon, whose breaker probe
+# notices the server within 100 ms and wakes the restore at once.)
+if [ "$MC_PID" != "$oldpid" ]; then
+    bg_pass "a new memcached process on the same port (pid $MC_PID)"
+else
+    bg_fail "memcached was not restarted"
+fi
 ok=0
 end=$((t0 + 60000))
 while :; do
