@@ -6,7 +6,7 @@
 #
 #   rb_servers            one smtp-sink per case (pf_sink), mail to
 #                         CASE.test routed to it (pf_route); the "refused"
-#                         case gets a port nobody listens on; site.test (the
+#                         case is routed to port 1, where nobody listens; site.test (the
 #                         sender's domain) goes to the sink "keep", which
 #                         writes each message it receives to a file of
 #                         its own in RB_DIR. RB_CASES: the case names.
@@ -34,9 +34,10 @@ rb_servers() {
         RB_CASES+=("$name")
         RB_CLASS[$name]=$cls RB_REASON[$name]=$reason
         if [ "$name" = refused ]; then
-            # a server that went away: its port stays closed
-            pf_sink "$name"
-            bg_kill "${PF__SINK_PID[$name]}" || bg_fatal "the $name sink would not stop"
+            # no server at all: port 1 (tcpmux), where nothing listens on
+            # a mail host - a port freed by a stopped sink could be taken
+            # again by the next one, or by the MTA itself
+            PF_SINK_PORT[$name]=1
         else
             eval "args=($line)"
             pf_sink "$name" "${args[@]}"
