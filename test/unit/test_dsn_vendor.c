@@ -604,6 +604,43 @@ START_TEST(host_key_order_and_strong_mark)
 }
 END_TEST
 
+/* Issue 17, kind 5: an enhanced status written anywhere in the failure's
+ * own words becomes the recipient's status, whatever is around it. */
+static const struct { const char *line, *status, *code; } status_rows[] = {
+    { "550 5.1.2 <x@example.net>: Recipient address rejected: Domain not found", "5.1.2", "550" },
+    { "Remote host said: 550-5.1.2 The domain does not exist", "5.1.2", "550" },
+    { "Remote host said: 550 #5.1.2 Domain not found", "5.1.2", "550" },
+    { "Sorry, I couldn't find any host named example.net. (#5.1.2)", "5.1.2", "" },
+    { "host mx.example.net said: 550 5.1.2 Bad destination mailbox address", "5.1.2", "550" },
+    { "Diagnostic: smtp; 550 5.1.2 bad destination system address", "5.1.2", "550" },
+    { "Error: 550:5.1.2 domain unknown", "5.1.2", "" },
+    { "The server responded: 5.1.2 - Bad destination host", "5.1.2", "" },
+    { "said: 550 5.1.2. Domain does not exist", "5.1.2", "550" },
+    { "550 5.1.2", "5.1.2", "550" },
+    /* an IP address or a version is no status */
+    { "550 rejected by 192.0.2.5.1 gateway 4.2.1.9", "", "550" },
+};
+
+START_TEST(status_from_text)
+{
+    char m[1024];
+    int n = snprintf(m, sizeof m,
+                     "From: MAILER-DAEMON@mx.example.org\nTo: app@site.example\n"
+                     "Subject: Undeliverable\n\nYour message could not be delivered to "
+                     "the following recipient:\n\n<x@example.net>\n%s\n",
+                     status_rows[_i].line);
+    ck_assert_int_gt(n, 0);
+    int rc;
+    struct bg_dsn *d = parse_mem(m, (size_t)n, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_msg(strcmp(d->r[0].status, status_rows[_i].status) == 0, "\"%s\": status %s, want %s",
+                  status_rows[_i].line, d->r[0].status, status_rows[_i].status);
+    ck_assert_str_eq(d->r[0].reply_code, status_rows[_i].code);
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("dsn_vendor");
@@ -638,6 +675,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, recipient_lines_only_with_at);
     tcase_add_test(f, html_only_text);
     tcase_add_test(f, host_key_order_and_strong_mark);
+    tcase_add_loop_test(f, status_from_text, 0, (int)(sizeof status_rows / sizeof status_rows[0]));
     suite_add_tcase(s, f);
     return s;
 }
