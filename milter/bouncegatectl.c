@@ -8,6 +8,7 @@
  *   bouncegatectl [-c FILE] export [FILE]
  *   bouncegatectl [-c FILE] import [FILE]
  *   bouncegatectl [-c FILE] check [FILE]
+ *   bouncegatectl [-c FILE] verify [OPTIONS] [FILE]
  *   bouncegatectl [-c FILE] status
  *
  * "--domain example.com" is the same as "@example.com". Exit status (like
@@ -57,6 +58,9 @@ static void usage(FILE *fp)
             "  export [FILE]             live set (from the Journal) as CSV\n"
             "  import [FILE]             add the entries of a CSV file\n"
             "  check [FILE]              count suppressed addresses, one per line\n"
+            "  verify [--json|--csv] [--resolver HOST[:PORT]] [--concurrency N]\n"
+            "         [--timeout MS] [--suppress-dead] [FILE]\n"
+            "                            one verdict per address of a list, before sending\n"
             "  status                    memcached reachable, readable and writable?\n"
             "  stats [--window 1h|24h|7d] [--sender DOMAIN | --logins] [--json]\n"
             "                            per-sender-domain figures of the fleet\n"
@@ -445,6 +449,14 @@ int main(int argc, char **argv)
             return 2;
         int rc = cmd[0] == 'i' ? ctl_import(&cfg, s, ctl_journal, n, rest)
                                : ctl_check(s, n, rest);
+        close_store(s);
+        return rc;
+    }
+    if (strcmp(cmd, "verify") == 0) {
+        struct bg_store *s = open_store(&cfg);
+        if (s == NULL)
+            return 2;
+        int rc = ctl_verify(&cfg, s, n, rest);
         close_store(s);
         return rc;
     }

@@ -42,6 +42,12 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
                int argc, char **argv);
 int ctl_check(struct bg_store *s, int argc, char **argv);
 
+/* ctl_verify.c: `verify [--json|--csv] [--resolver HOST[:PORT]]
+ * [--concurrency N] [--timeout MS] [--suppress-dead] [FILE|-]`: one
+ * verdict per address of a list (bouncegatectl(8)). 0 every address ok
+ * or risky, 1 some flagged, 2 error. */
+int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char **argv);
+
 /* ctl_stats.c: `stats [--window 1h|24h|7d] [--sender DOMAIN] [--json]`:
  * the fleet's per-sender-domain figures from memcached, marked against
  * cfg's Alert* limits. 0, or 2 on a usage or memcached error. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # 85-benches: the benchmark scripts the docs cite (make bench-rcpt, make
-# bench-rss: rcpt-bench.sh, postfix-bench.sh, recover-time.sh,
-# restore-rss.sh, nonsmtp-rss.sh;
+# bench-rss, make bench-verify: rcpt-bench.sh, postfix-bench.sh,
+# recover-time.sh, restore-rss.sh, nonsmtp-rss.sh, verify-bench.sh;
 # docs/rcpt-path.md) run and print their figures. Tiny sizes, and
 # nothing about the figures themselves is asserted: they are measurements.
 . "$(dirname "$0")/../lib.sh"
@@ -21,6 +21,13 @@ for m in empty lookup bouncegate; do
     bg_assert_match "$m +C=5 +cpu/rcpt +[0-9.]+ us +memcached/rcpt +[0-9.]+ us +p50 +[0-9]+ us +p99 +[0-9]+ us" \
         "$out" "rcpt-bench.sh: a line per turn of the $m milter"
 done
+[ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
+
+out=$(ADDRESSES=300 DOMAINS=30 bash "$BG_TOP/test/bench/verify-bench.sh" 2>&1)
+rc=$?
+bg_assert_eq 0 "$rc" "verify-bench.sh ran"
+bg_assert_match "verify-bench: addresses=300 domains=30 concurrency=100 seconds=[0-9.]+ addresses_per_s=[0-9]+ maxrss_kb=[0-9]+ ok=300 exit=0" \
+    "$out" "verify-bench.sh: its figures"
 [ "$rc" = 0 ] || echo "$out" | tail -n 20 | sed 's/^/    /'
 
 out=$(N=50 REPEATS=2 bash "$BG_TOP/test/bench/recover-time.sh" 2>&1)
