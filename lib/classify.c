@@ -380,10 +380,11 @@ void bg_facts_from_dsn(const struct bg_dsn *d, const struct bg_dsn_rcpt *r,
         f->reply_code = r->reply_code;
         f->diag = r->diag;
         /* A DSN whose Status names what is wrong with the address or the
-         * mailbox (X.1.x, X.2.x) and that has no Diagnostic-Code: the
-         * words around the recipient's mention in the human-readable text
+         * mailbox (X.1.x, X.2.x) and that has no Diagnostic-Code: words
+         * around the recipient's mention that carry no code of their own
          * may be anything (an antivirus footer, a signature), and must not
-         * outrank the report's own status. */
+         * outrank the report's own status. (A remote's reply quoted there,
+         * "said: 550 5.1.1 ... blocked using ...", has one and stays.) */
         if (d->kind == BG_REPORT_DSN && r->diag_from_text &&
             (r->status[0] == '4' || r->status[0] == '5') && r->status[1] == '.' &&
             (r->status[2] == '1' || r->status[2] == '2') && r->status[3] == '.')

@@ -223,7 +223,9 @@ static void finish_dsn(struct ctx *c)
             }
             int had = r->diag[0] != 0;
             region_details(r, c->text, rb, re, 0);
-            r->diag_from_text = !had && r->diag[0] != 0;
+            /* words around the mention that carry no reply or status
+             * code of their own: boilerplate, not the remote's answer */
+            r->diag_from_text = !had && r->diag[0] != 0 && !diag_has_code(r->diag);
             fill_codes(r);
         }
     }

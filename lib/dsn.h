@@ -43,7 +43,8 @@ struct bg_dsn_rcpt {
     char remote_mta[256];        /* Remote-MTA host or "" */
     char command[16];            /* SMTP command it failed at ("RCPT", "DATA"...) or "" */
     int diag_from_text;          /* a DSN without a Diagnostic-Code: diag was
-                                    taken from the human-readable text */
+                                    taken from the human-readable text and
+                                    carries no reply or status code */
 };
 
 struct bg_dsn {

@@ -46,7 +46,7 @@ static const char *const strong_marks[] = {
 #define N_STRONG_MARKS (sizeof strong_marks / sizeof strong_marks[0] - 1)
 /* One scanner for the three searches of region_details: the strong
  * marks (indexes 0..10), the host keys (11..15), the command leads
- * (16..23). */
+ * (16..25). */
 #define RG_HOST N_STRONG_MARKS
 #define RG_CMD (N_STRONG_MARKS + N_HOST_KEYS)
 static const char *region_text[RG_CMD + N_CMD_LEAD];

@@ -249,12 +249,13 @@ static const char *const rcpt_ctx_words[] = {
     "attempts:", "undeliverable to",
     "rcpt to", "original-recipient", "mail from", "from:", "sender",
     /* a help text's address: "For further assistance, please contact
-     * <support@isp>", "questions to postmaster@...", never a failed one */
+     * <support@isp>", "questions to postmaster@...", and a 551's forward
+     * path ("User not local; please try <new@isp>"): never a failed one */
     "contact", "assistance", "questions", "inquiries", "help desk", "helpdesk",
-    "administrator", NULL };
+    "administrator", "please try", NULL };
 MSCAN_STATIC(rcpt_ctx_words, rcpt_ctx_words)
 enum { RC_NKEYS = 21, RC_RCPT_TO = RC_NKEYS, RC_ORIG_RCPT, RC_MAIL_FROM, RC_FROM, RC_SENDER,
-       RC_HELP, RC_NWORDS = RC_HELP + 7 };
+       RC_HELP, RC_NWORDS = RC_HELP + 8 };
 
 int rcpt_context(const char *line, size_t ln, size_t b, size_t e)
 {
@@ -390,11 +391,15 @@ int text_says_delay(struct ctx *c)
     const struct mscan *ms = delay_words_scanner();
     size_t cut = cut_before(c, c->text_len), pos = 0, at;
     int k, delay = 0;
-    /* the subject counts too: "Delivery Status Notification (Delay)",
-     * "Warning: could not send message for past 4 hours" */
+    /* the notice's own subject counts too, by how it starts ("Warning:
+     * could not send message for past 4 hours", "Delayed Mail (still
+     * being retried)", "Delivery delayed: ...") or Gmail's "(Delay)" -
+     * never words of the original's subject quoted after
+     * "Undeliverable: " */
     size_t sl = strlen(c->subject);
-    if (mscan_next(ms, c->subject, sl, 0, (1ULL << DELAY_NWORDS) - 1, &at) >= 0 ||
-        ci_find(c->subject, sl, "(delay)") || ci_find(c->subject, sl, "delayed"))
+    if (ci_prefix(c->subject, "warning:") || ci_prefix(c->subject, "delayed mail") ||
+        ci_prefix(c->subject, "delivery delayed") ||
+        ci_find(c->subject, sl, "notification (delay)"))
         delay = 1;
     while ((k = mscan_next(ms, c->text, cut, pos, ms->all, &at)) >= 0) {
         if (k >= DELAY_NWORDS)

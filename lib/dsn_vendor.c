@@ -258,9 +258,12 @@ int parse_vendor(struct ctx *c, int force)
         enum bg_dsn_action said = r->action;
         fill_codes(r);
         if (said == BG_ACTION_UNKNOWN) {
-            if (delay < 0)
+            /* a permanent code is a failure, whatever else the text says
+             * ("550 5.1.1 ...; the server will retry other recipients") */
+            int perm = r->status[0] == '5' || r->reply_code[0] == '5';
+            if (!perm && delay < 0)
                 delay = text_says_delay(c);
-            r->action = delay ? BG_ACTION_DELAYED : BG_ACTION_FAILED;
+            r->action = !perm && delay > 0 ? BG_ACTION_DELAYED : BG_ACTION_FAILED;
         }
     }
     return 1;

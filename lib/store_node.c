@@ -65,6 +65,9 @@ struct bg_store_node *bg_store_node_open(struct bg_store *s, const char *name, c
     n->count = memcached_server_count(n->map);
     uint64_t r = memcached_behavior_get(n->map, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS);
     n->replicas = n->count == 0 ? 0 : r >= n->count ? n->count - 1 : (uint32_t)r;
+    /* libmemcached writes replicas with the binary protocol only */
+    if (!memcached_behavior_get(n->map, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL))
+        n->replicas = 0;
     const memcached_instance_st *in = NULL;
     for (uint32_t i = 0; i < n->count; i++) {
         const memcached_instance_st *c = memcached_server_instance_by_position(n->map, i);

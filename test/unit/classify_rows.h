@@ -32,6 +32,13 @@ static const struct row rows[] = {
     { "4.1.1", "450", "450 4.1.1 <a@b>: Recipient address rejected: User unknown in local recipient table", NULL, F, "RCPT", SOFT, "userunknown", "userunknown-lookup" },
     { NULL, "550", "550 No such user here", NULL, F, "RCPT", HARD, "userunknown", "userunknown-rcpt" },
     { "5.0.0", "550", "550 Unknown user a@b", NULL, F, "DATA", SOFT, "filtered", "userunknown-filtered" },
+    /* 551 is "the mailbox moved" only in those words: servers also use it
+     * to refuse relaying or by policy */
+    { NULL, "551", "551 User not local; please try <a@b.example>", NULL, F, "RCPT", HARD, "hasmoved", "moved-551" },
+    { "5.7.1", "551", "551 5.7.1 Access denied", NULL, F, "RCPT", BLOCK, "rejected", "access-denied" },
+    { NULL, "551", "551 not permitted", NULL, F, NULL, UNDET, "undefined", "perm-code" },
+    /* a sender callout's words are no verdict on the recipient */
+    { NULL, "550", "550 Callout verification failed: MAIL FROM:<s@x> User unknown in local recipient table", NULL, F, "RCPT", BLOCK, "rejected", "sender-rejected" },
     /* kind 2: a domain that does not exist is hard; a resolver that failed
      * is not, even under 5.4.4 */
     { NULL, NULL, "Sorry, I couldn't find any host named example.invalid. (#5.1.2)", NULL, F, NULL, HARD, "hostunknown", "hostunknown-named" },

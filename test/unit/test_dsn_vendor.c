@@ -641,6 +641,48 @@ START_TEST(status_from_text)
 }
 END_TEST
 
+/* Issue 17, kind 6: a delay notice (still trying) is no failure; but a
+ * permanent code is one whatever the text says, and the original's
+ * subject quoted in the notice's ("Undeliverable: Shipment delayed")
+ * is no sign of a delay. */
+static const struct { const char *subject, *body; enum bg_dsn_action want; } delay_rows[] = {
+    { "Delivery Status Notification (Delay)",
+      "Delivery to the following recipient has been delayed:\n\n     x@example.net\n\n"
+      "Message will be retried for 2 more day(s)\n", BG_ACTION_DELAYED },
+    { "Warning: could not send message for past 4 hours",
+      "The following addresses had transient non-fatal errors\n<x@example.net>\n"
+      "Deferred: Connection timed out with mx.example.net.\n", BG_ACTION_DELAYED },
+    { "Undeliverable: Shipment has been delayed",
+      "Delivery has failed to these recipients:\n<x@example.net>\n"
+      "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found\n", BG_ACTION_FAILED },
+    { "Undeliverable",
+      "Delivery has failed to these recipients:\n<x@example.net>\n"
+      "550 5.1.1 User unknown. The server will retry the other recipients later.\n",
+      BG_ACTION_FAILED },
+    { "failure notice",
+      "Hi. This is the qmail-send program.\n<x@example.net>:\n"
+      "450 4.2.2 Mailbox Full\nI'm not going to try again; this message has been in the "
+      "queue too long.\n", BG_ACTION_FAILED },
+};
+
+START_TEST(delay_or_failure)
+{
+    char m[2048];
+    int n = snprintf(m, sizeof m, "From: MAILER-DAEMON@mx.example.org\nTo: app@site.example\n"
+                                  "Subject: %s\n\n%s", delay_rows[_i].subject, delay_rows[_i].body);
+    ck_assert_int_gt(n, 0);
+    int rc;
+    struct bg_dsn *d = parse_mem(m, (size_t)n, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(d->nrcpt, 1);
+    ck_assert_str_eq(d->r[0].rcpt, "x@example.net");
+    ck_assert_msg(d->r[0].action == delay_rows[_i].want, "\"%s\": action %s, want %s",
+                  delay_rows[_i].subject, bg_dsn_action_name(d->r[0].action),
+                  bg_dsn_action_name(delay_rows[_i].want));
+    free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("dsn_vendor");
@@ -676,6 +718,7 @@ static Suite *make_suite(void)
     tcase_add_test(f, html_only_text);
     tcase_add_test(f, host_key_order_and_strong_mark);
     tcase_add_loop_test(f, status_from_text, 0, (int)(sizeof status_rows / sizeof status_rows[0]));
+    tcase_add_loop_test(f, delay_or_failure, 0, (int)(sizeof delay_rows / sizeof delay_rows[0]));
     suite_add_tcase(s, f);
     return s;
 }
