@@ -177,12 +177,23 @@ static void new_gen(char *out, size_t outsz)
     snprintf(out, outsz, "%lld.%s.%ld", (long long)time(NULL), host, (long)getpid());
 }
 
+/* A server that did not answer the last look is not tried (it may be
+ * down again, or gone from the configuration): no journal read and no
+ * connect timeout every 10 s for nothing. Its need stays for when it
+ * answers. */
 static void set_next_due(struct bg_restorer *r)
 {
     r->next_due = 0;
     for (size_t j = 0; j < r->nseen; j++)
-        if (r->need[j] && (r->next_due == 0 || r->due[j] < r->next_due))
+        if (r->need[j] && r->present[j] && (r->next_due == 0 || r->due[j] < r->next_due))
             r->next_due = r->due[j];
+}
+
+long long bg_restore_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
 }
 
 /* Notes the servers that restarted since the last look (new pid, or
@@ -196,16 +207,20 @@ static void note_restarts(struct bg_restorer *r, struct bg_store *s, long long t
     int n = bg_store_epochs(s, now, BG_STORE_MAX_SERVERS, NULL, 0);
     if (n < 0)
         return;
+    memset(r->present, 0, sizeof r->present);
     for (int i = 0; i < n; i++) {
         size_t j;
         for (j = 0; j < r->nseen; j++)
             if (strcmp(r->seen[j].name, now[i].name) == 0)
                 break;
         if (j == r->nseen) {
-            if (r->nseen < BG_STORE_MAX_SERVERS)
+            if (r->nseen < BG_STORE_MAX_SERVERS) {
+                r->present[r->nseen] = 1;
                 r->seen[r->nseen++] = now[i];
+            }
             continue;
         }
+        r->present[j] = 1;
         long long d = now[i].started - r->seen[j].started;
         if (r->nseen > 1 && (now[i].pid != r->seen[j].pid || d > 2 || d < -2)) {
             r->need[j] = 2;
@@ -224,7 +239,7 @@ static int refill_node(struct bg_restorer *r, struct bg_store *s, const char *jo
                        long long t, struct bg_restore_result *res, char *err, size_t errsz)
 {
     for (size_t j = 0; j < r->nseen; j++) {
-        if (!r->need[j] || r->due[j] > t)
+        if (!r->need[j] || !r->present[j] || r->due[j] > t)
             continue;
         bg_strlcpy(r->restarted, r->seen[j].name, sizeof r->restarted);
         int rc = bg_restore_node(s, r->seen[j].name, journal, res, err, errsz);
@@ -253,7 +268,7 @@ int bg_restore_check(struct bg_restorer *r, struct bg_store *s, const char *jour
     int found = bg_store_meta_get(s, BG_MARKER_NAME, cur, sizeof cur, err, errsz);
     if (found < 0)
         return -1;
-    long long t = (long long)time(NULL);
+    long long t = bg_restore_clock();
     note_restarts(r, s, t);
     if (found && r->gen[0] && strcmp(cur, r->gen) == 0)
         return refill_node(r, s, journal, t, res, err, errsz);

@@ -62,8 +62,10 @@ struct bg_restorer {
      * connections still skipped the node), and when the next is due
      * (time(NULL)). */
     unsigned char need[BG_STORE_MAX_SERVERS];
-    long long due[BG_STORE_MAX_SERVERS];
-    long long next_due;      /* the earliest of those (0: none) */
+    long long due[BG_STORE_MAX_SERVERS];    /* monotonic seconds */
+    unsigned char present[BG_STORE_MAX_SERVERS]; /* answered the last look */
+    long long next_due;      /* the earliest due of a present server that
+                                needs a refill (0: none), monotonic s */
     unsigned settle_s;       /* set by the caller: RetryTimeout + DeadTimeout */
     char restarted[80];      /* the node refilled (BG_RESTORE_NODE) */
     char path[512];          /* journal */
@@ -78,6 +80,9 @@ enum bg_restore_what {
     BG_RESTORE_NODE          /* one server restarted (a cluster node that
                                 came back empty): replayed, see r->restarted */
 };
+
+/* The clock of next_due and due[] (CLOCK_MONOTONIC, seconds). */
+long long bg_restore_clock(void);
 
 /* One check (see above). Returns the enum, or -1 with err. The new
  * generation is in r->gen. Not thread-safe per restorer. */

@@ -357,7 +357,7 @@ static void *restore_thread(void *arg)
             long long now = mono_s();
             rs.settle_s = r->cfg.mc_retry_timeout + r->cfg.mc_dead_timeout + 1;
             int check = woke || first ||
-                        (rs.next_due != 0 && (long long)time(NULL) >= rs.next_due) ||
+                        (rs.next_due != 0 && bg_restore_clock() >= rs.next_due) ||
                         (r->cfg.restore_interval &&
                          now - last_check >= (long long)r->cfg.restore_interval);
             if (check || ds.more)
