@@ -42,6 +42,10 @@ struct bg_dsn_rcpt {
     char diag[BG_DSN_DIAG_MAX];  /* diagnostic text, unfolded, decoded */
     char remote_mta[256];        /* Remote-MTA host or "" */
     char command[16];            /* SMTP command it failed at ("RCPT", "DATA"...) or "" */
+    int weak;                    /* only a "To:" line of the returned original
+                                    names this address: the report named no
+                                    failed recipient itself (evidence, never
+                                    acted on) */
     int diag_from_text;          /* a DSN without a Diagnostic-Code: diag was
                                     taken from the human-readable text and
                                     carries no reply or status code */

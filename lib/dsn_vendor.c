@@ -215,8 +215,11 @@ int parse_vendor(struct ctx *c, int force)
         i = ls + adv;
     }
     if (c->out->nrcpt == nfound0 && weak[0]) {
-        if (rcpt_add(c->out, weak) && c->out->nrcpt > nfound0)
+        struct bg_dsn_rcpt *w = rcpt_add(c->out, weak);
+        if (w && c->out->nrcpt > nfound0) {
             first_at[c->out->nrcpt - 1] = weak_at;
+            w->weak = 1;
+        }
     }
     int delay = -1;   /* text_says_delay, asked once if needed */
     for (size_t k = nfound0; k < c->out->nrcpt; k++) {

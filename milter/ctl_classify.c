@@ -358,7 +358,9 @@ static void classify_one(struct out *out, int json, const char *name,
         const char *final = orig && strcasecmp(r->orig_rcpt, r->rcpt) != 0 ? r->rcpt : "";
         struct line l = { name, rcpt, r->status, final, &v,
                           /* a delay notice counts for nothing (learn.h) */
-                          rcpt[0] && !v.delayed ? bg_policy_decide(policy, &v) : BG_POLICY_NONE,
+                          /* nor does a recipient only the original's To: names */
+                          rcpt[0] && !v.delayed && !r->weak ? bg_policy_decide(policy, &v)
+                                                            : BG_POLICY_NONE,
                           r->diag,
                           r->reply_code, r->remote_mta, kind_name(d->kind),
                           d->format };

@@ -93,6 +93,13 @@ void report_learn(struct runtime *r, const char *id, const char *sender, const c
         const struct bg_dsn_rcpt *x = &d->r[i];
         char norm[BG_ADDR_MAX];
         const char *why = NULL;
+        if (x->weak) {
+            /* the report named nobody; the original's To: may be a list's
+             * or a group's address, not the one that failed */
+            bg_log(LOG_INFO, lid, "action=ignore reason=recipient-not-named format=%s source=%s",
+                   d->format, source);
+            continue;
+        }
         /* Original-Recipient is what the sender gave (before aliasing). */
         const char *raw = x->orig_rcpt[0] ? x->orig_rcpt : x->rcpt;
         if (bg_addr_normalize(raw, strlen(raw), norm, sizeof norm, &why) < 0) {
