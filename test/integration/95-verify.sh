@@ -77,6 +77,8 @@ zed@gmial.com
 ivy@gone.test
 
   jo@mx.test  
+jürgen@bücher.test
+maría@mx.test
 LIST
 mark=$(wc -l < "$BG_TMP/dnsmasq.log")
 bg_assert_rc 1 "verify flags the list (exit 1)" ctl verify --resolver "127.0.0.1:$dnsport" --timeout 300 "$BG_TMP/list.txt"
@@ -103,10 +105,13 @@ expect info@mx.test risky 'role account'
 expect zed@gmial.com risky 'typo\? did you mean gmail\.com'
 expect ivy@gone.test suppressed 'class=hard reason=hostunknown since=[0-9-]{10} scope=domain'
 expect jo@mx.test ok 'mx mail\.mx\.test'
-bg_assert_eq 14 "$(wc -l < "$BG_TMP/verdicts.out")" "one verdict per address, blank lines skipped"
+# SMTPUTF8: a UTF-8 local part as it is, an IDN domain asked as its A-label
+expect 'jürgen@xn--bcher-kva.test' no-domain nxdomain
+expect 'maría@mx.test' ok 'mx mail\.mx\.test'
+bg_assert_eq 16 "$(wc -l < "$BG_TMP/verdicts.out")" "one verdict per address, blank lines skipped"
 bg_assert_eq "alice@mx.test bob@mx.test bob@mx.test carol@nx.test" \
     "$(head -n 4 "$BG_TMP/verdicts.out" | cut -f1 | tr '\n' ' ' | sed 's/ $//')" "in input order (normalized)"
-bg_assert_match '^verify: addresses=14 domains=[0-9]+ ok=3 risky=2 dns-error=1 no-mail-host=1 null-mx=1 no-domain=1 suppressed=3 invalid=2 would_bounce=57\.1%$' \
+bg_assert_match '^verify: addresses=16 domains=[0-9]+ ok=4 risky=2 dns-error=1 no-mail-host=1 null-mx=1 no-domain=2 suppressed=3 invalid=2 would_bounce=56\.2%$' \
     "$(cat "$BG_TMP/last.err")" "the summary on stderr"
 # each domain asked once per run, however many addresses it has (five
 # here, spelled three ways)
@@ -154,7 +159,7 @@ bg_assert_match '^alice@mx\.test	dns-error	servfail' "$(cat "$BG_TMP/last.out")"
 
 # ------------------------------------------------------------- --suppress-dead
 bg_assert_rc 1 "--suppress-dead" ctl verify --suppress-dead --resolver "127.0.0.1:$dnsport" --timeout 300 "$BG_TMP/list.txt"
-bg_assert_match 'domains_suppressed=2' "$(cat "$BG_TMP/last.err")" "... two dead domains suppressed"
+bg_assert_match 'domains_suppressed=3' "$(cat "$BG_TMP/last.err")" "... the three dead domains not suppressed yet"
 bg_assert_rc 0 "the NXDOMAIN domain is suppressed" ctl show @nx.test
 out=$(ctl show @nx.test)
 bg_assert_match 'source +verify' "$out" "... source verify"
