@@ -217,14 +217,17 @@ int bg_dnscheck_run(struct bg_dnscheck *d, const char *const *domains, size_t n,
         if (r.done >= n)
             break;
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+        /* the readable bits are 0..15, the writable ones 16..31 (c-ares'
+         * ARES_GETSOCK_WRITABLE shifts a signed 1 into bit 31: undefined
+         * behaviour, so the bits are read here as unsigned) */
+        unsigned bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
         struct pollfd pfd[ARES_GETSOCK_MAXNUM];
         int np = 0;
         for (int k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
             short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, k))
+            if ((bits >> k) & 1u)
                 ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, k))
+            if ((bits >> (k + ARES_GETSOCK_MAXNUM)) & 1u)
                 ev |= POLLOUT;
             if (ev) {
                 pfd[np].fd = socks[k];
