@@ -115,6 +115,13 @@ int bg_restore_run(struct bg_store *s, const char *path, struct bg_restore_resul
     return run(s, NULL, path, res, err, errsz);
 }
 
+/* Known limit: a node is refilled with add, and the journal's tombstones
+ * are applied to it only for deletes made while the refill ran (the
+ * tail). A delete made by a client whose pooled connections still skipped
+ * the node, between its restart and the second refill, is not repeated on
+ * it. Deletes of entries come from bouncegatectl, whose fresh connections
+ * reach the node, so the window is small; re-applying every tombstone
+ * would also delete entries another host wrote again since. */
 int bg_restore_node(struct bg_store *s, const char *node, const char *path,
                     struct bg_restore_result *res, char *err, size_t errsz)
 {
