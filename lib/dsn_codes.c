@@ -366,11 +366,19 @@ void fill_codes(struct bg_dsn_rcpt *r)
             skip_success_codes(r->diag, r->status, sizeof r->status, find_status);
     } else if (strcmp(r->status + 1, ".0.0") == 0) {
         /* "Status: 5.0.0" says nothing; the reply may be more precise */
-        char s2[16], code[4];
-        if (find_reply_n(r->diag, dn, code, sizeof code)) {
-            /* the status right after the reply code: "550 5.1.1", "550-'5.7.1" */
-            const char *q = strstr(r->diag, code);
-            q = q ? q + 3 : "";
+        char s2[16];
+        size_t at = dn;
+        FOR_CODE_LEAD(r->diag, dn, LEAD_REPLY, p, {
+            if (reply_at(r->diag, dn, p)) {
+                at = p;
+                break;
+            }
+        });
+        if (at < dn) {
+            /* the status right after the reply code: "550 5.1.1", "550-'5.7.1"
+             * (that reply, not the first "550" of the text: OpenSMTPD writes
+             * "user@eod-550-511.test: 550 5.1.1 ...") */
+            const char *q = r->diag + at + 3;
             while (*q == ' ' || *q == '-' || *q == '\'' || *q == '"')
                 q++;
             if (*q == r->status[0] && q[1] == '.' && find_status(q, s2, sizeof s2) &&

@@ -20,30 +20,37 @@
 #                         made).
 RB_TABLE=$BG_TOP/test/e2e/cases/real-bounces.tsv
 RB_DIR='' RB_CASES=()
-declare -A RB_CLASS RB_REASON
+declare -A RB_CLASS RB_REASON RB_EXCEPT
 
 rb_servers() {
     local name cls reason args line
     RB_DIR=$BG_TMP/bounces
     mkdir -p "$RB_DIR" && chown postfix "$RB_DIR" || bg_fatal "cannot create $RB_DIR"
+    local k=20
     pf_sinks_init
+    # RB_SPREAD: each server on a loopback address of its own (127.0.0.K),
+    # for an MTA that takes all ports of one address for one destination
+    [ -n "${RB_SPREAD:-}" ] && PF_SINK_HOST=127.0.0.19
     pf_sink keep -d "$RB_DIR/%s."
     pf_route site.test keep
-    while IFS=$'\t' read -r name cls reason line; do
+    while IFS=$'\t' read -r name cls reason line except; do
         case $name in ''|'#'*) continue ;; esac
         RB_CASES+=("$name")
-        RB_CLASS[$name]=$cls RB_REASON[$name]=$reason
+        RB_CLASS[$name]=$cls RB_REASON[$name]=$reason RB_EXCEPT[$name]=${except:-}
+        [ -n "${RB_SPREAD:-}" ] && PF_SINK_HOST=127.0.0.$((k++))
         if [ "$name" = refused ]; then
             # no server at all: port 1 (tcpmux), where nothing listens on
             # a mail host - a port freed by a stopped sink could be taken
             # again by the next one, or by the MTA itself
             PF_SINK_PORT[$name]=1
+            PF_SINK_ADDR[$name]=${PF_SINK_HOST:-127.0.0.1}
         else
             eval "args=($line)"
             pf_sink "$name" "${args[@]}"
         fi
         pf_route "$name.test" "$name"
     done < "$RB_TABLE"
+    unset PF_SINK_HOST
     [ "${#RB_CASES[@]}" -ge 10 ] || bg_fatal "only ${#RB_CASES[@]} cases in $RB_TABLE"
 }
 
@@ -74,21 +81,27 @@ rb_check() {
         print join("\t", map { $_ eq "" ? "-" : $_ } @$o{qw(recipient class reason action file)}), "\n"' \
         "$BG_TMP/rb.json" > "$BG_TMP/rb.tsv" || bg_fatal "bouncegatectl classify --json printed no JSON"
     for name in "${RB_CASES[@]}"; do
-        want="user@$name.test	${RB_CLASS[$name]}	${RB_REASON[$name]}"
+        local cls=${RB_CLASS[$name]} reasons=${RB_REASON[$name]} x
+        for x in ${RB_EXCEPT[$name]}; do
+            if [ "${x%%=*}" = "$mta" ]; then
+                cls=${x#*=} cls=${cls%%/*} reasons=${x#*/}
+            fi
+        done
+        want="user@$name.test	$cls	$reasons"
         out=$(grep -i "^user@$name\.test	" "$BG_TMP/rb.tsv")
         n=$(grep -c . <<< "$out")
         got=$(cut -f1-3 <<< "$out" | head -n 1)
         f=$(cut -f5 <<< "$out" | head -n 1)
         local reason=${got##*	} ok=0 r
-        for r in ${RB_REASON[$name]//|/ }; do [ "$reason" = "$r" ] && ok=1; done
+        for r in ${reasons//|/ }; do [ "$reason" = "$r" ] && ok=1; done
         if [ -z "$out" ]; then
             bg_fail "$mta $name: no bounce names user@$name.test"
         elif [ "$n" -ne 1 ]; then
             bg_fail "$mta $name: $n lines for user@$name.test"
-        elif [ "${got%	*}" != "user@$name.test	${RB_CLASS[$name]}" ] || [ "$ok" -ne 1 ]; then
+        elif [ "${got%	*}" != "user@$name.test	$cls" ] || [ "$ok" -ne 1 ]; then
             bg_fail "$mta $name: read as '$got', want '$want' (diag: $(grep -i "\"recipient\":\"user@$name\.test\"" "$BG_TMP/rb.json" | sed -n 's/.*"diag":"\([^"]*\)".*/\1/p' | head -n 1))"
         else
-            bg_pass "$mta $name: user@$name.test ${RB_CLASS[$name]} $reason"
+            bg_pass "$mta $name: user@$name.test $cls $reason"
         fi
         if [ -n "${RB_KEEP:-}" ] && [ -n "$f" ]; then
             mkdir -p "$RB_KEEP/$mta" && cp "$f" "$RB_KEEP/$mta/$name.eml"

@@ -35,6 +35,9 @@
 #                          (PF_SINK_* are the ports; PF_SINK_DIR the dir).
 #   pf_sinks_init [DIR]    only the directory of pf_sinks_start, no sink:
 #                          for a test that starts its own (pf_sink).
+#                          PF_SINK_HOST, when set, is the loopback address
+#                          a sink started then listens on (default
+#                          127.0.0.1; PF_SINK_ADDR[NAME] says which).
 #   pf_sink NAME [SMTP-SINK-ARGS...]
 #                          one more fake remote server NAME (after
 #                          pf_sinks_start), e.g. pf_sink rep -f RCPT -B
@@ -159,7 +162,7 @@ PF_MASTER_CF_DIST=${PF_MASTER_CF_DIST:-/usr/share/postfix/master.cf.dist}
 PF_DIR='' PF_CONF='' PF_MAILLOG='' PF_MILTER=''
 PF_SMTP_PORT='' PF_SUBMISSION_PORT=''
 PF_SINK_GOOD='' PF_SINK_BAD='' PF_SINK_FULL='' PF_SINK_BLOCK='' PF_SINK_DIR=''
-declare -A PF_SINK_PORT=() PF__SINK_PID=() PF__ROUTES=()
+declare -A PF_SINK_PORT=() PF_SINK_ADDR=() PF__SINK_PID=() PF__ROUTES=()
 PF_MASTER_PID=
 PF_LOG_MARK=0
 PF_LINE=
@@ -263,15 +266,16 @@ pf__sink() {
         local dump=(-D "$PF_SINK_DIR/$name.dump") a
         for a in "$@"; do [ "$a" = -d ] && dump=(); done
         "$PF_SMTP_SINK" -u postfix "${dump[@]}" "$@" \
-            "127.0.0.1:$port" 100 >> "$PF_SINK_DIR/$name.log" 2>&1 < /dev/null &
+            "${PF_SINK_HOST:-127.0.0.1}:$port" 100 >> "$PF_SINK_DIR/$name.log" 2>&1 < /dev/null &
         pid=$!
         bg_track "$pid"
         bg__now
         end=$((BG__MS + BG_TIMEOUT * 1000))
         while bg__alive "$pid"; do
-            if "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$port" < /dev/null > /dev/null 2>&1; then
+            if "$PF_SMTPCLIENT" -t 2 "${PF_SINK_HOST:-127.0.0.1}" "$port" < /dev/null > /dev/null 2>&1; then
                 PF__PORT=$port
                 PF_SINK_PORT[$name]=$port
+                PF_SINK_ADDR[$name]=${PF_SINK_HOST:-127.0.0.1}
                 PF__SINK_PID[$name]=$pid
                 return 0
             fi

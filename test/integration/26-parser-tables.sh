@@ -59,7 +59,12 @@ for dir in "$BG_TOP"/test/fixtures/mta/*/; do
     table "$dir"
     for f in "$dir"/*.eml; do
         name=$(basename "$f" .eml)
-        want=$(awk -F'\t' -v n="$name" '$1 == n { print $2 "\t" $3 }' "$rb")
+        want=$(awk -F'\t' -v n="$name" -v m="$mta" '$1 == n {
+            c = $2; r = $3
+            k = split($5, x, " ")
+            for (i = 1; i <= k; i++)
+                if (index(x[i], m "=") == 1) { v = substr(x[i], length(m) + 2); split(v, y, "/"); c = y[1]; r = y[2] }
+            print c "\t" r }' "$rb")
         [ -n "$want" ] || { bg_fail "mta/$mta/$name.eml: no case $name in $rb"; continue; }
         got=$("$BG_CTL" classify "$f" | cut -f2,4,5)
         reasons=${want#*	}
