@@ -41,6 +41,21 @@ int ctl_export(const struct bg_config *cfg, int argc, char **argv);
 int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journal *j,
                int argc, char **argv);
 int ctl_check(struct bg_store *s, int argc, char **argv);
+/* The input helpers of those commands, for verify too. ctl_open_in: FILE
+ * (a regular file only: a FIFO or a device would hang or never end), or
+ * stdin for NULL or "-"; NULL after a message on stderr. ctl_next_line:
+ * one line into buf without its line end: 1, 0 at the end, -1 for a line
+ * with a NUL byte or longer than sz - 1 bytes (read to its end).
+ * ctl_csv_split: RFC 4180 fields of line into out (as long as line),
+ * f[] pointing at them: the count, or -1 (bad quoting, over maxf).
+ * ctl_header_is_address: does a header cell name the address column
+ * (address, email, email_address, recipient; case, blanks, '_', '-'
+ * ignored)? ctl_trim: blanks off both ends, in place. */
+FILE *ctl_open_in(const char *path);
+int ctl_next_line(FILE *fp, char *buf, size_t sz);
+int ctl_csv_split(const char *line, char *out, char **f, int maxf);
+int ctl_header_is_address(const char *h);
+void ctl_trim(char *s);
 
 /* ctl_verify.c: `verify [--json|--csv] [--resolver HOST[:PORT]]
  * [--concurrency N] [--timeout MS] [--suppress-dead] [FILE|-]`: one

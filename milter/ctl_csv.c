@@ -79,7 +79,7 @@ static void put_field(FILE *fp, const char *s, int last)
 /* Split one line (no newline) into fields, unquoting in place into out
  * (same size as line). Returns the number of fields, or -1 for a quote
  * left open or text after a closing quote. */
-static int csv_split(const char *line, char *out, char **f, int maxf)
+int ctl_csv_split(const char *line, char *out, char **f, int maxf)
 {
     int n = 0;
     const char *p = line;
@@ -122,7 +122,7 @@ static int csv_split(const char *line, char *out, char **f, int maxf)
     }
 }
 
-static void trim(char *s)
+void ctl_trim(char *s)
 {
     size_t n = strlen(s), i = 0;
     while (n > 0 && isspace((unsigned char)s[n - 1]))
@@ -312,7 +312,7 @@ static int reason_word(const char *s)
 
 /* FILE of import and check: stdin for "-", else a regular file only (a
  * FIFO would block the open, a device never end; bg_open_regular). */
-static FILE *open_in(const char *path)
+FILE *ctl_open_in(const char *path)
 {
     if (path == NULL || strcmp(path, "-") == 0)
         return stdin;
@@ -337,7 +337,7 @@ static FILE *open_in(const char *path)
  * it counts as one bad line and never swallows the next. Read byte by
  * byte (one thread: no stdio locking): fgets cannot say where a line with
  * a NUL in it ends. */
-static int next_line(FILE *fp, char *buf, size_t sz)
+int ctl_next_line(FILE *fp, char *buf, size_t sz)
 {
     size_t n = 0;
     int c, bad = 0, any = 0;
@@ -358,6 +358,11 @@ static int next_line(FILE *fp, char *buf, size_t sz)
     if (n > 0 && buf[n - 1] == '\r')
         buf[--n] = '\0';
     return 1;
+}
+
+int ctl_header_is_address(const char *h)
+{
+    return header_col(h) == C_ADDRESS;
 }
 
 /* ------------------------------------------------------------ export */
@@ -485,7 +490,7 @@ static int make_row(char **f, int nf, const int *col, long long now, struct row 
     for (int c = 0; c < C_N; c++) {
         v[c] = "";
         if (col[c] >= 0 && col[c] < nf) {
-            trim(f[col[c]]);
+            ctl_trim(f[col[c]]);
             v[c] = f[col[c]];
         }
     }
@@ -553,7 +558,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
         fprintf(stderr, "usage: bouncegatectl import [FILE]\n");
         return 2;
     }
-    FILE *fp = open_in(argc == 1 ? argv[0] : NULL);
+    FILE *fp = ctl_open_in(argc == 1 ? argv[0] : NULL);
     if (fp == NULL)
         return 2;
     if (cfg->journal[0] == '\0')
@@ -575,7 +580,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
     struct ctl_progress pg;
     ctl_progress_start(&pg, "import", fp, 0);
     for (;;) {
-        int got = next_line(fp, line, CSV_LINE_MAX);
+        int got = ctl_next_line(fp, line, CSV_LINE_MAX);
         if (got == 0)
             break;
         lineno++;
@@ -595,7 +600,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
             q++;
         if (*q == '\0')
             continue;
-        int nf = csv_split(l, work, f, CSV_FIELDS_MAX);
+        int nf = ctl_csv_split(l, work, f, CSV_FIELDS_MAX);
         if (nf < 0) {
             ctl_progress_end(&pg);   /* the message on a line of its own */
             fprintf(stderr, "bouncegatectl: import: line %lu: bad CSV quoting\n", lineno);
@@ -606,7 +611,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
             have_header = 1;
             int any = 0;
             for (int i = 0; i < nf; i++) {
-                trim(f[i]);
+                ctl_trim(f[i]);
                 int c = header_col(f[i]);
                 if (c >= 0 && col[c] < 0) {
                     col[c] = i;
@@ -686,7 +691,7 @@ int ctl_check(struct bg_store *s, int argc, char **argv)
         fprintf(stderr, "usage: bouncegatectl check [FILE]\n");
         return 2;
     }
-    FILE *fp = open_in(argc == 1 ? argv[0] : NULL);
+    FILE *fp = ctl_open_in(argc == 1 ? argv[0] : NULL);
     if (fp == NULL)
         return 2;
     char line[CSV_LINE_MAX];
@@ -694,13 +699,13 @@ int ctl_check(struct bg_store *s, int argc, char **argv)
     int got;
     struct ctl_progress pg;
     ctl_progress_start(&pg, "check", fp, 0);
-    while ((got = next_line(fp, line, sizeof line)) != 0) {
+    while ((got = ctl_next_line(fp, line, sizeof line)) != 0) {
         ctl_progress_tick(&pg, ++rows, -1);
         if (got < 0) {
             bad++;
             continue;
         }
-        trim(line);
+        ctl_trim(line);
         if (line[0] == '\0')
             continue;
         char norm[BG_ADDR_MAX];

@@ -18,8 +18,6 @@
 #include "record.h"
 #include "store.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,94 +97,15 @@ static int is_role(const char *addr)
 
 /* ---------------------------------------------------------------- input */
 
-/* One line of fp into buf (without the line end): 1, 0 at the end, -1 a
- * line with a NUL byte or longer than sz - 1 bytes (read to its end). */
-static int read_line(FILE *fp, char *buf, size_t sz)
+/* The address column of a CSV header line (import's names, through
+ * ctl_header_is_address), or -1. work is as long as line. */
+static int address_column(const char *line, char *work)
 {
-    size_t n = 0;
-    int c, bad = 0, any = 0;
-    while ((c = getc(fp)) != EOF) {
-        any = 1;
-        if (c == '\n')
-            break;
-        if (c == '\0' || n + 1 >= sz)
-            bad = 1;
-        else
-            buf[n++] = (char)c;
-    }
-    if (!any)
-        return 0;
-    buf[n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
-        buf[--n] = '\0';
-    return bad ? -1 : 1;
-}
-
-static void trim(char *s)
-{
-    size_t n = strlen(s), i = 0;
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    while (isspace((unsigned char)s[i]))
-        i++;
-    if (i)
-        memmove(s, s + i, n - i + 1);
-}
-
-/* Field col of a CSV line (RFC 4180 quoting) into out; 0, or -1 when the
- * line has fewer fields or bad quoting. */
-static int csv_field(const char *p, int col, char *out, size_t osz)
-{
-    for (int k = 0;; k++) {
-        size_t o = 0;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (*p == '\0')
-                    return -1;
-                if (*p == '"' && p[1] != '"') {
-                    p++;
-                    break;
-                }
-                if (*p == '"')
-                    p++;
-                if (k == col && o + 1 < osz)
-                    out[o++] = *p;
-                p++;
-            }
-            while (*p == ' ' || *p == '\t')
-                p++;
-        } else {
-            while (*p && *p != ',') {
-                if (k == col && o + 1 < osz)
-                    out[o++] = *p;
-                p++;
-            }
-        }
-        if (k == col) {
-            out[o] = '\0';
-            return 0;
-        }
-        if (*p != ',')
-            return -1;
-        p++;
-    }
-}
-
-/* The address column of a CSV header line (import's names: address, email,
- * email_address, recipient; case, blanks, '_' and '-' ignored), or -1. */
-static int address_column(const char *line)
-{
-    char f[128];
-    for (int col = 0; col < 64 && csv_field(line, col, f, sizeof f) == 0; col++) {
-        char k[64];
-        size_t n = 0;
-        for (const char *h = f; *h && n + 1 < sizeof k; h++)
-            if (*h != ' ' && *h != '_' && *h != '-' && *h != '\t')
-                k[n++] = (char)tolower((unsigned char)*h);
-        k[n] = '\0';
-        if (strcmp(k, "address") == 0 || strcmp(k, "email") == 0 ||
-            strcmp(k, "emailaddress") == 0 || strcmp(k, "recipient") == 0)
+    char *f[64];
+    int nf = ctl_csv_split(line, work, f, 64);
+    for (int col = 0; col < nf; col++) {
+        ctl_trim(f[col]);
+        if (ctl_header_is_address(f[col]))
             return col;
     }
     return -1;
@@ -364,19 +283,17 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
     if (json && csv)
         return usage();
     const char *name = file && strcmp(file, "-") != 0 ? file : "-";
-    FILE *fp = stdin;
-    if (strcmp(name, "-") != 0 && (fp = fopen(name, "r")) == NULL) {
-        fprintf(stderr, "bouncegatectl: verify: %s: %s\n", name, strerror(errno));
+    FILE *fp = ctl_open_in(file);
+    if (fp == NULL)
         return 2;
-    }
 
     /* ---- read everything; stop at the first bad line */
     struct entry *e = NULL;
     size_t n = 0, cap = 0;
-    char line[VERIFY_LINE_MAX];
+    char line[VERIFY_LINE_MAX], work[VERIFY_LINE_MAX];
     unsigned long lineno = 0;
     int col = -1, got, rc = 0;
-    while ((got = read_line(fp, line, sizeof line)) != 0) {
+    while ((got = ctl_next_line(fp, line, sizeof line)) != 0) {
         lineno++;
         if (got < 0) {
             fprintf(stderr, "bouncegatectl: verify: %s: line %lu: a NUL byte or longer than %d "
@@ -385,7 +302,7 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
             break;
         }
         if (lineno == 1 && strchr(line, ',') != NULL) {
-            if ((col = address_column(line)) < 0) {
+            if ((col = address_column(line, work)) < 0) {
                 fprintf(stderr, "bouncegatectl: verify: %s: line 1: a CSV without an address "
                         "column (address, email, email_address or recipient)\n", name);
                 rc = 2;
@@ -393,22 +310,23 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
             }
             continue;
         }
-        if (lineno == 1 && address_column(line) == 0) {
+        if (lineno == 1 && address_column(line, work) == 0) {
             col = 0;   /* a one-column CSV: its header */
             continue;
         }
-        char addr[VERIFY_LINE_MAX];
+        char *addr = line;
         if (col >= 0) {
-            if (csv_field(line, col, addr, sizeof addr) < 0) {
+            char *f[64];
+            int nf = ctl_csv_split(line, work, f, 64);
+            if (nf <= col) {
                 fprintf(stderr, "bouncegatectl: verify: %s: line %lu: no field %d, or bad "
                         "quoting\n", name, lineno, col + 1);
                 rc = 2;
                 break;
             }
-        } else {
-            snprintf(addr, sizeof addr, "%s", line);
+            addr = f[col];
         }
-        trim(addr);
+        ctl_trim(addr);
         if (addr[0] == '\0')
             continue;
         if (n == cap) {

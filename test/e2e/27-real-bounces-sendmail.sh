@@ -18,11 +18,7 @@ SM_QUEUERETURN=5s SM_QUEUE_INTERVAL=5s sm_setup /run/sendmail-e2e "$run/none.soc
 sed -i '/^INPUT_MAIL_FILTER/d' /run/sendmail-e2e/sendmail.mc
 m4 /run/sendmail-e2e/sendmail.mc > "$SM_CF" || bg_fatal "m4 could not rebuild sendmail.cf"
 SM_QUEUE_INTERVAL=5s sm_start
-for name in "${RB_CASES[@]}"; do
-    ln_send "$SM_MTA_PORT" "$name" "user@$name.test"
-    grep -q '^\. -> 250 ' "$BG_TMP/$name.out" ||
-        bg_fail "sendmail $name: the message was not accepted: $(tail -n 2 "$BG_TMP/$name.out")"
-done
+rb_send "$SM_MTA_PORT" sendmail
 RB_TIMEOUT=100 rb_wait "${#RB_CASES[@]}"
 rb_check sendmail
 pf_finish

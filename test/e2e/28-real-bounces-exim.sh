@@ -73,12 +73,7 @@ until "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$port" < /dev/null 2> /dev/null | grep -q
     sleep 0.1
 done
 bg_pass "Exim $("$EX_BIN" -C "$ex/exim.conf" -bV 2> /dev/null | sed -n 's/^Exim version \([^ ]*\).*/\1/p') up on port $port"
-for name in "${RB_CASES[@]}"; do
-    printf 'EHLO app.site.test\nMAIL FROM:<app@site.test>\nRCPT TO:<user@%s.test>\nDATA\nFrom: app@site.test\nTo: user@%s.test\nSubject: case %s\nMessage-ID: <%s@site.test>\n\nhello\n.\nQUIT\n' \
-        "$name" "$name" "$name" "$name" | pf_smtp "$port" > "$BG_TMP/$name.out" 2>&1
-    grep -q '^\. -> 250 ' "$BG_TMP/$name.out" ||
-        bg_fail "exim $name: the message was not accepted: $(tail -n 2 "$BG_TMP/$name.out")"
-done
+rb_send "$port" exim
 RB_TIMEOUT=100 rb_wait "${#RB_CASES[@]}"
 rb_check exim
 pf_finish

@@ -61,12 +61,7 @@ until "$PF_SMTPCLIENT" -t 2 127.0.0.1 "$port" < /dev/null 2> /dev/null | grep -q
     sleep 0.1
 done
 bg_pass "$(sed -n 's/^info: \(OpenSMTPD [^ ]*\) starting$/\1/p' "$BG_TMP/smtpd.log") up on port $port"
-for name in "${RB_CASES[@]}"; do
-    printf 'EHLO app.site.test\nMAIL FROM:<app@site.test>\nRCPT TO:<user@%s.test>\nDATA\nFrom: app@site.test\nTo: user@%s.test\nSubject: case %s\nMessage-ID: <%s@site.test>\n\nhello\n.\nQUIT\n' \
-        "$name" "$name" "$name" "$name" | pf_smtp "$port" > "$BG_TMP/$name.out" 2>&1
-    grep -q '^\. -> 250 ' "$BG_TMP/$name.out" ||
-        bg_fail "opensmtpd $name: the message was not accepted: $(tail -n 2 "$BG_TMP/$name.out")"
-done
+rb_send "$port" opensmtpd
 # the temporary failures: past their queue ttl, retried at once on request
 bg__now; end=$((BG__MS + 100 * 1000))
 while [ "$(rb_count)" -lt "${#RB_CASES[@]}" ] && [ "$BG__MS" -lt "$end" ]; do

@@ -10,6 +10,8 @@
 #                         sender's domain) goes to the sink "keep", which
 #                         writes each message it receives to a file of
 #                         its own in RB_DIR. RB_CASES: the case names.
+#   rb_send PORT MTA      sends one message per case over SMTP to PORT,
+#                         from app@site.test to user@CASE.test.
 #   rb_wait COUNT         waits until RB_DIR holds COUNT messages.
 #   rb_check MTA          classifies every bounce in RB_DIR with
 #                         bouncegatectl classify --json; one PASS/FAIL per
@@ -52,6 +54,16 @@ rb_servers() {
     done < "$RB_TABLE"
     unset PF_SINK_HOST
     [ "${#RB_CASES[@]}" -ge 10 ] || bg_fatal "only ${#RB_CASES[@]} cases in $RB_TABLE"
+}
+
+rb_send() {
+    local port=$1 mta=$2 name
+    for name in "${RB_CASES[@]}"; do
+        printf 'EHLO app.site.test\nMAIL FROM:<app@site.test>\nRCPT TO:<user@%s.test>\nDATA\nFrom: app@site.test\nTo: user@%s.test\nSubject: case %s\nMessage-ID: <%s@site.test>\n\nhello\n.\nQUIT\n' \
+            "$name" "$name" "$name" "$name" | pf_smtp "$port" > "$BG_TMP/$name.out" 2>&1
+        grep -q '^\. -> 250 ' "$BG_TMP/$name.out" ||
+            bg_fail "$mta $name: the message was not accepted: $(tail -n 2 "$BG_TMP/$name.out")"
+    done
 }
 
 rb_count() { find "$RB_DIR" -type f | wc -l; }
