@@ -50,12 +50,22 @@ int ctl_check(struct bg_store *s, int argc, char **argv);
  * f[] pointing at them: the count, or -1 (bad quoting, over maxf).
  * ctl_header_is_address: does a header cell name the address column
  * (address, email, email_address, recipient; case, blanks, '_', '-'
- * ignored)? ctl_trim: blanks off both ends, in place. */
+ * ignored)? ctl_trim: blanks off both ends, in place. ctl_skip_bom:
+ * line past a UTF-8 byte order mark (spreadsheets start a CSV with one). */
 FILE *ctl_open_in(const char *path);
 int ctl_next_line(FILE *fp, char *buf, size_t sz);
 int ctl_csv_split(const char *line, char *out, char **f, int maxf);
 int ctl_header_is_address(const char *h);
 void ctl_trim(char *s);
+char *ctl_skip_bom(char *line);
+
+/* ctl_out.c: ctl_json_str writes s as a JSON string (quote, backslash and
+ * control bytes escaped; valid UTF-8 as is, each invalid byte as \u00XX),
+ * so output is valid JSON whatever a bounce or memcached held.
+ * ctl_csv_field writes s as one CSV field (RFC 4180 quoting when needed),
+ * then ',' or, for the last, '\n'. */
+void ctl_json_str(FILE *out, const char *s);
+void ctl_csv_field(FILE *fp, const char *s, int last);
 
 /* ctl_verify.c: `verify [--json|--csv] [--resolver HOST[:PORT]]
  * [--concurrency N] [--timeout MS] [--suppress-dead] [FILE|-]`: one

@@ -71,76 +71,6 @@ static const char *kind_name(enum bg_report_kind k)
     return "none";
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid.
- * Rejects overlongs, surrogates and code points above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned long cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return len;
-}
-
-/* JSON string: escapes quote, backslash and control bytes; valid UTF-8
- * passes through; each byte of invalid UTF-8 becomes \u00XX (read as
- * Latin-1), so the output is always valid JSON. */
-static void put_json(FILE *out, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)(str ? str : "");
-    size_t n = strlen((const char *)s);
-    fputc('"', out);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc(c, out);
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            switch (c) {
-            case '\n': fputs("\\n", out); break;
-            case '\r': fputs("\\r", out); break;
-            case '\t': fputs("\\t", out); break;
-            default: fprintf(out, "\\u%04x", c); break;
-            }
-            i++;
-        } else {
-            size_t l = utf8_len(s + i, n - i);
-            if (l == 0) {
-                fprintf(out, "\\u%04x", c);
-                i++;
-            } else {
-                fwrite(s + i, 1, l, out);
-                i += l;
-            }
-        }
-    }
-    fputc('"', out);
-}
-
 struct line {
     const char *file, *rcpt, *status;
     const char *final;          /* Final-Recipient when rcpt is the original
@@ -227,32 +157,32 @@ static void emit(struct out *o, int json, const struct line *l)
     if (json) {
         FILE *out = o->f;
         fputs("{\"file\":", out);
-        put_json(out, l->file);
+        ctl_json_str(out, l->file);
         fputs(",\"recipient\":", out);
-        put_json(out, l->rcpt);
+        ctl_json_str(out, l->rcpt);
         fputs(",\"status\":", out);
-        put_json(out, l->status);
+        ctl_json_str(out, l->status);
         fputs(",\"class\":", out);
-        put_json(out, cls_name(l->v->cls));
+        ctl_json_str(out, cls_name(l->v->cls));
         fputs(",\"reason\":", out);
-        put_json(out, l->v->reason);
+        ctl_json_str(out, l->v->reason);
         fputs(",\"action\":", out);
-        put_json(out, bg_policy_action_name(l->act));
+        ctl_json_str(out, bg_policy_action_name(l->act));
         fputs(",\"rule\":", out);
-        put_json(out, l->v->rule);
+        ctl_json_str(out, l->v->rule);
         fputs(",\"diag\":", out);
-        put_json(out, l->diag);
+        ctl_json_str(out, l->diag);
         fputs(",\"reply_code\":", out);
-        put_json(out, l->code);
+        ctl_json_str(out, l->code);
         fputs(",\"remote_mta\":", out);
-        put_json(out, l->mta);
+        ctl_json_str(out, l->mta);
         fputs(",\"kind\":", out);
-        put_json(out, l->kind);
+        ctl_json_str(out, l->kind);
         fputs(",\"format\":", out);
-        put_json(out, l->format);
+        ctl_json_str(out, l->format);
         if (l->final && l->final[0]) {
             fputs(",\"final_recipient\":", out);
-            put_json(out, l->final);
+            ctl_json_str(out, l->final);
         }
         fputs("}\n", out);
         return;

@@ -51,31 +51,6 @@ enum col { C_ADDRESS, C_CLASS, C_REASON, C_STATUS, C_FIRST, C_EXPIRES, C_N };
 
 /* ------------------------------------------------------------ CSV */
 
-static int needs_quotes(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    if (s[0] == ' ' || s[strlen(s) - 1] == ' ')
-        return 1;
-    return strpbrk(s, ",\"\r\n") != NULL;
-}
-
-static void put_field(FILE *fp, const char *s, int last)
-{
-    if (needs_quotes(s)) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-    fputc(last ? '\n' : ',', fp);
-}
-
 /* Split one line (no newline) into fields, unquoting in place into out
  * (same size as line). Returns the number of fields, or -1 for a quote
  * left open or text after a closing quote. */
@@ -131,6 +106,14 @@ void ctl_trim(char *s)
         i++;
     if (i)
         memmove(s, s + i, n - i + 1);
+}
+
+char *ctl_skip_bom(char *line)
+{
+    if ((unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
+        (unsigned char)line[2] == 0xbf)
+        return line + 3;
+    return line;
 }
 
 /* ------------------------------------------------------------ values */
@@ -386,12 +369,12 @@ static int export_one(const struct bg_journal_entry *e, void *arg)
     snprintf(addr, sizeof addr, "%s%s", e->kind == BG_KIND_DOMAIN ? "@" : "", e->name);
     fmt_time(first, sizeof first, r.first_seen);
     fmt_time(exp, sizeof exp, r.expires);
-    put_field(x->fp, addr, 0);
-    put_field(x->fp, bg_class_name(r.cls), 0);
-    put_field(x->fp, r.reason, 0);
-    put_field(x->fp, r.status, 0);
-    put_field(x->fp, first, 0);
-    put_field(x->fp, exp, 1);
+    ctl_csv_field(x->fp, addr, 0);
+    ctl_csv_field(x->fp, bg_class_name(r.cls), 0);
+    ctl_csv_field(x->fp, r.reason, 0);
+    ctl_csv_field(x->fp, r.status, 0);
+    ctl_csv_field(x->fp, first, 0);
+    ctl_csv_field(x->fp, exp, 1);
     x->n++;
     return 0;
 }
@@ -591,10 +574,7 @@ int ctl_import(const struct bg_config *cfg, struct bg_store *s, struct bg_journa
             bad++;
             continue;
         }
-        char *l = line;
-        if (lineno == 1 && (unsigned char)l[0] == 0xef && (unsigned char)l[1] == 0xbb &&
-            (unsigned char)l[2] == 0xbf)
-            l += 3; /* UTF-8 byte order mark */
+        char *l = lineno == 1 ? ctl_skip_bom(line) : line;
         const char *q = l;
         while (isspace((unsigned char)*q))
             q++;

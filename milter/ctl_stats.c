@@ -43,27 +43,11 @@ static void rates_of(const struct bg_stats_row *r, struct rates *x)
     x->over_complaint = (over & BG_OVER_COMPLAINT) != 0;
 }
 
-/* A JSON string: the domain names come from memcached, which anyone who
- * can reach it could have written: escape everything but plain ASCII. */
-static void json_str(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(fp, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            fprintf(fp, "\\u%04x", *p);
-        else
-            fputc(*p, fp);
-    }
-    fputc('"', fp);
-}
-
 static void print_json(FILE *fp, const char *window, long long now,
                        const struct bg_stats_row *rows, size_t n)
 {
     fprintf(fp, "{\"window\":");
-    json_str(fp, window);
+    ctl_json_str(fp, window);
     fprintf(fp, ",\"time\":%lld,\"limits\":{\"hard_rate\":%g,\"bounce_rate\":%g,"
             "\"complaint_rate\":%g,\"min_sent\":%u},\"senders\":[", now, lim.hard / 10000.0,
             lim.bounce / 10000.0, lim.complaint / 10000.0, lim.min_sent);
@@ -71,7 +55,7 @@ static void print_json(FILE *fp, const char *window, long long now,
         struct rates x;
         rates_of(&rows[i], &x);
         fprintf(fp, "%s{\"%s\":", i ? "," : "", by == BG_STATS_LOGINS ? "login" : "domain");
-        json_str(fp, rows[i].domain);
+        ctl_json_str(fp, rows[i].domain);
         for (int k = 0; k < BG_STAT_N; k++)
             fprintf(fp, ",\"%s\":%llu", bg_stat_name((enum bg_stat)k), rows[i].v[k]);
         fprintf(fp, ",\"bounce_rate\":%.3f,\"hard_rate\":%.3f,\"complaint_rate\":%.3f,"

@@ -168,35 +168,6 @@ static size_t domain_index(struct domains *t, const char *d)
 
 /* ---------------------------------------------------------------- output */
 
-static void put_json_str(FILE *out, const char *s)
-{
-    putc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\u%04x", *p);
-        else
-            putc(*p, out);
-    }
-    putc('"', out);
-}
-
-static void put_csv_str(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    putc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            putc('"', out);
-        putc(*s, out);
-    }
-    putc('"', out);
-}
-
 static void progress(size_t done, size_t n, void *arg)
 {
     if (*(int *)arg && (done % 100 == 0 || done == n))
@@ -301,8 +272,9 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
             rc = 2;
             break;
         }
-        if (lineno == 1 && strchr(line, ',') != NULL) {
-            if ((col = address_column(line, work)) < 0) {
+        char *l = lineno == 1 ? ctl_skip_bom(line) : line;
+        if (lineno == 1 && strchr(l, ',') != NULL) {
+            if ((col = address_column(l, work)) < 0) {
                 fprintf(stderr, "bouncegatectl: verify: %s: line 1: a CSV without an address "
                         "column (address, email, email_address or recipient)\n", name);
                 rc = 2;
@@ -310,14 +282,14 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
             }
             continue;
         }
-        if (lineno == 1 && address_column(line, work) == 0) {
+        if (lineno == 1 && address_column(l, work) == 0) {
             col = 0;   /* a one-column CSV: its header */
             continue;
         }
-        char *addr = line;
+        char *addr = l;
         if (col >= 0) {
             char *f[64];
-            int nf = ctl_csv_split(line, work, f, 64);
+            int nf = ctl_csv_split(l, work, f, 64);
             if (nf <= col) {
                 fprintf(stderr, "bouncegatectl: verify: %s: line %lu: no field %d, or bad "
                         "quoting\n", name, lineno, col + 1);
@@ -453,15 +425,14 @@ int ctl_verify(const struct bg_config *cfg, struct bg_store *s, int argc, char *
             const char *shown = x->norm[0] ? x->norm : x->raw;
             if (json) {
                 printf("{\"line\":%zu,\"address\":", i + 1);
-                put_json_str(stdout, shown);
+                ctl_json_str(stdout, shown);
                 printf(",\"verdict\":\"%s\",\"detail\":", verdict_name[x->v]);
-                put_json_str(stdout, x->detail);
+                ctl_json_str(stdout, x->detail);
                 fputs("}\n", stdout);
             } else if (csv) {
-                put_csv_str(stdout, shown);
-                printf(",%s,", verdict_name[x->v]);
-                put_csv_str(stdout, x->detail);
-                putchar('\n');
+                ctl_csv_field(stdout, shown, 0);
+                ctl_csv_field(stdout, verdict_name[x->v], 0);
+                ctl_csv_field(stdout, x->detail, 1);
             } else {
                 printf("%s\t%s\t%s\n", shown, verdict_name[x->v], x->detail[0] ? x->detail : "-");
             }

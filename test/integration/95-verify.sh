@@ -135,6 +135,10 @@ bg_assert_eq "address,verdict,detail
 alice@mx.test,ok,mx mail.mx.test
 carol@nx.test,no-domain,nxdomain" "$(cat "$BG_TMP/last.out")" "--csv: a header, then one row per address"
 bg_assert_rc 1 "stdin" sh -c "\"$BG_CTL\" -c \"$conf\" verify --resolver 127.0.0.1:$dnsport - < \"$BG_TMP/list.csv\""
+printf '\357\273\277Email,Name\nalice@mx.test,Alice\n' > "$BG_TMP/bom.csv"
+bg_assert_rc 0 "a spreadsheet's CSV, starting with a UTF-8 byte order mark" \
+    ctl verify --resolver "127.0.0.1:$dnsport" "$BG_TMP/bom.csv"
+bg_assert_eq "alice@mx.test	ok	mx mail.mx.test" "$(cat "$BG_TMP/last.out")" "... its header read as one"
 
 # ------------------------------------------------------------- SERVFAIL
 sfport=$(bg_free_port) || bg_fatal "no free port"
