@@ -214,6 +214,7 @@ static int check_put(struct bg_store *s, enum bg_kind kind, const char *name,
 #undef printf
 #undef fprintf
 #include "../../milter/ctl_progress.c"   /* its progress line (off: no terminal) */
+#include "../../milter/ctl_out.c"        /* export's CSV field writer */
 #undef bg_store_put
 
 /* ---- the driver */
